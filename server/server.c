@@ -1,0 +1,322 @@
+/*
+ * The server: options, the lws context on a libev loop, the front and ws
+ * vhosts, the periodic tick that drives the timing wheel, stop and
+ * destroy.
+ */
+#include "server/server.h"
+
+#include <ev.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "transports/callbacks.h"
+#include "transports/engine.h"
+
+struct tick {
+	lws_sorted_usec_list_t sul;
+	struct sio_server *srv;
+};
+
+SIO_API const char *sio_strerror(int err)
+{
+	switch (err) {
+	case SIO_OK: return "success";
+	case SIO_EINVAL: return "invalid argument";
+	case SIO_ENOMEM: return "out of memory";
+	case SIO_ECLOSED: return "connection closed";
+	case SIO_EFULL: return "output queue full";
+	case SIO_ELISTEN: return "cannot listen";
+	case SIO_ESTATE: return "invalid state for this call";
+	case SIO_EEVLIB: return "event library unavailable (install libwebsockets-evlib-ev)";
+	case SIO_ETOOBIG: return "message too large";
+	default: return "unknown error";
+	}
+}
+
+SIO_API void sio_server_options_init(struct sio_server_options *o)
+{
+	if (!o)
+		return;
+	memset(o, 0, sizeof(*o));
+	o->path = "/socket.io/";
+	o->ping_interval = 25000;
+	o->ping_timeout = 20000;
+	o->upgrade_timeout = 10000;
+	o->max_http_buffer_size = 1000000;
+	o->transports = SIO_TRANSPORT_POLLING | SIO_TRANSPORT_WEBSOCKET;
+	o->allow_upgrades = true;
+	o->cors.max_age = -1;
+	o->max_queue_bytes = 8u << 20;
+	o->max_queue_packets = 8192;
+	o->queue_full = SIO_QUEUE_FULL_CLOSE;
+	o->keep_alive_timeout = 5000;
+	o->headers_timeout = 60000;
+	o->max_header_size = 16384;
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static void options_free(struct sio_server *srv)
+{
+	free(srv->path);
+	if (srv->cors_origins) {
+		for (char **o = srv->cors_origins; *o; o++)
+			free(*o);
+		free(srv->cors_origins);
+	}
+	free(srv->cors_methods);
+	free(srv->cors_allowed_headers);
+	free(srv->cors_exposed_headers);
+}
+
+/* Copies the options, owning every string. Returns 0 or an SIO_E* code. */
+static int options_copy(struct sio_server *srv, const struct sio_server_options *in)
+{
+	struct sio_server_options *o = &srv->opts;
+	*o = *in;
+	if (!o->transports || (o->transports & ~3u) || !o->ping_interval || !o->ping_timeout ||
+	    !o->max_http_buffer_size || !o->max_queue_packets || !o->max_queue_bytes ||
+	    !o->max_header_size)
+		return SIO_EINVAL;
+	const char *p = in->path ? in->path : "/socket.io";
+	size_t n = strlen(p);
+	while (n && p[n - 1] == '/')
+		n--;
+	srv->path = malloc(n + 2);
+	if (!srv->path)
+		return SIO_ENOMEM;
+	memcpy(srv->path, p, n);
+	srv->path[n] = '/';
+	srv->path[n + 1] = '\0';
+	srv->path_len = n + 1;
+	o->path = srv->path;
+
+	if (in->cors.origins) {
+		size_t k = 0;
+		while (in->cors.origins[k])
+			k++;
+		srv->cors_origins = calloc(k + 1, sizeof(char *));
+		if (!srv->cors_origins)
+			return SIO_ENOMEM;
+		for (size_t i = 0; i < k; i++)
+			if (!(srv->cors_origins[i] = strdup(in->cors.origins[i])))
+				return SIO_ENOMEM;
+	}
+	srv->cors_methods = strdup(in->cors.methods ? in->cors.methods
+						    : "GET,HEAD,PUT,PATCH,POST,DELETE");
+	srv->cors_allowed_headers = dup_or_null(in->cors.allowed_headers);
+	srv->cors_exposed_headers = dup_or_null(in->cors.exposed_headers);
+	if (!srv->cors_methods || (in->cors.allowed_headers && !srv->cors_allowed_headers) ||
+	    (in->cors.exposed_headers && !srv->cors_exposed_headers))
+		return SIO_ENOMEM;
+	o->cors.origins = (const char *const *)srv->cors_origins;
+	o->cors.methods = srv->cors_methods;
+	o->cors.allowed_headers = srv->cors_allowed_headers;
+	o->cors.exposed_headers = srv->cors_exposed_headers;
+	return 0;
+}
+
+SIO_API sio_server *sio_server_create(const struct sio_server_options *opts, int *err)
+{
+	struct sio_server_options defaults;
+	if (!opts) {
+		sio_server_options_init(&defaults);
+		opts = &defaults;
+	}
+	int rc = SIO_ENOMEM;
+	struct sio_server *srv = calloc(1, sizeof(*srv));
+	if (!srv)
+		goto fail;
+	srv->port = -1;
+	list_init(&srv->sessions);
+	list_init(&srv->dirty);
+	list_init(&srv->reap);
+	timer_wheel_init(&srv->wheel, now_ms());
+	rc = options_copy(srv, opts);
+	if (rc)
+		goto fail;
+	if (err)
+		*err = 0;
+	return srv;
+fail:
+	if (srv) {
+		options_free(srv);
+		free(srv);
+	}
+	if (err)
+		*err = rc;
+	return NULL;
+}
+
+void server_enter(struct sio_server *srv)
+{
+	srv->depth++;
+}
+
+void server_leave(struct sio_server *srv)
+{
+	if (--srv->depth == 0)
+		sessions_process(srv);
+}
+
+/* Runs on the loop after sio_server_stop(): closes everything and leaves
+ * the loop. */
+static void server_check_stop(struct sio_server *srv)
+{
+	if (!srv->stop_requested || srv->stopping)
+		return;
+	srv->stopping = true;
+	sessions_close_all(srv, "server shutting down");
+	ev_break(srv->loop, EVBREAK_ALL);
+}
+
+void server_wakeup(struct sio_server *srv)
+{
+	server_enter(srv);
+	server_check_stop(srv);
+	server_leave(srv);
+}
+
+static void tick_cb(lws_sorted_usec_list_t *sul)
+{
+	struct tick *t = (struct tick *)sul;
+	struct sio_server *srv = t->srv;
+	server_enter(srv);
+	timer_wheel_advance(&srv->wheel, now_ms());
+	server_check_stop(srv);
+	server_leave(srv);
+	lws_sul_schedule(srv->ctx, 0, &t->sul, tick_cb, TIMER_TICK_MS * LWS_US_PER_MS);
+}
+
+static struct lws_protocols front_protocols[] = {
+	{"sioc-front", front_callback, 0, 0, 0, NULL, 0},
+	{NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+static struct lws_protocols ws_protocols[] = {
+	{"sioc-ws", ws_callback, 0, 4096, 0, NULL, 0},
+	{NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+SIO_API int sio_server_listen(sio_server *srv, const char *host, int port)
+{
+	if (!srv || port < 0 || port > 65535)
+		return SIO_EINVAL;
+	if (srv->listening || srv->ctx)
+		return SIO_ESTATE;
+
+	front_protocols[0].per_session_data_size = front_conn_size();
+	ws_protocols[0].per_session_data_size = ws_conn_size();
+
+	lws_set_log_level(LLL_ERR, NULL);
+	srv->loop = ev_loop_new(EVFLAG_AUTO);
+	if (!srv->loop)
+		return SIO_EEVLIB;
+	void *loops[1] = {srv->loop};
+	struct lws_context_creation_info info;
+	memset(&info, 0, sizeof(info));
+	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_LIBEV;
+	info.foreign_loops = loops;
+	info.user = srv;
+	info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
+	srv->ctx = lws_create_context(&info);
+	if (!srv->ctx) {
+		ev_loop_destroy(srv->loop);
+		srv->loop = NULL;
+		lwsl_err("sioc: cannot create the libwebsockets context on libev; is the Debian "
+			 "package libwebsockets-evlib-ev installed?\n");
+		return SIO_EEVLIB;
+	}
+
+	struct lws_context_creation_info v;
+	memset(&v, 0, sizeof(v));
+	v.vhost_name = "sioc-ws";
+	v.port = CONTEXT_PORT_NO_LISTEN_SERVER;
+	v.protocols = ws_protocols;
+	v.options = 0; /* UTF-8 is validated in ws.c, to close with 1007 */
+	srv->ws_vh = lws_create_vhost(srv->ctx, &v);
+
+	memset(&v, 0, sizeof(v));
+	v.vhost_name = "sioc-front";
+	v.port = port;
+	v.iface = (host && *host) ? host : NULL;
+	v.protocols = front_protocols;
+	v.options = LWS_SERVER_OPTION_ADOPT_APPLY_LISTEN_ACCEPT_CONFIG;
+	v.listen_accept_role = "raw-skt";
+	v.listen_accept_protocol = "sioc-front";
+	srv->front_vh = srv->ws_vh ? lws_create_vhost(srv->ctx, &v) : NULL;
+	if (!srv->ws_vh || !srv->front_vh) {
+		lws_context_destroy(srv->ctx);
+		srv->ctx = NULL;
+		ev_loop_destroy(srv->loop);
+		srv->loop = NULL;
+		srv->ws_vh = srv->front_vh = NULL;
+		return SIO_ELISTEN;
+	}
+	srv->port = lws_get_vhost_listen_port(srv->front_vh);
+	struct tick *t = calloc(1, sizeof(*t));
+	if (!t) {
+		lws_context_destroy(srv->ctx);
+		srv->ctx = NULL;
+		ev_loop_destroy(srv->loop);
+		srv->loop = NULL;
+		return SIO_ENOMEM;
+	}
+	t->srv = srv;
+	srv->tick_sul = t;
+	lws_sul_schedule(srv->ctx, 0, &t->sul, tick_cb, TIMER_TICK_MS * LWS_US_PER_MS);
+	srv->listening = true;
+	return 0;
+}
+
+SIO_API int sio_server_port(const sio_server *srv)
+{
+	return srv ? srv->port : -1;
+}
+
+SIO_API int sio_server_run(sio_server *srv)
+{
+	if (!srv || !srv->listening)
+		return SIO_ESTATE;
+	if (!srv->stop_requested)
+		ev_run(srv->loop, 0);
+	server_enter(srv);
+	server_check_stop(srv);
+	server_leave(srv);
+	return 0;
+}
+
+SIO_API void sio_server_stop(sio_server *srv)
+{
+	if (!srv)
+		return;
+	srv->stop_requested = 1;
+	if (srv->ctx)
+		lws_cancel_service(srv->ctx);
+}
+
+SIO_API void sio_server_destroy(sio_server *srv)
+{
+	if (!srv)
+		return;
+	srv->destroying = true;
+	sessions_close_all(srv, "server shutting down");
+	if (srv->ctx) {
+		struct tick *t = srv->tick_sul;
+		lws_sul_cancel(&t->sul);
+		lws_context_destroy(srv->ctx);
+	}
+	sessions_process(srv);
+	free(srv->tick_sul);
+	if (srv->loop)
+		ev_loop_destroy(srv->loop);
+	for (size_t i = 0; i < srv->nhandovers_cap; i++)
+		handover_free(srv->handovers[i]);
+	free(srv->handovers);
+	free(srv->buckets);
+	options_free(srv);
+	free(srv);
+}

@@ -1,0 +1,66 @@
+/*
+ * The server object: options, the lws context and its two vhosts, the
+ * timing wheel, the session table and the deferred-work lists. Internal.
+ */
+#ifndef SIOC_SERVER_SERVER_H
+#define SIOC_SERVER_SERVER_H
+
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <sioc.h>
+
+#include "server/timer.h"
+#include "server/util.h"
+
+struct lws_context;
+struct lws_vhost;
+struct ev_loop;
+struct handover;
+
+struct sio_server {
+	struct sio_server_options opts; /* strings point into owned copies below */
+	char *path;                     /* normalised, ends with '/' */
+	size_t path_len;
+	char **cors_origins; /* owned copy of opts.cors.origins */
+	char *cors_methods, *cors_allowed_headers, *cors_exposed_headers;
+
+	struct ev_loop *loop;
+	struct lws_context *ctx;
+	struct lws_vhost *front_vh, *ws_vh;
+	int port;
+	bool listening;
+	volatile sig_atomic_t stop_requested;
+	bool stopping;
+	bool destroying;
+
+	struct timer_wheel wheel;
+	void *tick_sul; /* lws_sorted_usec_list_t, allocated */
+
+	struct sio_eio_events eio_events;
+	void *eio_userdata;
+
+	/* sessions by sid */
+	struct sio_eio_socket **buckets;
+	size_t nbuckets;
+	size_t nsessions;
+	struct list sessions; /* every session not yet freed */
+	struct list dirty;    /* sessions with output to flush or a close to finish */
+	struct list reap;     /* closed sessions to free */
+	int depth;            /* nesting of lws callbacks being handled */
+
+	/* pending websocket hand-overs, by the dup()ed fd */
+	struct handover **handovers;
+	size_t nhandovers_cap;
+};
+
+/* Called at the end of every lws callback: flushes dirty sessions and
+ * frees closed ones, when not nested inside another callback. */
+void server_enter(struct sio_server *srv);
+void server_leave(struct sio_server *srv);
+/* The loop was woken by lws_cancel_service(): act on a stop request. */
+void server_wakeup(struct sio_server *srv);
+
+#endif

@@ -1,0 +1,12 @@
+/* The lws protocol callbacks of the two vhosts (front.c, ws.c). */
+#ifndef SIOC_TRANSPORTS_CALLBACKS_H
+#define SIOC_TRANSPORTS_CALLBACKS_H
+
+#include <libwebsockets.h>
+
+int front_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		   size_t len);
+int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		size_t len);
+
+#endif

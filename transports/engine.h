@@ -1,0 +1,174 @@
+/*
+ * Engine.IO v4 sessions and their transports (internal).
+ *
+ * A session (struct sio_eio_socket) owns one output queue of encoded
+ * packets. The transport in use drains it: a held polling GET gets all of
+ * it in one payload, a websocket gets one packet per frame. Closing is
+ * deferred: session_fail() records the reason and the work happens in
+ * session_process(), run when no callback is on the stack.
+ */
+#ifndef SIOC_TRANSPORTS_ENGINE_H
+#define SIOC_TRANSPORTS_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sioc.h>
+
+#include "protocol/eio_packet.h"
+#include "protocol/utf8.h"
+#include "server/server.h"
+#include "server/timer.h"
+#include "server/util.h"
+#include "transports/request.h"
+
+struct lws;
+struct front_conn;
+
+/* A websocket connection on the ws vhost (lws allocates it per wsi). */
+struct ws_conn {
+	struct lws *wsi;
+	struct sio_server *srv;
+	struct sio_eio_socket *sess; /* NULL once detached */
+	bool probe_pong;             /* "3probe" to write */
+	bool closing;
+	int close_code;
+	struct buf rx;               /* a message arriving in fragments */
+	bool rx_binary;
+	struct utf8_state utf8;      /* validation of a text message so far */
+};
+
+/* An encoded packet shared by reference (a broadcast shares one). Layout:
+ * headroom for the websocket frame header, the type digit, the data. */
+struct outbuf {
+	uint32_t refs;
+	uint8_t type; /* enum eio_packet_type */
+	bool binary;
+	size_t len;   /* data length */
+	uint8_t mem[]; /* [OUTBUF_PRE] type digit, then data */
+};
+
+#define OUTBUF_PRE 16 /* >= LWS_PRE; checked in ws.c */
+
+static inline uint8_t *outbuf_data(struct outbuf *o)
+{
+	return o->mem + OUTBUF_PRE + 1;
+}
+
+struct outbuf *outbuf_new(enum eio_packet_type type, bool binary, const void *data, size_t len);
+void outbuf_unref(struct outbuf *o);
+
+enum session_state {
+	SS_OPEN,
+	SS_CLOSING, /* sio_eio_close(): a close packet is queued */
+	SS_FAILED,  /* closed by an error; finishing in session_process() */
+	SS_CLOSED,  /* close callback done; waiting to be freed */
+};
+
+struct sio_eio_socket {
+	struct sio_server *srv;
+	char sid[21];
+	enum sio_transport transport;
+	enum session_state state;
+	const char *close_reason;
+
+	struct sio_request *req; /* the handshake request, owned */
+	void *data;
+	void (*data_free)(void *);
+
+	/* polling */
+	struct front_conn *poll; /* held GET */
+	struct front_conn *post; /* POST being received */
+
+	/* websocket */
+	struct ws_conn *ws;    /* the websocket transport in use */
+	struct ws_conn *probe; /* a websocket upgrading this session */
+	bool upgrading;        /* probe answered */
+	bool upgraded;
+
+	/* output queue (ring of shared packets) */
+	struct outbuf **ring;
+	uint32_t ring_cap, ring_head, ring_count;
+	size_t queued_bytes;
+	bool close_queued; /* the close packet is in the queue */
+
+	/* heartbeat */
+	struct timer ping_timer;
+	bool awaiting_pong;
+	bool refreshed; /* ping timeout refreshed once by another packet */
+	struct timer upgrade_timer;
+	struct timer close_timer;
+
+	struct list link;  /* srv->sessions */
+	struct list dirty; /* srv->dirty or srv->reap */
+	bool in_dirty, in_reap;
+	struct sio_eio_socket *hnext; /* hash chain */
+};
+
+/* Creates a session for a handshake over `transport`, taking ownership of
+ * req (a clone). Queues the open packet and runs the connection callback.
+ * Returns NULL on failure (req freed). */
+struct sio_eio_socket *session_create(struct sio_server *srv, struct sio_request *req,
+				      enum sio_transport transport);
+struct sio_eio_socket *session_find(struct sio_server *srv, const char *sid, size_t len);
+/* Handles one received Engine.IO packet (text digit form or binary). */
+void session_on_packet(struct sio_eio_socket *s, const struct eio_packet *p);
+/* Closes the session with reason (deferred to session_process). */
+void session_fail(struct sio_eio_socket *s, const char *reason);
+/* Marks s for flushing / finishing at the end of the current callback. */
+void session_mark_dirty(struct sio_eio_socket *s);
+/* Runs the deferred work of every dirty session, then frees closed ones. */
+void sessions_process(struct sio_server *srv);
+/* Closes every session ("server shutting down") and frees them all. */
+void sessions_close_all(struct sio_server *srv, const char *reason);
+
+/* Queue access for transports. */
+static inline struct outbuf *session_peek(struct sio_eio_socket *s)
+{
+	return s->ring_count ? s->ring[s->ring_head] : NULL;
+}
+struct outbuf *session_pop(struct sio_eio_socket *s);
+/* Called by a transport when the close packet has been written. */
+void session_close_written(struct sio_eio_socket *s);
+
+/* A polling GET for s arrived on c (already checked: no other GET). */
+void session_poll_attach(struct sio_eio_socket *s, struct front_conn *c);
+
+/* Websocket transport events (ws.c -> session.c). */
+void session_ws_established(struct sio_server *srv, struct ws_conn *w, struct handover *ho);
+void session_ws_message(struct ws_conn *w, const uint8_t *data, size_t len, bool binary);
+void session_ws_closed(struct ws_conn *w);
+
+/* Front (front.c) services used by session.c. */
+/* Answers the held GET on c with a payload made of all queued packets (or
+ * a single noop when `noop`), detaching it from the session. */
+void front_poll_respond(struct front_conn *c, struct sio_eio_socket *s, bool noop);
+/* The session is gone: forget it (and close c when a body is pending). */
+void front_detach(struct front_conn *c);
+
+/* Websocket transport services (ws.c) used by session.c. */
+void ws_request_write(struct ws_conn *w);
+void ws_close(struct ws_conn *w, int code);
+void ws_detach(struct ws_conn *w);
+
+/* A pending hand-over of an accepted connection to the websocket vhost. */
+struct handover {
+	int fd;
+	char sid[32];            /* empty for a websocket-only handshake */
+	bool reject;             /* close right after the handshake */
+	struct sio_request *req; /* owned; for a new session */
+	struct buf headers;      /* extra handshake response header lines */
+};
+void handover_put(struct sio_server *srv, struct handover *ho);
+struct handover *handover_take(struct sio_server *srv, int fd);
+struct handover *handover_peek(struct sio_server *srv, int fd);
+void handover_free(struct handover *ho);
+
+size_t front_conn_size(void);
+size_t ws_conn_size(void);
+
+/* Random URL-safe id of 20 characters + NUL. Returns 0 or -1. */
+int make_sid(char out[21]);
+
+#endif

@@ -1,0 +1,822 @@
+/*
+ * The HTTP front: every accepted connection is a raw socket whose bytes
+ * go through http1.c. Requests under the Engine.IO path are verified as
+ * the reference does, then served as long-polling (GET held until output
+ * is queued, POST carrying packets) or handed to the websocket vhost
+ * (dup() of the fd plus the bytes already read).
+ */
+#include "transports/engine.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "transports/callbacks.h"
+#include "transports/http1.h"
+
+#define OUT_CHUNK 65536
+#define MAX_BUFFERED_INPUT 65536 /* read ahead while a request is held */
+#define MAX_OTHER_BODY 65536     /* body of a request that is not a POST to us */
+
+enum conn_role { ROLE_NONE, ROLE_GET, ROLE_POST };
+enum conn_timer { CT_NONE, CT_IDLE, CT_HEADERS, CT_DRAIN };
+
+#define DRAIN_MS 2000 /* how long a closing connection's input is read and dropped */
+
+struct front_conn {
+	struct lws *wsi;
+	struct sio_server *srv;
+	struct h1 *h1;
+	struct buf in;  /* received, not yet parsed */
+	struct buf out; /* response bytes not yet written */
+	size_t out_off;
+	struct buf body; /* the current request's body */
+	size_t body_limit;
+	struct sio_eio_socket *sess; /* the session served (held GET or POST) */
+	enum conn_role role;
+	bool busy;        /* a request is held: parse nothing more */
+	bool close_after; /* close once out is written */
+	bool handed_over; /* the fd went to the websocket vhost */
+	bool rx_paused;
+	bool draining; /* write side shut: reading until EOF or DRAIN_MS */
+	bool handshake; /* the held GET opens its session */
+	struct timer timer;
+	enum conn_timer timer_kind;
+	char addr[64];
+};
+
+size_t front_conn_size(void)
+{
+	return sizeof(struct front_conn);
+}
+
+/* ---- hand-over records -------------------------------------------------- */
+
+void handover_free(struct handover *ho)
+{
+	if (!ho)
+		return;
+	if (ho->req) {
+		request_free(ho->req);
+		free(ho->req);
+	}
+	buf_free(&ho->headers);
+	free(ho);
+}
+
+void handover_put(struct sio_server *srv, struct handover *ho)
+{
+	size_t fd = (size_t)ho->fd;
+	if (fd >= srv->nhandovers_cap) {
+		size_t n = srv->nhandovers_cap ? srv->nhandovers_cap : 64;
+		while (n <= fd)
+			n *= 2;
+		struct handover **t = realloc(srv->handovers, n * sizeof(*t));
+		if (!t) {
+			handover_free(ho);
+			return;
+		}
+		memset(t + srv->nhandovers_cap, 0, (n - srv->nhandovers_cap) * sizeof(*t));
+		srv->handovers = t;
+		srv->nhandovers_cap = n;
+	}
+	/* a record left by a hand-over lws refused: the fd number was reused */
+	handover_free(srv->handovers[fd]);
+	srv->handovers[fd] = ho;
+}
+
+struct handover *handover_peek(struct sio_server *srv, int fd)
+{
+	if (fd < 0 || (size_t)fd >= srv->nhandovers_cap)
+		return NULL;
+	return srv->handovers[fd];
+}
+
+struct handover *handover_take(struct sio_server *srv, int fd)
+{
+	if (fd < 0 || (size_t)fd >= srv->nhandovers_cap)
+		return NULL;
+	struct handover *ho = srv->handovers[fd];
+	srv->handovers[fd] = NULL;
+	return ho;
+}
+
+/* ---- responses ---------------------------------------------------------- */
+
+static const char *status_text(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 413: return "Payload Too Large";
+	case 414: return "URI Too Long";
+	case 431: return "Request Header Fields Too Large";
+	default: return "Internal Server Error";
+	}
+}
+
+static void conn_want_write(struct front_conn *c)
+{
+	if (c->wsi)
+		lws_callback_on_writable(c->wsi);
+}
+
+/* Appends a whole response to c->out. `extra` holds header lines. */
+static void respond(struct front_conn *c, int status, const char *ctype, const struct buf *extra,
+		    const void *body, size_t len, bool keep_alive)
+{
+	struct buf *o = &c->out;
+	int rc = buf_printf(o, "HTTP/1.1 %d %s\r\n", status, status_text(status));
+	if (ctype)
+		rc |= buf_printf(o, "Content-Type: %s\r\n", ctype);
+	rc |= buf_printf(o, "Content-Length: %zu\r\n", len);
+	if (extra)
+		rc |= buf_append(o, extra->data, extra->len);
+	rc |= buf_append_str(o, keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n");
+	rc |= buf_append(o, body, len);
+	if (rc)
+		c->close_after = true; /* out of memory: give up on this connection */
+	if (!keep_alive)
+		c->close_after = true;
+	conn_want_write(c);
+}
+
+/* Adds the CORS headers the reference's `cors` middleware would. */
+static void cors_headers(struct front_conn *c, const struct sio_request *req, struct buf *h,
+			 bool preflight)
+{
+	const struct sio_server *srv = c->srv;
+	const struct sio_cors_options *co = &srv->opts.cors;
+	if (!co->enabled)
+		return;
+	const char *origin = sio_request_header(req, "origin");
+	bool any = !co->origin_allowed && !srv->cors_origins;
+	if (!co->origin_allowed && srv->cors_origins)
+		for (char **o = srv->cors_origins; *o; o++)
+			if (strcmp(*o, "*") == 0)
+				any = true;
+	if (any) {
+		buf_append_str(h, "Access-Control-Allow-Origin: *\r\n");
+	} else {
+		bool ok = false;
+		if (origin && co->origin_allowed)
+			ok = co->origin_allowed(origin, co->origin_userdata);
+		else if (origin)
+			for (char **o = srv->cors_origins; *o; o++)
+				ok = ok || strcmp(*o, origin) == 0;
+		if (ok)
+			buf_printf(h, "Access-Control-Allow-Origin: %s\r\n", origin);
+		buf_append_str(h, "Vary: Origin\r\n");
+	}
+	if (co->credentials)
+		buf_append_str(h, "Access-Control-Allow-Credentials: true\r\n");
+	if (preflight) {
+		buf_printf(h, "Access-Control-Allow-Methods: %s\r\n", srv->cors_methods);
+		const char *ah = srv->cors_allowed_headers;
+		if (!ah) {
+			ah = sio_request_header(req, "access-control-request-headers");
+			buf_append_str(h, "Vary: Access-Control-Request-Headers\r\n");
+		}
+		if (ah && *ah)
+			buf_printf(h, "Access-Control-Allow-Headers: %s\r\n", ah);
+		if (co->max_age >= 0)
+			buf_printf(h, "Access-Control-Max-Age: %d\r\n", co->max_age);
+	} else if (srv->cors_exposed_headers) {
+		buf_printf(h, "Access-Control-Expose-Headers: %s\r\n", srv->cors_exposed_headers);
+	}
+}
+
+/* The headers every Engine.IO response carries: CORS, then the hooks. */
+static void engine_headers(struct front_conn *c, const struct sio_request *req, struct buf *h,
+			   bool initial)
+{
+	const struct sio_server *srv = c->srv;
+	cors_headers(c, req, h, false);
+	struct sio_headers hooks = {.lines = *h};
+	if (initial && srv->opts.initial_headers)
+		srv->opts.initial_headers(req, &hooks, srv->opts.hooks_userdata);
+	if (srv->opts.headers)
+		srv->opts.headers(req, &hooks, srv->opts.hooks_userdata);
+	*h = hooks.lines;
+}
+
+static const char *const error_messages[] = {
+	"Transport unknown", "Session ID unknown", "Bad handshake method",
+	"Bad request",       "Forbidden",          "Unsupported protocol version",
+};
+
+/* 400/403 with {"code":N,"message":"..."}, as the reference's abortRequest. */
+static void respond_error(struct front_conn *c, const struct sio_request *req, int code,
+			  const char *message, bool keep_alive)
+{
+	struct buf h = {0}, body = {0};
+	cors_headers(c, req, &h, false);
+	json_t *msg = json_string(message ? message : error_messages[code]);
+	char *m = msg ? json_dumps(msg, JSON_ENCODE_ANY) : NULL;
+	buf_printf(&body, "{\"code\":%d,\"message\":%s}", code, m ? m : "\"\"");
+	free(m);
+	json_decref(msg);
+	respond(c, code == 4 ? 403 : 400, "application/json", &h, body.data, body.len, keep_alive);
+	buf_free(&h);
+	buf_free(&body);
+}
+
+/* A refused websocket upgrade, as the reference's abortUpgrade. */
+static void respond_upgrade_error(struct front_conn *c, const char *message)
+{
+	buf_printf(&c->out,
+		   "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-type: text/html\r\n"
+		   "Content-Length: %zu\r\n\r\n%s",
+		   strlen(message), message);
+	c->close_after = true;
+	conn_want_write(c);
+}
+
+/* ---- polling ------------------------------------------------------------ */
+
+void front_poll_respond(struct front_conn *c, struct sio_eio_socket *s, bool noop)
+{
+	struct sio_server *srv = c->srv;
+	const struct sio_request *req = h1_request(c->h1);
+	struct buf h = {0};
+	bool close_written = false;
+
+	buf_append_str(&h, "cache-control: no-store\r\n");
+	engine_headers(c, req, &h, c->handshake);
+	size_t len = 0;
+	if (noop) {
+		len = 1;
+	} else {
+		for (uint32_t i = 0; i < s->ring_count; i++) {
+			struct outbuf *o = s->ring[(s->ring_head + i) % s->ring_cap];
+			len += (i ? 1 : 0) + eio_packet_payload_len(o->type, o->binary, o->len);
+		}
+	}
+	int rc = buf_printf(&c->out,
+			    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=UTF-8\r\n"
+			    "Content-Length: %zu\r\n",
+			    len);
+	rc |= buf_append(&c->out, h.data, h.len);
+	bool keep = h1_keep_alive(c->h1);
+	rc |= buf_append_str(&c->out, keep ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n");
+	buf_free(&h);
+	if (rc == 0 && buf_reserve(&c->out, len) < 0)
+		rc = -1;
+	if (rc == 0 && noop) {
+		c->out.data[c->out.len++] = '6';
+	} else if (rc == 0) {
+		bool first = true;
+		struct outbuf *o;
+		while ((o = session_pop(s))) {
+			if (!first)
+				c->out.data[c->out.len++] = EIO_SEPARATOR;
+			first = false;
+			c->out.len += eio_packet_payload_write(o->type, o->binary, outbuf_data(o),
+							       o->len, c->out.data + c->out.len);
+			if (o->type == EIO_CLOSE && s->close_queued)
+				close_written = true;
+			outbuf_unref(o);
+		}
+	}
+	if (rc || !keep)
+		c->close_after = true;
+	/* the request is answered: detach and go on with the next one */
+	s->poll = NULL;
+	c->sess = NULL;
+	c->role = ROLE_NONE;
+	c->busy = false;
+	c->handshake = false;
+	h1_next(c->h1);
+	conn_want_write(c);
+	if (close_written)
+		session_close_written(s);
+	(void)srv;
+}
+
+void front_detach(struct front_conn *c)
+{
+	if (c->role == ROLE_POST) {
+		/* the reference destroys a data request still arriving */
+		c->close_after = true;
+		conn_want_write(c);
+	}
+	c->sess = NULL;
+	c->role = ROLE_NONE;
+}
+
+/* A POST body for session s is complete: feed its packets. */
+static void poll_data(struct front_conn *c, struct sio_eio_socket *s)
+{
+	size_t pos = 0;
+	struct eio_packet p;
+	int r;
+	while (s->state == SS_OPEN && (r = eio_payload_next(c->body.data, c->body.len, &pos, &p)) > 0)
+		session_on_packet(s, &p);
+	if (s->state == SS_OPEN && r < 0)
+		session_fail(s, "parse error");
+}
+
+/* ---- request routing ---------------------------------------------------- */
+
+static bool is_engine_path(const struct sio_server *srv, const struct sio_request *req)
+{
+	return strncmp(sio_request_url(req), srv->path, srv->path_len) == 0;
+}
+
+/* The reference refuses an Origin holding characters invalid in a header. */
+static bool origin_invalid(const struct sio_request *req)
+{
+	const char *o = sio_request_header(req, "origin");
+	if (!o)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)o; *p; p++)
+		if (*p != '\t' && (*p < 0x20 || *p == 0x7f))
+			return true;
+	return false;
+}
+
+/*
+ * The reference's verify(): returns -1 when the request may go on, or an
+ * error code 0..5 with *message set for 4. *sess is the session named by
+ * sid, if any.
+ */
+static int verify(struct front_conn *c, const struct sio_request *req, bool upgrade,
+		  struct sio_eio_socket **sess, const char **message)
+{
+	struct sio_server *srv = c->srv;
+	const char *transport = sio_request_query(req, "transport");
+	unsigned t = 0;
+	if (transport && strcmp(transport, "polling") == 0)
+		t = SIO_TRANSPORT_POLLING;
+	else if (transport && strcmp(transport, "websocket") == 0)
+		t = SIO_TRANSPORT_WEBSOCKET;
+	*sess = NULL;
+	*message = NULL;
+	if (!(t & srv->opts.transports))
+		return 0;
+	if (origin_invalid(req))
+		return 3;
+	const char *sid = sio_request_query(req, "sid");
+	const char *eio = sio_request_query(req, "EIO");
+	if (sid) {
+		struct sio_eio_socket *s = session_find(srv, sid, strlen(sid));
+		if (!s || s->state == SS_FAILED || s->state == SS_CLOSED)
+			return 1;
+		if (!upgrade && s->transport != t)
+			return 3;
+		if (!eio || strcmp(eio, "4") != 0)
+			return 3;
+		*sess = s;
+		return -1;
+	}
+	if (strcmp(sio_request_method(req), "GET") != 0)
+		return 2;
+	if (t == SIO_TRANSPORT_WEBSOCKET && !upgrade)
+		return 3;
+	if (srv->opts.allow_request &&
+	    !srv->opts.allow_request(req, message, srv->opts.hooks_userdata))
+		return 4;
+	return -1;
+}
+
+static void dispatch_request(struct front_conn *c)
+{
+	struct sio_server *srv = c->srv;
+	struct sio_request *req = h1_request(c->h1);
+	bool keep = h1_keep_alive(c->h1);
+	const char *method = sio_request_method(req);
+
+	if (!is_engine_path(srv, req)) {
+		respond(c, 404, NULL, NULL, NULL, 0, keep);
+		return;
+	}
+	if (srv->opts.cors.enabled && strcmp(method, "OPTIONS") == 0) {
+		struct buf h = {0};
+		cors_headers(c, req, &h, true);
+		respond(c, 204, NULL, &h, NULL, 0, keep);
+		buf_free(&h);
+		return;
+	}
+	struct sio_eio_socket *s;
+	const char *message;
+	int code = verify(c, req, false, &s, &message);
+	if (code >= 0) {
+		if (c->sess && c->sess->post == c)
+			c->sess->post = NULL;
+		c->sess = NULL;
+		c->role = ROLE_NONE;
+		respond_error(c, req, code, message, keep);
+		return;
+	}
+	if (!s) {
+		/* handshake */
+		const char *eio = sio_request_query(req, "EIO");
+		if (!eio || strcmp(eio, "4") != 0) {
+			respond_error(c, req, 5, NULL, keep);
+			return;
+		}
+		struct sio_request *copy = request_clone(req);
+		s = copy ? session_create(srv, copy, SIO_TRANSPORT_POLLING) : NULL;
+		if (!s) {
+			respond_error(c, req, 3, NULL, false);
+			return;
+		}
+		c->handshake = true;
+		c->busy = true;
+		c->sess = s;
+		c->role = ROLE_GET;
+		session_poll_attach(s, c);
+		return;
+	}
+	if (strcmp(method, "GET") == 0) {
+		if (s->poll) {
+			/* a second GET: the reference answers 400 and closes the session */
+			struct buf h = {0};
+			cors_headers(c, req, &h, false);
+			respond(c, 400, NULL, &h, NULL, 0, keep);
+			buf_free(&h);
+			session_fail(s, "transport error");
+			return;
+		}
+		c->busy = true;
+		c->sess = s;
+		c->role = ROLE_GET;
+		session_poll_attach(s, c);
+		return;
+	}
+	if (strcmp(method, "POST") == 0) {
+		struct buf h = {0};
+		const char *ct = sio_request_header(req, "content-type");
+		if (s->post != c) {
+			/* another POST is in flight for this session */
+			cors_headers(c, req, &h, false);
+			respond(c, 400, NULL, &h, NULL, 0, keep);
+			session_fail(s, "transport error");
+		} else if (ct && strcmp(ct, "application/octet-stream") == 0) {
+			s->post = NULL;
+			cors_headers(c, req, &h, false);
+			respond(c, 400, NULL, &h, NULL, 0, keep);
+			session_fail(s, "transport error");
+		} else {
+			s->post = NULL;
+			poll_data(c, s);
+			buf_append_str(&h, "cache-control: no-store\r\n");
+			engine_headers(c, req, &h, false);
+			respond(c, 200, "text/html", &h, "ok", 2, keep);
+		}
+		c->sess = NULL;
+		c->role = ROLE_NONE;
+		buf_free(&h);
+		return;
+	}
+	respond(c, 500, NULL, NULL, NULL, 0, keep);
+}
+
+/* Checks the websocket handshake headers, as the `ws` package does. */
+static const char *ws_headers_error(const struct sio_request *req)
+{
+	if (strcmp(sio_request_method(req), "GET") != 0)
+		return "Invalid HTTP method";
+	const char *up = sio_request_header(req, "upgrade");
+	if (!up || !ascii_ieq(up, "websocket"))
+		return "Invalid Upgrade header";
+	const char *key = sio_request_header(req, "sec-websocket-key");
+	if (!key || strlen(key) != 24 || key[22] != '=' || key[23] != '=')
+		return "Missing or invalid Sec-WebSocket-Key header";
+	for (int i = 0; i < 22; i++) {
+		char ch = key[i];
+		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+		      ch == '+' || ch == '/'))
+			return "Missing or invalid Sec-WebSocket-Key header";
+	}
+	const char *ver = sio_request_header(req, "sec-websocket-version");
+	if (!ver || (strcmp(ver, "13") != 0 && strcmp(ver, "8") != 0))
+		return "Missing or invalid Sec-WebSocket-Version header";
+	return NULL;
+}
+
+/* An upgrade request: verify, then hand the connection to the websocket
+ * vhost. Returns true when the raw connection must close now (handed
+ * over); false when an error response was queued. */
+static bool dispatch_upgrade(struct front_conn *c)
+{
+	struct sio_server *srv = c->srv;
+	struct sio_request *req = h1_request(c->h1);
+	if (!is_engine_path(srv, req) || !(srv->opts.transports & SIO_TRANSPORT_WEBSOCKET)) {
+		c->close_after = true; /* as Node, an upgrade nobody handles is dropped */
+		conn_want_write(c);
+		return false;
+	}
+	struct sio_eio_socket *s;
+	const char *message;
+	int code = verify(c, req, true, &s, &message);
+	if (code >= 0) {
+		respond_upgrade_error(c, message ? message : error_messages[code]);
+		return false;
+	}
+	const char *transport = sio_request_query(req, "transport");
+	if (strcmp(transport, "websocket") != 0) {
+		respond_upgrade_error(c, error_messages[3]);
+		return false;
+	}
+	const char *err = ws_headers_error(req);
+	if (err) {
+		respond_upgrade_error(c, err);
+		return false;
+	}
+	struct handover *ho = calloc(1, sizeof(*ho));
+	if (!ho) {
+		respond_upgrade_error(c, error_messages[3]);
+		return false;
+	}
+	if (s) {
+		snprintf(ho->sid, sizeof(ho->sid), "%s", s->sid);
+	} else {
+		const char *eio = sio_request_query(req, "EIO");
+		if (!eio || strcmp(eio, "4") != 0) {
+			free(ho);
+			respond_upgrade_error(c, error_messages[5]);
+			return false;
+		}
+		ho->req = request_clone(req);
+		if (!ho->req) {
+			free(ho);
+			respond_upgrade_error(c, error_messages[3]);
+			return false;
+		}
+	}
+	engine_headers(c, req, &ho->headers, !s);
+	int fd = lws_get_socket_fd(c->wsi);
+	int nfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (nfd < 0) {
+		handover_free(ho);
+		respond_upgrade_error(c, error_messages[3]);
+		return false;
+	}
+	ho->fd = nfd;
+	handover_put(srv, ho);
+	/* the request starts at the first byte that is not an empty line */
+	size_t start = 0;
+	while (start < c->in.len && (c->in.data[start] == '\r' || c->in.data[start] == '\n'))
+		start++;
+	c->handed_over = true;
+	struct lws *nw = lws_adopt_socket_vhost_readbuf(srv->ws_vh, nfd,
+							(const char *)c->in.data + start,
+							c->in.len - start);
+	if (!nw)
+		handover_free(handover_take(srv, nfd)); /* lws closed nfd */
+	c->in.len = 0;
+	return true;
+}
+
+/* ---- the connection ----------------------------------------------------- */
+
+static void conn_timer_fired(struct timer *t)
+{
+	struct front_conn *c = container_of(t, struct front_conn, timer);
+	c->timer_kind = CT_NONE;
+	if (c->wsi)
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_HTTP_CONTENT, LWS_TO_KILL_ASYNC);
+}
+
+static void conn_update_timer(struct front_conn *c)
+{
+	struct sio_server *srv = c->srv;
+	if (c->draining)
+		return;
+	if (c->busy || c->role == ROLE_POST) {
+		timer_cancel(&srv->wheel, &c->timer);
+		c->timer_kind = CT_NONE;
+	} else if (h1_idle(c->h1) && c->in.len == 0) {
+		timer_arm(&srv->wheel, &c->timer, now_ms() + srv->opts.keep_alive_timeout,
+			  conn_timer_fired);
+		c->timer_kind = CT_IDLE;
+	} else if (c->timer_kind != CT_HEADERS) {
+		timer_arm(&srv->wheel, &c->timer, now_ms() + srv->opts.headers_timeout,
+			  conn_timer_fired);
+		c->timer_kind = CT_HEADERS;
+	}
+}
+
+static int on_headers(void *ud, struct sio_request *req, const struct h1_info *info)
+{
+	struct front_conn *c = ud;
+	struct sio_server *srv = c->srv;
+	buf_free(&c->body);
+	c->body_limit = MAX_OTHER_BODY;
+	snprintf(req->address, sizeof(req->address), "%s", c->addr);
+	if (!is_engine_path(srv, req) || strcmp(sio_request_method(req), "POST") != 0)
+		return 0;
+	c->body_limit = srv->opts.max_http_buffer_size;
+	if (info->has_length && info->content_length > c->body_limit)
+		return 413; /* before any of the body is read */
+	/* claim the session's data slot now, so a second POST is seen */
+	const char *sid = sio_request_query(req, "sid");
+	struct sio_eio_socket *s = sid ? session_find(srv, sid, strlen(sid)) : NULL;
+	if (s && s->state == SS_OPEN && !s->post && s->transport == SIO_TRANSPORT_POLLING) {
+		s->post = c;
+		c->sess = s;
+		c->role = ROLE_POST;
+	}
+	return 0;
+}
+
+static int on_body(void *ud, const uint8_t *p, size_t n)
+{
+	struct front_conn *c = ud;
+	if (c->body.len + n > c->body_limit)
+		return 413;
+	return buf_append(&c->body, p, n) < 0 ? 500 : 0;
+}
+
+static const struct h1_events h1_events = {
+	.on_headers = on_headers,
+	.on_body = on_body,
+};
+
+/* Releases the session slot a POST claimed. */
+static void conn_release_post(struct front_conn *c)
+{
+	if (c->role == ROLE_POST && c->sess && c->sess->post == c)
+		c->sess->post = NULL;
+	if (c->role == ROLE_POST) {
+		c->sess = NULL;
+		c->role = ROLE_NONE;
+	}
+}
+
+/* Parses and serves what c->in holds. Returns -1 when the raw connection
+ * must close now. */
+static int conn_process(struct front_conn *c)
+{
+	while (!c->busy && !c->close_after && c->in.len) {
+		size_t used;
+		int status;
+		enum h1_result r = h1_feed(c->h1, c->in.data, c->in.len, &used, &status);
+		if (r == H1_NEED_MORE) {
+			buf_consume(&c->in, used);
+			break;
+		}
+		if (r == H1_UPGRADE) {
+			conn_release_post(c);
+			if (dispatch_upgrade(c))
+				return -1;
+			break;
+		}
+		if (r == H1_ERROR) {
+			conn_release_post(c); /* 413 keeps the session open, as the reference */
+			c->in.len = 0;
+			respond(c, status, NULL, NULL, NULL, 0, false);
+			break;
+		}
+		buf_consume(&c->in, used);
+		dispatch_request(c);
+		buf_free(&c->body);
+		if (!c->busy)
+			h1_next(c->h1);
+	}
+	if (c->busy && c->in.len > MAX_BUFFERED_INPUT && !c->rx_paused) {
+		c->rx_paused = true;
+		lws_rx_flow_control(c->wsi, 0);
+	}
+	conn_update_timer(c);
+	return 0;
+}
+
+static void conn_closed(struct front_conn *c)
+{
+	struct sio_server *srv = c->srv;
+	timer_cancel(&srv->wheel, &c->timer);
+	struct sio_eio_socket *s = c->sess;
+	if (s) {
+		if (s->poll == c) {
+			s->poll = NULL;
+			session_fail(s, "transport error"); /* poll closed prematurely */
+		}
+		if (s->post == c) {
+			s->post = NULL;
+			session_fail(s, "transport error"); /* data request closed prematurely */
+		}
+	}
+	c->sess = NULL;
+	c->wsi = NULL;
+	h1_destroy(c->h1);
+	c->h1 = NULL;
+	buf_free(&c->in);
+	buf_free(&c->out);
+	buf_free(&c->body);
+}
+
+static int conn_writeable(struct front_conn *c)
+{
+	if (lws_partial_buffered(c->wsi)) {
+		lws_callback_on_writable(c->wsi);
+		return 0;
+	}
+	if (c->out_off < c->out.len) {
+		size_t n = c->out.len - c->out_off;
+		if (n > OUT_CHUNK)
+			n = OUT_CHUNK;
+		if (lws_write(c->wsi, c->out.data + c->out_off, n, LWS_WRITE_RAW) < (int)n)
+			return -1;
+		c->out_off += n;
+		if (c->out_off < c->out.len) {
+			lws_callback_on_writable(c->wsi);
+			return 0;
+		}
+		c->out.len = c->out_off = 0;
+		if (lws_partial_buffered(c->wsi)) {
+			lws_callback_on_writable(c->wsi);
+			return 0;
+		}
+	}
+	if (c->close_after) {
+		/* Shut the write side and read until the peer closes, so that
+		 * the response is not lost to a reset from unread input. */
+		if (c->draining)
+			return 0;
+		c->draining = true;
+		if (shutdown(lws_get_socket_fd(c->wsi), SHUT_WR) < 0)
+			return -1;
+		if (c->rx_paused)
+			lws_rx_flow_control(c->wsi, 1);
+		timer_arm(&c->srv->wheel, &c->timer, now_ms() + DRAIN_MS, conn_timer_fired);
+		c->timer_kind = CT_DRAIN;
+		return 0;
+	}
+	if (c->rx_paused && !c->busy) {
+		c->rx_paused = false;
+		lws_rx_flow_control(c->wsi, 1);
+	}
+	if (!c->busy && c->in.len)
+		return conn_process(c);
+	conn_update_timer(c);
+	return 0;
+}
+
+int front_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		   size_t len)
+{
+	struct front_conn *c = user;
+	struct lws_context *ctx = lws_get_context(wsi);
+	struct sio_server *srv = lws_context_user(ctx);
+	int rc = 0;
+
+	switch (reason) {
+	case LWS_CALLBACK_RAW_ADOPT:
+		server_enter(srv);
+		memset(c, 0, sizeof(*c));
+		c->wsi = wsi;
+		c->srv = srv;
+		c->h1 = h1_create(&h1_events, c, srv->opts.max_header_size);
+		if (!c->h1)
+			rc = -1;
+		else
+			lws_get_peer_simple(wsi, c->addr, sizeof(c->addr));
+		if (rc == 0)
+			conn_update_timer(c);
+		server_leave(srv);
+		break;
+	case LWS_CALLBACK_RAW_RX:
+		if (!c->h1 || c->handed_over || c->close_after)
+			break; /* draining after an error response */
+		server_enter(srv);
+		if (buf_append(&c->in, in, len) < 0)
+			rc = -1;
+		else
+			rc = conn_process(c);
+		if (rc == 0 && c->out.len)
+			lws_callback_on_writable(wsi);
+		server_leave(srv);
+		break;
+	case LWS_CALLBACK_RAW_WRITEABLE:
+		if (!c->h1 || c->handed_over)
+			break;
+		server_enter(srv);
+		rc = conn_writeable(c);
+		server_leave(srv);
+		break;
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		server_wakeup(srv);
+		break;
+	case LWS_CALLBACK_RAW_CLOSE:
+		if (!c || !c->srv)
+			break;
+		server_enter(srv);
+		conn_closed(c);
+		server_leave(srv);
+		break;
+	default:
+		break;
+	}
+	return rc;
+}

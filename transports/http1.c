@@ -1,0 +1,299 @@
+#include "transports/http1.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <llhttp.h>
+
+#define MAX_URL 8192
+
+enum hdr_state { HS_NONE, HS_FIELD, HS_VALUE };
+
+struct h1 {
+	llhttp_t parser;
+	llhttp_settings_t settings;
+	const struct h1_events *ev;
+	void *ud;
+	size_t max_header;
+	struct sio_request req;
+
+	bool in_message;       /* headers validated, llhttp is parsing a message */
+	size_t scan;           /* bytes of the header block scanned so far */
+	int app_status;        /* status returned by a callback */
+	bool keep_alive;
+	enum hdr_state hs;
+	uint32_t cur_name, cur_value;
+	bool url_started;
+	size_t url_len;
+	bool paused_upgrade;
+};
+
+static struct h1 *from(llhttp_t *p)
+{
+	return (struct h1 *)p->data;
+}
+
+static int on_message_begin(llhttp_t *p)
+{
+	struct h1 *h = from(p);
+	request_reset(&h->req);
+	h->hs = HS_NONE;
+	h->url_started = false;
+	h->url_len = 0;
+	h->app_status = 0;
+	return 0;
+}
+
+static int on_url(llhttp_t *p, const char *at, size_t n)
+{
+	struct h1 *h = from(p);
+	h->url_len += n;
+	if (h->url_len > MAX_URL) {
+		h->app_status = 414;
+		return -1;
+	}
+	int rc = h->url_started ? request_append_to(&h->req, h->req.url, at, n)
+				: request_add_string(&h->req, at, n, &h->req.url);
+	h->url_started = true;
+	return rc < 0 ? -1 : 0;
+}
+
+static int on_header_field(llhttp_t *p, const char *at, size_t n)
+{
+	struct h1 *h = from(p);
+	int rc;
+	if (h->hs == HS_FIELD) {
+		rc = request_append_to(&h->req, h->cur_name, at, n);
+	} else {
+		if (h->hs == HS_VALUE && request_add_header(&h->req, h->cur_name, h->cur_value) < 0)
+			return -1;
+		rc = request_add_string(&h->req, at, n, &h->cur_name);
+		h->hs = HS_FIELD;
+	}
+	return rc < 0 ? -1 : 0;
+}
+
+static int on_header_value(llhttp_t *p, const char *at, size_t n)
+{
+	struct h1 *h = from(p);
+	int rc;
+	if (h->hs == HS_VALUE) {
+		rc = request_append_to(&h->req, h->cur_value, at, n);
+	} else {
+		rc = request_add_string(&h->req, at, n, &h->cur_value);
+		h->hs = HS_VALUE;
+	}
+	return rc < 0 ? -1 : 0;
+}
+
+static int on_header_value_complete(llhttp_t *p)
+{
+	struct h1 *h = from(p);
+	if (h->hs == HS_FIELD) {
+		/* empty value: llhttp gives no value span */
+		if (request_add_string(&h->req, "", 0, &h->cur_value) < 0)
+			return -1;
+		h->hs = HS_VALUE;
+	}
+	return 0;
+}
+
+static int on_headers_complete(llhttp_t *p)
+{
+	struct h1 *h = from(p);
+	if (h->hs == HS_VALUE && request_add_header(&h->req, h->cur_name, h->cur_value) < 0)
+		return -1;
+	h->hs = HS_NONE;
+	const char *m = llhttp_method_name((llhttp_method_t)p->method);
+	if (request_add_string(&h->req, m, strlen(m), &h->req.method) < 0)
+		return -1;
+	if (!h->url_started && request_add_string(&h->req, "", 0, &h->req.url) < 0)
+		return -1;
+	if (request_seal(&h->req) < 0)
+		return -1;
+	struct h1_info info = {
+		.upgrade = p->upgrade != 0,
+		.chunked = (p->flags & F_CHUNKED) != 0,
+		.has_length = (p->flags & F_CONTENT_LENGTH) != 0,
+		.content_length = p->content_length,
+	};
+	int st = h->ev->on_headers(h->ud, &h->req, &info);
+	if (st) {
+		h->app_status = st;
+		return -1;
+	}
+	return 0;
+}
+
+static int on_body(llhttp_t *p, const char *at, size_t n)
+{
+	struct h1 *h = from(p);
+	int st = h->ev->on_body(h->ud, (const uint8_t *)at, n);
+	if (st) {
+		h->app_status = st;
+		return -1;
+	}
+	return 0;
+}
+
+static int on_message_complete(llhttp_t *p)
+{
+	struct h1 *h = from(p);
+	h->keep_alive = llhttp_should_keep_alive(p) != 0;
+	if (p->upgrade)
+		return 0; /* llhttp stops with HPE_PAUSED_UPGRADE */
+	return HPE_PAUSED;
+}
+
+struct h1 *h1_create(const struct h1_events *ev, void *ud, size_t max_header_size)
+{
+	struct h1 *h = calloc(1, sizeof(*h));
+	if (!h)
+		return NULL;
+	h->ev = ev;
+	h->ud = ud;
+	h->max_header = max_header_size;
+	llhttp_settings_init(&h->settings);
+	h->settings.on_message_begin = on_message_begin;
+	h->settings.on_url = on_url;
+	h->settings.on_header_field = on_header_field;
+	h->settings.on_header_value = on_header_value;
+	h->settings.on_header_value_complete = on_header_value_complete;
+	h->settings.on_headers_complete = on_headers_complete;
+	h->settings.on_body = on_body;
+	h->settings.on_message_complete = on_message_complete;
+	llhttp_init(&h->parser, HTTP_REQUEST, &h->settings);
+	h->parser.data = h;
+	request_reset(&h->req);
+	return h;
+}
+
+void h1_destroy(struct h1 *h)
+{
+	if (!h)
+		return;
+	request_free(&h->req);
+	free(h);
+}
+
+/*
+ * Scans the header block that starts at data[0] for its end (an empty
+ * line), refusing what llhttp 8.1 would let through: a CR not followed by
+ * LF, a LF not preceded by CR, a line folded onto the previous one
+ * (obs-fold), NUL. Returns the block length, 0 when more bytes are
+ * needed, -1 when malformed.
+ */
+static long scan_headers(struct h1 *h, const uint8_t *data, size_t n)
+{
+	size_t i = h->scan;
+	for (; i < n; i++) {
+		uint8_t c = data[i];
+		if (c == '\0')
+			return -1;
+		if (c == '\r') {
+			if (i + 1 >= n)
+				break; /* need the next byte */
+			if (data[i + 1] != '\n')
+				return -1;
+			continue;
+		}
+		if (c == '\n') {
+			if (i == 0 || data[i - 1] != '\r')
+				return -1;
+			/* what starts the next line? */
+			if (i + 1 >= n) {
+				i++;
+				break;
+			}
+			uint8_t d = data[i + 1];
+			if (d == '\r') {
+				if (i + 2 >= n) {
+					i++;
+					break;
+				}
+				if (data[i + 2] != '\n')
+					return -1;
+				h->scan = i + 3;
+				return (long)(i + 3);
+			}
+			if (d == ' ' || d == '\t')
+				return -1;
+		}
+	}
+	h->scan = i;
+	return 0;
+}
+
+enum h1_result h1_feed(struct h1 *h, const uint8_t *data, size_t n, size_t *used, int *status)
+{
+	size_t skip = 0;
+	*used = 0;
+	*status = 0;
+	if (!h->in_message) {
+		/* Empty lines before a request are ignored (RFC 9112 2.2). */
+		while (skip + 1 < n && data[skip] == '\r' && data[skip + 1] == '\n' && h->scan == 0)
+			skip += 2;
+		if (skip == n || (n - skip == 1 && data[skip] == '\r')) {
+			*used = skip;
+			return H1_NEED_MORE;
+		}
+		long end = scan_headers(h, data + skip, n - skip);
+		if (end < 0) {
+			*status = 400;
+			return H1_ERROR;
+		}
+		if (end == 0) {
+			if (n - skip > h->max_header) {
+				*status = 431;
+				return H1_ERROR;
+			}
+			/* keep the partial block; rescan resumes at h->scan */
+			*used = skip; /* h->scan stays valid: it counts from data + skip */
+			return H1_NEED_MORE;
+		}
+		if ((size_t)end > h->max_header) {
+			*status = 431;
+			return H1_ERROR;
+		}
+		h->in_message = true;
+	}
+	const char *start = (const char *)data + skip;
+	enum llhttp_errno err = llhttp_execute(&h->parser, start, n - skip);
+	if (err == HPE_OK) {
+		*used = n;
+		return H1_NEED_MORE;
+	}
+	size_t pos = (size_t)(llhttp_get_error_pos(&h->parser) - start) + skip;
+	*used = pos;
+	if (err == HPE_PAUSED) {
+		return H1_REQUEST;
+	}
+	if (err == HPE_PAUSED_UPGRADE) {
+		h->paused_upgrade = true;
+		return H1_UPGRADE;
+	}
+	*status = h->app_status ? h->app_status : 400;
+	return H1_ERROR;
+}
+
+void h1_next(struct h1 *h)
+{
+	h->in_message = false;
+	h->scan = 0;
+	llhttp_resume(&h->parser);
+}
+
+bool h1_keep_alive(const struct h1 *h)
+{
+	return h->keep_alive;
+}
+
+bool h1_idle(const struct h1 *h)
+{
+	return !h->in_message && h->scan == 0;
+}
+
+struct sio_request *h1_request(struct h1 *h)
+{
+	return &h->req;
+}

@@ -1,0 +1,255 @@
+#include "transports/request.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <sioc.h>
+
+void request_reset(struct sio_request *r)
+{
+	r->arena.len = 0;
+	r->nheaders = 0;
+	r->nquery = 0;
+	r->sealed = false;
+	r->method = r->url = r->path = 0;
+	/* offset 0 is the empty string */
+	buf_append(&r->arena, "", 1);
+}
+
+void request_free(struct sio_request *r)
+{
+	buf_free(&r->arena);
+	free(r->headers);
+	free(r->query);
+	memset(r, 0, sizeof(*r));
+}
+
+int request_add_string(struct sio_request *r, const char *s, size_t n, uint32_t *off)
+{
+	if (r->arena.len + n + 1 > UINT32_MAX)
+		return -1;
+	*off = (uint32_t)r->arena.len;
+	if (buf_reserve(&r->arena, n + 1) < 0)
+		return -1;
+	memcpy(r->arena.data + r->arena.len, s, n);
+	r->arena.data[r->arena.len + n] = '\0';
+	r->arena.len += n + 1;
+	return 0;
+}
+
+int request_append_to(struct sio_request *r, uint32_t off, const char *s, size_t n)
+{
+	/* Only the last string added can grow: it ends at arena.len - 1. */
+	if (n == 0)
+		return 0;
+	if (off >= r->arena.len || buf_reserve(&r->arena, n) < 0)
+		return -1;
+	r->arena.len--; /* drop the NUL */
+	memcpy(r->arena.data + r->arena.len, s, n);
+	r->arena.len += n;
+	r->arena.data[r->arena.len++] = '\0';
+	return 0;
+}
+
+static int grow_pairs(struct req_pair **p, size_t *cap, size_t n)
+{
+	if (n < *cap)
+		return 0;
+	size_t ncap = *cap ? *cap * 2 : 16;
+	struct req_pair *np = realloc(*p, ncap * sizeof(**p));
+	if (!np)
+		return -1;
+	*p = np;
+	*cap = ncap;
+	return 0;
+}
+
+int request_add_header(struct sio_request *r, uint32_t name, uint32_t value)
+{
+	if (grow_pairs(&r->headers, &r->cap_headers, r->nheaders) < 0)
+		return -1;
+	r->headers[r->nheaders].name = name;
+	r->headers[r->nheaders].value = value;
+	r->nheaders++;
+	return 0;
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Adds the form-decoded (percent escapes, '+' as space) s[0..n) to the
+ * arena. Invalid escapes are kept as they are, as URLSearchParams does. */
+static int add_decoded(struct sio_request *r, const char *s, size_t n, uint32_t *off)
+{
+	if (request_add_string(r, s, n, off) < 0)
+		return -1;
+	char *d = (char *)r->arena.data + *off;
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = d[i];
+		if (c == '+') {
+			c = ' ';
+		} else if (c == '%' && i + 2 < n && hexval((unsigned char)d[i + 1]) >= 0 &&
+			   hexval((unsigned char)d[i + 2]) >= 0) {
+			c = (char)(hexval((unsigned char)d[i + 1]) * 16 +
+				   hexval((unsigned char)d[i + 2]));
+			i += 2;
+		}
+		d[o++] = c;
+	}
+	d[o] = '\0';
+	return 0;
+}
+
+int request_seal(struct sio_request *r)
+{
+	for (size_t i = 0; i < r->nheaders; i++) {
+		char *p = (char *)r->arena.data + r->headers[i].name;
+		for (; *p; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p = (char)(*p + 32);
+	}
+	/* Copy the url first: adding strings may move the arena. */
+	size_t ulen = strlen(request_str(r, r->url));
+	char *url = malloc(ulen + 1);
+	if (!url)
+		return -1;
+	memcpy(url, request_str(r, r->url), ulen + 1);
+	const char *q = memchr(url, '?', ulen);
+	size_t plen = q ? (size_t)(q - url) : ulen;
+	int rc = request_add_string(r, url, plen, &r->path);
+	if (rc == 0 && q) {
+		const char *p = q + 1, *end = url + ulen;
+		while (p < end && rc == 0) {
+			const char *amp = memchr(p, '&', (size_t)(end - p));
+			const char *seg_end = amp ? amp : end;
+			if (seg_end > p) {
+				const char *eq = memchr(p, '=', (size_t)(seg_end - p));
+				const char *name_end = eq ? eq : seg_end;
+				struct req_pair pr;
+				rc = grow_pairs(&r->query, &r->cap_query, r->nquery);
+				if (rc == 0)
+					rc = add_decoded(r, p, (size_t)(name_end - p), &pr.name);
+				if (rc == 0)
+					rc = eq ? add_decoded(r, eq + 1, (size_t)(seg_end - eq - 1),
+							      &pr.value)
+						: request_add_string(r, "", 0, &pr.value);
+				if (rc == 0)
+					r->query[r->nquery++] = pr;
+			}
+			p = seg_end + 1;
+		}
+	}
+	free(url);
+	r->sealed = rc == 0;
+	return rc;
+}
+
+struct sio_request *request_clone(const struct sio_request *r)
+{
+	struct sio_request *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	*c = *r;
+	c->arena = (struct buf){0};
+	c->headers = NULL;
+	c->query = NULL;
+	c->cap_headers = r->nheaders;
+	c->cap_query = r->nquery;
+	if (buf_append(&c->arena, r->arena.data, r->arena.len) < 0)
+		goto fail;
+	if (r->nheaders) {
+		c->headers = malloc(r->nheaders * sizeof(*c->headers));
+		if (!c->headers)
+			goto fail;
+		memcpy(c->headers, r->headers, r->nheaders * sizeof(*c->headers));
+	}
+	if (r->nquery) {
+		c->query = malloc(r->nquery * sizeof(*c->query));
+		if (!c->query)
+			goto fail;
+		memcpy(c->query, r->query, r->nquery * sizeof(*c->query));
+	}
+	return c;
+fail:
+	request_free(c);
+	free(c);
+	return NULL;
+}
+
+SIO_API const char *sio_request_method(const struct sio_request *req)
+{
+	return request_str(req, req->method);
+}
+
+SIO_API const char *sio_request_url(const struct sio_request *req)
+{
+	return request_str(req, req->url);
+}
+
+SIO_API const char *sio_request_header(const struct sio_request *req, const char *name)
+{
+	if (!req || !name)
+		return NULL;
+	for (size_t i = 0; i < req->nheaders; i++)
+		if (ascii_ieq(request_str(req, req->headers[i].name), name))
+			return request_str(req, req->headers[i].value);
+	return NULL;
+}
+
+SIO_API bool sio_request_header_at(const struct sio_request *req, size_t i, const char **name,
+				   const char **value)
+{
+	if (!req || i >= req->nheaders)
+		return false;
+	if (name)
+		*name = request_str(req, req->headers[i].name);
+	if (value)
+		*value = request_str(req, req->headers[i].value);
+	return true;
+}
+
+SIO_API const char *sio_request_query(const struct sio_request *req, const char *name)
+{
+	if (!req || !name)
+		return NULL;
+	/* The last occurrence wins, as in the reference's query object. */
+	for (size_t i = req->nquery; i-- > 0;)
+		if (strcmp(request_str(req, req->query[i].name), name) == 0)
+			return request_str(req, req->query[i].value);
+	return NULL;
+}
+
+SIO_API const char *sio_request_address(const struct sio_request *req)
+{
+	return req ? req->address : NULL;
+}
+
+static bool header_text_ok(const char *s, bool name)
+{
+	if (name && !*s)
+		return false;
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '\r' || c == '\n' || (name && (c == ':' || c <= ' ')))
+			return false;
+	}
+	return true;
+}
+
+SIO_API int sio_headers_add(struct sio_headers *h, const char *name, const char *value)
+{
+	if (!h || !name || !value || !header_text_ok(name, true) || !header_text_ok(value, false))
+		return SIO_EINVAL;
+	if (buf_printf(&h->lines, "%s: %s\r\n", name, value) < 0)
+		return SIO_ENOMEM;
+	return 0;
+}

@@ -1,0 +1,182 @@
+/*
+ * The websocket transport: connections handed over by the front arrive on
+ * the ws vhost, where lws does the RFC 6455 handshake, framing and UTF-8
+ * validation. One Engine.IO packet per message; one lws_write() per
+ * WRITEABLE callback.
+ */
+#include "transports/engine.h"
+
+#include <string.h>
+
+#include "transports/callbacks.h"
+
+_Static_assert(OUTBUF_PRE >= LWS_PRE, "OUTBUF_PRE must cover LWS_PRE");
+
+size_t ws_conn_size(void)
+{
+	return sizeof(struct ws_conn);
+}
+
+void ws_request_write(struct ws_conn *w)
+{
+	if (w->wsi)
+		lws_callback_on_writable(w->wsi);
+}
+
+void ws_close(struct ws_conn *w, int code)
+{
+	w->closing = true;
+	w->close_code = code;
+	ws_request_write(w);
+}
+
+void ws_detach(struct ws_conn *w)
+{
+	w->sess = NULL;
+}
+
+/* A whole message arrived. */
+static void deliver(struct ws_conn *w, uint8_t *data, size_t len, bool binary)
+{
+	session_ws_message(w, data, len, binary);
+}
+
+static int on_receive(struct ws_conn *w, struct lws *wsi, uint8_t *in, size_t len)
+{
+	size_t max = w->srv->opts.max_http_buffer_size;
+	size_t remaining = lws_remaining_packet_payload(wsi);
+	bool final = lws_is_final_fragment(wsi);
+	if (lws_is_first_fragment(wsi)) {
+		w->rx.len = 0;
+		w->rx_binary = lws_frame_is_binary(wsi) != 0;
+		w->utf8 = (struct utf8_state){0};
+	}
+	/* lws drops invalid text without a close frame: check it here, 1007 */
+	if (!w->rx_binary && (!utf8_feed(&w->utf8, in, len) ||
+			      (final && remaining == 0 && !utf8_complete(&w->utf8)))) {
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_INVALID_PAYLOAD, NULL, 0);
+		return -1;
+	}
+	/* refuse an oversize message as soon as its size is known */
+	if (w->rx.len + len + remaining > max) {
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL, 0);
+		return -1;
+	}
+	if (final && remaining == 0 && w->rx.len == 0) {
+		deliver(w, in, len, w->rx_binary);
+		return 0;
+	}
+	if (buf_append(&w->rx, in, len) < 0)
+		return -1;
+	if (final && remaining == 0) {
+		deliver(w, w->rx.data, w->rx.len, w->rx_binary);
+		w->rx.len = 0;
+		if (w->rx.cap > 65536)
+			buf_free(&w->rx);
+	}
+	return 0;
+}
+
+static int on_writeable(struct ws_conn *w, struct lws *wsi)
+{
+	if (w->closing) {
+		lws_close_reason(wsi, (enum lws_close_status)w->close_code, NULL, 0);
+		return -1;
+	}
+	if (lws_partial_buffered(wsi)) {
+		lws_callback_on_writable(wsi);
+		return 0;
+	}
+	if (w->probe_pong) {
+		uint8_t frame[LWS_PRE + 6];
+		memcpy(frame + LWS_PRE, "3probe", 6);
+		w->probe_pong = false;
+		if (lws_write(wsi, frame + LWS_PRE, 6, LWS_WRITE_TEXT) < 6)
+			return -1;
+		if (w->sess && w->sess->ws == w && w->sess->ring_count)
+			lws_callback_on_writable(wsi);
+		return 0;
+	}
+	struct sio_eio_socket *s = w->sess;
+	if (!s || s->ws != w)
+		return 0;
+	struct outbuf *o = session_pop(s);
+	if (!o)
+		return 0;
+	int n;
+	bool is_close = o->type == EIO_CLOSE;
+	if (o->binary)
+		n = lws_write(wsi, outbuf_data(o), o->len, LWS_WRITE_BINARY);
+	else
+		n = lws_write(wsi, o->mem + OUTBUF_PRE, o->len + 1, LWS_WRITE_TEXT);
+	outbuf_unref(o);
+	if (n < 0)
+		return -1;
+	if (is_close && s->close_queued)
+		session_close_written(s);
+	else if (s->ring_count)
+		lws_callback_on_writable(wsi);
+	return 0;
+}
+
+int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		size_t len)
+{
+	struct ws_conn *w = user;
+	struct sio_server *srv = lws_context_user(lws_get_context(wsi));
+	int rc = 0;
+
+	switch (reason) {
+	case LWS_CALLBACK_ESTABLISHED: {
+		server_enter(srv);
+		memset(w, 0, sizeof(*w));
+		w->wsi = wsi;
+		w->srv = srv;
+		struct handover *ho = handover_take(srv, lws_get_socket_fd(wsi));
+		if (!ho)
+			rc = -1;
+		else
+			session_ws_established(srv, w, ho);
+		handover_free(ho);
+		server_leave(srv);
+		break;
+	}
+	case LWS_CALLBACK_ADD_HEADERS: {
+		/* the handshake response: add the hooks' and CORS headers */
+		struct lws_process_html_args *args = in;
+		struct handover *ho = handover_peek(srv, lws_get_socket_fd(wsi));
+		if (ho && ho->headers.len && (size_t)args->max_len > ho->headers.len) {
+			memcpy(args->p, ho->headers.data, ho->headers.len);
+			args->p += ho->headers.len;
+			args->max_len -= (int)ho->headers.len;
+		}
+		break;
+	}
+	case LWS_CALLBACK_RECEIVE:
+		if (!w->srv || w->closing)
+			break;
+		server_enter(srv);
+		rc = on_receive(w, wsi, in, len);
+		server_leave(srv);
+		break;
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		if (!w->srv)
+			break;
+		server_enter(srv);
+		rc = on_writeable(w, wsi);
+		server_leave(srv);
+		break;
+	case LWS_CALLBACK_CLOSED:
+		if (!w || !w->srv)
+			break;
+		server_enter(srv);
+		w->wsi = NULL;
+		session_ws_closed(w);
+		buf_free(&w->rx);
+		server_leave(srv);
+		break;
+	default:
+		break;
+	}
+	return rc;
+}
