@@ -35,11 +35,22 @@ if [ ! -f "$testlog" ]; then
 fi
 
 summary="$(node -e '
+// One count per meson test; a node:test file counts its own test cases
+// (its "pass N" / "fail N" lines), so a failing case is never hidden.
 const lines = require("fs").readFileSync(process.argv[1], "utf8").split("\n");
 let passed = 0, failed = 0, skipped = 0;
 for (const line of lines) {
 	if (!line.trim()) continue;
-	const r = JSON.parse(line).result;
+	const t = JSON.parse(line);
+	const r = t.result;
+	const out = t.stdout || "";
+	const p = out.match(/^\u2139 pass (\d+)$/m), f = out.match(/^\u2139 fail (\d+)$/m);
+	if (p && f) {
+		passed += Number(p[1]);
+		failed += Number(f[1]);
+		if (r !== "OK" && Number(f[1]) === 0) failed++; /* crashed or leaked */
+		continue;
+	}
 	if (r === "OK" || r === "EXPECTEDFAIL") passed++;
 	else if (r === "SKIP") skipped++;
 	else failed++;

@@ -156,7 +156,6 @@ void ws_detach(struct ws_conn *w);
 struct handover {
 	int fd;
 	char sid[32];            /* empty for a websocket-only handshake */
-	bool reject;             /* close right after the handshake */
 	struct sio_request *req; /* owned; for a new session */
 	struct buf headers;      /* extra handshake response header lines */
 };

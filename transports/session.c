@@ -435,10 +435,6 @@ static void upgrade_expired(struct timer *t)
 void session_ws_established(struct sio_server *srv, struct ws_conn *w, struct handover *ho)
 {
 	struct ws_conn *v = w;
-	if (ho->reject) {
-		ws_close(w, 1000);
-		return;
-	}
 	if (ho->sid[0]) {
 		struct sio_eio_socket *s = session_find(srv, ho->sid, strlen(ho->sid));
 		if (!s || s->state != SS_OPEN || s->probe || s->upgraded ||
