@@ -6,6 +6,7 @@
 #include "server/server.h"
 
 #include <ev.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -191,6 +192,17 @@ static void tick_cb(lws_sorted_usec_list_t *sul)
 	lws_sul_schedule(srv->ctx, 0, &t->sul, tick_cb, TIMER_TICK_MS * LWS_US_PER_MS);
 }
 
+/* lws's own log lines go to stderr, but for the one it prints at error
+ * level on every websocket hand-over (adopt_socket_readbuf), which is the
+ * normal path here. */
+static void lws_log_emit(int level, const char *line)
+{
+	(void)level;
+	if (strstr(line, "adopt_socket_readbuf"))
+		return;
+	fputs(line, stderr);
+}
+
 static struct lws_protocols front_protocols[] = {
 	{"sioc-front", front_callback, 0, 0, 0, NULL, 0},
 	{NULL, NULL, 0, 0, 0, NULL, 0},
@@ -211,7 +223,7 @@ SIO_API int sio_server_listen(sio_server *srv, const char *host, int port)
 	front_protocols[0].per_session_data_size = front_conn_size();
 	ws_protocols[0].per_session_data_size = ws_conn_size();
 
-	lws_set_log_level(LLL_ERR, NULL);
+	lws_set_log_level(LLL_ERR, lws_log_emit);
 	srv->loop = ev_loop_new(EVFLAG_AUTO);
 	if (!srv->loop)
 		return SIO_EEVLIB;

@@ -5,7 +5,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Socket } from 'engine.io-client';
 import {
-  startServer, withServer, within, sleep, track, closeAll, HOST, PATH,
+  startServer, withServer, within, sleep, track, closeAll, STOP_TEST, HOST, PATH,
 } from './lib.mjs';
 
 after(closeAll);
@@ -206,6 +206,11 @@ for (const mode of MODES) {
       await c.recv();
       c.close();
       assert.equal(await srv.waitClose(sid), 'transport close', 'server close reason');
+    });
+
+    test(STOP_TEST, { timeout: 15000 }, async () => {
+      for (const c of clients) c.close();
+      await srv.stop();
     });
   });
 

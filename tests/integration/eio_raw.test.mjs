@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import {
   IS_REFERENCE, startServer, withServer, within, sleep, RawConn, httpRequest, requestBytes,
   eioPath, pollingHandshake, poll, post, decodePayload, wsFrame, wsUpgradeRequest, WsClient,
-  wsSession, upgradeSession, closeAll,
+  wsSession, upgradeSession, closeAll, STOP_TEST,
 } from './lib.mjs';
 
 after(closeAll);
@@ -93,6 +93,8 @@ describe('HTTP error responses', { timeout: 60000 }, () => {
       assertJsonError(res, 400, 5, 'Unsupported protocol version');
     });
   }
+
+  test(STOP_TEST, { timeout: 15000 }, () => srv.stop());
 });
 
 describe('handshake', { timeout: 60000 }, () => {
@@ -303,6 +305,8 @@ describe('long-polling', { timeout: 120000 }, () => {
       }
       assert.ok(!srv.hasClosed(sid), 'session still open');
     });
+
+  test(STOP_TEST, { timeout: 15000 }, () => srv.stop());
 });
 
 describe('request body limit (--max-http-buffer-size 1000)', { timeout: 60000 }, () => {
@@ -347,6 +351,8 @@ describe('request body limit (--max-http-buffer-size 1000)', { timeout: 60000 },
     assert.equal(await within(5000, ws.closed, 'websocket close'), 1009, 'close code');
     await srv.waitClose(sid);
   });
+
+  test(STOP_TEST, { timeout: 15000 }, () => srv.stop());
 });
 
 describe('WebSocket', { timeout: 120000 }, () => {
@@ -525,6 +531,8 @@ describe('WebSocket', { timeout: 120000 }, () => {
       `polling still echoes: ${JSON.stringify(g.text)}`);
     assert.ok(!srv.hasClosed(sid), 'session still open');
   });
+
+  test(STOP_TEST, { timeout: 15000 }, () => srv.stop());
 });
 
 describe('HTTP request smuggling shapes', { timeout: 60000 }, () => {
@@ -556,6 +564,8 @@ describe('HTTP request smuggling shapes', { timeout: 60000 }, () => {
       }
     });
   }
+
+  test(STOP_TEST, { timeout: 15000 }, () => srv.stop());
 });
 
 describe('HTTP limits', { timeout: 60000 }, () => {
@@ -621,6 +631,21 @@ describe('CORS', { timeout: 60000 }, () => {
         { headers: { Origin: 'http://anything.example' } });
       assert.equal(res.status, 200, 'handshake status');
       assert.equal(res.headers['access-control-allow-origin'], '*', 'ACAO');
+    });
+  });
+
+  test('origin callback: allowed and refused origins', { timeout: 10000 }, async () => {
+    await withServer(['--cors-suffix', '.good.example'], async (srv) => {
+      const ok = await httpRequest(srv.port, 'GET', eioPath('EIO=4&transport=polling'),
+        { headers: { Origin: 'http://app.good.example' } });
+      assert.equal(ok.status, 200, 'handshake status');
+      assert.equal(ok.headers['access-control-allow-origin'], 'http://app.good.example',
+        'an origin the callback accepts is echoed');
+      assert.match(ok.headers.vary ?? '', /Origin/, 'Vary: Origin');
+      const bad = await httpRequest(srv.port, 'GET', eioPath('EIO=4&transport=polling'),
+        { headers: { Origin: 'http://evil.example' } });
+      assert.equal(bad.headers['access-control-allow-origin'], undefined,
+        'an origin the callback refuses gets no ACAO');
     });
   });
 

@@ -278,11 +278,21 @@ static void initial_headers(const struct sio_request *req, struct sio_headers *h
 	}
 }
 
+/* The cors origin callback: allows origins ending with the --cors-suffix value. */
+static bool origin_has_suffix(const char *origin, void *userdata)
+{
+	const char *suffix = userdata;
+	size_t n = strlen(origin), k = strlen(suffix);
+
+	return n >= k && strcmp(origin + n - k, suffix) == 0;
+}
+
 static void usage(void)
 {
 	fputs("usage: eio_server [--ping-interval MS] [--ping-timeout MS] [--upgrade-timeout MS]\n"
 	      "  [--max-http-buffer-size N] [--transports polling|websocket|polling,websocket]\n"
-	      "  [--no-upgrades] [--cors ORIGIN]... [--cors-credentials] [--forbid-query NAME]\n"
+	      "  [--no-upgrades] [--cors ORIGIN]... [--cors-credentials] [--cors-suffix S]\n"
+	      "  [--forbid-query NAME]\n"
 	      "  [--initial-header NAME:VALUE]... [--max-queue-bytes N] [--max-queue-packets N]\n"
 	      "  [--queue-full close|reject] [--path PATH]\n",
 	      stderr);
@@ -373,6 +383,10 @@ static bool parse_args(int argc, char **argv, struct sio_server_options *opts,
 			opts->cors.enabled = true;
 			cfg->cors_origins[cfg->n_cors++] = val;
 			opts->cors.origins = cfg->cors_origins;
+		} else if (!strcmp(a, "--cors-suffix")) {
+			opts->cors.enabled = true;
+			opts->cors.origin_allowed = origin_has_suffix;
+			opts->cors.origin_userdata = (void *)val;
 		} else if (!strcmp(a, "--forbid-query")) {
 			cfg->forbid_query = val;
 		} else if (!strcmp(a, "--initial-header")) {
