@@ -318,7 +318,7 @@ static void poll_data(struct front_conn *c, struct sio_eio_socket *s)
 {
 	size_t pos = 0;
 	struct eio_packet p;
-	int r;
+	int r = 0;
 	while (s->state == SS_OPEN && (r = eio_payload_next(c->body.data, c->body.len, &pos, &p)) > 0)
 		session_on_packet(s, &p);
 	if (s->state == SS_OPEN && r < 0)

@@ -26,6 +26,8 @@ struct h1 {
 	bool url_started;
 	size_t url_len;
 	bool paused_upgrade;
+	bool headers_done; /* what llhttp reports as headers now are trailers */
+	size_t trailer_bytes;
 };
 
 static struct h1 *from(llhttp_t *p)
@@ -41,6 +43,19 @@ static int on_message_begin(llhttp_t *p)
 	h->url_started = false;
 	h->url_len = 0;
 	h->app_status = 0;
+	h->headers_done = false;
+	h->trailer_bytes = 0;
+	return 0;
+}
+
+/* Trailer fields of a chunked body are not kept, only bounded. */
+static int trailer(struct h1 *h, size_t n)
+{
+	h->trailer_bytes += n;
+	if (h->trailer_bytes > h->max_header) {
+		h->app_status = 431;
+		return -1;
+	}
 	return 0;
 }
 
@@ -62,6 +77,8 @@ static int on_header_field(llhttp_t *p, const char *at, size_t n)
 {
 	struct h1 *h = from(p);
 	int rc;
+	if (h->headers_done)
+		return trailer(h, n);
 	if (h->hs == HS_FIELD) {
 		rc = request_append_to(&h->req, h->cur_name, at, n);
 	} else {
@@ -77,6 +94,8 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n)
 {
 	struct h1 *h = from(p);
 	int rc;
+	if (h->headers_done)
+		return trailer(h, n);
 	if (h->hs == HS_VALUE) {
 		rc = request_append_to(&h->req, h->cur_value, at, n);
 	} else {
@@ -89,13 +108,51 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n)
 static int on_header_value_complete(llhttp_t *p)
 {
 	struct h1 *h = from(p);
+	if (h->headers_done)
+		return 0;
 	if (h->hs == HS_FIELD) {
 		/* empty value: llhttp gives no value span */
 		if (request_add_string(&h->req, "", 0, &h->cur_value) < 0)
 			return -1;
 		h->hs = HS_VALUE;
 	}
+	/* the value is the last string in the arena: drop trailing SP/HT
+	 * (RFC 9112 5), which llhttp 8.1 keeps */
+	struct buf *a = &h->req.arena;
+	while (a->len - 1 > h->cur_value &&
+	       (a->data[a->len - 2] == ' ' || a->data[a->len - 2] == '\t')) {
+		a->data[a->len - 2] = '\0';
+		a->len--;
+	}
 	return 0;
+}
+
+/* RFC 9110 5.6.2 token characters. */
+static bool is_tchar(unsigned char c)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+		return true;
+	return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+/* Field names must be tokens (llhttp 8.1 lets "Host : x" through), and an
+ * HTTP/1.1 request has exactly one Host (RFC 9112 3.2). */
+static bool headers_valid(const llhttp_t *p, const struct sio_request *r)
+{
+	size_t hosts = 0;
+	for (size_t i = 0; i < r->nheaders; i++) {
+		const char *name = request_str(r, r->headers[i].name);
+		if (!*name)
+			return false;
+		for (const char *c = name; *c; c++)
+			if (!is_tchar((unsigned char)*c))
+				return false;
+		if (strcmp(name, "host") == 0)
+			hosts++;
+	}
+	if (p->http_major != 1)
+		return false;
+	return hosts == 1 || (p->http_minor == 0 && hosts == 0);
 }
 
 static int on_headers_complete(llhttp_t *p)
@@ -104,6 +161,7 @@ static int on_headers_complete(llhttp_t *p)
 	if (h->hs == HS_VALUE && request_add_header(&h->req, h->cur_name, h->cur_value) < 0)
 		return -1;
 	h->hs = HS_NONE;
+	h->headers_done = true;
 	const char *m = llhttp_method_name((llhttp_method_t)p->method);
 	if (request_add_string(&h->req, m, strlen(m), &h->req.method) < 0)
 		return -1;
@@ -111,6 +169,10 @@ static int on_headers_complete(llhttp_t *p)
 		return -1;
 	if (request_seal(&h->req) < 0)
 		return -1;
+	if (!headers_valid(p, &h->req)) {
+		h->app_status = 400;
+		return -1;
+	}
 	struct h1_info info = {
 		.upgrade = p->upgrade != 0,
 		.chunked = (p->flags & F_CHUNKED) != 0,
@@ -200,17 +262,14 @@ static long scan_headers(struct h1 *h, const uint8_t *data, size_t n)
 		if (c == '\n') {
 			if (i == 0 || data[i - 1] != '\r')
 				return -1;
-			/* what starts the next line? */
-			if (i + 1 >= n) {
-				i++;
+			/* what starts the next line? (when not here yet, this LF
+			 * is looked at again on the next call) */
+			if (i + 1 >= n)
 				break;
-			}
 			uint8_t d = data[i + 1];
 			if (d == '\r') {
-				if (i + 2 >= n) {
-					i++;
+				if (i + 2 >= n)
 					break;
-				}
 				if (data[i + 2] != '\n')
 					return -1;
 				h->scan = i + 3;
