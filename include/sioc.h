@@ -23,6 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -47,6 +49,9 @@ enum sio_error {
 	SIO_ESTATE = -6,  /* not valid in the current state */
 	SIO_EEVLIB = -7,  /* the event library could not be started */
 	SIO_ETOOBIG = -8, /* the message is larger than allowed */
+	SIO_ETIMEDOUT = -9, /* an acknowledgement did not come in time */
+	SIO_ERESERVED = -10, /* a reserved event name (connect, disconnect, ...) */
+	SIO_ENOTFOUND = -11, /* no such room, namespace or handler */
 };
 
 /* Returns a static, human-readable description of an SIO_E* code. */
@@ -147,6 +152,12 @@ struct sio_server_options {
 	size_t max_queue_packets;         /* 8192 */
 	enum sio_queue_full_policy queue_full; /* SIO_QUEUE_FULL_CLOSE */
 
+	/* Socket.IO */
+	uint32_t connect_timeout; /* ms a connection may go without joining a namespace, 45000 */
+	uint32_t max_attachments; /* binary attachments per packet, 10 */
+	bool serve_client;        /* serve the client bundle under path (socket.io.js ...), true */
+	const char *static_dir;   /* serve this folder's files for other GET paths; NULL: none */
+
 	/* HTTP limits (the reference inherits these from Node's http server). */
 	uint32_t keep_alive_timeout; /* ms an idle keep-alive connection is kept, 5000 */
 	uint32_t headers_timeout;    /* ms to receive a request's headers, 60000 */
@@ -216,8 +227,9 @@ struct sio_eio_events {
 	void (*upgrade)(sio_eio_socket *sock, void *userdata);
 };
 
-/* Sets the Engine.IO callbacks (copied). Replaces the Socket.IO layer
- * when used on its own. Returns 0 or SIO_EINVAL (wrong version). */
+/* Sets the Engine.IO callbacks (copied): the server then speaks plain
+ * Engine.IO, without the Socket.IO layer. Call before listening. Returns
+ * 0 or SIO_EINVAL (wrong version). */
 SIO_API int sio_eio_set_events(sio_server *srv, const struct sio_eio_events *events,
 			       void *userdata);
 
@@ -247,6 +259,224 @@ SIO_API void *sio_eio_data(const sio_eio_socket *sock);
 
 /* Number of open Engine.IO sessions. */
 SIO_API size_t sio_server_clients_count(const sio_server *srv);
+
+/* ------------------------------------------------------------------ */
+/* Loop services: timers and calls from other threads                    */
+/* ------------------------------------------------------------------ */
+
+typedef struct sio_timer sio_timer;
+
+/* Runs fn on the loop after delay_ms, then every repeat_ms when that is
+ * not 0. Returns NULL on failure (fn is then never called). Timers have
+ * the loop tick's granularity (20 ms). */
+SIO_API sio_timer *sio_timer_start(sio_server *srv, uint32_t delay_ms, uint32_t repeat_ms,
+				   void (*fn)(sio_timer *t, void *userdata), void *userdata);
+/* Cancels and frees a timer; a one-shot timer is freed by itself after
+ * its call, so only stop it before it fired. Safe inside its own callback.
+ * NULL is a no-op. */
+SIO_API void sio_timer_stop(sio_timer *t);
+
+/* Thread-safe: runs fn(srv, userdata) on the loop thread soon, in call
+ * order. This is how other threads emit. Returns 0, SIO_ENOMEM, or
+ * SIO_ECLOSED when the server is stopping (fn is then never called). */
+SIO_API int sio_server_call(sio_server *srv, void (*fn)(sio_server *srv, void *userdata),
+			    void *userdata);
+
+/* ------------------------------------------------------------------ */
+/* Socket.IO: namespaces, sockets, events, acks, rooms                   */
+/* ------------------------------------------------------------------ */
+/*
+ * JSON values are jansson's json_t. Ownership follows jansson's words:
+ * "new" (you own the reference and must json_decref it), "borrowed" (valid
+ * during the call only; json_incref to keep it), "stolen" (the call takes
+ * your reference, also when it fails).
+ *
+ * Binary arguments: a binary value inside the JSON arguments is the
+ * placeholder object {"_placeholder":true,"num":N}; the bytes are bins[N].
+ * sio_binary_num() tells whether a value is one; sio_binary_placeholder()
+ * makes one for emitting.
+ */
+
+typedef struct sio_namespace sio_namespace;
+typedef struct sio_socket sio_socket;
+typedef struct sio_ack sio_ack;
+
+struct sio_binary {
+	const void *data;
+	size_t len;
+};
+
+/* If v is a binary placeholder for an array of nbins buffers, returns
+ * its index; otherwise -1. v is borrowed. */
+SIO_API long sio_binary_num(const json_t *v, size_t nbins);
+/* A new placeholder object for bins[num] (a new reference). */
+SIO_API json_t *sio_binary_placeholder(size_t num);
+
+/* The namespace called `name` ("/" or "/chat"), created when missing.
+ * "/" always exists. Returns NULL on a bad name (not starting with '/')
+ * or out of memory. The server owns it. */
+SIO_API sio_namespace *sio_server_of(sio_server *srv, const char *name);
+
+/* Dynamic namespaces: a client connecting to a namespace that does not
+ * exist gets it created when `accept` returns true (auth is borrowed,
+ * may be NULL). The returned parent holds the events and middleware every
+ * namespace it creates copies. */
+SIO_API sio_namespace *sio_server_of_dynamic(sio_server *srv,
+					     bool (*accept)(const char *name, const json_t *auth,
+							    void *userdata),
+					     void *userdata);
+/* Dynamic namespaces whose name matches a glob pattern (fnmatch(3), so
+ * "/room-*" or "/user/[0-9]*"). */
+SIO_API sio_namespace *sio_server_of_pattern(sio_server *srv, const char *pattern);
+
+SIO_API const char *sio_namespace_name(const sio_namespace *nsp);
+SIO_API sio_server *sio_namespace_server(const sio_namespace *nsp);
+/* Number of sockets connected to the namespace. */
+SIO_API size_t sio_namespace_size(const sio_namespace *nsp);
+
+#define SIO_NAMESPACE_EVENTS_VERSION 1
+
+/* Callbacks of a namespace. Set `version`; NULL members are skipped. */
+struct sio_namespace_events {
+	uint32_t version;
+	/* A socket joined the namespace (the CONNECT reply is queued). Register
+	 * its handlers here. */
+	void (*connection)(sio_socket *sock, void *userdata);
+	/* The socket is leaving; its rooms are still visible. */
+	void (*disconnecting)(sio_socket *sock, const char *reason, void *userdata);
+	/* The socket left. Reasons are the reference's: "client namespace
+	 * disconnect", "server namespace disconnect", "transport close",
+	 * "transport error", "ping timeout", "parse error", "forced close",
+	 * "forced server close", "server shutting down". The socket is freed
+	 * after this returns. */
+	void (*disconnect)(sio_socket *sock, const char *reason, void *userdata);
+};
+
+/* Sets the namespace's callbacks (copied). Returns 0 or SIO_EINVAL. */
+SIO_API int sio_namespace_set_events(sio_namespace *nsp, const struct sio_namespace_events *ev,
+				     void *userdata);
+
+/* Connect middleware, run in the order added for every socket joining
+ * the namespace, before `connection`. Return 0 to let the socket in.
+ * Refuse by returning non-zero after filling *message (a string copied by
+ * the server) and optionally *data (stolen): the client gets connect_error
+ * with that message and data. The handshake is readable through the
+ * socket (sio_socket_handshake()). */
+typedef int (*sio_middleware_fn)(sio_socket *sock, const char **message, json_t **data,
+				 void *userdata);
+SIO_API int sio_namespace_use(sio_namespace *nsp, sio_middleware_fn fn, void *userdata);
+
+/* What the client sent when it connected. All borrowed, valid as long as
+ * the socket. */
+struct sio_handshake {
+	const struct sio_request *request; /* headers, query, address, url */
+	const json_t *auth;                /* the CONNECT auth object ({} when none) */
+	int64_t issued;                    /* ms since the epoch */
+	bool secure;                       /* TLS (always false: terminate TLS in a proxy) */
+	bool xdomain;                      /* an Origin header was sent */
+};
+
+SIO_API const struct sio_handshake *sio_socket_handshake(const sio_socket *sock);
+/* The socket id (20 URL-safe characters), also the name of its own room. */
+SIO_API const char *sio_socket_id(const sio_socket *sock);
+SIO_API sio_namespace *sio_socket_namespace(const sio_socket *sock);
+/* The Engine.IO session under the socket (shared by its namespaces). */
+SIO_API sio_eio_socket *sio_socket_conn(const sio_socket *sock);
+SIO_API bool sio_socket_connected(const sio_socket *sock);
+/* Application data; free_fn (may be NULL) runs when it is replaced or the
+ * socket is freed. */
+SIO_API void sio_socket_set_data(sio_socket *sock, void *data, void (*free_fn)(void *));
+SIO_API void *sio_socket_data(const sio_socket *sock);
+
+/* An event handler. `args` (borrowed) is the array of arguments after the
+ * event name; `bins` the binary attachments. `ack` is non-NULL when the
+ * client asked for an acknowledgement: answer it with sio_ack_send(),
+ * now or later (it stays valid until then, or until the socket's
+ * disconnect callback returns). */
+typedef void (*sio_event_fn)(sio_socket *sock, const char *event, json_t *args,
+			     const struct sio_binary *bins, size_t nbins, sio_ack *ack,
+			     void *userdata);
+
+/* Registers fn for `event` on this socket (replacing an earlier one).
+ * Returns 0, SIO_ENOMEM, or SIO_EINVAL. */
+SIO_API int sio_socket_on(sio_socket *sock, const char *event, sio_event_fn fn, void *userdata);
+/* A handler for events that have no handler of their own. */
+SIO_API int sio_socket_on_any(sio_socket *sock, sio_event_fn fn, void *userdata);
+SIO_API int sio_socket_off(sio_socket *sock, const char *event);
+
+/* Answers a client's acknowledgement request with `args` (an array,
+ * stolen; NULL sends no arguments) and its binary attachments (copied).
+ * Frees `ack`, also on failure. Returns 0, SIO_ECLOSED, SIO_EFULL, ... */
+SIO_API int sio_ack_send(sio_ack *ack, json_t *args, const struct sio_binary *bins,
+			 size_t nbins);
+
+/* Emits `event` to one socket. `args` is an array (stolen; NULL for no
+ * arguments); `bins` are copied. Returns 0, SIO_ERESERVED, SIO_ECLOSED,
+ * SIO_EFULL, SIO_EINVAL, SIO_ENOMEM. */
+SIO_API int sio_socket_emit(sio_socket *sock, const char *event, json_t *args,
+			    const struct sio_binary *bins, size_t nbins);
+/* The same, dropped (returning 0) when the transport cannot take it now. */
+SIO_API int sio_socket_emit_volatile(sio_socket *sock, const char *event, json_t *args,
+				     const struct sio_binary *bins, size_t nbins);
+
+/* Called exactly once for an emit with acknowledgement: with err 0 and
+ * the client's reply (args borrowed), or with err SIO_ETIMEDOUT or
+ * SIO_ECLOSED (the socket disconnected first) and args NULL. */
+typedef void (*sio_ack_fn)(sio_socket *sock, int err, json_t *args,
+			   const struct sio_binary *bins, size_t nbins, void *userdata);
+
+/* Emits and waits for the client's acknowledgement, at most timeout_ms
+ * (0: no timeout). On failure (negative return) cb is never called. */
+SIO_API int sio_socket_emit_with_ack(sio_socket *sock, const char *event, json_t *args,
+				     const struct sio_binary *bins, size_t nbins,
+				     uint32_t timeout_ms, sio_ack_fn cb, void *userdata);
+
+/* Leaves the namespace (reason "server namespace disconnect"); with
+ * `close`, closes the whole connection (all its namespaces). The
+ * disconnect callback runs later, not inside this call. */
+SIO_API void sio_socket_disconnect(sio_socket *sock, bool close);
+
+/* Rooms. A socket is always in the room named by its id. Names are
+ * copied. Return 0, SIO_ECLOSED, SIO_ENOMEM. */
+SIO_API int sio_socket_join(sio_socket *sock, const char *room);
+SIO_API int sio_socket_leave(sio_socket *sock, const char *room);
+SIO_API bool sio_socket_in(const sio_socket *sock, const char *room);
+/* Iterates the socket's rooms: false past the last one. The order is
+ * the join order; the names are borrowed. */
+SIO_API bool sio_socket_room_at(const sio_socket *sock, size_t i, const char **room);
+
+/* A selection of sockets in a namespace, as the reference's to/in/except:
+ * the sockets in any of `rooms` (NULL or empty: all sockets of the
+ * namespace), minus those in any of `except`, minus `except_socket`.
+ * Lists are NULL-terminated; everything is borrowed. */
+struct sio_target {
+	const char *const *rooms;
+	const char *const *except;
+	const sio_socket *except_socket;
+	bool volatile_; /* skip sockets whose transport cannot take it now */
+};
+
+/* Emits to a selection (t NULL: every socket of the namespace), encoding
+ * once for all. args stolen, bins copied once. Returns the number of
+ * sockets it was queued for, or a negative error. */
+SIO_API int sio_namespace_emit(sio_namespace *nsp, const struct sio_target *t, const char *event,
+			       json_t *args, const struct sio_binary *bins, size_t nbins);
+/* From a socket to everyone the selection holds but the socket itself
+ * (socket.broadcast / socket.to(...) in the reference). */
+SIO_API int sio_socket_broadcast(sio_socket *sock, const struct sio_target *t, const char *event,
+				 json_t *args, const struct sio_binary *bins, size_t nbins);
+
+/* Server-side operations on a selection (t NULL: all). */
+/* Writes up to max sockets to out (borrowed pointers, valid until the loop
+ * runs again); returns how many the selection holds. */
+SIO_API size_t sio_namespace_fetch_sockets(sio_namespace *nsp, const struct sio_target *t,
+					   sio_socket **out, size_t max);
+SIO_API int sio_namespace_sockets_join(sio_namespace *nsp, const struct sio_target *t,
+				       const char *room);
+SIO_API int sio_namespace_sockets_leave(sio_namespace *nsp, const struct sio_target *t,
+					const char *room);
+SIO_API int sio_namespace_disconnect_sockets(sio_namespace *nsp, const struct sio_target *t,
+					     bool close);
 
 #ifdef __cplusplus
 }

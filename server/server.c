@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/sio.h"
 #include "transports/callbacks.h"
 #include "transports/engine.h"
 
@@ -50,6 +51,9 @@ SIO_API void sio_server_options_init(struct sio_server_options *o)
 	o->max_queue_bytes = 8u << 20;
 	o->max_queue_packets = 8192;
 	o->queue_full = SIO_QUEUE_FULL_CLOSE;
+	o->connect_timeout = 45000;
+	o->max_attachments = 10;
+	o->serve_client = true;
 	o->keep_alive_timeout = 5000;
 	o->headers_timeout = 60000;
 	o->max_header_size = 16384;
@@ -135,16 +139,25 @@ SIO_API sio_server *sio_server_create(const struct sio_server_options *opts, int
 	list_init(&srv->sessions);
 	list_init(&srv->dirty);
 	list_init(&srv->reap);
+	list_init(&srv->namespaces);
+	list_init(&srv->parents);
+	list_init(&srv->sio_deferred);
+	list_init(&srv->sio_reap);
+	list_init(&srv->timers);
+	list_init(&srv->calls);
+	pthread_mutex_init(&srv->calls_lock, NULL);
 	timer_wheel_init(&srv->wheel, now_ms());
 	rc = options_copy(srv, opts);
 	if (rc)
 		goto fail;
+	sio_layer_install(srv);
 	if (err)
 		*err = 0;
 	return srv;
 fail:
 	if (srv) {
 		options_free(srv);
+		pthread_mutex_destroy(&srv->calls_lock);
 		free(srv);
 	}
 	if (err)
@@ -170,6 +183,9 @@ static void server_check_stop(struct sio_server *srv)
 	if (!srv->stop_requested || srv->stopping)
 		return;
 	srv->stopping = true;
+	pthread_mutex_lock(&srv->calls_lock);
+	srv->calls_closed = true;
+	pthread_mutex_unlock(&srv->calls_lock);
 	sessions_close_all(srv, "server shutting down");
 	ev_break(srv->loop, EVBREAK_ALL);
 }
@@ -177,6 +193,8 @@ static void server_check_stop(struct sio_server *srv)
 void server_wakeup(struct sio_server *srv)
 {
 	server_enter(srv);
+	if (!srv->stopping)
+		loop_drain_calls(srv);
 	server_check_stop(srv);
 	server_leave(srv);
 }
@@ -322,6 +340,9 @@ SIO_API void sio_server_destroy(sio_server *srv)
 		lws_context_destroy(srv->ctx);
 	}
 	sessions_process(srv);
+	sio_layer_free(srv);
+	loop_free(srv);
+	pthread_mutex_destroy(&srv->calls_lock);
 	free(srv->tick_sul);
 	if (srv->loop)
 		ev_loop_destroy(srv->loop);

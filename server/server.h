@@ -5,6 +5,7 @@
 #ifndef SIOC_SERVER_SERVER_H
 #define SIOC_SERVER_SERVER_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -50,6 +51,19 @@ struct sio_server {
 	struct list dirty;    /* sessions with output to flush or a close to finish */
 	struct list reap;     /* closed sessions to free */
 	int depth;            /* nesting of lws callbacks being handled */
+
+	/* the Socket.IO layer (off when sio_eio_set_events() was used) */
+	bool sio_layer;
+	struct list namespaces;   /* struct sio_namespace.link */
+	struct list parents;      /* dynamic namespace parents */
+	struct list sio_deferred; /* sockets with a disconnect to run */
+	struct list sio_reap;     /* closed sockets to free */
+	struct list timers;       /* struct sio_timer.link */
+
+	/* sio_server_call(): the only state other threads touch */
+	pthread_mutex_t calls_lock;
+	struct list calls;
+	bool calls_closed;
 
 	/* pending websocket hand-overs, by the dup()ed fd */
 	struct handover **handovers;

@@ -74,6 +74,7 @@ struct sio_eio_socket {
 	const char *close_reason;
 
 	struct sio_request *req; /* the handshake request, owned */
+	void *layer;             /* the Socket.IO client on this session */
 	void *data;
 	void (*data_free)(void *);
 
@@ -166,6 +167,16 @@ void handover_free(struct handover *ho);
 
 size_t front_conn_size(void);
 size_t ws_conn_size(void);
+
+/* Queues a shared packet (taking a new reference on success), under the
+ * queue limits and policy. With is_volatile, drops it (returning 0) when
+ * the transport could not write it now. */
+int session_send_outbuf(struct sio_eio_socket *s, struct outbuf *o, bool is_volatile);
+/* Whether `n` more packets of `bytes` fit the queue limits. */
+bool session_room_for(const struct sio_eio_socket *s, size_t n, size_t bytes);
+bool session_writable(const struct sio_eio_socket *s);
+/* The queue is full: applies the queue_full policy; returns SIO_EFULL. */
+int session_full(struct sio_eio_socket *s);
 
 /* Random URL-safe id of 20 characters + NUL. Returns 0 or -1. */
 int make_sid(char out[21]);

@@ -18,6 +18,7 @@
 
 #include "transports/callbacks.h"
 #include "transports/http1.h"
+#include "transports/static.h"
 
 #define OUT_CHUNK 65536
 #define MAX_BUFFERED_INPUT 65536 /* read ahead while a request is held */
@@ -395,6 +396,13 @@ static void dispatch_request(struct front_conn *c)
 	bool keep = h1_keep_alive(c->h1);
 	const char *method = sio_request_method(req);
 
+	if ((strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) &&
+	    static_serve(srv, req, &c->out, keep)) {
+		if (!keep)
+			c->close_after = true;
+		conn_want_write(c);
+		return;
+	}
 	if (!is_engine_path(srv, req)) {
 		respond(c, 404, NULL, NULL, NULL, 0, keep);
 		return;

@@ -10,6 +10,7 @@
 #include <sys/random.h>
 
 #include "protocol/eio_packet.h"
+#include "server/sio.h"
 
 #define CLOSE_TIMEOUT_MS 30000 /* the reference's polling closeTimeout */
 
@@ -276,17 +277,26 @@ void sessions_process(struct sio_server *srv)
 	if (srv->depth > 0)
 		return;
 	srv->depth++; /* callbacks run from here must not recurse into this */
-	while (!list_empty(&srv->dirty)) {
-		struct sio_eio_socket *s = container_of(srv->dirty.next, struct sio_eio_socket, dirty);
-		list_remove(&s->dirty);
-		s->in_dirty = false;
-		session_flush(s);
+	for (;;) {
+		if (srv->sio_layer)
+			sio_process_deferred(srv); /* may queue packets: before the flush */
+		if (list_empty(&srv->dirty))
+			break;
+		while (!list_empty(&srv->dirty)) {
+			struct sio_eio_socket *s =
+				container_of(srv->dirty.next, struct sio_eio_socket, dirty);
+			list_remove(&s->dirty);
+			s->in_dirty = false;
+			session_flush(s);
+		}
 	}
 	while (!list_empty(&srv->reap)) {
 		struct sio_eio_socket *s = container_of(srv->reap.next, struct sio_eio_socket, dirty);
 		list_remove(&s->dirty);
 		session_free(s);
 	}
+	if (srv->sio_layer)
+		sio_reap_sockets(srv);
 	srv->depth--;
 }
 
@@ -545,6 +555,43 @@ SIO_API int sio_eio_set_events(sio_server *srv, const struct sio_eio_events *eve
 		return SIO_EINVAL;
 	srv->eio_events = *events;
 	srv->eio_userdata = userdata;
+	srv->sio_layer = false;
+	return 0;
+}
+
+bool session_room_for(const struct sio_eio_socket *s, size_t n, size_t bytes)
+{
+	const struct sio_server_options *o = &s->srv->opts;
+	return s->ring_count + n <= o->max_queue_packets &&
+	       s->queued_bytes + bytes <= o->max_queue_bytes;
+}
+
+int session_full(struct sio_eio_socket *s)
+{
+	if (s->srv->opts.queue_full == SIO_QUEUE_FULL_CLOSE)
+		session_fail(s, "queue full");
+	return SIO_EFULL;
+}
+
+bool session_writable(const struct sio_eio_socket *s)
+{
+	if (s->state != SS_OPEN || s->ring_count)
+		return false;
+	return s->transport == SIO_TRANSPORT_POLLING ? s->poll != NULL : s->ws != NULL;
+}
+
+int session_send_outbuf(struct sio_eio_socket *s, struct outbuf *o, bool is_volatile)
+{
+	if (s->state != SS_OPEN)
+		return SIO_ECLOSED;
+	if (is_volatile && !session_writable(s))
+		return 0;
+	if (!session_room_for(s, 1, o->len))
+		return session_full(s);
+	if (ring_push(s, o) < 0)
+		return SIO_ENOMEM;
+	o->refs++;
+	session_mark_dirty(s);
 	return 0;
 }
 
@@ -554,14 +601,10 @@ SIO_API int sio_eio_send(sio_eio_socket *s, const void *data, size_t len, bool b
 		return SIO_EINVAL;
 	if (s->state != SS_OPEN)
 		return SIO_ECLOSED;
-	const struct sio_server_options *o = &s->srv->opts;
-	if (len > o->max_queue_bytes)
+	if (len > s->srv->opts.max_queue_bytes)
 		return SIO_ETOOBIG;
-	if (s->ring_count >= o->max_queue_packets || s->queued_bytes + len > o->max_queue_bytes) {
-		if (o->queue_full == SIO_QUEUE_FULL_CLOSE)
-			session_fail(s, "queue full");
-		return SIO_EFULL;
-	}
+	if (!session_room_for(s, 1, len))
+		return session_full(s);
 	struct outbuf *ob = outbuf_new(EIO_MESSAGE, binary, data, len);
 	if (!ob || ring_push(s, ob) < 0) {
 		outbuf_unref(ob);

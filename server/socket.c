@@ -1,0 +1,559 @@
+/*
+ * Sockets: one client in one namespace. Events in, emits and acks out,
+ * rooms, disconnect.
+ */
+#include "server/sio.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+/* An emit of ours waiting for the client's ACK. */
+struct pending_ack {
+	int64_t id;
+	sio_ack_fn fn;
+	void *userdata;
+	struct sio_socket *sock;
+	struct timer timer;
+	struct list link;
+};
+
+struct sio_ack {
+	struct sio_socket *sock;
+	int64_t id;
+	struct list link;
+};
+
+static const char *const reserved[] = {
+	"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener",
+};
+
+bool event_reserved(const char *event)
+{
+	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+		if (strcmp(event, reserved[i]) == 0)
+			return true;
+	return false;
+}
+
+json_t *event_array(const char *event, json_t *args)
+{
+	if (!args)
+		args = json_array();
+	if (!args || !json_is_array(args) || json_array_insert_new(args, 0, json_string(event)) < 0) {
+		json_decref(args);
+		return NULL;
+	}
+	return args;
+}
+
+struct sio_socket *socket_new(struct sio_client *c, struct sio_namespace *nsp, json_t *auth)
+{
+	struct sio_socket *s = calloc(1, sizeof(*s));
+	if (!s || make_sid(s->id) < 0) {
+		free(s);
+		json_decref(auth);
+		return NULL;
+	}
+	s->client = c;
+	s->nsp = nsp;
+	s->auth = auth && json_is_object(auth) ? auth : json_object();
+	if (auth && s->auth != auth)
+		json_decref(auth);
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	s->hs.request = c->conn->req;
+	s->hs.auth = s->auth;
+	s->hs.issued = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+	s->hs.secure = false;
+	s->hs.xdomain = sio_request_header(c->conn->req, "origin") != NULL;
+	list_init(&s->acks_out);
+	list_init(&s->acks_in);
+	list_init(&s->rooms);
+	list_init(&s->nsp_link);
+	list_init(&s->client_link);
+	list_init(&s->defer_link);
+	return s;
+}
+
+void socket_free(struct sio_socket *s)
+{
+	if (s->data_free)
+		s->data_free(s->data);
+	while (!list_empty(&s->acks_in)) {
+		struct sio_ack *a = container_of(s->acks_in.next, struct sio_ack, link);
+		list_remove(&a->link);
+		free(a);
+	}
+	for (size_t i = 0; i < s->nhandlers; i++)
+		free(s->handlers[i].event);
+	free(s->handlers);
+	json_decref(s->auth);
+	free(s);
+}
+
+/* ---- sending ------------------------------------------------------------ */
+
+/* Encodes a packet and its attachments into shared buffers. Returns the
+ * number of buffers (1 + nbins) or a negative error. */
+static int encode_packet(const char *nsp, enum sio_packet_type type, int64_t id,
+			 const json_t *data, const struct sio_binary *bins, size_t nbins,
+			 struct outbuf **out)
+{
+	if (nbins > 0) {
+		if (type == SIO_PACKET_EVENT)
+			type = SIO_PACKET_BINARY_EVENT;
+		else if (type == SIO_PACKET_ACK)
+			type = SIO_PACKET_BINARY_ACK;
+	}
+	char *text = NULL;
+	size_t len = 0;
+	int r = sio_pkt_encode(type, nsp, strlen(nsp), id, (uint32_t)nbins, data, 0, &text, &len);
+	if (r < 0)
+		return r == SIO_PKT_ENOMEM ? SIO_ENOMEM : SIO_EINVAL;
+	out[0] = outbuf_new(EIO_MESSAGE, false, text, len);
+	free(text);
+	if (!out[0])
+		return SIO_ENOMEM;
+	for (size_t i = 0; i < nbins; i++) {
+		out[i + 1] = outbuf_new(EIO_MESSAGE, true, bins[i].data, bins[i].len);
+		if (!out[i + 1]) {
+			for (size_t k = 0; k <= i; k++)
+				outbuf_unref(out[k]);
+			return SIO_ENOMEM;
+		}
+	}
+	return (int)(1 + nbins);
+}
+
+/* Queues encoded buffers for one socket, all or none. */
+static int queue_encoded(struct sio_socket *s, struct outbuf **bufs, int n, bool is_volatile)
+{
+	sio_eio_socket *conn = s->client->conn;
+	if (conn->state != SS_OPEN)
+		return SIO_ECLOSED;
+	if (is_volatile && !session_writable(conn))
+		return 0;
+	size_t bytes = 0;
+	for (int i = 0; i < n; i++)
+		bytes += bufs[i]->len;
+	if (!session_room_for(conn, (size_t)n, bytes))
+		return session_full(conn);
+	for (int i = 0; i < n; i++) {
+		int r = session_send_outbuf(conn, bufs[i], false);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int check_bins(const struct sio_binary *bins, size_t nbins, size_t max)
+{
+	if (nbins && !bins)
+		return SIO_EINVAL;
+	if (nbins > max)
+		return SIO_ETOOBIG;
+	return 0;
+}
+
+int socket_packet(struct sio_socket *s, enum sio_packet_type type, int64_t id, const json_t *data,
+		  const struct sio_binary *bins, size_t nbins, bool is_volatile)
+{
+	struct outbuf *bufs[1 + 256];
+	if (nbins > 256)
+		return SIO_ETOOBIG;
+	int n = encode_packet(s->nsp->name, type, id, data, bins, nbins, bufs);
+	if (n < 0)
+		return n;
+	int r = queue_encoded(s, bufs, n, is_volatile);
+	for (int i = 0; i < n; i++)
+		outbuf_unref(bufs[i]);
+	return r;
+}
+
+/* ---- public: identity and data ------------------------------------------ */
+
+SIO_API const struct sio_handshake *sio_socket_handshake(const sio_socket *s)
+{
+	return s ? &s->hs : NULL;
+}
+
+SIO_API const char *sio_socket_id(const sio_socket *s)
+{
+	return s ? s->id : NULL;
+}
+
+SIO_API sio_namespace *sio_socket_namespace(const sio_socket *s)
+{
+	return s ? s->nsp : NULL;
+}
+
+SIO_API sio_eio_socket *sio_socket_conn(const sio_socket *s)
+{
+	return s ? s->client->conn : NULL;
+}
+
+SIO_API bool sio_socket_connected(const sio_socket *s)
+{
+	return s && s->connected;
+}
+
+SIO_API void sio_socket_set_data(sio_socket *s, void *data, void (*free_fn)(void *))
+{
+	if (!s)
+		return;
+	if (s->data_free && s->data != data)
+		s->data_free(s->data);
+	s->data = data;
+	s->data_free = free_fn;
+}
+
+SIO_API void *sio_socket_data(const sio_socket *s)
+{
+	return s ? s->data : NULL;
+}
+
+/* ---- handlers ----------------------------------------------------------- */
+
+SIO_API int sio_socket_on(sio_socket *s, const char *event, sio_event_fn fn, void *userdata)
+{
+	if (!s || !event || !fn)
+		return SIO_EINVAL;
+	for (size_t i = 0; i < s->nhandlers; i++) {
+		if (strcmp(s->handlers[i].event, event) == 0) {
+			s->handlers[i].fn = fn;
+			s->handlers[i].userdata = userdata;
+			return 0;
+		}
+	}
+	struct handler *h = realloc(s->handlers, (s->nhandlers + 1) * sizeof(*h));
+	if (!h)
+		return SIO_ENOMEM;
+	s->handlers = h;
+	char *name = strdup(event);
+	if (!name)
+		return SIO_ENOMEM;
+	h[s->nhandlers++] = (struct handler){.event = name, .fn = fn, .userdata = userdata};
+	return 0;
+}
+
+SIO_API int sio_socket_on_any(sio_socket *s, sio_event_fn fn, void *userdata)
+{
+	if (!s)
+		return SIO_EINVAL;
+	s->any = fn;
+	s->any_userdata = userdata;
+	return 0;
+}
+
+SIO_API int sio_socket_off(sio_socket *s, const char *event)
+{
+	if (!s || !event)
+		return SIO_EINVAL;
+	for (size_t i = 0; i < s->nhandlers; i++) {
+		if (strcmp(s->handlers[i].event, event) == 0) {
+			free(s->handlers[i].event);
+			s->handlers[i] = s->handlers[--s->nhandlers];
+			return 0;
+		}
+	}
+	return SIO_ENOTFOUND;
+}
+
+/* ---- incoming packets ---------------------------------------------------- */
+
+static void pkt_bins(const struct sio_pkt *p, struct sio_binary *out)
+{
+	for (uint32_t i = 0; i < p->attachments && p->bufs; i++)
+		out[i] = (struct sio_binary){.data = p->bufs[i].data, .len = p->bufs[i].len};
+}
+
+static void on_event(struct sio_socket *s, struct sio_pkt *p)
+{
+	json_t *arr = p->data;
+	json_t *first = json_array_get(arr, 0);
+	char numbuf[32];
+	char *event = NULL;
+	if (json_is_string(first)) {
+		event = strdup(json_string_value(first));
+	} else if (json_is_integer(first)) {
+		snprintf(numbuf, sizeof(numbuf), "%" JSON_INTEGER_FORMAT, json_integer_value(first));
+		event = strdup(numbuf);
+	} else {
+		snprintf(numbuf, sizeof(numbuf), "%.17g", json_number_value(first));
+		event = strdup(numbuf);
+	}
+	if (!event)
+		return;
+	json_array_remove(arr, 0);
+
+	sio_ack *ack = NULL;
+	if (p->id >= 0) {
+		ack = calloc(1, sizeof(*ack));
+		if (ack) {
+			ack->sock = s;
+			ack->id = p->id;
+			list_insert_tail(&s->acks_in, &ack->link);
+		}
+	}
+	struct sio_binary stack_bins[16];
+	struct sio_binary *bins = stack_bins;
+	if (p->attachments > 16 && !(bins = malloc(p->attachments * sizeof(*bins)))) {
+		free(event);
+		return;
+	}
+	pkt_bins(p, bins);
+	sio_event_fn fn = s->any;
+	void *ud = s->any_userdata;
+	for (size_t i = 0; i < s->nhandlers; i++) {
+		if (strcmp(s->handlers[i].event, event) == 0) {
+			fn = s->handlers[i].fn;
+			ud = s->handlers[i].userdata;
+			break;
+		}
+	}
+	if (fn)
+		fn(s, event, arr, bins, p->attachments, ack, ud);
+	if (bins != stack_bins)
+		free(bins);
+	free(event);
+}
+
+static void on_ack(struct sio_socket *s, struct sio_pkt *p)
+{
+	for (struct list *n = s->acks_out.next; n != &s->acks_out; n = n->next) {
+		struct pending_ack *a = container_of(n, struct pending_ack, link);
+		if (a->id != p->id)
+			continue;
+		list_remove(&a->link);
+		timer_cancel(&s->client->srv->wheel, &a->timer);
+		struct sio_binary stack_bins[16];
+		struct sio_binary *bins = stack_bins;
+		if (p->attachments > 16 && !(bins = malloc(p->attachments * sizeof(*bins)))) {
+			a->fn(s, SIO_ENOMEM, NULL, NULL, 0, a->userdata);
+		} else {
+			pkt_bins(p, bins);
+			a->fn(s, 0, p->data, bins, p->attachments, a->userdata);
+			if (bins != stack_bins)
+				free(bins);
+		}
+		free(a);
+		return;
+	}
+	/* an unknown or already answered id: ignored, as the reference */
+}
+
+void socket_on_packet(struct sio_socket *s, struct sio_pkt *p)
+{
+	switch (p->type) {
+	case SIO_PACKET_EVENT:
+	case SIO_PACKET_BINARY_EVENT:
+		on_event(s, p);
+		break;
+	case SIO_PACKET_ACK:
+	case SIO_PACKET_BINARY_ACK:
+		on_ack(s, p);
+		break;
+	case SIO_PACKET_DISCONNECT:
+		socket_close(s, "client namespace disconnect");
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- emitting ------------------------------------------------------------ */
+
+static int emit(sio_socket *s, const char *event, json_t *args, const struct sio_binary *bins,
+		size_t nbins, bool is_volatile, int64_t id)
+{
+	if (!s || !event) {
+		json_decref(args);
+		return SIO_EINVAL;
+	}
+	if (event_reserved(event)) {
+		json_decref(args);
+		return SIO_ERESERVED;
+	}
+	if (!s->connected) {
+		json_decref(args);
+		return SIO_ECLOSED;
+	}
+	int r = check_bins(bins, nbins, 256);
+	if (r < 0) {
+		json_decref(args);
+		return r;
+	}
+	json_t *data = event_array(event, args);
+	if (!data)
+		return SIO_EINVAL;
+	r = socket_packet(s, SIO_PACKET_EVENT, id, data, bins, nbins, is_volatile);
+	json_decref(data);
+	return r;
+}
+
+SIO_API int sio_socket_emit(sio_socket *s, const char *event, json_t *args,
+			    const struct sio_binary *bins, size_t nbins)
+{
+	return emit(s, event, args, bins, nbins, false, -1);
+}
+
+SIO_API int sio_socket_emit_volatile(sio_socket *s, const char *event, json_t *args,
+				     const struct sio_binary *bins, size_t nbins)
+{
+	return emit(s, event, args, bins, nbins, true, -1);
+}
+
+static void ack_timed_out(struct timer *t)
+{
+	struct pending_ack *a = container_of(t, struct pending_ack, timer);
+	list_remove(&a->link);
+	a->fn(a->sock, SIO_ETIMEDOUT, NULL, NULL, 0, a->userdata);
+	free(a);
+}
+
+SIO_API int sio_socket_emit_with_ack(sio_socket *s, const char *event, json_t *args,
+				     const struct sio_binary *bins, size_t nbins,
+				     uint32_t timeout_ms, sio_ack_fn cb, void *userdata)
+{
+	if (!s || !cb) {
+		json_decref(args);
+		return SIO_EINVAL;
+	}
+	struct pending_ack *a = calloc(1, sizeof(*a));
+	if (!a) {
+		json_decref(args);
+		return SIO_ENOMEM;
+	}
+	int64_t id = s->next_ack_id;
+	int r = emit(s, event, args, bins, nbins, false, id);
+	if (r < 0) {
+		free(a);
+		return r;
+	}
+	s->next_ack_id = id + 1 > SIO_PKT_ACK_ID_MAX ? 0 : id + 1;
+	a->id = id;
+	a->fn = cb;
+	a->userdata = userdata;
+	a->sock = s;
+	list_insert_tail(&s->acks_out, &a->link);
+	if (timeout_ms)
+		timer_arm(&s->client->srv->wheel, &a->timer, now_ms() + timeout_ms, ack_timed_out);
+	return 0;
+}
+
+SIO_API int sio_ack_send(sio_ack *ack, json_t *args, const struct sio_binary *bins,
+			 size_t nbins)
+{
+	if (!ack) {
+		json_decref(args);
+		return SIO_EINVAL;
+	}
+	struct sio_socket *s = ack->sock;
+	int64_t id = ack->id;
+	list_remove(&ack->link);
+	free(ack);
+	if (!args)
+		args = json_array();
+	if (!json_is_array(args)) {
+		json_decref(args);
+		return SIO_EINVAL;
+	}
+	int r = check_bins(bins, nbins, 256);
+	if (r == 0)
+		r = s->connected ? socket_packet(s, SIO_PACKET_ACK, id, args, bins, nbins, false)
+				 : SIO_ECLOSED;
+	json_decref(args);
+	return r;
+}
+
+/* ---- connect, rooms, close ----------------------------------------------- */
+
+void socket_connected(struct sio_socket *s)
+{
+	struct sio_namespace *nsp = s->nsp;
+	s->connected = true;
+	list_insert_tail(&nsp->sockets, &s->nsp_link);
+	nsp->nsockets++;
+	list_insert_tail(&s->client->sockets, &s->client_link);
+	adapter_add(nsp, s, s->id);
+	json_t *reply = json_pack("{s:s}", "sid", s->id);
+	socket_packet(s, SIO_PACKET_CONNECT, -1, reply, NULL, 0, false);
+	json_decref(reply);
+	if (nsp->ev.connection)
+		nsp->ev.connection(s, nsp->ev_userdata);
+}
+
+SIO_API int sio_socket_join(sio_socket *s, const char *room)
+{
+	if (!s || !room)
+		return SIO_EINVAL;
+	if (!s->connected)
+		return SIO_ECLOSED;
+	return adapter_add(s->nsp, s, room);
+}
+
+SIO_API int sio_socket_leave(sio_socket *s, const char *room)
+{
+	if (!s || !room)
+		return SIO_EINVAL;
+	adapter_del(s->nsp, s, room);
+	return 0;
+}
+
+SIO_API bool sio_socket_in(const sio_socket *s, const char *room)
+{
+	return s && room && adapter_has(s->nsp, s, room);
+}
+
+SIO_API bool sio_socket_room_at(const sio_socket *s, size_t i, const char **room)
+{
+	if (!s)
+		return false;
+	for (struct list *n = s->rooms.next; n != &s->rooms; n = n->next) {
+		if (i-- == 0) {
+			if (room)
+				*room = membership_room(membership_of(n));
+			return true;
+		}
+	}
+	return false;
+}
+
+void socket_close(struct sio_socket *s, const char *reason)
+{
+	if (!s->connected)
+		return;
+	struct sio_namespace *nsp = s->nsp;
+	struct sio_server *srv = s->client->srv;
+	if (nsp->ev.disconnecting)
+		nsp->ev.disconnecting(s, reason, nsp->ev_userdata);
+	if (!s->connected)
+		return; /* closed from inside the callback */
+	s->connected = false;
+	adapter_del_all(nsp, s);
+	list_remove(&s->nsp_link);
+	nsp->nsockets--;
+	list_remove(&s->client_link);
+	while (!list_empty(&s->acks_out)) {
+		struct pending_ack *a = container_of(s->acks_out.next, struct pending_ack, link);
+		list_remove(&a->link);
+		timer_cancel(&srv->wheel, &a->timer);
+		a->fn(s, SIO_ECLOSED, NULL, NULL, 0, a->userdata);
+		free(a);
+	}
+	if (nsp->ev.disconnect)
+		nsp->ev.disconnect(s, reason, nsp->ev_userdata);
+	list_remove(&s->defer_link);
+	list_insert_tail(&srv->sio_reap, &s->defer_link);
+}
+
+SIO_API void sio_socket_disconnect(sio_socket *s, bool close)
+{
+	if (!s || !s->connected || s->disconnect_pending)
+		return;
+	s->disconnect_pending = true;
+	s->disconnect_close = close;
+	list_insert_tail(&s->client->srv->sio_deferred, &s->defer_link);
+}
