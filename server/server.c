@@ -31,6 +31,9 @@ SIO_API const char *sio_strerror(int err)
 	case SIO_ESTATE: return "invalid state for this call";
 	case SIO_EEVLIB: return "event library unavailable (install libwebsockets-evlib-ev)";
 	case SIO_ETOOBIG: return "message too large";
+	case SIO_ETIMEDOUT: return "operation has timed out";
+	case SIO_ERESERVED: return "reserved event name";
+	case SIO_ENOTFOUND: return "not found";
 	default: return "unknown error";
 	}
 }

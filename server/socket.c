@@ -288,6 +288,19 @@ static void on_event(struct sio_socket *s, struct sio_pkt *p)
 		return;
 	json_array_remove(arr, 0);
 
+	sio_event_fn fn = s->any;
+	void *ud = s->any_userdata;
+	for (size_t i = 0; i < s->nhandlers; i++) {
+		if (strcmp(s->handlers[i].event, event) == 0) {
+			fn = s->handlers[i].fn;
+			ud = s->handlers[i].userdata;
+			break;
+		}
+	}
+	if (!fn) {
+		free(event); /* nobody listens; an ack asked for can never be sent */
+		return;
+	}
 	sio_ack *ack = NULL;
 	if (p->id >= 0) {
 		ack = calloc(1, sizeof(*ack));
@@ -300,19 +313,14 @@ static void on_event(struct sio_socket *s, struct sio_pkt *p)
 	struct sio_binary stack_bins[16];
 	struct sio_binary *bins = stack_bins;
 	if (p->attachments > 16 && !(bins = malloc(p->attachments * sizeof(*bins)))) {
+		if (ack) {
+			list_remove(&ack->link);
+			free(ack);
+		}
 		free(event);
 		return;
 	}
 	pkt_bins(p, bins);
-	sio_event_fn fn = s->any;
-	void *ud = s->any_userdata;
-	for (size_t i = 0; i < s->nhandlers; i++) {
-		if (strcmp(s->handlers[i].event, event) == 0) {
-			fn = s->handlers[i].fn;
-			ud = s->handlers[i].userdata;
-			break;
-		}
-	}
 	if (fn)
 		fn(s, event, arr, bins, p->attachments, ack, ud);
 	if (bins != stack_bins)
