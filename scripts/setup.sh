@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what sioc's build and tests need on Debian 12, and nothing that is
 # already there: Debian packages through apt-get, then the Node packages the
-# integration tests use (tests/package-lock.json) through `npm ci`.
+# integration tests use (tests/package-lock.json) and the browser client the
+# library serves (static/package-lock.json) through `npm ci`.
 # Safe to run again: a second run on a ready machine installs nothing.
 set -euo pipefail
 
@@ -11,6 +12,8 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 required=(
 	meson ninja-build pkg-config gcc libc6-dev clang binutils
 	libwebsockets-dev libwebsockets-evlib-ev libev-dev libjansson-dev node-llhttp
+	# the build-time generator of the client bundle compresses with these
+	zlib1g-dev libbrotli-dev
 )
 # Nice to have: the sanitizer runtimes for builds with clang (gcc brings its own).
 optional=(libclang-rt-14-dev)
@@ -68,16 +71,23 @@ if [ "${#missing_optional[@]}" -gt 0 ]; then
 		echo "setup: could not install ${missing_optional[*]}; clang sanitizer builds will not link" >&2
 fi
 
-# Node packages for the tests, reinstalled only when the lockfile changed.
-tests_dir="$repo/tests"
-stamp="$tests_dir/node_modules/.sioc-lock-hash"
-lock_hash="$(sha256sum "$tests_dir/package-lock.json" | cut -d' ' -f1)"
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$lock_hash" ]; then
-	echo "setup: tests/node_modules is up to date"
-else
-	echo "setup: npm ci in tests/"
-	(cd "$tests_dir" && npm ci --no-audit --no-fund --loglevel=error)
-	printf '%s\n' "$lock_hash" >"$stamp"
-fi
+# Node packages, reinstalled in a folder only when its lockfile changed:
+# tests/ holds the clients the integration tests use, static/ the browser
+# client bundle that the build compiles into the library.
+npm_ci_in() {
+	local dir="$repo/$1"
+	local stamp="$dir/node_modules/.sioc-lock-hash"
+	local lock_hash
+	lock_hash="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+	if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$lock_hash" ]; then
+		echo "setup: $1/node_modules is up to date"
+	else
+		echo "setup: npm ci in $1/"
+		(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+		printf '%s\n' "$lock_hash" >"$stamp"
+	fi
+}
+npm_ci_in tests
+npm_ci_in static
 
 echo "setup: done"

@@ -78,6 +78,7 @@ static void options_free(struct sio_server *srv)
 	free(srv->cors_methods);
 	free(srv->cors_allowed_headers);
 	free(srv->cors_exposed_headers);
+	free(srv->static_dir);
 }
 
 /* Copies the options, owning every string. Returns 0 or an SIO_E* code. */
@@ -124,6 +125,9 @@ static int options_copy(struct sio_server *srv, const struct sio_server_options 
 	o->cors.methods = srv->cors_methods;
 	o->cors.allowed_headers = srv->cors_allowed_headers;
 	o->cors.exposed_headers = srv->cors_exposed_headers;
+	if (in->static_dir && !(srv->static_dir = strdup(in->static_dir)))
+		return SIO_ENOMEM;
+	o->static_dir = srv->static_dir;
 	return 0;
 }
 

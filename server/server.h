@@ -27,6 +27,7 @@ struct sio_server {
 	size_t path_len;
 	char **cors_origins; /* owned copy of opts.cors.origins */
 	char *cors_methods, *cors_allowed_headers, *cors_exposed_headers;
+	char *static_dir;
 
 	struct ev_loop *loop;
 	struct lws_context *ctx;

@@ -33,6 +33,6 @@
  * "Connection: close" when even that fits.
  */
 int static_serve(struct sio_server *srv, const struct sio_request *req, struct buf *out,
-		 bool keep_alive);
+                 bool keep_alive);
 
 #endif

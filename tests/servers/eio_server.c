@@ -294,7 +294,8 @@ static void usage(void)
 	      "  [--no-upgrades] [--cors ORIGIN]... [--cors-credentials] [--cors-suffix S]\n"
 	      "  [--forbid-query NAME]\n"
 	      "  [--initial-header NAME:VALUE]... [--max-queue-bytes N] [--max-queue-packets N]\n"
-	      "  [--queue-full close|reject] [--path PATH]\n",
+	      "  [--queue-full close|reject] [--path PATH]\n"
+	      "  [--no-serve-client] [--static-dir DIR]\n",
 	      stderr);
 }
 
@@ -344,6 +345,10 @@ static bool parse_args(int argc, char **argv, struct sio_server_options *opts,
 		}
 		if (!strcmp(a, "--cors-credentials")) {
 			opts->cors.credentials = true;
+			continue;
+		}
+		if (!strcmp(a, "--no-serve-client")) {
+			opts->serve_client = false;
 			continue;
 		}
 		if (!val) {
@@ -404,6 +409,8 @@ static bool parse_args(int argc, char **argv, struct sio_server_options *opts,
 				return false;
 		} else if (!strcmp(a, "--path")) {
 			opts->path = val;
+		} else if (!strcmp(a, "--static-dir")) {
+			opts->static_dir = val;
 		} else {
 			goto bad;
 		}
