@@ -72,7 +72,11 @@ SIO_API const char *sio_request_url(const struct sio_request *req);
 SIO_API const char *sio_request_header(const struct sio_request *req, const char *name);
 /* The percent-decoded value of query parameter `name`, or NULL. */
 SIO_API const char *sio_request_query(const struct sio_request *req, const char *name);
-/* The peer's address as text ("127.0.0.1", "::1"). */
+/* Iterate the decoded query parameters in order: false past the last. */
+SIO_API bool sio_request_query_at(const struct sio_request *req, size_t i, const char **name,
+				  const char **value);
+/* The peer's address as text ("127.0.0.1", "::1"; "::ffff:127.0.0.1" for an
+ * IPv4 client of a server listening on every address, as in Node). */
 SIO_API const char *sio_request_address(const struct sio_request *req);
 /* Iterate the headers: returns false past the last one. Names are lower case. */
 SIO_API bool sio_request_header_at(const struct sio_request *req, size_t i, const char **name,
@@ -272,13 +276,16 @@ typedef struct sio_timer sio_timer;
 SIO_API sio_timer *sio_timer_start(sio_server *srv, uint32_t delay_ms, uint32_t repeat_ms,
 				   void (*fn)(sio_timer *t, void *userdata), void *userdata);
 /* Cancels and frees a timer; a one-shot timer is freed by itself after
- * its call, so only stop it before it fired. Safe inside its own callback.
- * NULL is a no-op. */
+ * its call, so only stop it before it fired. Safe inside its own callback
+ * and until sio_server_destroy(), which frees the timers left without
+ * calling them (their userdata stays yours). NULL is a no-op. */
 SIO_API void sio_timer_stop(sio_timer *t);
 
 /* Thread-safe: runs fn(srv, userdata) on the loop thread soon, in call
- * order. This is how other threads emit. Returns 0, SIO_ENOMEM, or
- * SIO_ECLOSED when the server is stopping (fn is then never called). */
+ * order. This is how other threads emit. Returns 0 (fn will run: calls
+ * accepted before a stop run before the server closes its connections),
+ * SIO_ENOMEM, or SIO_ECLOSED once the server is stopping (fn is then
+ * never called). */
 SIO_API int sio_server_call(sio_server *srv, void (*fn)(sio_server *srv, void *userdata),
 			    void *userdata);
 
@@ -312,9 +319,10 @@ SIO_API long sio_binary_num(const json_t *v, size_t nbins);
 /* A new placeholder object for bins[num] (a new reference). */
 SIO_API json_t *sio_binary_placeholder(size_t num);
 
-/* The namespace called `name` ("/" or "/chat"), created when missing.
- * "/" always exists. Returns NULL on a bad name (not starting with '/')
- * or out of memory. The server owns it. */
+/* The namespace called `name` ("/" or "/chat"), created when missing
+ * (or the one a dynamic parent created under that name). "/" always
+ * exists. Returns NULL on a bad name (not starting with '/') or out of
+ * memory. The server owns it; it stays valid until sio_server_destroy(). */
 SIO_API sio_namespace *sio_server_of(sio_server *srv, const char *name);
 
 /* Dynamic namespaces: a client connecting to a namespace that does not
@@ -346,9 +354,10 @@ struct sio_namespace_events {
 	void (*disconnecting)(sio_socket *sock, const char *reason, void *userdata);
 	/* The socket left. Reasons are the reference's: "client namespace
 	 * disconnect", "server namespace disconnect", "transport close",
-	 * "transport error", "ping timeout", "parse error", "forced close",
-	 * "forced server close", "server shutting down". The socket is freed
-	 * after this returns. */
+	 * "transport error", "ping timeout", "parse error" (Engine.IO level),
+	 * "forced close" (also a malformed Socket.IO packet), "forced server
+	 * close", "server shutting down". The socket is freed after this
+	 * returns. */
 	void (*disconnect)(sio_socket *sock, const char *reason, void *userdata);
 };
 
@@ -388,8 +397,11 @@ SIO_API bool sio_socket_connected(const sio_socket *sock);
 SIO_API void sio_socket_set_data(sio_socket *sock, void *data, void (*free_fn)(void *));
 SIO_API void *sio_socket_data(const sio_socket *sock);
 
-/* An event handler. `args` (borrowed) is the array of arguments after the
- * event name; `bins` the binary attachments. `ack` is non-NULL when the
+/* An event handler. `event` is the name (a number sent as the event name
+ * arrives as its decimal text, as the reference's listener lookup sees
+ * it). `args` (borrowed; you may change it, it is freed after the call)
+ * is the array of arguments after the name; `bins` the binary
+ * attachments, valid during the call. `ack` is non-NULL when the
  * client asked for an acknowledgement: answer it with sio_ack_send(),
  * now or later (it stays valid until then, or until the socket's
  * disconnect callback returns). */
@@ -421,7 +433,8 @@ SIO_API int sio_socket_emit_volatile(sio_socket *sock, const char *event, json_t
 
 /* Called exactly once for an emit with acknowledgement: with err 0 and
  * the client's reply (args borrowed), or with err SIO_ETIMEDOUT or
- * SIO_ECLOSED (the socket disconnected first) and args NULL. */
+ * SIO_ECLOSED (the socket disconnected first; it is still valid during
+ * this call, which comes before its disconnect callback) and args NULL. */
 typedef void (*sio_ack_fn)(sio_socket *sock, int err, json_t *args,
 			   const struct sio_binary *bins, size_t nbins, void *userdata);
 
@@ -468,7 +481,8 @@ SIO_API int sio_socket_broadcast(sio_socket *sock, const struct sio_target *t, c
 
 /* Server-side operations on a selection (t NULL: all). */
 /* Writes up to max sockets to out (borrowed pointers, valid until the loop
- * runs again); returns how many the selection holds. */
+ * runs again; out may be NULL when max is 0, to count); returns how many
+ * the selection holds. */
 SIO_API size_t sio_namespace_fetch_sockets(sio_namespace *nsp, const struct sio_target *t,
 					   sio_socket **out, size_t max);
 SIO_API int sio_namespace_sockets_join(sio_namespace *nsp, const struct sio_target *t,

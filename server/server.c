@@ -5,6 +5,7 @@
  */
 #include "server/server.h"
 
+#include <arpa/inet.h>
 #include <ev.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,6 +194,7 @@ static void server_check_stop(struct sio_server *srv)
 	pthread_mutex_lock(&srv->calls_lock);
 	srv->calls_closed = true;
 	pthread_mutex_unlock(&srv->calls_lock);
+	loop_drain_calls(srv); /* every call accepted before the stop runs */
 	sessions_close_all(srv, "server shutting down");
 	ev_break(srv->loop, EVBREAK_ALL);
 }
@@ -282,6 +284,11 @@ SIO_API int sio_server_listen(sio_server *srv, const char *host, int port)
 	v.iface = (host && *host) ? host : NULL;
 	v.protocols = front_protocols;
 	v.options = LWS_SERVER_OPTION_ADOPT_APPLY_LISTEN_ACCEPT_CONFIG;
+	/* lws binds an IPv6 socket to every address unless told the host is
+	 * an IPv4 one: keep "127.0.0.1" meaning loopback only */
+	struct in_addr v4;
+	if (v.iface && inet_pton(AF_INET, v.iface, &v4) == 1)
+		v.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
 	v.listen_accept_role = "raw-skt";
 	v.listen_accept_protocol = "sioc-front";
 	srv->front_vh = srv->ws_vh ? lws_create_vhost(srv->ctx, &v) : NULL;

@@ -254,12 +254,19 @@ void front_poll_respond(struct front_conn *c, struct sio_eio_socket *s, bool noo
 	buf_append_str(&h, "cache-control: no-store\r\n");
 	engine_headers(c, req, &h, c->handshake);
 	size_t len = 0;
+	uint32_t npackets = 0;
 	if (noop) {
 		len = 1;
 	} else {
+		/* As the reference, the close packet of sio_eio_close() goes in a
+		 * response of its own, after what was queued before it: a client
+		 * handles the close first when both come in one payload. */
 		for (uint32_t i = 0; i < s->ring_count; i++) {
 			struct outbuf *o = s->ring[(s->ring_head + i) % s->ring_cap];
+			if (o->type == EIO_CLOSE && i > 0)
+				break;
 			len += (i ? 1 : 0) + eio_packet_payload_len(o->type, o->binary, o->len);
+			npackets++;
 		}
 	}
 	int rc = buf_printf(&c->out,
@@ -277,7 +284,7 @@ void front_poll_respond(struct front_conn *c, struct sio_eio_socket *s, bool noo
 	} else if (rc == 0) {
 		bool first = true;
 		struct outbuf *o;
-		while ((o = session_pop(s))) {
+		while (npackets-- > 0 && (o = session_pop(s))) {
 			if (!first)
 				c->out.data[c->out.len++] = EIO_SEPARATOR;
 			first = false;

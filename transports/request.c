@@ -228,6 +228,18 @@ SIO_API const char *sio_request_query(const struct sio_request *req, const char 
 	return NULL;
 }
 
+SIO_API bool sio_request_query_at(const struct sio_request *req, size_t i, const char **name,
+				  const char **value)
+{
+	if (!req || i >= req->nquery)
+		return false;
+	if (name)
+		*name = request_str(req, req->query[i].name);
+	if (value)
+		*value = request_str(req, req->query[i].value);
+	return true;
+}
+
 SIO_API const char *sio_request_address(const struct sio_request *req)
 {
 	return req ? req->address : NULL;

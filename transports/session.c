@@ -506,7 +506,7 @@ void session_ws_message(struct ws_conn *w, const uint8_t *data, size_t len, bool
 		session_on_packet(s, &p);
 		return;
 	}
-	if (s->state != SS_OPEN)
+	if (s->state != SS_OPEN && s->state != SS_CLOSING)
 		goto drop_probe;
 	if (p.type == EIO_PING && p.len == 5 && memcmp(p.data, "probe", 5) == 0) {
 		v->probe_pong = true;

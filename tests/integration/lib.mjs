@@ -3,7 +3,8 @@
 // lines, and speak raw HTTP / WebSocket over node:net.
 //
 // $SIOC_EIO_SERVER may also name tests/servers/eio_server_ref.cjs (the same
-// server on the reference engine.io) to check the tests themselves.
+// server on the reference engine.io) to check the tests themselves. The
+// Socket.IO tests pass their own server ($SIOC_SIO_SERVER) to startServer().
 
 import { spawn } from 'node:child_process';
 import net from 'node:net';
@@ -12,7 +13,8 @@ import assert from 'node:assert/strict';
 import { WebSocket } from 'ws';
 
 export const SERVER = process.env.SIOC_EIO_SERVER;
-export const IS_REFERENCE = /\.(c|m)?js$/.test(SERVER ?? '');
+const isScript = (file) => /\.(c|m)?js$/.test(file ?? '');
+export const IS_REFERENCE = isScript(SERVER);
 export const HOST = '127.0.0.1';
 export const PATH = '/socket.io/';
 
@@ -66,8 +68,9 @@ function escapeRe(s) {
 // A running test server. Use `await startServer([...flags])` and
 // `await srv.stop()` (asserts a clean exit) in a finally block or t.after().
 export class TestServer {
-  constructor(args) {
+  constructor(args, server = SERVER) {
     this.args = args;
+    this.server = server;
     this.lines = [];
     this.stderr = '';
     this.waiters = [];
@@ -75,10 +78,10 @@ export class TestServer {
   }
 
   async start() {
-    assert.ok(SERVER, 'SIOC_EIO_SERVER must name the test server binary');
-    const [cmd, argv] = IS_REFERENCE
-      ? [process.execPath, [SERVER, ...this.args]]
-      : [SERVER, this.args];
+    assert.ok(this.server, 'the test server must be named ($SIOC_EIO_SERVER or $SIOC_SIO_SERVER)');
+    const [cmd, argv] = isScript(this.server)
+      ? [process.execPath, [this.server, ...this.args]]
+      : [this.server, this.args];
     this.proc = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     servers.add(this);
     this.exited = new Promise((resolve) => {
@@ -170,8 +173,9 @@ export class TestServer {
   }
 }
 
-export async function startServer(args = []) {
-  const srv = new TestServer(args);
+// `server` is the program to run (a .cjs/.mjs/.js file runs under node).
+export async function startServer(args = [], server = SERVER) {
+  const srv = new TestServer(args, server);
   await srv.start();
   return srv;
 }

@@ -1,0 +1,795 @@
+/*
+ * Socket.IO test server for the integration tests (tests/integration/).
+ * Uses only the public API <sioc.h>.
+ *
+ * Listens on 127.0.0.1, port chosen by the system, and prints on stdout
+ * (flushed line by line):
+ *   PORT <n>
+ *   CONNECT <nsp> <socket id> <auth as compact JSON>
+ *   DISCONNECTING <nsp> <socket id> <reason> <rooms, comma-separated>
+ *   DISCONNECT <nsp> <socket id> <reason>
+ *   ACK <socket id> <0|timeout|closed> <reply args as JSON, or null>
+ * The last one is for the acks the server asks for ("ask" below); binary
+ * values in it are written {"_bin":"<hex>"}.
+ *
+ * Namespaces: "/", every --namespace NAME, the dynamic ones matching
+ * --dynamic-pattern GLOB and those starting with --dynamic-prefix PREFIX.
+ * All have the same middleware (auth.token "bad" is refused with message
+ * "not authorized" and data {"reason":"bad token"}) and the same handlers:
+ *   echo [...]             emits "echo" back with the same args and binaries
+ *   ack [...]              acknowledges with the same args and binaries
+ *   ask [ms]               emits "question" ["what?"] asking for an ack within
+ *                          ms (0: no timeout); prints the ACK line
+ *   join / leave [room]    acknowledges with the socket's rooms
+ *   to-room [room, msg]    "room-msg" [msg] to the room (sender included)
+ *   broadcast [msg]        "broadcast-msg" [msg] to all but the sender
+ *   to-except [room, exceptRoom, msg]   "except-msg" [msg]
+ *   all [msg]              "all-msg" [msg] to the whole namespace
+ *   fetch [room|null]      acknowledges with [{id, rooms}] of the sockets
+ *   sockets-join / sockets-leave [room|null, room]   acknowledges true
+ *   disconnect-me [close]  sio_socket_disconnect(close)
+ *   disconnect-room [room|null, close]
+ *   close-conn             closes the Engine.IO connection
+ *   volatile [x]           a volatile "v" [x]
+ *   handshake [{query: [names], headers: [names]}]   acknowledges with the
+ *                          handshake (those query parameters and headers)
+ *   timer [ms]             "timer-done" [ms] from a loop timer after ms
+ *   thread [x]             "from-thread" [x] from another thread, through
+ *                          sio_server_call()
+ * and any other event is answered with "unknown" [event name].
+ *
+ * Options: --connect-timeout MS --ping-interval MS --ping-timeout MS
+ * --transports polling|websocket|polling,websocket --namespace NAME...
+ * --dynamic-pattern GLOB --dynamic-prefix PREFIX.
+ *
+ * SIGTERM / SIGINT stop the server; it then frees everything and exits 0.
+ * tests/servers/sio_server_ref.cjs is the same server on the reference
+ * socket.io, for differential testing.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sioc.h>
+
+/* A loop timer or a thread started by a handler, kept until it is done so
+ * that nothing is left behind at exit. */
+struct job {
+	struct job *next;
+	struct app *app;
+	sio_namespace *nsp; /* namespaces live as long as the server */
+	char *socket_id;
+	json_t *payload;
+	sio_timer *timer; /* "timer" jobs, until the timer fired */
+	pthread_t thread; /* "thread" jobs */
+	bool has_thread;
+};
+
+struct app {
+	sio_server *srv;
+	const char *prefix; /* --dynamic-prefix */
+	struct job *jobs;   /* touched on the loop thread only */
+};
+
+static sio_server *g_srv;
+
+__attribute__((format(printf, 1, 2))) static void emit(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (g_srv)
+		sio_server_stop(g_srv);
+}
+
+static void report(const char *what, int rc)
+{
+	if (rc < 0)
+		fprintf(stderr, "sio_server: %s: %s\n", what, sio_strerror(rc));
+}
+
+/* A new copy of v where each binary placeholder is {"_bin":"<hex>"}. */
+static json_t *show_binary(const json_t *v, const struct sio_binary *bins, size_t nbins)
+{
+	static const char hex[] = "0123456789abcdef";
+	long num = sio_binary_num(v, nbins);
+	json_t *out;
+
+	if (num >= 0) {
+		const unsigned char *p = bins[num].data;
+		char *s = malloc(bins[num].len * 2 + 1);
+
+		if (!s)
+			return NULL;
+		for (size_t i = 0; i < bins[num].len; i++) {
+			s[2 * i] = hex[p[i] >> 4];
+			s[2 * i + 1] = hex[p[i] & 15];
+		}
+		s[bins[num].len * 2] = '\0';
+		out = json_pack("{s:s}", "_bin", s);
+		free(s);
+		return out;
+	}
+	if (json_is_array(v)) {
+		out = json_array();
+		for (size_t i = 0; i < json_array_size(v); i++)
+			json_array_append_new(out, show_binary(json_array_get(v, i), bins, nbins));
+		return out;
+	}
+	if (json_is_object(v)) {
+		json_t *obj = (json_t *)v; /* the iterator API takes no const */
+
+		out = json_object();
+		for (void *it = json_object_iter(obj); it; it = json_object_iter_next(obj, it))
+			json_object_set_new(out, json_object_iter_key(it),
+			                    show_binary(json_object_iter_value(it), bins, nbins));
+		return out;
+	}
+	return json_deep_copy(v);
+}
+
+/* args[i] as a string, or NULL. */
+static const char *arg_string(const json_t *args, size_t i)
+{
+	return json_string_value(json_array_get(args, i));
+}
+
+/* args[i] (borrowed), or JSON null when missing. */
+static json_t *arg_or_null(json_t *args, size_t i)
+{
+	json_t *v = json_array_get(args, i);
+
+	return v ? v : json_null();
+}
+
+/* [args[i]] as a new array. */
+static json_t *one_arg(json_t *args, size_t i)
+{
+	return json_pack("[O]", arg_or_null(args, i));
+}
+
+static json_t *rooms_of(const sio_socket *sock)
+{
+	json_t *rooms = json_array();
+	const char *room;
+
+	for (size_t i = 0; sio_socket_room_at(sock, i, &room); i++)
+		json_array_append_new(rooms, json_string(room));
+	return rooms;
+}
+
+static void ack_with(sio_ack *ack, json_t *args)
+{
+	if (ack)
+		report("sio_ack_send", sio_ack_send(ack, args, NULL, 0));
+	else
+		json_decref(args);
+}
+
+/* The selection "sockets in room", or every socket when room is NULL. */
+struct selection {
+	const char *rooms[2];
+	struct sio_target target;
+};
+
+static const struct sio_target *select_room(struct selection *sel, const char *room)
+{
+	if (!room)
+		return NULL;
+	memset(sel, 0, sizeof(*sel));
+	sel->rooms[0] = room;
+	sel->target.rooms = sel->rooms;
+	return &sel->target;
+}
+
+/* ---- handlers ---------------------------------------------------- */
+
+static void on_echo(sio_socket *sock, const char *event, json_t *args,
+                    const struct sio_binary *bins, size_t nbins, sio_ack *ack, void *ud)
+{
+	report("sio_socket_emit", sio_socket_emit(sock, "echo", json_deep_copy(args), bins, nbins));
+}
+
+static void on_ack(sio_socket *sock, const char *event, json_t *args, const struct sio_binary *bins,
+                   size_t nbins, sio_ack *ack, void *ud)
+{
+	if (ack)
+		report("sio_ack_send", sio_ack_send(ack, json_deep_copy(args), bins, nbins));
+}
+
+static void on_question_answer(sio_socket *sock, int err, json_t *args,
+                               const struct sio_binary *bins, size_t nbins, void *userdata)
+{
+	char *id = userdata;
+	const char *what = err == 0               ? "0"
+	                   : err == SIO_ETIMEDOUT ? "timeout"
+	                   : err == SIO_ECLOSED   ? "closed"
+	                                          : sio_strerror(err);
+	json_t *shown = args ? show_binary(args, bins, nbins) : json_null();
+	char *text = json_dumps(shown, JSON_COMPACT | JSON_ENCODE_ANY);
+
+	emit("ACK %s %s %s", id, what, text ? text : "?");
+	free(text);
+	json_decref(shown);
+	free(id);
+}
+
+static void on_ask(sio_socket *sock, const char *event, json_t *args, const struct sio_binary *bins,
+                   size_t nbins, sio_ack *ack, void *ud)
+{
+	json_int_t ms = json_integer_value(json_array_get(args, 0));
+	char *id = strdup(sio_socket_id(sock));
+	int rc;
+
+	if (!id)
+		return;
+	rc = sio_socket_emit_with_ack(sock, "question", json_pack("[s]", "what?"), NULL, 0,
+	                              ms > 0 ? (uint32_t)ms : 0, on_question_answer, id);
+	if (rc < 0) {
+		report("sio_socket_emit_with_ack", rc);
+		free(id);
+	}
+}
+
+static void on_join(sio_socket *sock, const char *event, json_t *args,
+                    const struct sio_binary *bins, size_t nbins, sio_ack *ack, void *ud)
+{
+	const char *room = arg_string(args, 0);
+
+	if (room)
+		report(event, strcmp(event, "join") == 0 ? sio_socket_join(sock, room)
+		                                         : sio_socket_leave(sock, room));
+	ack_with(ack, json_pack("[o]", rooms_of(sock)));
+}
+
+static void on_to_room(sio_socket *sock, const char *event, json_t *args,
+                       const struct sio_binary *bins, size_t nbins, sio_ack *ack, void *ud)
+{
+	struct selection sel;
+	const char *room = arg_string(args, 0);
+
+	if (room)
+		report("sio_namespace_emit",
+		       sio_namespace_emit(sio_socket_namespace(sock), select_room(&sel, room),
+		                          "room-msg", one_arg(args, 1), NULL, 0));
+	ack_with(ack, NULL);
+}
+
+static void on_broadcast(sio_socket *sock, const char *event, json_t *args,
+                         const struct sio_binary *bins, size_t nbins, sio_ack *ack, void *ud)
+{
+	report("sio_socket_broadcast",
+	       sio_socket_broadcast(sock, NULL, "broadcast-msg", one_arg(args, 0), NULL, 0));
+	ack_with(ack, NULL);
+}
+
+static void on_to_except(sio_socket *sock, const char *event, json_t *args,
+                         const struct sio_binary *bins, size_t nbins, sio_ack *ack, void *ud)
+{
+	const char *rooms[] = {arg_string(args, 0), NULL};
+	const char *except[] = {arg_string(args, 1), NULL};
+	struct sio_target t = {.rooms = rooms, .except = except};
+
+	if (rooms[0] && except[0])
+		report("sio_namespace_emit",
+		       sio_namespace_emit(sio_socket_namespace(sock), &t, "except-msg",
+		                          one_arg(args, 2), NULL, 0));
+	ack_with(ack, NULL);
+}
+
+static void on_all(sio_socket *sock, const char *event, json_t *args, const struct sio_binary *bins,
+                   size_t nbins, sio_ack *ack, void *ud)
+{
+	report("sio_namespace_emit", sio_namespace_emit(sio_socket_namespace(sock), NULL, "all-msg",
+	                                                one_arg(args, 0), NULL, 0));
+	ack_with(ack, NULL);
+}
+
+static void on_fetch(sio_socket *sock, const char *event, json_t *args,
+                     const struct sio_binary *bins, size_t nbins, sio_ack *ack, void *ud)
+{
+	sio_namespace *nsp = sio_socket_namespace(sock);
+	struct selection sel;
+	const struct sio_target *t = select_room(&sel, arg_string(args, 0));
+	size_t n = sio_namespace_fetch_sockets(nsp, t, NULL, 0);
+	sio_socket **found = calloc(n ? n : 1, sizeof(*found));
+	json_t *list = json_array();
+
+	if (found) {
+		size_t got = sio_namespace_fetch_sockets(nsp, t, found, n);
+
+		for (size_t i = 0; i < got && i < n; i++)
+			json_array_append_new(list,
+			                      json_pack("{s:s,s:o}", "id", sio_socket_id(found[i]),
+			                                "rooms", rooms_of(found[i])));
+		free(found);
+	}
+	ack_with(ack, json_pack("[o]", list));
+}
+
+static void on_sockets_join(sio_socket *sock, const char *event, json_t *args,
+                            const struct sio_binary *bins, size_t nbins, sio_ack *ack, void *ud)
+{
+	sio_namespace *nsp = sio_socket_namespace(sock);
+	struct selection sel;
+	const struct sio_target *t = select_room(&sel, arg_string(args, 0));
+	const char *room = arg_string(args, 1);
+
+	if (room)
+		report(event, strcmp(event, "sockets-join") == 0
+		                      ? sio_namespace_sockets_join(nsp, t, room)
+		                      : sio_namespace_sockets_leave(nsp, t, room));
+	ack_with(ack, json_pack("[b]", 1));
+}
+
+static void on_disconnect_me(sio_socket *sock, const char *event, json_t *args,
+                             const struct sio_binary *bins, size_t nbins, sio_ack *ack, void *ud)
+{
+	sio_socket_disconnect(sock, json_is_true(json_array_get(args, 0)));
+}
+
+static void on_disconnect_room(sio_socket *sock, const char *event, json_t *args,
+                               const struct sio_binary *bins, size_t nbins, sio_ack *ack, void *ud)
+{
+	struct selection sel;
+
+	report("sio_namespace_disconnect_sockets",
+	       sio_namespace_disconnect_sockets(sio_socket_namespace(sock),
+	                                        select_room(&sel, arg_string(args, 0)),
+	                                        json_is_true(json_array_get(args, 1))));
+}
+
+static void on_close_conn(sio_socket *sock, const char *event, json_t *args,
+                          const struct sio_binary *bins, size_t nbins, sio_ack *ack, void *ud)
+{
+	sio_eio_close(sio_socket_conn(sock));
+}
+
+static void on_volatile(sio_socket *sock, const char *event, json_t *args,
+                        const struct sio_binary *bins, size_t nbins, sio_ack *ack, void *ud)
+{
+	report("sio_socket_emit_volatile",
+	       sio_socket_emit_volatile(sock, "v", one_arg(args, 0), NULL, 0));
+}
+
+/* {name: value or null} for each name of the array `names`. */
+static json_t *pick(const json_t *names, const struct sio_request *req,
+                    const char *(*get)(const struct sio_request *, const char *))
+{
+	json_t *out = json_object();
+
+	for (size_t i = 0; i < json_array_size(names); i++) {
+		const char *name = json_string_value(json_array_get(names, i));
+		const char *value = name ? get(req, name) : NULL;
+
+		if (name)
+			json_object_set_new(out, name, value ? json_string(value) : json_null());
+	}
+	return out;
+}
+
+static void on_handshake(sio_socket *sock, const char *event, json_t *args,
+                         const struct sio_binary *bins, size_t nbins, sio_ack *ack, void *ud)
+{
+	const struct sio_handshake *hs = sio_socket_handshake(sock);
+	const json_t *want = json_array_get(args, 0);
+
+	ack_with(ack,
+	         json_pack("[{s:o,s:o,s:s,s:o,s:b,s:b,s:I,s:s}]", "query",
+	                   pick(json_object_get(want, "query"), hs->request, sio_request_query),
+	                   "headers",
+	                   pick(json_object_get(want, "headers"), hs->request, sio_request_header),
+	                   "address", sio_request_address(hs->request), "auth",
+	                   json_deep_copy(hs->auth), "secure", hs->secure, "xdomain", hs->xdomain,
+	                   "issued", (json_int_t)hs->issued, "url", sio_request_url(hs->request)));
+}
+
+/* ---- timers and threads ------------------------------------------ */
+
+static struct job *job_create(struct app *app, sio_socket *sock, json_t *payload)
+{
+	struct job *job = calloc(1, sizeof(*job));
+
+	if (!job)
+		return NULL;
+	job->app = app;
+	job->nsp = sio_socket_namespace(sock);
+	job->socket_id = strdup(sio_socket_id(sock));
+	job->payload = json_deep_copy(payload);
+	if (!job->socket_id || !job->payload) {
+		free(job->socket_id);
+		json_decref(job->payload);
+		free(job);
+		return NULL;
+	}
+	return job;
+}
+
+static void job_unlink(struct job *job)
+{
+	for (struct job **p = &job->app->jobs; *p; p = &(*p)->next) {
+		if (*p == job) {
+			*p = job->next;
+			return;
+		}
+	}
+}
+
+static void job_free(struct job *job)
+{
+	free(job->socket_id);
+	json_decref(job->payload);
+	free(job);
+}
+
+static void on_timer(sio_timer *t, void *userdata)
+{
+	struct job *job = userdata;
+	struct selection sel;
+
+	report("sio_namespace_emit",
+	       sio_namespace_emit(job->nsp, select_room(&sel, job->socket_id), "timer-done",
+	                          json_pack("[O]", job->payload), NULL, 0));
+	job_unlink(job);
+	job_free(job);
+}
+
+static void on_timer_event(sio_socket *sock, const char *event, json_t *args,
+                           const struct sio_binary *bins, size_t nbins, sio_ack *ack, void *ud)
+{
+	struct app *app = ud;
+	json_int_t ms = json_integer_value(json_array_get(args, 0));
+	struct job *job = job_create(app, sock, arg_or_null(args, 0));
+
+	if (!job)
+		return;
+	job->timer = sio_timer_start(app->srv, ms > 0 ? (uint32_t)ms : 0, 0, on_timer, job);
+	if (!job->timer) {
+		fprintf(stderr, "sio_server: sio_timer_start failed\n");
+		job_free(job);
+		return;
+	}
+	job->next = app->jobs;
+	app->jobs = job;
+}
+
+/* On the loop: emits to the socket, if it is still there. */
+static void on_thread_call(sio_server *srv, void *userdata)
+{
+	struct job *job = userdata;
+	struct selection sel;
+	sio_socket *sock = NULL;
+
+	if (sio_namespace_fetch_sockets(job->nsp, select_room(&sel, job->socket_id), &sock, 1) &&
+	    sock)
+		report("sio_socket_emit", sio_socket_emit(sock, "from-thread",
+		                                          json_pack("[O]", job->payload), NULL, 0));
+	json_decref(job->payload);
+	job->payload = NULL; /* the job itself is freed after the thread is joined */
+}
+
+static void *thread_main(void *arg)
+{
+	struct job *job = arg;
+	struct timespec ts = {0, 10 * 1000 * 1000};
+	int rc;
+
+	nanosleep(&ts, NULL);
+	rc = sio_server_call(job->app->srv, on_thread_call, job);
+	if (rc < 0 && rc != SIO_ECLOSED)
+		report("sio_server_call", rc);
+	return NULL;
+}
+
+static void on_thread_event(sio_socket *sock, const char *event, json_t *args,
+                            const struct sio_binary *bins, size_t nbins, sio_ack *ack, void *ud)
+{
+	struct app *app = ud;
+	struct job *job = job_create(app, sock, arg_or_null(args, 0));
+
+	if (!job)
+		return;
+	if (pthread_create(&job->thread, NULL, thread_main, job) != 0) {
+		fprintf(stderr, "sio_server: pthread_create failed\n");
+		job_free(job);
+		return;
+	}
+	job->has_thread = true;
+	job->next = app->jobs;
+	app->jobs = job;
+}
+
+/* After the loop returned, before sio_server_destroy(): stops the timers
+ * that did not fire and joins the threads. */
+static void jobs_stop(struct app *app)
+{
+	for (struct job *job = app->jobs; job; job = job->next) {
+		if (job->has_thread)
+			pthread_join(job->thread, NULL);
+		else
+			sio_timer_stop(job->timer);
+	}
+}
+
+/* After sio_server_destroy(): a call queued by a thread but not run by the
+ * time the loop stopped is dropped, its userdata (the job) is ours. */
+static void jobs_free(struct app *app)
+{
+	while (app->jobs) {
+		struct job *job = app->jobs;
+
+		app->jobs = job->next;
+		job_free(job);
+	}
+}
+
+/* ---- namespaces -------------------------------------------------- */
+
+static void on_any(sio_socket *sock, const char *event, json_t *args, const struct sio_binary *bins,
+                   size_t nbins, sio_ack *ack, void *ud)
+{
+	report("sio_socket_emit",
+	       sio_socket_emit(sock, "unknown", json_pack("[s]", event), NULL, 0));
+}
+
+static const struct {
+	const char *event;
+	sio_event_fn fn;
+} handlers[] = {
+        {"echo", on_echo},
+        {"ack", on_ack},
+        {"ask", on_ask},
+        {"join", on_join},
+        {"leave", on_join},
+        {"to-room", on_to_room},
+        {"broadcast", on_broadcast},
+        {"to-except", on_to_except},
+        {"all", on_all},
+        {"fetch", on_fetch},
+        {"sockets-join", on_sockets_join},
+        {"sockets-leave", on_sockets_join},
+        {"disconnect-me", on_disconnect_me},
+        {"disconnect-room", on_disconnect_room},
+        {"close-conn", on_close_conn},
+        {"volatile", on_volatile},
+        {"handshake", on_handshake},
+        {"timer", on_timer_event},
+        {"thread", on_thread_event},
+};
+
+static void on_connection(sio_socket *sock, void *userdata)
+{
+	char *auth = json_dumps(sio_socket_handshake(sock)->auth, JSON_COMPACT | JSON_ENCODE_ANY);
+
+	emit("CONNECT %s %s %s", sio_namespace_name(sio_socket_namespace(sock)),
+	     sio_socket_id(sock), auth ? auth : "?");
+	free(auth);
+	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
+		report("sio_socket_on",
+		       sio_socket_on(sock, handlers[i].event, handlers[i].fn, userdata));
+	report("sio_socket_on_any", sio_socket_on_any(sock, on_any, userdata));
+}
+
+static void on_disconnecting(sio_socket *sock, const char *reason, void *userdata)
+{
+	char rooms[4096];
+	size_t n = 0;
+	const char *room;
+
+	rooms[0] = '\0';
+	for (size_t i = 0; sio_socket_room_at(sock, i, &room); i++) {
+		int w = snprintf(rooms + n, sizeof(rooms) - n, "%s%s", i ? "," : "", room);
+
+		if (w < 0 || (size_t)w >= sizeof(rooms) - n)
+			break;
+		n += (size_t)w;
+	}
+	emit("DISCONNECTING %s %s %s %s", sio_namespace_name(sio_socket_namespace(sock)),
+	     sio_socket_id(sock), reason, rooms);
+}
+
+static void on_disconnect(sio_socket *sock, const char *reason, void *userdata)
+{
+	emit("DISCONNECT %s %s %s", sio_namespace_name(sio_socket_namespace(sock)),
+	     sio_socket_id(sock), reason);
+}
+
+static int middleware(sio_socket *sock, const char **message, json_t **data, void *userdata)
+{
+	const json_t *auth = sio_socket_handshake(sock)->auth;
+	const char *token = json_string_value(json_object_get(auth, "token"));
+
+	if (token && strcmp(token, "bad") == 0) {
+		*message = "not authorized";
+		*data = json_pack("{s:s}", "reason", "bad token");
+		return 1;
+	}
+	return 0;
+}
+
+static bool accept_prefix(const char *name, const json_t *auth, void *userdata)
+{
+	const struct app *app = userdata;
+
+	return strncmp(name, app->prefix, strlen(app->prefix)) == 0;
+}
+
+static int setup_namespace(sio_namespace *nsp, struct app *app)
+{
+	struct sio_namespace_events ev = {
+	        .version = SIO_NAMESPACE_EVENTS_VERSION,
+	        .connection = on_connection,
+	        .disconnecting = on_disconnecting,
+	        .disconnect = on_disconnect,
+	};
+	int rc;
+
+	if (!nsp)
+		return SIO_EINVAL;
+	rc = sio_namespace_set_events(nsp, &ev, app);
+	if (rc == 0)
+		rc = sio_namespace_use(nsp, middleware, app);
+	return rc;
+}
+
+/* ---- main -------------------------------------------------------- */
+
+static bool parse_ms(const char *s, uint32_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || !*s || strspn(s, "0123456789") != strlen(s))
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v > UINT32_MAX)
+		return false;
+	*out = (uint32_t)v;
+	return true;
+}
+
+static void usage(void)
+{
+	fputs("usage: sio_server [--connect-timeout MS] [--ping-interval MS] [--ping-timeout MS]\n"
+	      "  [--transports polling|websocket|polling,websocket] [--namespace NAME]...\n"
+	      "  [--dynamic-pattern GLOB] [--dynamic-prefix PREFIX]\n",
+	      stderr);
+}
+
+struct config {
+	const char **namespaces; /* argc entries at most */
+	size_t n_namespaces;
+	const char *pattern;
+};
+
+static bool parse_args(int argc, char **argv, struct sio_server_options *opts, struct config *cfg,
+                       struct app *app)
+{
+	cfg->namespaces = calloc((size_t)argc, sizeof(*cfg->namespaces));
+	if (!cfg->namespaces)
+		return false;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *val = i + 1 < argc ? argv[++i] : NULL;
+		bool ok = true;
+
+		if (!val)
+			ok = false;
+		else if (!strcmp(a, "--connect-timeout"))
+			ok = parse_ms(val, &opts->connect_timeout);
+		else if (!strcmp(a, "--ping-interval"))
+			ok = parse_ms(val, &opts->ping_interval);
+		else if (!strcmp(a, "--ping-timeout"))
+			ok = parse_ms(val, &opts->ping_timeout);
+		else if (!strcmp(a, "--transports") && !strcmp(val, "polling"))
+			opts->transports = SIO_TRANSPORT_POLLING;
+		else if (!strcmp(a, "--transports") && !strcmp(val, "websocket"))
+			opts->transports = SIO_TRANSPORT_WEBSOCKET;
+		else if (!strcmp(a, "--transports") &&
+		         (!strcmp(val, "polling,websocket") || !strcmp(val, "websocket,polling")))
+			opts->transports = SIO_TRANSPORT_POLLING | SIO_TRANSPORT_WEBSOCKET;
+		else if (!strcmp(a, "--namespace"))
+			cfg->namespaces[cfg->n_namespaces++] = val;
+		else if (!strcmp(a, "--dynamic-pattern"))
+			cfg->pattern = val;
+		else if (!strcmp(a, "--dynamic-prefix"))
+			app->prefix = val;
+		else
+			ok = false;
+		if (!ok) {
+			fprintf(stderr, "sio_server: bad option %s %s\n", a, val ? val : "");
+			return false;
+		}
+	}
+	return true;
+}
+
+static int setup_namespaces(struct app *app, const struct config *cfg)
+{
+	int rc = setup_namespace(sio_server_of(app->srv, "/"), app);
+
+	for (size_t i = 0; rc == 0 && i < cfg->n_namespaces; i++)
+		rc = setup_namespace(sio_server_of(app->srv, cfg->namespaces[i]), app);
+	if (rc == 0 && cfg->pattern)
+		rc = setup_namespace(sio_server_of_pattern(app->srv, cfg->pattern), app);
+	if (rc == 0 && app->prefix)
+		rc = setup_namespace(sio_server_of_dynamic(app->srv, accept_prefix, app), app);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct sio_server_options opts;
+	struct config cfg = {0};
+	struct app app = {0};
+	struct sigaction sa;
+	int err = 0;
+	int rc;
+	int status = 1;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	sio_server_options_init(&opts);
+	if (!parse_args(argc, argv, &opts, &cfg, &app)) {
+		usage();
+		free(cfg.namespaces);
+		return 2;
+	}
+	app.srv = sio_server_create(&opts, &err);
+	if (!app.srv) {
+		report("sio_server_create", err);
+		goto out_config;
+	}
+	rc = setup_namespaces(&app, &cfg);
+	if (rc < 0) {
+		report("namespaces", rc);
+		goto out_server;
+	}
+	rc = sio_server_listen(app.srv, "127.0.0.1", 0);
+	if (rc < 0) {
+		report("sio_server_listen", rc);
+		goto out_server;
+	}
+
+	g_srv = app.srv;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+
+	emit("PORT %d", sio_server_port(app.srv));
+	rc = sio_server_run(app.srv);
+	if (rc < 0)
+		report("sio_server_run", rc);
+	else
+		status = 0;
+
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	g_srv = NULL;
+	jobs_stop(&app);
+out_server:
+	sio_server_destroy(app.srv);
+	jobs_free(&app);
+out_config:
+	free(cfg.namespaces);
+	return status;
+}
