@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what sioc's build and tests need on Debian 12, and nothing that is
 # already there: Debian packages through apt-get, then the Node packages the
-# integration tests use (tests/package-lock.json) and the browser client the
-# library serves (static/package-lock.json) through `npm ci`.
+# integration tests use (tests/package-lock.json), the browser client the
+# library serves (static/package-lock.json) and playwright-core for the
+# browser tests (tests/browser/package-lock.json) through `npm ci`.
 # Safe to run again: a second run on a ready machine installs nothing.
 set -euo pipefail
 
@@ -14,6 +15,8 @@ required=(
 	libwebsockets-dev libwebsockets-evlib-ev libev-dev libjansson-dev node-llhttp
 	# the build-time generator of the client bundle compresses with these
 	zlib1g-dev libbrotli-dev
+	# the browser tests (tests/browser/) drive /usr/bin/chromium
+	chromium
 )
 # Nice to have: the sanitizer runtimes for builds with clang (gcc brings its own).
 optional=(libclang-rt-14-dev)
@@ -89,5 +92,6 @@ npm_ci_in() {
 }
 npm_ci_in tests
 npm_ci_in static
+npm_ci_in tests/browser # playwright-core, which drives the system chromium
 
 echo "setup: done"

@@ -51,8 +51,11 @@ read -ra jansson <<<"$(pkg-config --cflags --libs jansson)"
 	-L"$libdir" -lsioc "${jansson[@]}" || fail "hello.c does not build against the installed files"
 
 export LD_LIBRARY_PATH="$libdir"
-ldd "$tmp/hello" | grep -q "libsioc.so.* => $libdir/" ||
-	fail "hello does not load the installed libsioc: $(ldd "$tmp/hello" | grep sioc)"
+# (ldd's output is captured first: with pipefail, `ldd | grep -q` fails
+# whenever grep exits before ldd has written everything)
+deps="$(ldd "$tmp/hello")"
+grep -q "libsioc.so.* => $libdir/" <<<"$deps" ||
+	fail "hello does not load the installed libsioc: $(grep sioc <<<"$deps")"
 
 # Port 0: the system picks one; hello prints it and stops after 2 seconds.
 "$tmp/hello" 0 2 >"$tmp/out" 2>"$tmp/err" &
