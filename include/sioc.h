@@ -165,7 +165,26 @@ struct sio_server_options {
 	/* HTTP limits (the reference inherits these from Node's http server). */
 	uint32_t keep_alive_timeout; /* ms an idle keep-alive connection is kept, 5000 */
 	uint32_t headers_timeout;    /* ms to receive a request's headers, 60000 */
+	uint32_t body_timeout;       /* ms to receive a request's body once started, 30000 */
 	size_t max_header_size;      /* bytes of request line + headers, 16384 (431 past it) */
+
+	/* Resource caps the reference does not have. 0 turns one off. */
+	uint32_t max_connections_per_ip;    /* open TCP connections from one address, 1000;
+					       more are closed at once */
+	uint32_t max_pending_handshakes;    /* sessions not yet in any namespace, 8192; more
+					       handshakes get 503 */
+	uint32_t max_namespaces_per_client; /* namespaces one connection may join, 64; a
+					       CONNECT past it gets connect_error */
+	uint32_t max_rooms_per_socket;      /* 1024; sio_socket_join() past it fails with
+					       SIO_EFULL */
+	uint32_t max_pending_acks;          /* per socket, acks asked by the client and not
+					       answered yet, 1024; past it the connection closes */
+	uint32_t max_events_per_second;     /* per socket, 0 (off); past it the connection
+					       closes */
+
+	/* Shutdown: ms sio_server_stop() lets connections flush their output
+	 * (disconnect and close packets included) before closing them, 5000. */
+	uint32_t shutdown_timeout;
 };
 
 /* Fills `opts` with the defaults above. Call it, then change fields. */
@@ -194,9 +213,12 @@ SIO_API int sio_server_port(const sio_server *srv);
  * Returns 0, or SIO_ESTATE when not listening. */
 SIO_API int sio_server_run(sio_server *srv);
 
-/* Asks the loop to stop: sio_server_run() closes every connection and
- * returns. Thread-safe, and async-signal-safe (may be called from a
- * SIGTERM handler). */
+/* Asks the loop to stop, gracefully: new connections are closed at once,
+ * every Socket.IO socket gets a DISCONNECT packet and every session a
+ * close packet, queued output is flushed for up to shutdown_timeout ms,
+ * then what is left is closed (reason "server shutting down") and
+ * sio_server_run() returns. Thread-safe, and async-signal-safe (may be
+ * called from a SIGTERM handler). */
 SIO_API void sio_server_stop(sio_server *srv);
 
 /* Frees the server and every connection left. Close callbacks run for
@@ -450,7 +472,9 @@ SIO_API int sio_socket_emit_with_ack(sio_socket *sock, const char *event, json_t
 SIO_API void sio_socket_disconnect(sio_socket *sock, bool close);
 
 /* Rooms. A socket is always in the room named by its id. Names are
- * copied. Return 0, SIO_ECLOSED, SIO_ENOMEM. */
+ * copied. Joining works from middleware too (before the socket is
+ * connected). Return 0, SIO_ECLOSED, SIO_ENOMEM, or SIO_EFULL past
+ * max_rooms_per_socket. */
 SIO_API int sio_socket_join(sio_socket *sock, const char *room);
 SIO_API int sio_socket_leave(sio_socket *sock, const char *room);
 SIO_API bool sio_socket_in(const sio_socket *sock, const char *room);

@@ -156,6 +156,7 @@ int adapter_add(struct sio_namespace *nsp, struct sio_socket *s, const char *nam
 	m->sock = s;
 	list_insert_tail(&r->members, &m->in_room);
 	list_insert_tail(&s->rooms, &m->in_sock);
+	s->nrooms++;
 	r->count++;
 	size_t k = pair_hash(r, s) & (nsp->members_cap - 1);
 	m->hnext = nsp->members[k];
@@ -174,6 +175,7 @@ static void member_remove(struct sio_namespace *nsp, struct membership *m)
 	nsp->nmembers--;
 	list_remove(&m->in_room);
 	list_remove(&m->in_sock);
+	m->sock->nrooms--;
 	free(m);
 	if (--r->count == 0) {
 		struct room **rp = &nsp->rooms[r->hash & (nsp->rooms_cap - 1)];
@@ -260,6 +262,7 @@ void adapter_free(struct sio_namespace *nsp)
 		while (m) {
 			struct membership *next = m->hnext;
 			list_remove(&m->in_sock);
+			m->sock->nrooms--;
 			free(m);
 			m = next;
 		}

@@ -29,6 +29,8 @@ static void on_open(sio_eio_socket *conn, void *userdata)
 	list_init(&c->sockets);
 	sio_pkt_decoder_init(&c->dec, srv->opts.max_attachments);
 	conn->layer = c;
+	c->pending = true;
+	srv->npending++;
 	timer_arm(&srv->wheel, &c->connect_timer, now_ms() + srv->opts.connect_timeout,
 		  connect_timed_out);
 }
@@ -73,9 +75,24 @@ static void connect_error(struct sio_client *c, const char *nsp, size_t len, con
 	free(text);
 }
 
+static void client_not_pending(struct sio_client *c)
+{
+	if (c->pending) {
+		c->pending = false;
+		c->srv->npending--;
+	}
+}
+
 static void on_connect(struct sio_client *c, struct sio_pkt *p)
 {
 	struct sio_server *srv = c->srv;
+	uint32_t cap = srv->opts.max_namespaces_per_client;
+	if (cap && c->nsockets >= cap) {
+		json_t *err = json_pack("{s:s}", "message", "Too many namespaces");
+		connect_error(c, p->nsp, p->nsp_len, err);
+		json_decref(err);
+		return;
+	}
 	struct sio_namespace *nsp = namespace_for_connect(srv, p->nsp, p->nsp_len, p->data);
 	if (!nsp) {
 		json_t *err = json_pack("{s:s}", "message", "Invalid namespace");
@@ -101,14 +118,17 @@ static void on_connect(struct sio_client *c, struct sio_pkt *p)
 		connect_error(c, p->nsp, p->nsp_len, err);
 		json_decref(err);
 		free(message);
+		adapter_del_all(nsp, s); /* rooms joined by the middleware */
 		socket_free(s);
 		return;
 	}
 	if (c->closed || c->conn->state != SS_OPEN) {
+		adapter_del_all(nsp, s);
 		socket_free(s);
 		return;
 	}
 	timer_cancel(&srv->wheel, &c->connect_timer);
+	client_not_pending(c);
 	socket_connected(s);
 }
 
@@ -158,6 +178,7 @@ static void on_close(sio_eio_socket *conn, const char *reason, void *userdata)
 		return;
 	conn->layer = NULL;
 	timer_cancel(&c->srv->wheel, &c->connect_timer);
+	client_not_pending(c);
 	if (!c->closed) {
 		c->closed = true;
 		close_sockets(c, reason);
@@ -177,6 +198,17 @@ void sio_layer_install(struct sio_server *srv)
 	};
 	srv->eio_userdata = srv;
 	sio_server_of(srv, "/");
+}
+
+void sio_layer_shutdown(struct sio_server *srv)
+{
+	for (struct list *n = srv->namespaces.next; n != &srv->namespaces; n = n->next) {
+		struct sio_namespace *nsp = container_of(n, struct sio_namespace, link);
+		for (struct list *k = nsp->sockets.next; k != &nsp->sockets; k = k->next) {
+			struct sio_socket *s = container_of(k, struct sio_socket, nsp_link);
+			socket_packet(s, SIO_PACKET_DISCONNECT, -1, NULL, NULL, 0, false);
+		}
+	}
 }
 
 void sio_process_deferred(struct sio_server *srv)

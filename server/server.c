@@ -60,7 +60,15 @@ SIO_API void sio_server_options_init(struct sio_server_options *o)
 	o->serve_client = true;
 	o->keep_alive_timeout = 5000;
 	o->headers_timeout = 60000;
+	o->body_timeout = 30000;
 	o->max_header_size = 16384;
+	o->max_connections_per_ip = 1000;
+	o->max_pending_handshakes = 8192;
+	o->max_namespaces_per_client = 64;
+	o->max_rooms_per_socket = 1024;
+	o->max_pending_acks = 1024;
+	o->max_events_per_second = 0;
+	o->shutdown_timeout = 5000;
 }
 
 static char *dup_or_null(const char *s)
@@ -173,6 +181,59 @@ fail:
 	return NULL;
 }
 
+/* ---- connections per address ------------------------------------------ */
+
+struct ip_count {
+	struct ip_count *next;
+	uint32_t n;
+	char addr[];
+};
+
+static struct ip_count **ip_slot(struct sio_server *srv, const char *addr)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (const char *p = addr; *p; p++) {
+		h ^= (uint8_t)*p;
+		h *= 1099511628211ull;
+	}
+	struct ip_count **pp = &srv->ips[h % IP_BUCKETS];
+	while (*pp && strcmp((*pp)->addr, addr) != 0)
+		pp = &(*pp)->next;
+	return pp;
+}
+
+bool server_ip_acquire(struct sio_server *srv, const char *addr)
+{
+	uint32_t cap = srv->opts.max_connections_per_ip;
+	if (!cap)
+		return true;
+	struct ip_count **pp = ip_slot(srv, addr);
+	if (!*pp) {
+		size_t len = strlen(addr) + 1;
+		struct ip_count *e = calloc(1, sizeof(*e) + len);
+		if (!e)
+			return false;
+		memcpy(e->addr, addr, len);
+		*pp = e;
+	}
+	if ((*pp)->n >= cap)
+		return false;
+	(*pp)->n++;
+	return true;
+}
+
+void server_ip_release(struct sio_server *srv, const char *addr)
+{
+	if (!srv->opts.max_connections_per_ip)
+		return;
+	struct ip_count **pp = ip_slot(srv, addr);
+	struct ip_count *e = *pp;
+	if (e && --e->n == 0) {
+		*pp = e->next;
+		free(e);
+	}
+}
+
 void server_enter(struct sio_server *srv)
 {
 	srv->depth++;
@@ -184,19 +245,29 @@ void server_leave(struct sio_server *srv)
 		sessions_process(srv);
 }
 
-/* Runs on the loop after sio_server_stop(): closes everything and leaves
- * the loop. */
+/* Runs on the loop after sio_server_stop(): every socket is told
+ * (DISCONNECT) and every session closed gracefully; the loop goes on until
+ * that output is written or shutdown_timeout passes. */
 static void server_check_stop(struct sio_server *srv)
 {
-	if (!srv->stop_requested || srv->stopping)
+	if (!srv->stop_requested)
 		return;
-	srv->stopping = true;
-	pthread_mutex_lock(&srv->calls_lock);
-	srv->calls_closed = true;
-	pthread_mutex_unlock(&srv->calls_lock);
-	loop_drain_calls(srv); /* every call accepted before the stop runs */
-	sessions_close_all(srv, "server shutting down");
-	ev_break(srv->loop, EVBREAK_ALL);
+	if (!srv->stopping) {
+		srv->stopping = true;
+		pthread_mutex_lock(&srv->calls_lock);
+		srv->calls_closed = true;
+		pthread_mutex_unlock(&srv->calls_lock);
+		loop_drain_calls(srv); /* every call accepted before the stop runs */
+		srv->shutdown_deadline = now_ms() + srv->opts.shutdown_timeout;
+		if (srv->sio_layer)
+			sio_layer_shutdown(srv);
+		for (struct list *n = srv->sessions.next; n != &srv->sessions; n = n->next)
+			sio_eio_close(container_of(n, struct sio_eio_socket, link));
+	}
+	if ((srv->nsessions == 0 && srv->pending_out == 0) || now_ms() >= srv->shutdown_deadline) {
+		sessions_close_all(srv, "server shutting down");
+		ev_break(srv->loop, EVBREAK_ALL);
+	}
 }
 
 void server_wakeup(struct sio_server *srv)
@@ -364,6 +435,13 @@ SIO_API void sio_server_destroy(sio_server *srv)
 		handover_free(srv->handovers[i]);
 	free(srv->handovers);
 	free(srv->buckets);
+	for (size_t i = 0; i < IP_BUCKETS; i++) {
+		while (srv->ips[i]) {
+			struct ip_count *e = srv->ips[i];
+			srv->ips[i] = e->next;
+			free(e);
+		}
+	}
 	options_free(srv);
 	free(srv);
 }

@@ -20,6 +20,9 @@ struct lws_context;
 struct lws_vhost;
 struct ev_loop;
 struct handover;
+struct ip_count;
+
+#define IP_BUCKETS 1024
 
 struct sio_server {
 	struct sio_server_options opts; /* strings point into owned copies below */
@@ -37,6 +40,8 @@ struct sio_server {
 	volatile sig_atomic_t stop_requested;
 	bool stopping;
 	bool destroying;
+	uint64_t shutdown_deadline; /* ms; connections still open then are closed */
+	size_t pending_out;         /* front connections with response bytes to write */
 
 	struct timer_wheel wheel;
 	void *tick_sul; /* lws_sorted_usec_list_t, allocated */
@@ -66,6 +71,9 @@ struct sio_server {
 	struct list calls;
 	bool calls_closed;
 
+	struct ip_count *ips[IP_BUCKETS]; /* open connections per peer address */
+	size_t npending;                  /* sessions not yet in a namespace */
+
 	/* pending websocket hand-overs, by the dup()ed fd */
 	struct handover **handovers;
 	size_t nhandovers_cap;
@@ -75,6 +83,10 @@ struct sio_server {
  * frees closed ones, when not nested inside another callback. */
 void server_enter(struct sio_server *srv);
 void server_leave(struct sio_server *srv);
+/* Counts a connection from addr against max_connections_per_ip: false
+ * when over the cap (nothing counted). */
+bool server_ip_acquire(struct sio_server *srv, const char *addr);
+void server_ip_release(struct sio_server *srv, const char *addr);
 /* The loop was woken by lws_cancel_service(): act on a stop request. */
 void server_wakeup(struct sio_server *srv);
 

@@ -24,7 +24,9 @@ struct sio_client {
 	struct sio_pkt_decoder dec;
 	struct list sockets; /* struct sio_socket.client_link */
 	struct timer connect_timer;
-	bool closed; /* sockets closed; nothing more is handled */
+	bool closed;  /* sockets closed; nothing more is handled */
+	bool pending; /* counted in srv->npending: no namespace joined yet */
+	size_t nsockets;
 };
 
 struct middleware {
@@ -73,6 +75,7 @@ struct sio_socket {
 	struct sio_namespace *nsp;
 	char id[21];
 	bool connected;
+	bool closed; /* left (or refused): joins fail from now on */
 	struct sio_handshake hs;
 	json_t *auth; /* owned */
 	void *data;
@@ -84,6 +87,10 @@ struct sio_socket {
 	void *any_userdata;
 
 	int64_t next_ack_id;
+	size_t nacks_in;          /* entries of acks_in */
+	size_t nrooms;            /* entries of rooms */
+	uint64_t events_window;   /* start (ms) of the current one-second window */
+	uint32_t events_in_window;
 	struct list acks_out; /* struct pending_ack: our emits awaiting a reply */
 	struct list acks_in;  /* struct sio_ack: client requests not answered yet */
 
@@ -100,6 +107,8 @@ struct sio_socket {
 /* client.c */
 void sio_layer_install(struct sio_server *srv);
 void sio_layer_free(struct sio_server *srv);
+/* Shutdown: queues a DISCONNECT for every connected socket. */
+void sio_layer_shutdown(struct sio_server *srv);
 /* Runs the disconnects asked for with sio_socket_disconnect(). */
 void sio_process_deferred(struct sio_server *srv);
 /* Frees the sockets closed since the last call. */

@@ -86,6 +86,7 @@ void socket_free(struct sio_socket *s)
 		list_remove(&a->link);
 		free(a);
 	}
+	s->nacks_in = 0;
 	for (size_t i = 0; i < s->nhandlers; i++)
 		free(s->handlers[i].event);
 	free(s->handlers);
@@ -269,8 +270,33 @@ static void pkt_bins(const struct sio_pkt *p, struct sio_binary *out)
 		out[i] = (struct sio_binary){.data = p->bufs[i].data, .len = p->bufs[i].len};
 }
 
+/* The caps on what a client may make a socket hold or do. Returns false
+ * (after closing the connection) when one is passed. */
+static bool event_allowed(struct sio_socket *s, const struct sio_pkt *p)
+{
+	const struct sio_server_options *o = &s->client->srv->opts;
+	if (o->max_events_per_second) {
+		uint64_t now = now_ms();
+		if (now - s->events_window >= 1000) {
+			s->events_window = now;
+			s->events_in_window = 0;
+		}
+		if (++s->events_in_window > o->max_events_per_second) {
+			client_close(s->client, "forced close");
+			return false;
+		}
+	}
+	if (p->id >= 0 && o->max_pending_acks && s->nacks_in >= o->max_pending_acks) {
+		client_close(s->client, "forced close");
+		return false;
+	}
+	return true;
+}
+
 static void on_event(struct sio_socket *s, struct sio_pkt *p)
 {
+	if (!event_allowed(s, p))
+		return;
 	json_t *arr = p->data;
 	json_t *first = json_array_get(arr, 0);
 	char numbuf[32];
@@ -308,6 +334,7 @@ static void on_event(struct sio_socket *s, struct sio_pkt *p)
 			ack->sock = s;
 			ack->id = p->id;
 			list_insert_tail(&s->acks_in, &ack->link);
+			s->nacks_in++;
 		}
 	}
 	struct sio_binary stack_bins[16];
@@ -315,6 +342,7 @@ static void on_event(struct sio_socket *s, struct sio_pkt *p)
 	if (p->attachments > 16 && !(bins = malloc(p->attachments * sizeof(*bins)))) {
 		if (ack) {
 			list_remove(&ack->link);
+			s->nacks_in--;
 			free(ack);
 		}
 		free(event);
@@ -461,6 +489,7 @@ SIO_API int sio_ack_send(sio_ack *ack, json_t *args, const struct sio_binary *bi
 	struct sio_socket *s = ack->sock;
 	int64_t id = ack->id;
 	list_remove(&ack->link);
+	s->nacks_in--;
 	free(ack);
 	if (!args)
 		args = json_array();
@@ -485,6 +514,7 @@ void socket_connected(struct sio_socket *s)
 	list_insert_tail(&nsp->sockets, &s->nsp_link);
 	nsp->nsockets++;
 	list_insert_tail(&s->client->sockets, &s->client_link);
+	s->client->nsockets++;
 	adapter_add(nsp, s, s->id);
 	json_t *reply = json_pack("{s:s}", "sid", s->id);
 	socket_packet(s, SIO_PACKET_CONNECT, -1, reply, NULL, 0, false);
@@ -497,8 +527,11 @@ SIO_API int sio_socket_join(sio_socket *s, const char *room)
 {
 	if (!s || !room)
 		return SIO_EINVAL;
-	if (!s->connected)
-		return SIO_ECLOSED;
+	if (s->closed)
+		return SIO_ECLOSED; /* before connecting (in middleware) is fine */
+	uint32_t cap = s->client->srv->opts.max_rooms_per_socket;
+	if (cap && s->nrooms >= cap && !adapter_has(s->nsp, s, room))
+		return SIO_EFULL;
 	return adapter_add(s->nsp, s, room);
 }
 
@@ -540,10 +573,12 @@ void socket_close(struct sio_socket *s, const char *reason)
 	if (!s->connected)
 		return; /* closed from inside the callback */
 	s->connected = false;
+	s->closed = true;
 	adapter_del_all(nsp, s);
 	list_remove(&s->nsp_link);
 	nsp->nsockets--;
 	list_remove(&s->client_link);
+	s->client->nsockets--;
 	while (!list_empty(&s->acks_out)) {
 		struct pending_ack *a = container_of(s->acks_out.next, struct pending_ack, link);
 		list_remove(&a->link);

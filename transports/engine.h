@@ -37,6 +37,10 @@ struct ws_conn {
 	struct buf rx;               /* a message arriving in fragments */
 	bool rx_binary;
 	struct utf8_state utf8;      /* validation of a text message so far */
+	uint32_t frames;             /* frames of the message so far */
+	bool frame_open;             /* the current frame has bytes to come */
+	bool ip_counted;             /* counted in max_connections_per_ip */
+	char addr[64];
 };
 
 /* An encoded packet shared by reference (a broadcast shares one). Layout:

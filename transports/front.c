@@ -25,7 +25,7 @@
 #define MAX_OTHER_BODY 65536     /* body of a request that is not a POST to us */
 
 enum conn_role { ROLE_NONE, ROLE_GET, ROLE_POST };
-enum conn_timer { CT_NONE, CT_IDLE, CT_HEADERS, CT_DRAIN };
+enum conn_timer { CT_NONE, CT_IDLE, CT_HEADERS, CT_BODY, CT_DRAIN };
 
 #define DRAIN_MS 2000 /* how long a closing connection's input is read and dropped */
 
@@ -46,6 +46,8 @@ struct front_conn {
 	bool rx_paused;
 	bool draining; /* write side shut: reading until EOF or DRAIN_MS */
 	bool handshake; /* the held GET opens its session */
+	bool ip_counted; /* counted in max_connections_per_ip */
+	bool out_counted; /* counted in srv->pending_out */
 	struct timer timer;
 	enum conn_timer timer_kind;
 	char addr[64];
@@ -121,12 +123,26 @@ static const char *status_text(int status)
 	case 413: return "Payload Too Large";
 	case 414: return "URI Too Long";
 	case 431: return "Request Header Fields Too Large";
+	case 503: return "Service Unavailable";
 	default: return "Internal Server Error";
 	}
 }
 
+/* Tracks connections with output to write (a graceful stop waits for
+ * them). */
+static void conn_count_out(struct front_conn *c)
+{
+	bool has = c->out_off < c->out.len;
+	if (has && !c->out_counted)
+		c->srv->pending_out++;
+	else if (!has && c->out_counted)
+		c->srv->pending_out--;
+	c->out_counted = has;
+}
+
 static void conn_want_write(struct front_conn *c)
 {
+	conn_count_out(c);
 	if (c->wsi)
 		lws_callback_on_writable(c->wsi);
 }
@@ -321,16 +337,28 @@ void front_detach(struct front_conn *c)
 	c->role = ROLE_NONE;
 }
 
-/* A POST body for session s is complete: feed its packets. */
-static void poll_data(struct front_conn *c, struct sio_eio_socket *s)
+#define MAX_PAYLOAD_PACKETS 10000 /* packets in one POST */
+
+/* A POST body for session s is complete: feed its packets. Returns false
+ * when the payload is malformed (the session is then closed, "parse
+ * error"; the reference answers 200 there, we answer 400). */
+static bool poll_data(struct front_conn *c, struct sio_eio_socket *s)
 {
-	size_t pos = 0;
+	size_t pos = 0, count = 0;
 	struct eio_packet p;
 	int r = 0;
-	while (s->state == SS_OPEN && (r = eio_payload_next(c->body.data, c->body.len, &pos, &p)) > 0)
+	while (s->state == SS_OPEN && (r = eio_payload_next(c->body.data, c->body.len, &pos, &p)) > 0) {
+		if (++count > MAX_PAYLOAD_PACKETS) {
+			r = -1;
+			break;
+		}
 		session_on_packet(s, &p);
-	if (s->state == SS_OPEN && r < 0)
+	}
+	if (r < 0) {
 		session_fail(s, "parse error");
+		return false;
+	}
+	return true;
 }
 
 /* ---- request routing ---------------------------------------------------- */
@@ -396,6 +424,13 @@ static int verify(struct front_conn *c, const struct sio_request *req, bool upgr
 	return -1;
 }
 
+/* max_pending_handshakes: sessions that joined no namespace yet. */
+static bool handshakes_full(const struct sio_server *srv)
+{
+	uint32_t cap = srv->opts.max_pending_handshakes;
+	return srv->sio_layer && cap && srv->npending >= cap;
+}
+
 static void dispatch_request(struct front_conn *c)
 {
 	struct sio_server *srv = c->srv;
@@ -437,6 +472,10 @@ static void dispatch_request(struct front_conn *c)
 		const char *eio = sio_request_query(req, "EIO");
 		if (!eio || strcmp(eio, "4") != 0) {
 			respond_error(c, req, 5, NULL, keep);
+			return;
+		}
+		if (handshakes_full(srv) || srv->stopping) {
+			respond(c, 503, NULL, NULL, NULL, 0, false);
 			return;
 		}
 		struct sio_request *copy = request_clone(req);
@@ -483,10 +522,14 @@ static void dispatch_request(struct front_conn *c)
 			session_fail(s, "transport error");
 		} else {
 			s->post = NULL;
-			poll_data(c, s);
-			buf_append_str(&h, "cache-control: no-store\r\n");
-			engine_headers(c, req, &h, false);
-			respond(c, 200, "text/html", &h, "ok", 2, keep);
+			if (poll_data(c, s)) {
+				buf_append_str(&h, "cache-control: no-store\r\n");
+				engine_headers(c, req, &h, false);
+				respond(c, 200, "text/html", &h, "ok", 2, keep);
+			} else {
+				cors_headers(c, req, &h, false);
+				respond(c, 400, NULL, &h, NULL, 0, keep);
+			}
 		}
 		c->sess = NULL;
 		c->role = ROLE_NONE;
@@ -562,6 +605,14 @@ static bool dispatch_upgrade(struct front_conn *c)
 			respond_upgrade_error(c, error_messages[5]);
 			return false;
 		}
+		if (handshakes_full(srv) || srv->stopping) {
+			free(ho);
+			buf_append_str(&c->out, "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n"
+						"Content-Length: 0\r\n\r\n");
+			c->close_after = true;
+			conn_want_write(c);
+			return false;
+		}
 		ho->req = request_clone(req);
 		if (!ho->req) {
 			free(ho);
@@ -608,9 +659,16 @@ static void conn_update_timer(struct front_conn *c)
 	struct sio_server *srv = c->srv;
 	if (c->draining)
 		return;
-	if (c->busy || c->role == ROLE_POST) {
+	if (c->busy) {
 		timer_cancel(&srv->wheel, &c->timer);
 		c->timer_kind = CT_NONE;
+	} else if (h1_in_body(c->h1)) {
+		/* one deadline for the whole body: a trickle does not extend it */
+		if (c->timer_kind != CT_BODY) {
+			timer_arm(&srv->wheel, &c->timer, now_ms() + srv->opts.body_timeout,
+				  conn_timer_fired);
+			c->timer_kind = CT_BODY;
+		}
 	} else if (h1_idle(c->h1) && c->in.len == 0) {
 		timer_arm(&srv->wheel, &c->timer, now_ms() + srv->opts.keep_alive_timeout,
 			  conn_timer_fired);
@@ -711,6 +769,11 @@ static void conn_closed(struct front_conn *c)
 {
 	struct sio_server *srv = c->srv;
 	timer_cancel(&srv->wheel, &c->timer);
+	if (c->ip_counted)
+		server_ip_release(srv, c->addr);
+	c->ip_counted = false;
+	c->out_off = c->out.len = 0;
+	conn_count_out(c);
 	struct sio_eio_socket *s = c->sess;
 	if (s) {
 		if (s->poll == c) {
@@ -749,6 +812,7 @@ static int conn_writeable(struct front_conn *c)
 			return 0;
 		}
 		c->out.len = c->out_off = 0;
+		conn_count_out(c);
 		if (lws_partial_buffered(c->wsi)) {
 			lws_callback_on_writable(c->wsi);
 			return 0;
@@ -797,6 +861,10 @@ int front_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user
 			rc = -1;
 		else
 			lws_get_peer_simple(wsi, c->addr, sizeof(c->addr));
+		if (rc == 0 && (srv->stopping || !server_ip_acquire(srv, c->addr)))
+			rc = -1; /* over the per-address cap, or shutting down: closed at once */
+		else if (rc == 0)
+			c->ip_counted = true;
 		if (rc == 0)
 			conn_update_timer(c);
 		server_leave(srv);

@@ -6,6 +6,7 @@
 #include <llhttp.h>
 
 #define MAX_URL 8192
+#define MAX_CHUNK_EXTENSIONS 4096 /* bytes of extensions on one chunk-size line */
 
 enum hdr_state { HS_NONE, HS_FIELD, HS_VALUE };
 
@@ -28,6 +29,7 @@ struct h1 {
 	bool paused_upgrade;
 	bool headers_done; /* what llhttp reports as headers now are trailers */
 	size_t trailer_bytes;
+	size_t chunk_ext_bytes; /* extensions on the current chunk-size line */
 };
 
 static struct h1 *from(llhttp_t *p)
@@ -187,6 +189,21 @@ static int on_headers_complete(llhttp_t *p)
 	return 0;
 }
 
+/* Chunk extensions are ignored, but llhttp has no bound on them. */
+static int on_chunk_ext(llhttp_t *p, const char *at, size_t n)
+{
+	struct h1 *h = from(p);
+	(void)at;
+	h->chunk_ext_bytes += n;
+	return h->chunk_ext_bytes > MAX_CHUNK_EXTENSIONS ? -1 : 0;
+}
+
+static int on_chunk_header(llhttp_t *p)
+{
+	from(p)->chunk_ext_bytes = 0;
+	return 0;
+}
+
 static int on_body(llhttp_t *p, const char *at, size_t n)
 {
 	struct h1 *h = from(p);
@@ -223,6 +240,9 @@ struct h1 *h1_create(const struct h1_events *ev, void *ud, size_t max_header_siz
 	h->settings.on_header_value_complete = on_header_value_complete;
 	h->settings.on_headers_complete = on_headers_complete;
 	h->settings.on_body = on_body;
+	h->settings.on_chunk_extension_name = on_chunk_ext;
+	h->settings.on_chunk_extension_value = on_chunk_ext;
+	h->settings.on_chunk_header = on_chunk_header;
 	h->settings.on_message_complete = on_message_complete;
 	llhttp_init(&h->parser, HTTP_REQUEST, &h->settings);
 	h->parser.data = h;
@@ -350,6 +370,11 @@ bool h1_keep_alive(const struct h1 *h)
 bool h1_idle(const struct h1 *h)
 {
 	return !h->in_message && h->scan == 0;
+}
+
+bool h1_in_body(const struct h1 *h)
+{
+	return h->in_message && h->headers_done;
 }
 
 struct sio_request *h1_request(struct h1 *h)

@@ -52,6 +52,8 @@ void h1_next(struct h1 *h);
 bool h1_keep_alive(const struct h1 *h);
 /* True between requests, before any byte of the next one. */
 bool h1_idle(const struct h1 *h);
+/* True while a request's body is being received (headers done). */
+bool h1_in_body(const struct h1 *h);
 /* The request being parsed (valid from on_headers until h1_next()). */
 struct sio_request *h1_request(struct h1 *h);
 

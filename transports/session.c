@@ -192,7 +192,7 @@ void session_fail(struct sio_eio_socket *s, const char *reason)
 void session_close_written(struct sio_eio_socket *s)
 {
 	s->close_queued = false;
-	session_fail(s, "forced close");
+	session_fail(s, s->srv->stopping ? "server shutting down" : "forced close");
 }
 
 /* Tears the session down: transports, timers, table; runs the close
@@ -617,7 +617,7 @@ SIO_API int sio_eio_send(sio_eio_socket *s, const void *data, size_t len, bool b
 static void close_expired(struct timer *t)
 {
 	struct sio_eio_socket *s = container_of(t, struct sio_eio_socket, close_timer);
-	session_fail(s, "forced close");
+	session_fail(s, s->srv->stopping ? "server shutting down" : "forced close");
 }
 
 SIO_API void sio_eio_close(sio_eio_socket *s)

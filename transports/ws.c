@@ -41,6 +41,8 @@ static void deliver(struct ws_conn *w, uint8_t *data, size_t len, bool binary)
 	session_ws_message(w, data, len, binary);
 }
 
+#define MAX_FRAGMENTS 1024 /* frames in one message */
+
 static int on_receive(struct ws_conn *w, struct lws *wsi, uint8_t *in, size_t len)
 {
 	size_t max = w->srv->opts.max_http_buffer_size;
@@ -50,7 +52,16 @@ static int on_receive(struct ws_conn *w, struct lws *wsi, uint8_t *in, size_t le
 		w->rx.len = 0;
 		w->rx_binary = lws_frame_is_binary(wsi) != 0;
 		w->utf8 = (struct utf8_state){0};
+		w->frames = 0;
+		w->frame_open = false;
 	}
+	/* a message cut into a flood of (empty) frames costs no memory but
+	 * endless work: bound the frames */
+	if (!w->frame_open && ++w->frames > MAX_FRAGMENTS) {
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, NULL, 0);
+		return -1;
+	}
+	w->frame_open = remaining > 0;
 	/* lws drops invalid text without a close frame: check it here, 1007 */
 	if (!w->rx_binary && (!utf8_feed(&w->utf8, in, len) ||
 			      (final && remaining == 0 && !utf8_complete(&w->utf8)))) {
@@ -133,10 +144,13 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
 		w->wsi = wsi;
 		w->srv = srv;
 		struct handover *ho = handover_take(srv, lws_get_socket_fd(wsi));
-		if (!ho)
+		lws_get_peer_simple(wsi, w->addr, sizeof(w->addr));
+		if (!ho || srv->stopping || !server_ip_acquire(srv, w->addr)) {
 			rc = -1;
-		else
+		} else {
+			w->ip_counted = true;
 			session_ws_established(srv, w, ho);
+		}
 		handover_free(ho);
 		server_leave(srv);
 		break;
@@ -171,6 +185,9 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
 			break;
 		server_enter(srv);
 		w->wsi = NULL;
+		if (w->ip_counted)
+			server_ip_release(srv, w->addr);
+		w->ip_counted = false;
 		session_ws_closed(w);
 		buf_free(&w->rx);
 		server_leave(srv);

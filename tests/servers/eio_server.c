@@ -295,7 +295,9 @@ static void usage(void)
 	      "  [--forbid-query NAME]\n"
 	      "  [--initial-header NAME:VALUE]... [--max-queue-bytes N] [--max-queue-packets N]\n"
 	      "  [--queue-full close|reject] [--path PATH]\n"
-	      "  [--no-serve-client] [--static-dir DIR]\n",
+	      "  [--no-serve-client] [--static-dir DIR]\n"
+	      "  [--keep-alive-timeout MS] [--headers-timeout MS] [--body-timeout MS]\n"
+	      "  [--max-connections-per-ip N] [--max-pending-handshakes N] [--shutdown-timeout MS]\n",
 	      stderr);
 }
 
@@ -364,6 +366,20 @@ static bool parse_args(int argc, char **argv, struct sio_server_options *opts,
 			opts->upgrade_timeout = (uint32_t)v;
 		} else if (!strcmp(a, "--max-http-buffer-size") && parse_number(val, SIZE_MAX, &v)) {
 			opts->max_http_buffer_size = (size_t)v;
+		} else if (!strcmp(a, "--keep-alive-timeout") && parse_number(val, UINT32_MAX, &v)) {
+			opts->keep_alive_timeout = (uint32_t)v;
+		} else if (!strcmp(a, "--headers-timeout") && parse_number(val, UINT32_MAX, &v)) {
+			opts->headers_timeout = (uint32_t)v;
+		} else if (!strcmp(a, "--body-timeout") && parse_number(val, UINT32_MAX, &v)) {
+			opts->body_timeout = (uint32_t)v;
+		} else if (!strcmp(a, "--max-connections-per-ip") &&
+			   parse_number(val, UINT32_MAX, &v)) {
+			opts->max_connections_per_ip = (uint32_t)v;
+		} else if (!strcmp(a, "--max-pending-handshakes") &&
+			   parse_number(val, UINT32_MAX, &v)) {
+			opts->max_pending_handshakes = (uint32_t)v;
+		} else if (!strcmp(a, "--shutdown-timeout") && parse_number(val, UINT32_MAX, &v)) {
+			opts->shutdown_timeout = (uint32_t)v;
 		} else if (!strcmp(a, "--max-queue-bytes") && parse_number(val, SIZE_MAX, &v)) {
 			opts->max_queue_bytes = (size_t)v;
 		} else if (!strcmp(a, "--max-queue-packets") && parse_number(val, SIZE_MAX, &v)) {
@@ -441,6 +457,8 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	sio_server_options_init(&opts);
+	/* the tests stop servers with clients still attached: do not wait long */
+	opts.shutdown_timeout = 1000;
 	if (!parse_args(argc, argv, &opts, &cfg)) {
 		usage();
 		config_finish(&cfg);

@@ -20,7 +20,8 @@
  *   ack [...]              acknowledges with the same args and binaries
  *   ask [ms]               emits "question" ["what?"] asking for an ack within
  *                          ms (0: no timeout); prints the ACK line
- *   join / leave [room]    acknowledges with the socket's rooms
+ *   join / leave [room]    acknowledges with the socket's rooms (and, when
+ *                          the call failed, its sio_strerror() text)
  *   to-room [room, msg]    "room-msg" [msg] to the room (sender included)
  *   broadcast [msg]        "broadcast-msg" [msg] to all but the sender
  *   to-except [room, exceptRoom, msg]   "except-msg" [msg]
@@ -31,6 +32,7 @@
  *   disconnect-room [room|null, close]
  *   close-conn             closes the Engine.IO connection
  *   volatile [x]           a volatile "v" [x]
+ *   all-volatile [msg]     a volatile "all-msg" [msg] to the whole namespace
  *   handshake [{query: [names], headers: [names]}]   acknowledges with the
  *                          handshake (those query parameters and headers)
  *   timer [ms]             "timer-done" [ms] from a loop timer after ms
@@ -40,7 +42,12 @@
  *
  * Options: --connect-timeout MS --ping-interval MS --ping-timeout MS
  * --transports polling|websocket|polling,websocket --namespace NAME...
- * --dynamic-pattern GLOB --dynamic-prefix PREFIX.
+ * --dynamic-pattern GLOB --dynamic-prefix PREFIX, and the limits
+ * --upgrade-timeout MS --max-http-buffer-size N --max-queue-bytes N
+ * --max-queue-packets N --queue-full close|reject --headers-timeout MS
+ * --body-timeout MS --max-connections-per-ip N --max-pending-handshakes N
+ * --max-namespaces N --max-rooms N --max-pending-acks N
+ * --max-events-per-second N --shutdown-timeout MS.
  *
  * SIGTERM / SIGINT stop the server; it then frees everything and exits 0.
  * tests/servers/sio_server_ref.cjs is the same server on the reference
@@ -249,11 +256,15 @@ static void on_join(sio_socket *sock, const char *event, json_t *args,
                     const struct sio_binary *bins, size_t nbins, sio_ack *ack, void *ud)
 {
 	const char *room = arg_string(args, 0);
+	int rc = 0;
 
 	if (room)
-		report(event, strcmp(event, "join") == 0 ? sio_socket_join(sock, room)
-		                                         : sio_socket_leave(sock, room));
-	ack_with(ack, json_pack("[o]", rooms_of(sock)));
+		rc = strcmp(event, "join") == 0 ? sio_socket_join(sock, room)
+		                                : sio_socket_leave(sock, room);
+	report(event, rc);
+	/* a failure is reported as a second argument: its sio_strerror() text */
+	ack_with(ack, rc < 0 ? json_pack("[o,s]", rooms_of(sock), sio_strerror(rc))
+	                     : json_pack("[o]", rooms_of(sock)));
 }
 
 static void on_to_room(sio_socket *sock, const char *event, json_t *args,
@@ -357,6 +368,16 @@ static void on_close_conn(sio_socket *sock, const char *event, json_t *args,
                           const struct sio_binary *bins, size_t nbins, sio_ack *ack, void *ud)
 {
 	sio_eio_close(sio_socket_conn(sock));
+}
+
+static void on_all_volatile(sio_socket *sock, const char *event, json_t *args,
+                            const struct sio_binary *bins, size_t nbins, sio_ack *ack, void *ud)
+{
+	struct sio_target t = {.volatile_ = true};
+
+	report("sio_namespace_emit", sio_namespace_emit(sio_socket_namespace(sock), &t, "all-msg",
+	                                                one_arg(args, 0), NULL, 0));
+	ack_with(ack, NULL);
 }
 
 static void on_volatile(sio_socket *sock, const char *event, json_t *args,
@@ -566,6 +587,7 @@ static const struct {
         {"disconnect-room", on_disconnect_room},
         {"close-conn", on_close_conn},
         {"volatile", on_volatile},
+        {"all-volatile", on_all_volatile},
         {"handshake", on_handshake},
         {"timer", on_timer_event},
         {"thread", on_thread_event},
@@ -663,11 +685,31 @@ static bool parse_ms(const char *s, uint32_t *out)
 	return true;
 }
 
+static bool parse_size(const char *s, size_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || !*s || strspn(s, "0123456789") != strlen(s))
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v > SIZE_MAX)
+		return false;
+	*out = (size_t)v;
+	return true;
+}
+
 static void usage(void)
 {
 	fputs("usage: sio_server [--connect-timeout MS] [--ping-interval MS] [--ping-timeout MS]\n"
 	      "  [--transports polling|websocket|polling,websocket] [--namespace NAME]...\n"
-	      "  [--dynamic-pattern GLOB] [--dynamic-prefix PREFIX]\n",
+	      "  [--dynamic-pattern GLOB] [--dynamic-prefix PREFIX]\n"
+	      "  [--upgrade-timeout MS] [--max-http-buffer-size N] [--max-queue-bytes N]\n"
+	      "  [--max-queue-packets N] [--queue-full close|reject] [--headers-timeout MS]\n"
+	      "  [--body-timeout MS] [--max-connections-per-ip N] [--max-pending-handshakes N]\n"
+	      "  [--max-namespaces N] [--max-rooms N] [--max-pending-acks N]\n"
+	      "  [--max-events-per-second N] [--shutdown-timeout MS]\n",
 	      stderr);
 }
 
@@ -703,6 +745,36 @@ static bool parse_args(int argc, char **argv, struct sio_server_options *opts, s
 		else if (!strcmp(a, "--transports") &&
 		         (!strcmp(val, "polling,websocket") || !strcmp(val, "websocket,polling")))
 			opts->transports = SIO_TRANSPORT_POLLING | SIO_TRANSPORT_WEBSOCKET;
+		else if (!strcmp(a, "--upgrade-timeout"))
+			ok = parse_ms(val, &opts->upgrade_timeout);
+		else if (!strcmp(a, "--max-http-buffer-size"))
+			ok = parse_size(val, &opts->max_http_buffer_size);
+		else if (!strcmp(a, "--max-queue-bytes"))
+			ok = parse_size(val, &opts->max_queue_bytes);
+		else if (!strcmp(a, "--max-queue-packets"))
+			ok = parse_size(val, &opts->max_queue_packets);
+		else if (!strcmp(a, "--queue-full") && !strcmp(val, "close"))
+			opts->queue_full = SIO_QUEUE_FULL_CLOSE;
+		else if (!strcmp(a, "--queue-full") && !strcmp(val, "reject"))
+			opts->queue_full = SIO_QUEUE_FULL_REJECT;
+		else if (!strcmp(a, "--headers-timeout"))
+			ok = parse_ms(val, &opts->headers_timeout);
+		else if (!strcmp(a, "--body-timeout"))
+			ok = parse_ms(val, &opts->body_timeout);
+		else if (!strcmp(a, "--max-connections-per-ip"))
+			ok = parse_ms(val, &opts->max_connections_per_ip);
+		else if (!strcmp(a, "--max-pending-handshakes"))
+			ok = parse_ms(val, &opts->max_pending_handshakes);
+		else if (!strcmp(a, "--max-namespaces"))
+			ok = parse_ms(val, &opts->max_namespaces_per_client);
+		else if (!strcmp(a, "--max-rooms"))
+			ok = parse_ms(val, &opts->max_rooms_per_socket);
+		else if (!strcmp(a, "--max-pending-acks"))
+			ok = parse_ms(val, &opts->max_pending_acks);
+		else if (!strcmp(a, "--max-events-per-second"))
+			ok = parse_ms(val, &opts->max_events_per_second);
+		else if (!strcmp(a, "--shutdown-timeout"))
+			ok = parse_ms(val, &opts->shutdown_timeout);
 		else if (!strcmp(a, "--namespace"))
 			cfg->namespaces[cfg->n_namespaces++] = val;
 		else if (!strcmp(a, "--dynamic-pattern"))
@@ -744,6 +816,8 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	sio_server_options_init(&opts);
+	/* the tests stop servers with clients still attached: do not wait long */
+	opts.shutdown_timeout = 1000;
 	if (!parse_args(argc, argv, &opts, &cfg, &app)) {
 		usage();
 		free(cfg.namespaces);
