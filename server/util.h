@@ -69,6 +69,9 @@ static inline void list_remove(struct list *n)
 /* Milliseconds of CLOCK_MONOTONIC. */
 uint64_t now_ms(void);
 
+/* The value of a hexadecimal digit, or -1. */
+int hex_digit_value(int c);
+
 /* ASCII case-insensitive comparisons. */
 bool ascii_ieq(const char *a, const char *b);
 bool ascii_ieqn(const char *a, size_t alen, const char *b);

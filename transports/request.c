@@ -74,17 +74,6 @@ int request_add_header(struct sio_request *r, uint32_t name, uint32_t value)
 	return 0;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Adds the form-decoded (percent escapes, '+' as space) s[0..n) to the
  * arena. Invalid escapes are kept as they are, as URLSearchParams does. */
 static int add_decoded(struct sio_request *r, const char *s, size_t n, uint32_t *off)
@@ -97,10 +86,10 @@ static int add_decoded(struct sio_request *r, const char *s, size_t n, uint32_t 
 		char c = d[i];
 		if (c == '+') {
 			c = ' ';
-		} else if (c == '%' && i + 2 < n && hexval((unsigned char)d[i + 1]) >= 0 &&
-			   hexval((unsigned char)d[i + 2]) >= 0) {
-			c = (char)(hexval((unsigned char)d[i + 1]) * 16 +
-				   hexval((unsigned char)d[i + 2]));
+		} else if (c == '%' && i + 2 < n && hex_digit_value((unsigned char)d[i + 1]) >= 0 &&
+			   hex_digit_value((unsigned char)d[i + 2]) >= 0) {
+			c = (char)(hex_digit_value((unsigned char)d[i + 1]) * 16 +
+				   hex_digit_value((unsigned char)d[i + 2]));
 			i += 2;
 		}
 		d[o++] = c;

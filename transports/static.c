@@ -357,17 +357,6 @@ static void bundle_respond(const struct bundle_file *f, const struct sio_request
 
 /* ---- the static folder -------------------------------------------------- */
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Percent-decodes s[0..n) into a new string (*out, to free). Returns 0;
  * 400 for a '%' not followed by two hex digits (decodeURIComponent throws
@@ -382,12 +371,12 @@ static int path_decode(const char *s, size_t n, char **out)
 	for (size_t i = 0; i < n; i++) {
 		int c = (unsigned char)s[i];
 		if (c == '%') {
-			if (n - i < 3 || hexval((unsigned char)s[i + 1]) < 0 ||
-			    hexval((unsigned char)s[i + 2]) < 0) {
+			if (n - i < 3 || hex_digit_value((unsigned char)s[i + 1]) < 0 ||
+			    hex_digit_value((unsigned char)s[i + 2]) < 0) {
 				free(d);
 				return 400;
 			}
-			c = hexval((unsigned char)s[i + 1]) * 16 + hexval((unsigned char)s[i + 2]);
+			c = hex_digit_value((unsigned char)s[i + 1]) * 16 + hex_digit_value((unsigned char)s[i + 2]);
 			i += 2;
 		}
 		if (c == '\0' || c == '\\') {
