@@ -293,8 +293,9 @@ SIO_API size_t sio_server_clients_count(const sio_server *srv);
 typedef struct sio_timer sio_timer;
 
 /* Runs fn on the loop after delay_ms, then every repeat_ms when that is
- * not 0. Returns NULL on failure (fn is then never called). Timers have
- * the loop tick's granularity (20 ms). */
+ * not 0 (millisecond precision; a timer started before listening starts
+ * counting when the server listens). Returns NULL on failure (fn is then
+ * never called). */
 SIO_API sio_timer *sio_timer_start(sio_server *srv, uint32_t delay_ms, uint32_t repeat_ms,
 				   void (*fn)(sio_timer *t, void *userdata), void *userdata);
 /* Cancels and frees a timer; a one-shot timer is freed by itself after

@@ -383,6 +383,7 @@ SIO_API int sio_server_listen(sio_server *srv, const char *host, int port)
 	t->srv = srv;
 	srv->tick_sul = t;
 	lws_sul_schedule(srv->ctx, 0, &t->sul, tick_cb, TIMER_TICK_MS * LWS_US_PER_MS);
+	loop_start_timers(srv);
 	srv->listening = true;
 	return 0;
 }
@@ -419,6 +420,7 @@ SIO_API void sio_server_destroy(sio_server *srv)
 		return;
 	srv->destroying = true;
 	sessions_close_all(srv, "server shutting down");
+	loop_free(srv); /* cancels the timers' suls while the context lives */
 	if (srv->ctx) {
 		struct tick *t = srv->tick_sul;
 		lws_sul_cancel(&t->sul);
@@ -426,7 +428,6 @@ SIO_API void sio_server_destroy(sio_server *srv)
 	}
 	sessions_process(srv);
 	sio_layer_free(srv);
-	loop_free(srv);
 	pthread_mutex_destroy(&srv->calls_lock);
 	free(srv->tick_sul);
 	if (srv->loop)

@@ -160,6 +160,8 @@ struct membership *membership_of(struct list *in_sock_link);
 
 /* loop.c */
 void loop_free(struct sio_server *srv);
+/* Hands the timers started before listening to lws. */
+void loop_start_timers(struct sio_server *srv);
 void loop_drain_calls(struct sio_server *srv);
 
 #endif
