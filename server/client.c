@@ -197,6 +197,7 @@ void sio_layer_install(struct sio_server *srv)
 		.close = on_close,
 	};
 	srv->eio_userdata = srv;
+	srv->empty_object = json_object();
 	sio_server_of(srv, "/");
 }
 
@@ -248,6 +249,8 @@ void sio_reap_sockets(struct sio_server *srv)
 void sio_layer_free(struct sio_server *srv)
 {
 	sio_reap_sockets(srv);
+	json_decref(srv->empty_object);
+	srv->empty_object = NULL;
 	while (!list_empty(&srv->namespaces))
 		namespace_free(container_of(srv->namespaces.next, struct sio_namespace, link));
 	while (!list_empty(&srv->parents))

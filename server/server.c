@@ -306,8 +306,11 @@ static struct lws_protocols front_protocols[] = {
 	{NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
+/* rx_buffer_size is a buffer every websocket keeps for its life: small
+ * (256) keeps idle connections cheap; larger messages arrive in pieces
+ * that ws.c gathers. */
 static struct lws_protocols ws_protocols[] = {
-	{"sioc-ws", ws_callback, 0, 4096, 0, NULL, 0},
+	{"sioc-ws", ws_callback, 0, 256, 0, NULL, 0},
 	{NULL, NULL, 0, 0, 0, NULL, 0},
 };
 

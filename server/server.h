@@ -60,6 +60,7 @@ struct sio_server {
 
 	/* the Socket.IO layer (off when sio_eio_set_events() was used) */
 	bool sio_layer;
+	struct json_t *empty_object; /* shared {} for sockets without auth */
 	struct list namespaces;   /* struct sio_namespace.link */
 	struct list parents;      /* dynamic namespace parents */
 	struct list sio_deferred; /* sockets with a disconnect to run */

@@ -58,9 +58,13 @@ struct sio_socket *socket_new(struct sio_client *c, struct sio_namespace *nsp, j
 	}
 	s->client = c;
 	s->nsp = nsp;
-	s->auth = auth && json_is_object(auth) ? auth : json_object();
-	if (auth && s->auth != auth)
+	if (auth && json_is_object(auth)) {
+		s->auth = auth;
+	} else {
+		/* most clients send no auth: they share one empty object */
 		json_decref(auth);
+		s->auth = json_incref(c->srv->empty_object);
+	}
 	struct timeval tv;
 	gettimeofday(&tv, NULL);
 	s->hs.request = c->conn->req;

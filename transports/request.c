@@ -153,8 +153,12 @@ struct sio_request *request_clone(const struct sio_request *r)
 	c->query = NULL;
 	c->cap_headers = r->nheaders;
 	c->cap_query = r->nquery;
-	if (buf_append(&c->arena, r->arena.data, r->arena.len) < 0)
+	/* exactly the size: a kept request lives as long as its session */
+	c->arena.data = malloc(r->arena.len ? r->arena.len : 1);
+	if (!c->arena.data)
 		goto fail;
+	memcpy(c->arena.data, r->arena.data, r->arena.len);
+	c->arena.len = c->arena.cap = r->arena.len;
 	if (r->nheaders) {
 		c->headers = malloc(r->nheaders * sizeof(*c->headers));
 		if (!c->headers)
