@@ -241,8 +241,21 @@ void server_enter(struct sio_server *srv)
 
 void server_leave(struct sio_server *srv)
 {
-	if (--srv->depth == 0)
+	/* Outside the loop (listen, destroy) work is done at once; inside it,
+	 * the prepare watcher does it once per loop turn. */
+	if (--srv->depth == 0 && !srv->in_loop)
 		sessions_process(srv);
+}
+
+/* Runs when the loop has handled every ready event and is about to wait:
+ * output queued by all of them is written now, one write per connection
+ * (a read of six messages answers with one send, not six). */
+static void prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct sio_server *srv = w->data;
+	sessions_process(srv);
 }
 
 /* Runs on the loop after sio_server_stop(): every socket is told
@@ -328,6 +341,10 @@ SIO_API int sio_server_listen(sio_server *srv, const char *host, int port)
 	srv->loop = ev_loop_new(EVFLAG_AUTO);
 	if (!srv->loop)
 		return SIO_EEVLIB;
+	ev_prepare_init(&srv->prepare, prepare_cb);
+	srv->prepare.data = srv;
+	ev_prepare_start(srv->loop, &srv->prepare);
+	ev_unref(srv->loop); /* the prepare watcher alone does not keep the loop running */
 	void *loops[1] = {srv->loop};
 	struct lws_context_creation_info info;
 	memset(&info, 0, sizeof(info));
@@ -400,8 +417,11 @@ SIO_API int sio_server_run(sio_server *srv)
 {
 	if (!srv || !srv->listening)
 		return SIO_ESTATE;
-	if (!srv->stop_requested)
+	if (!srv->stop_requested) {
+		srv->in_loop = true;
 		ev_run(srv->loop, 0);
+		srv->in_loop = false;
+	}
 	server_enter(srv);
 	server_check_stop(srv);
 	server_leave(srv);
@@ -433,8 +453,11 @@ SIO_API void sio_server_destroy(sio_server *srv)
 	sio_layer_free(srv);
 	pthread_mutex_destroy(&srv->calls_lock);
 	free(srv->tick_sul);
-	if (srv->loop)
+	if (srv->loop) {
+		ev_ref(srv->loop);
+		ev_prepare_stop(srv->loop, &srv->prepare);
 		ev_loop_destroy(srv->loop);
+	}
 	for (size_t i = 0; i < srv->nhandovers_cap; i++)
 		handover_free(srv->handovers[i]);
 	free(srv->handovers);
@@ -446,6 +469,7 @@ SIO_API void sio_server_destroy(sio_server *srv)
 			free(e);
 		}
 	}
+	buf_free(&srv->ws_batch);
 	options_free(srv);
 	free(srv);
 }

@@ -5,6 +5,7 @@
 #ifndef SIOC_SERVER_SERVER_H
 #define SIOC_SERVER_SERVER_H
 
+#include <ev.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -33,6 +34,8 @@ struct sio_server {
 	char *static_dir;
 
 	struct ev_loop *loop;
+	ev_prepare prepare; /* flushes output once per loop turn */
+	bool in_loop;       /* inside ev_run() */
 	struct lws_context *ctx;
 	struct lws_vhost *front_vh, *ws_vh;
 	int port;
@@ -72,6 +75,7 @@ struct sio_server {
 	struct list calls;
 	bool calls_closed;
 
+	struct buf ws_batch; /* scratch for framing several websocket packets */
 	struct ip_count *ips[IP_BUCKETS]; /* open connections per peer address */
 	size_t npending;                  /* sessions not yet in a namespace */
 

@@ -154,6 +154,8 @@ void front_detach(struct front_conn *c);
 
 /* Websocket transport services (ws.c) used by session.c. */
 void ws_request_write(struct ws_conn *w);
+/* Writes the session's queue now when the socket can take it. */
+void ws_flush(struct ws_conn *w);
 void ws_close(struct ws_conn *w, int code);
 void ws_detach(struct ws_conn *w);
 

@@ -268,7 +268,7 @@ static void session_flush(struct sio_eio_socket *s)
 		else if (s->poll && s->upgrading)
 			front_poll_respond(s->poll, s, true);
 	} else if (s->ws && s->ring_count) {
-		ws_request_write(s->ws);
+		ws_flush(s->ws);
 	}
 }
 

@@ -88,6 +88,101 @@ static int on_receive(struct ws_conn *w, struct lws *wsi, uint8_t *in, size_t le
 	return 0;
 }
 
+#define BATCH_MAX 65536 /* bytes of frames gathered into one write */
+
+/* Writes a websocket frame header for a server frame (unmasked) of len
+ * bytes; returns its size (2, 4 or 10). */
+static size_t frame_header(uint8_t *p, bool binary, size_t len)
+{
+	p[0] = (uint8_t)(0x80 | (binary ? 0x2 : 0x1));
+	if (len < 126) {
+		p[1] = (uint8_t)len;
+		return 2;
+	}
+	if (len < 65536) {
+		p[1] = 126;
+		p[2] = (uint8_t)(len >> 8);
+		p[3] = (uint8_t)len;
+		return 4;
+	}
+	p[1] = 127;
+	for (int i = 0; i < 8; i++)
+		p[2 + i] = (uint8_t)((uint64_t)len >> (56 - 8 * i));
+	return 10;
+}
+
+static size_t packet_wire_len(const struct outbuf *o)
+{
+	return o->binary ? o->len : o->len + 1;
+}
+
+/*
+ * Writes what the session has queued for this websocket: one packet goes
+ * out as it is (lws writes the frame header into its headroom, so a shared
+ * broadcast buffer is not copied); several are framed here into one buffer
+ * and written with one system call. Returns -1 when the connection failed.
+ */
+static int ws_write_queue(struct ws_conn *w, struct lws *wsi)
+{
+	struct sio_eio_socket *s = w->sess;
+	if (!s || s->ws != w || !s->ring_count)
+		return 0;
+	struct outbuf *first = session_peek(s);
+	bool is_close = false;
+	int n;
+	if (s->ring_count == 1 || packet_wire_len(first) >= BATCH_MAX) {
+		struct outbuf *o = session_pop(s);
+		is_close = o->type == EIO_CLOSE;
+		if (o->binary)
+			n = lws_write(wsi, outbuf_data(o), o->len, LWS_WRITE_BINARY);
+		else
+			n = lws_write(wsi, o->mem + OUTBUF_PRE, o->len + 1, LWS_WRITE_TEXT);
+		outbuf_unref(o);
+	} else {
+		struct buf *b = &w->srv->ws_batch;
+		b->len = 0;
+		if (buf_reserve(b, LWS_PRE + BATCH_MAX + 10) < 0)
+			return -1;
+		b->len = LWS_PRE;
+		struct outbuf *o;
+		while ((o = session_peek(s)) && !is_close) {
+			size_t wire = packet_wire_len(o);
+			if (b->len > LWS_PRE && b->len + 10 + wire > LWS_PRE + BATCH_MAX)
+				break;
+			if (buf_reserve(b, 10 + wire) < 0)
+				return -1;
+			b->len += frame_header(b->data + b->len, o->binary, wire);
+			const uint8_t *src = o->binary ? outbuf_data(o) : o->mem + OUTBUF_PRE;
+			memcpy(b->data + b->len, src, wire);
+			b->len += wire;
+			is_close = o->type == EIO_CLOSE;
+			outbuf_unref(session_pop(s));
+		}
+		/* already framed: lws sends the bytes as they are */
+		n = lws_write(wsi, b->data + LWS_PRE, b->len - LWS_PRE, LWS_WRITE_RAW);
+	}
+	if (n < 0)
+		return -1;
+	if (is_close && s->close_queued)
+		session_close_written(s);
+	else if (s->ring_count)
+		lws_callback_on_writable(wsi);
+	return 0;
+}
+
+void ws_flush(struct ws_conn *w)
+{
+	/* Write now rather than after a round through POLLOUT: that costs two
+	 * epoll_ctl calls and a loop turn per message. When lws still holds
+	 * bytes the kernel did not take, wait for WRITEABLE. */
+	if (!w->wsi || w->closing || w->probe_pong || lws_partial_buffered(w->wsi)) {
+		ws_request_write(w);
+		return;
+	}
+	if (ws_write_queue(w, w->wsi) < 0)
+		ws_close(w, LWS_CLOSE_STATUS_ABNORMAL_CLOSE);
+}
+
 static int on_writeable(struct ws_conn *w, struct lws *wsi)
 {
 	if (w->closing) {
@@ -108,26 +203,7 @@ static int on_writeable(struct ws_conn *w, struct lws *wsi)
 			lws_callback_on_writable(wsi);
 		return 0;
 	}
-	struct sio_eio_socket *s = w->sess;
-	if (!s || s->ws != w)
-		return 0;
-	struct outbuf *o = session_pop(s);
-	if (!o)
-		return 0;
-	int n;
-	bool is_close = o->type == EIO_CLOSE;
-	if (o->binary)
-		n = lws_write(wsi, outbuf_data(o), o->len, LWS_WRITE_BINARY);
-	else
-		n = lws_write(wsi, o->mem + OUTBUF_PRE, o->len + 1, LWS_WRITE_TEXT);
-	outbuf_unref(o);
-	if (n < 0)
-		return -1;
-	if (is_close && s->close_queued)
-		session_close_written(s);
-	else if (s->ring_count)
-		lws_callback_on_writable(wsi);
-	return 0;
+	return ws_write_queue(w, wsi);
 }
 
 int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
