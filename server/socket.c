@@ -305,13 +305,24 @@ static void on_event(struct sio_socket *s, struct sio_pkt *p)
 	json_t *first = json_array_get(arr, 0);
 	char numbuf[32];
 	char *event = NULL;
-	if (json_is_string(first)) {
+	if (!arr) {
+		return; /* "2" with no payload names no event: nothing to call */
+	} else if (json_is_string(first)) {
+		if (memchr(json_string_value(first), '\0', json_string_length(first)))
+			return; /* a name C code cannot see whole ("disconnect\u0000x") */
 		event = strdup(json_string_value(first));
 	} else if (json_is_integer(first)) {
 		snprintf(numbuf, sizeof(numbuf), "%" JSON_INTEGER_FORMAT, json_integer_value(first));
 		event = strdup(numbuf);
 	} else {
-		snprintf(numbuf, sizeof(numbuf), "%.17g", json_number_value(first));
+		/* the shortest form that reads back the same, as JavaScript
+		 * names the listener */
+		double v = json_number_value(first);
+		for (int prec = 1; prec <= 17; prec++) {
+			snprintf(numbuf, sizeof(numbuf), "%.*g", prec, v);
+			if (strtod(numbuf, NULL) == v)
+				break;
+		}
 		event = strdup(numbuf);
 	}
 	if (!event)

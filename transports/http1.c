@@ -316,7 +316,12 @@ enum h1_result h1_feed(struct h1 *h, const uint8_t *data, size_t n, size_t *used
 			*used = skip;
 			return H1_NEED_MORE;
 		}
-		long end = scan_headers(h, data + skip, n - skip);
+		/* Never look past the cap: whether bytes beyond it would be
+		 * refused must not depend on how they were cut (found by
+		 * fuzz_http1: 400 whole, 431 in pieces). */
+		size_t avail = n - skip;
+		long end = scan_headers(h, data + skip,
+					avail > h->max_header ? h->max_header : avail);
 		if (end < 0) {
 			*status = 400;
 			return H1_ERROR;

@@ -1,0 +1,75 @@
+/*
+ * Helpers shared by the libFuzzer targets in this folder. Each target is
+ * one .c file defining LLVMFuzzerTestOneInput(); run.sh builds it with the
+ * sources it tests. A broken invariant aborts, which libFuzzer reports as a
+ * crash and saves the input for.
+ */
+#ifndef SIOC_TESTS_FUZZ_FUZZ_H
+#define SIOC_TESTS_FUZZ_FUZZ_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Aborts with the failed condition when cond is false. */
+#define FUZZ_CHECK(cond)                                                                           \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
+			abort();                                                                   \
+		}                                                                                  \
+	} while (0)
+
+/* malloc(n), exactly n bytes (ASan flags any access to a 0-byte block).
+ * Out of memory in the harness itself is not a finding: libFuzzer's
+ * -malloc_limit_mb reports real blow-ups before this. */
+static inline void *fuzz_malloc(size_t n)
+{
+	void *p = malloc(n);
+
+	if (!p && n == 0)
+		p = malloc(1);
+	if (!p) {
+		fprintf(stderr, "fuzz harness: out of memory\n");
+		abort();
+	}
+	return p;
+}
+
+/* A heap copy of exactly n bytes, so that ASan catches a read past n. */
+static inline uint8_t *fuzz_copy(const void *p, size_t n)
+{
+	uint8_t *b = fuzz_malloc(n);
+
+	if (n > 0)
+		memcpy(b, p, n);
+	return b;
+}
+
+static inline int fuzz_bytes_equal(const void *a, size_t alen, const void *b, size_t blen)
+{
+	return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
+}
+
+/* A small deterministic generator, for choices derived from the input. */
+static inline uint32_t fuzz_next(uint64_t *state)
+{
+	*state = *state * 6364136223846793005u + 1442695040888963407u;
+	return (uint32_t)(*state >> 33);
+}
+
+/* FNV-1a of the input: a seed that changes whenever the input does. */
+static inline uint64_t fuzz_hash(const uint8_t *p, size_t n)
+{
+	uint64_t h = 14695981039346656037u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 1099511628211u;
+	return h;
+}
+
+#endif
