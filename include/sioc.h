@@ -158,6 +158,8 @@ struct sio_server_options {
 
 	/* Socket.IO */
 	uint32_t connect_timeout; /* ms a connection may go without joining a namespace, 45000 */
+	bool cleanup_empty_child_namespaces; /* free a dynamic namespace when its last socket
+						leaves (pointers to it then die), false */
 	uint32_t max_attachments; /* binary attachments per packet, 10 */
 	bool serve_client;        /* serve the client bundle under path (socket.io.js ...), true */
 	const char *static_dir;   /* serve this folder's files for other GET paths; NULL: none */
@@ -213,8 +215,8 @@ SIO_API int sio_server_port(const sio_server *srv);
  * Returns 0, or SIO_ESTATE when not listening. */
 SIO_API int sio_server_run(sio_server *srv);
 
-/* Asks the loop to stop, gracefully: new connections are closed at once,
- * every Socket.IO socket gets a DISCONNECT packet and every session a
+/* Asks the loop to stop, gracefully: new sessions are refused (503), every
+ * Socket.IO socket gets a DISCONNECT packet and every session a
  * close packet, queued output is flushed for up to shutdown_timeout ms,
  * then what is left is closed (reason "server shutting down") and
  * sio_server_run() returns. Thread-safe, and async-signal-safe (may be
@@ -345,7 +347,9 @@ SIO_API json_t *sio_binary_placeholder(size_t num);
 /* The namespace called `name` ("/" or "/chat"), created when missing
  * (or the one a dynamic parent created under that name). "/" always
  * exists. Returns NULL on a bad name (not starting with '/') or out of
- * memory. The server owns it; it stays valid until sio_server_destroy(). */
+ * memory. The server owns it; it stays valid until sio_server_destroy()
+ * (a dynamic one only until its last socket leaves, with
+ * cleanup_empty_child_namespaces). */
 SIO_API sio_namespace *sio_server_of(sio_server *srv, const char *name);
 
 /* Dynamic namespaces: a client connecting to a namespace that does not

@@ -44,11 +44,20 @@ static void close_sockets(struct sio_client *c, const char *reason)
 	}
 }
 
+static void client_not_pending(struct sio_client *c)
+{
+	if (c->pending) {
+		c->pending = false;
+		c->srv->npending--;
+	}
+}
+
 void client_close(struct sio_client *c, const char *reason)
 {
 	if (c->closed)
 		return;
 	c->closed = true;
+	client_not_pending(c); /* a closing connection no longer holds a handshake slot */
 	timer_cancel(&c->srv->wheel, &c->connect_timer);
 	sio_eio_close(c->conn);
 	close_sockets(c, reason);
@@ -73,14 +82,6 @@ static void connect_error(struct sio_client *c, const char *nsp, size_t len, con
 		return;
 	sio_eio_send(c->conn, text, tlen, false);
 	free(text);
-}
-
-static void client_not_pending(struct sio_client *c)
-{
-	if (c->pending) {
-		c->pending = false;
-		c->srv->npending--;
-	}
 }
 
 static void on_connect(struct sio_client *c, struct sio_pkt *p)
@@ -181,7 +182,9 @@ static void on_close(sio_eio_socket *conn, const char *reason, void *userdata)
 	client_not_pending(c);
 	if (!c->closed) {
 		c->closed = true;
-		close_sockets(c, reason);
+		/* however the connection ended while the server stops, its
+		 * sockets leave because of the stop, as in the reference */
+		close_sockets(c, c->srv->stopping ? "server shutting down" : reason);
 	}
 	sio_pkt_decoder_finish(&c->dec);
 	free(c);
@@ -243,6 +246,14 @@ void sio_reap_sockets(struct sio_server *srv)
 		struct sio_socket *s = container_of(srv->sio_reap.next, struct sio_socket, defer_link);
 		list_remove(&s->defer_link);
 		socket_free(s);
+	}
+	while (!list_empty(&srv->nsp_cleanup)) {
+		struct sio_namespace *nsp =
+			container_of(srv->nsp_cleanup.next, struct sio_namespace, cleanup_link);
+		list_remove(&nsp->cleanup_link);
+		nsp->in_cleanup = false;
+		if (!nsp->nsockets)
+			namespace_free(nsp);
 	}
 }
 

@@ -23,6 +23,7 @@ static struct sio_namespace *namespace_new(struct sio_server *srv, const char *n
 	nsp->srv = srv;
 	list_init(&nsp->sockets);
 	list_init(&nsp->link);
+	list_init(&nsp->cleanup_link);
 	return nsp;
 }
 
@@ -31,6 +32,7 @@ void namespace_free(struct sio_namespace *nsp)
 	if (!nsp)
 		return;
 	list_remove(&nsp->link);
+	list_remove(&nsp->cleanup_link);
 	adapter_free(nsp);
 	free(nsp->mws);
 	free(nsp->pattern);
@@ -71,6 +73,7 @@ struct sio_namespace *namespace_for_connect(struct sio_server *srv, const char *
 		nsp = namespace_new(srv, name, len);
 		if (!nsp)
 			return NULL;
+		nsp->child = true;
 		nsp->ev = p->ev;
 		nsp->ev_userdata = p->ev_userdata;
 		if (p->nmws) {

@@ -159,6 +159,7 @@ SIO_API sio_server *sio_server_create(const struct sio_server_options *opts, int
 	list_init(&srv->parents);
 	list_init(&srv->sio_deferred);
 	list_init(&srv->sio_reap);
+	list_init(&srv->nsp_cleanup);
 	list_init(&srv->timers);
 	list_init(&srv->calls);
 	pthread_mutex_init(&srv->calls_lock, NULL);
@@ -459,7 +460,7 @@ SIO_API void sio_server_destroy(sio_server *srv)
 		ev_loop_destroy(srv->loop);
 	}
 	for (size_t i = 0; i < srv->nhandovers_cap; i++)
-		handover_free(srv->handovers[i]);
+		handover_drop(srv, srv->handovers[i]);
 	free(srv->handovers);
 	free(srv->buckets);
 	for (size_t i = 0; i < IP_BUCKETS; i++) {

@@ -68,6 +68,7 @@ struct sio_server {
 	struct list parents;      /* dynamic namespace parents */
 	struct list sio_deferred; /* sockets with a disconnect to run */
 	struct list sio_reap;     /* closed sockets to free */
+	struct list nsp_cleanup;  /* dynamic namespaces that may have emptied */
 	struct list timers;       /* struct sio_timer.link */
 
 	/* sio_server_call(): the only state other threads touch */

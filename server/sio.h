@@ -45,8 +45,11 @@ struct sio_namespace {
 	struct middleware *mws;
 	size_t nmws;
 
-	/* a parent of dynamic namespaces */
+	/* a parent of dynamic namespaces, or a child one made */
 	bool parent;
+	bool child;
+	bool in_cleanup; /* on srv->nsp_cleanup */
+	struct list cleanup_link;
 	bool (*accept)(const char *name, const json_t *auth, void *userdata);
 	void *accept_userdata;
 	char *pattern;

@@ -594,6 +594,11 @@ void socket_close(struct sio_socket *s, const char *reason)
 	nsp->nsockets--;
 	list_remove(&s->client_link);
 	s->client->nsockets--;
+	if (nsp->child && !nsp->nsockets && !nsp->in_cleanup &&
+	    srv->opts.cleanup_empty_child_namespaces) {
+		nsp->in_cleanup = true; /* freed with the closed sockets, if still empty */
+		list_insert_tail(&srv->nsp_cleanup, &nsp->cleanup_link);
+	}
 	while (!list_empty(&s->acks_out)) {
 		struct pending_ack *a = container_of(s->acks_out.next, struct pending_ack, link);
 		list_remove(&a->link);

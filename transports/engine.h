@@ -165,8 +165,12 @@ struct handover {
 	char sid[32];            /* empty for a websocket-only handshake */
 	struct sio_request *req; /* owned; for a new session */
 	struct buf headers;      /* extra handshake response header lines */
+	bool ip_counted;         /* carries the connection's max_connections_per_ip slot */
+	char addr[64];
 };
 void handover_put(struct sio_server *srv, struct handover *ho);
+/* Frees a hand-over that will not complete, giving back its slot. */
+void handover_drop(struct sio_server *srv, struct handover *ho);
 struct handover *handover_take(struct sio_server *srv, int fd);
 struct handover *handover_peek(struct sio_server *srv, int fd);
 void handover_free(struct handover *ho);

@@ -72,6 +72,13 @@ void handover_free(struct handover *ho)
 	free(ho);
 }
 
+void handover_drop(struct sio_server *srv, struct handover *ho)
+{
+	if (ho && ho->ip_counted)
+		server_ip_release(srv, ho->addr);
+	handover_free(ho);
+}
+
 void handover_put(struct sio_server *srv, struct handover *ho)
 {
 	size_t fd = (size_t)ho->fd;
@@ -81,7 +88,7 @@ void handover_put(struct sio_server *srv, struct handover *ho)
 			n *= 2;
 		struct handover **t = realloc(srv->handovers, n * sizeof(*t));
 		if (!t) {
-			handover_free(ho);
+			handover_drop(srv, ho);
 			return;
 		}
 		memset(t + srv->nhandovers_cap, 0, (n - srv->nhandovers_cap) * sizeof(*t));
@@ -89,7 +96,7 @@ void handover_put(struct sio_server *srv, struct handover *ho)
 		srv->nhandovers_cap = n;
 	}
 	/* a record left by a hand-over lws refused: the fd number was reused */
-	handover_free(srv->handovers[fd]);
+	handover_drop(srv, srv->handovers[fd]);
 	srv->handovers[fd] = ho;
 }
 
@@ -340,21 +347,29 @@ void front_detach(struct front_conn *c)
 #define MAX_PAYLOAD_PACKETS 10000 /* packets in one POST */
 
 /* A POST body for session s is complete: feed its packets. Returns false
- * when the payload is malformed (the session is then closed, "parse
- * error"; the reference answers 200 there, we answer 400). */
+ * when the payload is refused (the session is then closed, "parse error";
+ * the reference answers 200 there, we answer 400): malformed, more than
+ * MAX_PAYLOAD_PACKETS packets (counted before any is handled), or text
+ * that is not UTF-8 (the message callback promises UTF-8). */
 static bool poll_data(struct front_conn *c, struct sio_eio_socket *s)
 {
-	size_t pos = 0, count = 0;
+	size_t count = 1;
+	for (size_t i = 0; i < c->body.len; i++)
+		count += c->body.data[i] == EIO_SEPARATOR;
+	bool ok = count <= MAX_PAYLOAD_PACKETS;
+	size_t pos = 0;
 	struct eio_packet p;
 	int r = 0;
-	while (s->state == SS_OPEN && (r = eio_payload_next(c->body.data, c->body.len, &pos, &p)) > 0) {
-		if (++count > MAX_PAYLOAD_PACKETS) {
-			r = -1;
+	while (ok && s->state == SS_OPEN &&
+	       (r = eio_payload_next(c->body.data, c->body.len, &pos, &p)) > 0) {
+		struct utf8_state u = {0};
+		if (!p.binary && (!utf8_feed(&u, p.data, p.len) || !utf8_complete(&u))) {
+			ok = false;
 			break;
 		}
 		session_on_packet(s, &p);
 	}
-	if (r < 0) {
+	if (!ok || r < 0) {
 		session_fail(s, "parse error");
 		return false;
 	}
@@ -389,11 +404,13 @@ static int verify(struct front_conn *c, const struct sio_request *req, bool upgr
 		  struct sio_eio_socket **sess, const char **message)
 {
 	struct sio_server *srv = c->srv;
-	const char *transport = sio_request_query(req, "transport");
+	/* compared with their decoded lengths: "polling%00x" is not "polling" */
+	size_t tlen = 0, slen = 0, elen = 0;
+	const char *transport = request_query_n(req, "transport", &tlen);
 	unsigned t = 0;
-	if (transport && strcmp(transport, "polling") == 0)
+	if (transport && tlen == 7 && memcmp(transport, "polling", 7) == 0)
 		t = SIO_TRANSPORT_POLLING;
-	else if (transport && strcmp(transport, "websocket") == 0)
+	else if (transport && tlen == 9 && memcmp(transport, "websocket", 9) == 0)
 		t = SIO_TRANSPORT_WEBSOCKET;
 	*sess = NULL;
 	*message = NULL;
@@ -401,15 +418,15 @@ static int verify(struct front_conn *c, const struct sio_request *req, bool upgr
 		return 0;
 	if (origin_invalid(req))
 		return 3;
-	const char *sid = sio_request_query(req, "sid");
-	const char *eio = sio_request_query(req, "EIO");
+	const char *sid = request_query_n(req, "sid", &slen);
+	const char *eio = request_query_n(req, "EIO", &elen);
 	if (sid) {
-		struct sio_eio_socket *s = session_find(srv, sid, strlen(sid));
+		struct sio_eio_socket *s = session_find(srv, sid, slen);
 		if (!s || s->state == SS_FAILED || s->state == SS_CLOSED)
 			return 1;
 		if (!upgrade && s->transport != t)
 			return 3;
-		if (!eio || strcmp(eio, "4") != 0)
+		if (!eio || elen != 1 || eio[0] != '4')
 			return 3;
 		*sess = s;
 		return -1;
@@ -469,8 +486,9 @@ static void dispatch_request(struct front_conn *c)
 	}
 	if (!s) {
 		/* handshake */
-		const char *eio = sio_request_query(req, "EIO");
-		if (!eio || strcmp(eio, "4") != 0) {
+		size_t elen = 0;
+		const char *eio = request_query_n(req, "EIO", &elen);
+		if (!eio || elen != 1 || eio[0] != '4') {
 			respond_error(c, req, 5, NULL, keep);
 			return;
 		}
@@ -599,8 +617,9 @@ static bool dispatch_upgrade(struct front_conn *c)
 	if (s) {
 		snprintf(ho->sid, sizeof(ho->sid), "%s", s->sid);
 	} else {
-		const char *eio = sio_request_query(req, "EIO");
-		if (!eio || strcmp(eio, "4") != 0) {
+		size_t elen = 0;
+		const char *eio = request_query_n(req, "EIO", &elen);
+		if (!eio || elen != 1 || eio[0] != '4') {
 			free(ho);
 			respond_upgrade_error(c, error_messages[5]);
 			return false;
@@ -629,6 +648,10 @@ static bool dispatch_upgrade(struct front_conn *c)
 		return false;
 	}
 	ho->fd = nfd;
+	/* the connection's slot in the per-address count goes with it */
+	ho->ip_counted = c->ip_counted;
+	snprintf(ho->addr, sizeof(ho->addr), "%s", c->addr);
+	c->ip_counted = false;
 	handover_put(srv, ho);
 	/* the request starts at the first byte that is not an empty line */
 	size_t start = 0;
@@ -639,7 +662,7 @@ static bool dispatch_upgrade(struct front_conn *c)
 							(const char *)c->in.data + start,
 							c->in.len - start);
 	if (!nw)
-		handover_free(handover_take(srv, nfd)); /* lws closed nfd */
+		handover_drop(srv, handover_take(srv, nfd)); /* lws closed nfd */
 	c->in.len = 0;
 	return true;
 }
@@ -693,8 +716,9 @@ static int on_headers(void *ud, struct sio_request *req, const struct h1_info *i
 	if (info->has_length && info->content_length > c->body_limit)
 		return 413; /* before any of the body is read */
 	/* claim the session's data slot now, so a second POST is seen */
-	const char *sid = sio_request_query(req, "sid");
-	struct sio_eio_socket *s = sid ? session_find(srv, sid, strlen(sid)) : NULL;
+	size_t slen = 0;
+	const char *sid = request_query_n(req, "sid", &slen);
+	struct sio_eio_socket *s = sid ? session_find(srv, sid, slen) : NULL;
 	if (s && s->state == SS_OPEN && !s->post && s->transport == SIO_TRANSPORT_POLLING) {
 		s->post = c;
 		c->sess = s;
@@ -861,8 +885,12 @@ int front_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user
 			rc = -1;
 		else
 			lws_get_peer_simple(wsi, c->addr, sizeof(c->addr));
-		if (rc == 0 && (srv->stopping || !server_ip_acquire(srv, c->addr)))
-			rc = -1; /* over the per-address cap, or shutting down: closed at once */
+		/* Over the per-address cap: closed at once. While stopping new
+		 * connections are still taken: polling clients send each request
+		 * on a fresh one, and must get their DISCONNECT; new sessions are
+		 * refused with 503 instead. */
+		if (rc == 0 && !server_ip_acquire(srv, c->addr))
+			rc = -1;
 		else if (rc == 0)
 			c->ip_counted = true;
 		if (rc == 0)

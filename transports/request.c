@@ -76,7 +76,8 @@ int request_add_header(struct sio_request *r, uint32_t name, uint32_t value)
 
 /* Adds the form-decoded (percent escapes, '+' as space) s[0..n) to the
  * arena. Invalid escapes are kept as they are, as URLSearchParams does. */
-static int add_decoded(struct sio_request *r, const char *s, size_t n, uint32_t *off)
+static int add_decoded(struct sio_request *r, const char *s, size_t n, uint32_t *off,
+		       uint32_t *len)
 {
 	if (request_add_string(r, s, n, off) < 0)
 		return -1;
@@ -95,6 +96,8 @@ static int add_decoded(struct sio_request *r, const char *s, size_t n, uint32_t 
 		d[o++] = c;
 	}
 	d[o] = '\0';
+	if (len)
+		*len = (uint32_t)o;
 	return 0;
 }
 
@@ -126,10 +129,11 @@ int request_seal(struct sio_request *r)
 				struct req_pair pr;
 				rc = grow_pairs(&r->query, &r->cap_query, r->nquery);
 				if (rc == 0)
-					rc = add_decoded(r, p, (size_t)(name_end - p), &pr.name);
+					rc = add_decoded(r, p, (size_t)(name_end - p), &pr.name, NULL);
+				pr.value_len = 0;
 				if (rc == 0)
 					rc = eq ? add_decoded(r, eq + 1, (size_t)(seg_end - eq - 1),
-							      &pr.value)
+							      &pr.value, &pr.value_len)
 						: request_add_string(r, "", 0, &pr.value);
 				if (rc == 0)
 					r->query[r->nquery++] = pr;
@@ -208,6 +212,17 @@ SIO_API bool sio_request_header_at(const struct sio_request *req, size_t i, cons
 	if (value)
 		*value = request_str(req, req->headers[i].value);
 	return true;
+}
+
+const char *request_query_n(const struct sio_request *r, const char *name, size_t *len)
+{
+	for (size_t i = r->nquery; i-- > 0;) {
+		if (strcmp(request_str(r, r->query[i].name), name) == 0) {
+			*len = r->query[i].value_len;
+			return request_str(r, r->query[i].value);
+		}
+	}
+	return NULL;
 }
 
 SIO_API const char *sio_request_query(const struct sio_request *req, const char *name)

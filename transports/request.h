@@ -15,6 +15,7 @@
 struct req_pair {
 	uint32_t name; /* arena offsets of NUL-terminated strings */
 	uint32_t value;
+	uint32_t value_len; /* decoded length: a %00 makes it differ from strlen */
 };
 
 struct sio_request {
@@ -39,6 +40,9 @@ int request_append_to(struct sio_request *r, uint32_t off, const char *s, size_t
 int request_add_header(struct sio_request *r, uint32_t name, uint32_t value);
 /* Lower-cases header names, splits path and query, decodes the query. */
 int request_seal(struct sio_request *r);
+/* The decoded value of query parameter `name` with its length (it may
+ * hold NUL bytes), or NULL. */
+const char *request_query_n(const struct sio_request *r, const char *name, size_t *len);
 /* A deep copy (for keeping the handshake request with a session). */
 struct sio_request *request_clone(const struct sio_request *r);
 

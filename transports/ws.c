@@ -6,6 +6,7 @@
  */
 #include "transports/engine.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "transports/callbacks.h"
@@ -220,13 +221,16 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
 		w->wsi = wsi;
 		w->srv = srv;
 		struct handover *ho = handover_take(srv, lws_get_socket_fd(wsi));
-		lws_get_peer_simple(wsi, w->addr, sizeof(w->addr));
-		if (!ho || srv->stopping || !server_ip_acquire(srv, w->addr)) {
-			rc = -1;
-		} else {
+		if (ho && ho->ip_counted) {
+			/* the slot the front connection held moves here */
+			snprintf(w->addr, sizeof(w->addr), "%s", ho->addr);
 			w->ip_counted = true;
-			session_ws_established(srv, w, ho);
+			ho->ip_counted = false;
 		}
+		if (!ho || srv->stopping)
+			rc = -1;
+		else
+			session_ws_established(srv, w, ho);
 		handover_free(ho);
 		server_leave(srv);
 		break;
@@ -239,6 +243,28 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
 			memcpy(args->p, ho->headers.data, ho->headers.len);
 			args->p += ho->headers.len;
 			args->max_len -= (int)ho->headers.len;
+		}
+		break;
+	}
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE: {
+		/* lws 4.1.6 echoes some invalid close frames: refuse them as
+		 * RFC 6455 7.4 says (1002; 1007 for a reason that is not UTF-8) */
+		const uint8_t *p = in;
+		int bad = 0;
+		if (len == 1) {
+			bad = LWS_CLOSE_STATUS_PROTOCOL_ERR;
+		} else if (len >= 2) {
+			unsigned code = (unsigned)p[0] << 8 | p[1];
+			struct utf8_state u = {0};
+			if (!((code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011) ||
+			      (code >= 3000 && code <= 4999)))
+				bad = LWS_CLOSE_STATUS_PROTOCOL_ERR;
+			else if (!utf8_feed(&u, p + 2, len - 2) || !utf8_complete(&u))
+				bad = LWS_CLOSE_STATUS_INVALID_PAYLOAD;
+		}
+		if (bad) {
+			lws_close_reason(wsi, (enum lws_close_status)bad, NULL, 0);
+			rc = -1;
 		}
 		break;
 	}

@@ -297,7 +297,8 @@ static void usage(void)
 	      "  [--queue-full close|reject] [--path PATH]\n"
 	      "  [--no-serve-client] [--static-dir DIR]\n"
 	      "  [--keep-alive-timeout MS] [--headers-timeout MS] [--body-timeout MS]\n"
-	      "  [--max-connections-per-ip N] [--max-pending-handshakes N] [--shutdown-timeout MS]\n",
+	      "  [--max-connections-per-ip N] [--max-pending-handshakes N]\n"
+	      "  [--shutdown-timeout MS]\n",
 	      stderr);
 }
 

@@ -38,6 +38,14 @@
  *   timer [ms]             "timer-done" [ms] from a loop timer after ms
  *   thread [x]             "from-thread" [x] from another thread, through
  *                          sio_server_call()
+ *   emit-then-stop [n, size]   emits "burst" [i, "x" * size] for i in 0..n-1,
+ *                          prints "STOPPING <socket id> <queued> <first error
+ *                          or none>" and calls sio_server_stop()
+ *   call-storm             a thread calls sio_server_call() in a loop until
+ *                          it returns SIO_ECLOSED, then 100 times more; the
+ *                          calls emit "storm" [n] now and then. After the
+ *                          server is destroyed it prints "STORM <accepted>
+ *                          <ran> <refused after the stop>/100"
  * and any other event is answered with "unknown" [event name].
  *
  * Options: --connect-timeout MS --ping-interval MS --ping-timeout MS
@@ -48,6 +56,12 @@
  * --body-timeout MS --max-connections-per-ip N --max-pending-handshakes N
  * --max-namespaces N --max-rooms N --max-pending-acks N
  * --max-events-per-second N --shutdown-timeout MS.
+ *
+ * --disconnect-effects on: the disconnecting and disconnect callbacks act on
+ * the server as an application might during a shutdown: broadcast, emit
+ * to the socket itself, join a room, ask every other socket for an ack,
+ * start a timer and call sio_server_call(); the disconnect callback then
+ * prints "EFFECTS <socket id> <rc of each>".
  *
  * SIGTERM / SIGINT stop the server; it then frees everything and exits 0.
  * tests/servers/sio_server_ref.cjs is the same server on the reference
@@ -73,14 +87,19 @@ struct job {
 	char *socket_id;
 	json_t *payload;
 	sio_timer *timer; /* "timer" jobs, until the timer fired */
-	pthread_t thread; /* "thread" jobs */
+	pthread_t thread; /* "thread" and "call-storm" jobs */
 	bool has_thread;
+	bool storm;          /* a "call-storm" job */
+	long storm_accepted; /* calls sio_server_call() took (thread) */
+	long storm_ran;      /* calls that ran (loop) */
+	int storm_refused;   /* of the 100 calls after the stop, those refused */
 };
 
 struct app {
 	sio_server *srv;
 	const char *prefix; /* --dynamic-prefix */
 	struct job *jobs;   /* touched on the loop thread only */
+	bool disconnect_effects;
 };
 
 static sio_server *g_srv;
@@ -534,6 +553,119 @@ static void on_thread_event(sio_socket *sock, const char *event, json_t *args,
 	app->jobs = job;
 }
 
+static void on_emit_then_stop(sio_socket *sock, const char *event, json_t *args,
+                              const struct sio_binary *bins, size_t nbins, sio_ack *ack, void *ud)
+{
+	struct app *app = ud;
+	json_int_t n = json_integer_value(json_array_get(args, 0));
+	json_int_t size = json_integer_value(json_array_get(args, 1));
+	char *filler;
+	int queued = 0;
+	int first_err = 0;
+
+	if (n < 0 || n > 100000 || size < 0 || size > 10000000)
+		return;
+	filler = malloc((size_t)size + 1);
+	if (!filler)
+		return;
+	memset(filler, 'x', (size_t)size);
+	filler[size] = '\0';
+	for (json_int_t i = 0; i < n; i++) {
+		int rc = sio_socket_emit(sock, "burst", json_pack("[I,s]", i, filler), NULL, 0);
+
+		if (rc == 0)
+			queued++;
+		else if (!first_err)
+			first_err = rc;
+	}
+	free(filler);
+	emit("STOPPING %s %d %s", sio_socket_id(sock), queued,
+	     first_err ? sio_strerror(first_err) : "none");
+	sio_server_stop(app->srv);
+}
+
+struct storm_call {
+	struct job *job;
+	long n;
+};
+
+/* On the loop: counts the call, and emits to the socket now and then. */
+static void on_storm_call(sio_server *srv, void *userdata)
+{
+	struct storm_call *c = userdata;
+	struct selection sel;
+	sio_socket *sock = NULL;
+
+	c->job->storm_ran++;
+	if (c->n % 100 == 0 &&
+	    sio_namespace_fetch_sockets(c->job->nsp, select_room(&sel, c->job->socket_id), &sock,
+	                                1) &&
+	    sock)
+		report("sio_socket_emit",
+		       sio_socket_emit(sock, "storm", json_pack("[I]", (json_int_t)c->n), NULL, 0));
+	free(c);
+}
+
+static void *storm_main(void *arg)
+{
+	struct job *job = arg;
+	struct timespec ts = {0, 200 * 1000};
+
+	for (;;) {
+		struct storm_call *c = malloc(sizeof(*c));
+		int rc;
+
+		if (!c)
+			break;
+		c->job = job;
+		c->n = job->storm_accepted;
+		rc = sio_server_call(job->app->srv, on_storm_call, c);
+		if (rc == 0) {
+			job->storm_accepted++;
+		} else {
+			free(c);
+			if (rc == SIO_ECLOSED)
+				break;
+			report("sio_server_call", rc);
+		}
+		nanosleep(&ts, NULL);
+	}
+	for (int i = 0; i < 100; i++) {
+		struct storm_call *c = malloc(sizeof(*c));
+		int rc;
+
+		if (!c)
+			break;
+		c->job = job;
+		c->n = -1;
+		rc = sio_server_call(job->app->srv, on_storm_call, c);
+		if (rc == SIO_ECLOSED)
+			job->storm_refused++;
+		if (rc < 0)
+			free(c);
+	}
+	return NULL;
+}
+
+static void on_call_storm(sio_socket *sock, const char *event, json_t *args,
+                          const struct sio_binary *bins, size_t nbins, sio_ack *ack, void *ud)
+{
+	struct app *app = ud;
+	struct job *job = job_create(app, sock, json_null());
+
+	if (!job)
+		return;
+	job->storm = true;
+	if (pthread_create(&job->thread, NULL, storm_main, job) != 0) {
+		fprintf(stderr, "sio_server: pthread_create failed\n");
+		job_free(job);
+		return;
+	}
+	job->has_thread = true;
+	job->next = app->jobs;
+	app->jobs = job;
+}
+
 /* After the loop returned, before sio_server_destroy(): stops the timers
  * that did not fire and joins the threads. */
 static void jobs_stop(struct app *app)
@@ -554,6 +686,9 @@ static void jobs_free(struct app *app)
 		struct job *job = app->jobs;
 
 		app->jobs = job->next;
+		if (job->storm)
+			emit("STORM %ld %ld %d/100", job->storm_accepted, job->storm_ran,
+			     job->storm_refused);
 		job_free(job);
 	}
 }
@@ -591,6 +726,8 @@ static const struct {
         {"handshake", on_handshake},
         {"timer", on_timer_event},
         {"thread", on_thread_event},
+        {"emit-then-stop", on_emit_then_stop},
+        {"call-storm", on_call_storm},
 };
 
 static void on_connection(sio_socket *sock, void *userdata)
@@ -604,6 +741,60 @@ static void on_connection(sio_socket *sock, void *userdata)
 		report("sio_socket_on",
 		       sio_socket_on(sock, handlers[i].event, handlers[i].fn, userdata));
 	report("sio_socket_on_any", sio_socket_on_any(sock, on_any, userdata));
+}
+
+/* --disconnect-effects: a late call from the disconnect callback. */
+static void on_late_call(sio_server *srv, void *userdata)
+{
+	emit("LATE-CALL %s", (char *)userdata);
+	free(userdata);
+}
+
+/* --disconnect-effects: what an application might do when a socket leaves,
+ * also while the server shuts down. */
+static void disconnect_effects(sio_socket *sock, struct app *app)
+{
+	sio_namespace *nsp = sio_socket_namespace(sock);
+	sio_socket *others[64];
+	size_t n = sio_namespace_fetch_sockets(nsp, NULL, others, 64);
+	int emitted = sio_namespace_emit(nsp, NULL, "peer-gone",
+	                                 json_pack("[s]", sio_socket_id(sock)), NULL, 0);
+	int self = sio_socket_emit(sock, "too-late", NULL, NULL, 0);
+	int joined = sio_socket_join(sock, "after-disconnect");
+	int asked = 0;
+	int timer = 0;
+	int called;
+	struct job *job;
+	char *id;
+
+	for (size_t i = 0; i < n && i < 64; i++) {
+		char *oid;
+
+		if (others[i] == sock || !(oid = strdup(sio_socket_id(others[i]))))
+			continue;
+		if (sio_socket_emit_with_ack(others[i], "question", json_pack("[s]", "bye?"), NULL,
+		                             0, 0, on_question_answer, oid) == 0)
+			asked++;
+		else
+			free(oid);
+	}
+	job = job_create(app, sock, json_null());
+	if (job) {
+		job->timer = sio_timer_start(app->srv, 50, 0, on_timer, job);
+		if (job->timer) {
+			job->next = app->jobs;
+			app->jobs = job;
+			timer = 1;
+		} else {
+			job_free(job);
+		}
+	}
+	id = strdup(sio_socket_id(sock));
+	called = id ? sio_server_call(app->srv, on_late_call, id) : SIO_ENOMEM;
+	if (called < 0)
+		free(id);
+	emit("EFFECTS %s emit=%d self=%d join=%d asked=%d timer=%d call=%d", sio_socket_id(sock),
+	     emitted, self, joined, asked, timer, called);
 }
 
 static void on_disconnecting(sio_socket *sock, const char *reason, void *userdata)
@@ -622,12 +813,17 @@ static void on_disconnecting(sio_socket *sock, const char *reason, void *userdat
 	}
 	emit("DISCONNECTING %s %s %s %s", sio_namespace_name(sio_socket_namespace(sock)),
 	     sio_socket_id(sock), reason, rooms);
+	if (((struct app *)userdata)->disconnect_effects)
+		sio_socket_broadcast(sock, NULL, "peer-leaving",
+		                     json_pack("[s]", sio_socket_id(sock)), NULL, 0);
 }
 
 static void on_disconnect(sio_socket *sock, const char *reason, void *userdata)
 {
 	emit("DISCONNECT %s %s %s", sio_namespace_name(sio_socket_namespace(sock)),
 	     sio_socket_id(sock), reason);
+	if (((struct app *)userdata)->disconnect_effects)
+		disconnect_effects(sock, userdata);
 }
 
 static int middleware(sio_socket *sock, const char **message, json_t **data, void *userdata)
@@ -709,7 +905,8 @@ static void usage(void)
 	      "  [--max-queue-packets N] [--queue-full close|reject] [--headers-timeout MS]\n"
 	      "  [--body-timeout MS] [--max-connections-per-ip N] [--max-pending-handshakes N]\n"
 	      "  [--max-namespaces N] [--max-rooms N] [--max-pending-acks N]\n"
-	      "  [--max-events-per-second N] [--shutdown-timeout MS]\n",
+	      "  [--max-events-per-second N] [--shutdown-timeout MS]\n"
+	      "  [--disconnect-effects on|off]\n",
 	      stderr);
 }
 
@@ -781,6 +978,10 @@ static bool parse_args(int argc, char **argv, struct sio_server_options *opts, s
 			cfg->pattern = val;
 		else if (!strcmp(a, "--dynamic-prefix"))
 			app->prefix = val;
+		else if (!strcmp(a, "--cleanup-empty-child-namespaces"))
+			opts->cleanup_empty_child_namespaces = !strcmp(val, "on");
+		else if (!strcmp(a, "--disconnect-effects"))
+			app->disconnect_effects = !strcmp(val, "on");
 		else
 			ok = false;
 		if (!ok) {
