@@ -34,6 +34,8 @@
  */
 #include "protocol/sio_packet.h"
 
+#include "protocol/json.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -230,13 +232,11 @@ int sio_pkt_decode(const char *buf, size_t len, uint32_t max_attachments, struct
 		return r;
 
 	if (pos < len) {
-		json_error_t error;
+		int jerr = 0;
 
-		pkt.data =
-		        json_loadb(buf + pos, len - pos, JSON_DECODE_ANY | JSON_ALLOW_NUL, &error);
+		pkt.data = jsonr_parse(buf + pos, len - pos, SIO_PKT_MAX_DEPTH, &jerr);
 		if (!pkt.data)
-			return json_error_code(&error) == json_error_out_of_memory ? SIO_PKT_ENOMEM
-			                                                           : SIO_PKT_EJSON;
+			return jerr == JSONR_ENOMEM ? SIO_PKT_ENOMEM : SIO_PKT_EJSON;
 		if (!payload_valid(pkt.type, pkt.data)) {
 			r = SIO_PKT_EPAYLOAD;
 			goto fail;
@@ -445,7 +445,7 @@ int sio_pkt_encode(enum sio_packet_type type, const char *nsp, size_t nsp_len, i
 		n = snprintf(num, sizeof(num), "%" PRId64, id);
 		out_append(num, (size_t)n, &ob);
 	}
-	if (data && json_dump_callback(data, out_append, &ob, JSON_COMPACT | JSON_ENCODE_ANY) < 0) {
+	if (data && jsonr_dump(data, out_append, &ob) < 0) {
 		free(ob.p);
 		return ob.nomem ? SIO_PKT_ENOMEM : SIO_PKT_EJSON;
 	}

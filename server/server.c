@@ -322,9 +322,10 @@ static struct lws_protocols front_protocols[] = {
 
 /* rx_buffer_size is a buffer every websocket keeps for its life: small
  * (256) keeps idle connections cheap; larger messages arrive in pieces
- * that ws.c gathers. */
+ * that ws.c gathers. tx_packet_size defaults to rx_buffer_size, which cut
+ * every 1 KB send into four: 64 KiB costs no memory per connection. */
 static struct lws_protocols ws_protocols[] = {
-	{"sioc-ws", ws_callback, 0, 256, 0, NULL, 0},
+	{"sioc-ws", ws_callback, 0, 256, 0, NULL, 65536},
 	{NULL, NULL, 0, 0, 0, NULL, 0},
 };
 

@@ -36,16 +36,17 @@ declare -A sources=(
 	[eio_packet]="protocol/eio_packet.c"
 	[eio_payload]="protocol/eio_packet.c"
 	[utf8]="protocol/utf8.c"
-	[sio_packet]="protocol/sio_packet.c"
-	[sio_decoder]="protocol/sio_packet.c"
-	[json_args]="protocol/sio_packet.c"
+	[sio_packet]="protocol/sio_packet.c protocol/json.c protocol/utf8.c"
+	[sio_decoder]="protocol/sio_packet.c protocol/json.c protocol/utf8.c"
+	[json_args]="protocol/sio_packet.c protocol/json.c protocol/utf8.c"
 	[http1]="transports/http1.c transports/request.c server/util.c"
+	[json]="protocol/json.c protocol/utf8.c"
 )
 # target name -> dictionary (dict/<name>.dict)
 declare -A dicts=(
-	[sio_packet]=json [sio_decoder]=json [json_args]=json [http1]=http1
+	[sio_packet]=json [sio_decoder]=json [json_args]=json [json]=json [http1]=http1
 )
-all_targets="base64 eio_packet eio_payload utf8 sio_packet sio_decoder json_args http1"
+all_targets="base64 eio_packet eio_payload utf8 json sio_packet sio_decoder json_args http1"
 targets="${FUZZ_TARGETS:-$all_targets}"
 
 for t in $targets; do
