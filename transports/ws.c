@@ -24,11 +24,18 @@ void ws_request_write(struct ws_conn *w)
 		lws_callback_on_writable(w->wsi);
 }
 
+#define CLOSE_WAIT_S 2 /* how long a close may wait for the socket to take it */
+
 void ws_close(struct ws_conn *w, int code)
 {
 	w->closing = true;
 	w->close_code = code;
 	ws_request_write(w);
+	/* A peer that stopped reading (a slow consumer cut off for "queue
+	 * full") never makes the socket writable: without this its fd, lws
+	 * state and kernel send buffer would stay until it read again. */
+	if (w->wsi)
+		lws_set_timeout(w->wsi, PENDING_TIMEOUT_CLOSE_SEND, CLOSE_WAIT_S);
 }
 
 void ws_detach(struct ws_conn *w)

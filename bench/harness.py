@@ -1,0 +1,859 @@
+#!/usr/bin/python3
+"""Runs the benchmark scenarios against the sioc and Node peers.
+
+bench/run.sh prepares the machine and calls this; see BENCHMARKS.md. Each
+scenario starts a fresh server pinned to CPU 0 (taskset -c 0) and runs the
+load generator pinned to CPU 1. Server CPU is read from /proc/PID/stat
+(utime and stime, separately) at the start and end of the load generator's
+measured window, which it marks on stderr ("MODE: measuring" and the
+summary that follows); memory is VmRSS from /proc/PID/status, sampled
+every SAMPLE_S as well. Results go to OUT/results.json, OUT/table.md and
+OUT/*.dat (plotted by bench/plot.gp).
+
+Benchmarks report: whatever happens, this exits 0 after writing what it
+measured (a failed run is recorded as such).
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CLK_TCK = os.sysconf('SC_CLK_TCK')
+SAMPLE_S = 0.2
+SERVER_CPU = '0'
+LOADGEN_CPU = '1'
+SRC = '127.0.0.1-127.0.0.16'  # 16 x 28k ephemeral ports: no TIME_WAIT shortage
+
+# Scenario sizes: the full run (a few minutes per server) and --quick.
+FULL = dict(idle_clients=10000, idle_rate=2000, idle_hold=30,
+            echo_clients=100, echo_inflight=10, echo_duration=10,
+            bcast_clients=10000, bcast_rate=5, bcast_burst=10, bcast_duration=10,
+            lat_clients=1000, lat_rates=[5000, 10000, 20000, 30000, 50000, 75000, 100000],
+            lat_duration=5,
+            storm_clients=5000,
+            slow_clients=50, slow_rate=1000, slow_payload=1024, slow_duration=20)
+QUICK = dict(idle_clients=2000, idle_rate=2000, idle_hold=5,
+             echo_clients=100, echo_inflight=10, echo_duration=3,
+             bcast_clients=2000, bcast_rate=20, bcast_burst=10, bcast_duration=3,
+             lat_clients=1000, lat_rates=[5000, 20000, 50000], lat_duration=2,
+             storm_clients=1000,
+             slow_clients=50, slow_rate=1000, slow_payload=1024, slow_duration=5)
+
+SCENARIOS = ['idle', 'echo', 'broadcast', 'latency', 'handshake', 'slow']
+
+
+def log(msg):
+    print(f'bench: {msg}', file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------
+# /proc readings
+
+def proc_cpu(pid):
+    """(user, system) CPU seconds of every thread of pid so far."""
+    with open(f'/proc/{pid}/stat') as f:
+        rest = f.read().rsplit(')', 1)[1].split()
+    return int(rest[11]) / CLK_TCK, int(rest[12]) / CLK_TCK  # fields 14 and 15
+
+
+def proc_rss_kb(pid):
+    with open(f'/proc/{pid}/status') as f:
+        for line in f:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1])
+    return 0
+
+
+def proc_nfds(pid):
+    try:
+        return len(os.listdir(f'/proc/{pid}/fd'))
+    except OSError:
+        return 0
+
+
+def cpu_busy_s(cpu):
+    """Seconds CPU number `cpu` has been busy (not idle nor iowait), all processes."""
+    with open('/proc/stat') as f:
+        for line in f:
+            if line.startswith(f'cpu{cpu} '):
+                v = [int(x) for x in line.split()[1:]]
+                return (sum(v[:8]) - v[3] - v[4]) / CLK_TCK
+    return 0.0
+
+
+LOADGEN_PID = [None]  # the load generator running now, if any
+
+
+class Snapshot:
+    """The server's CPU and RSS now, and how busy both benchmark CPUs are."""
+
+    def __init__(self, pid):
+        self.t = time.monotonic()
+        self.wall = time.time()
+        self.user, self.sys = proc_cpu(pid)
+        self.rss_kb = proc_rss_kb(pid)
+        self.cpu0 = cpu_busy_s(SERVER_CPU)
+        self.cpu1 = cpu_busy_s(LOADGEN_CPU)
+        try:  # 0 before it starts; None once it is gone
+            self.lg_cpu = sum(proc_cpu(LOADGEN_PID[0])) if LOADGEN_PID[0] else 0.0
+        except OSError:
+            self.lg_cpu = None
+
+
+def cpu_between(a, b):
+    """The server's CPU between two snapshots, and how busy other processes
+    kept its CPU meanwhile (noise: the run is only clean when that is ~0)."""
+    cpu = b.user - a.user + b.sys - a.sys
+    wall = b.t - a.t
+    other = max(0.0, (b.cpu0 - a.cpu0) - cpu)
+    d = dict(user_s=round(b.user - a.user, 3), sys_s=round(b.sys - a.sys, 3),
+             cpu_s=round(cpu, 3), wall_s=round(wall, 3),
+             others_on_server_cpu_pct=round(100 * other / wall, 1) if wall > 0 else None)
+    if a.lg_cpu is not None and b.lg_cpu is not None and wall > 0:
+        lg = b.lg_cpu - a.lg_cpu
+        d['loadgen_cpu_pct'] = round(100 * lg / wall, 1)
+        d['others_on_loadgen_cpu_pct'] = round(
+            100 * max(0.0, (b.cpu1 - a.cpu1) - lg) / wall, 1)
+    return d
+
+
+class Sampler(threading.Thread):
+    """Samples RSS (and optionally open fds) of pid every SAMPLE_S."""
+
+    def __init__(self, pid, fds=False):
+        super().__init__(daemon=True)
+        self.pid, self.fds = pid, fds
+        self.samples = []  # (t, rss_kb, nfds)
+        self.t0 = time.monotonic()
+        self.stopping = threading.Event()
+        self.start()
+
+    def run(self):
+        while not self.stopping.is_set():
+            try:
+                self.samples.append((round(time.monotonic() - self.t0, 3), proc_rss_kb(self.pid),
+                                     proc_nfds(self.pid) if self.fds else 0))
+            except OSError:
+                return
+            self.stopping.wait(SAMPLE_S)
+
+    def stop(self):
+        self.stopping.set()
+        self.join()
+        return self.samples
+
+    def peak_kb(self, t_from=0.0, t_to=1e18):
+        vals = [s[1] for s in self.samples if t_from <= s[0] <= t_to]
+        return max(vals) if vals else 0
+
+
+# ---------------------------------------------------------------------------
+# Processes
+
+class Server:
+    """A peer started fresh for one scenario, pinned to SERVER_CPU."""
+
+    def __init__(self, kind, build, logdir, tag):
+        if kind == 'sioc':
+            cmd = [os.path.join(build, 'bench/peers/sioc/bench_server'), '--port', '0']
+        else:
+            cmd = ['node', os.path.join(ROOT, 'bench/peers/node/server.js'), '--port', '0']
+        self.kind = kind
+        self.log_path = os.path.join(logdir, f'{tag}-{kind}-server.log')
+        self.log = open(self.log_path, 'w')
+        self.disconnects = []  # (realtime s, reason) the server logged
+        self.proc = subprocess.Popen(['taskset', '-c', SERVER_CPU] + cmd, cwd=ROOT,
+                                     stdout=subprocess.PIPE, stderr=self.log, text=True)
+        self.pid = self.proc.pid  # taskset execs the server
+        line = self.proc.stdout.readline()
+        m = re.match(r'PORT (\d+)', line)
+        if not m:
+            self.stop()
+            raise RuntimeError(f'{kind} server did not start: {line!r}')
+        self.port = int(m.group(1))
+        time.sleep(0.5)  # let start-up work (JIT, allocator) settle before baselines
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        with open(self.log_path) as f:
+            for line in f:
+                m = re.match(r'DISCONNECT (\d+) \S+ (.*)', line)
+                if m:
+                    self.disconnects.append((int(m.group(1)) / 1e6, m.group(2).strip()))
+
+
+class Loadgen:
+    """One load generator run, pinned to LOADGEN_CPU. Calls on_measuring
+    when it starts the measured window, on_connected when the connect phase
+    ends, on_summary at its summary line (before it closes its clients), and
+    on_progress(dict) for -v progress lines."""
+
+    def __init__(self, build, logf, args, on_measuring=None, on_connected=None,
+                 on_summary=None, on_progress=None):
+        self.cmd = ['taskset', '-c', LOADGEN_CPU, os.path.join(build, 'bench/loadgen/loadgen')] + \
+            [str(a) for a in args]
+        self.logf = logf
+        self.hooks = dict(measuring=on_measuring, connected=on_connected, summary=on_summary,
+                          progress=on_progress)
+        self.result = None
+        self.rc = None
+
+    def _call(self, name, *a):
+        if self.hooks[name]:
+            self.hooks[name](*a)
+
+    def run(self):
+        self.logf.write('$ ' + ' '.join(self.cmd) + '\n')
+        self.logf.flush()
+        p = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        LOADGEN_PID[0] = p.pid  # taskset execs the load generator
+        out = []
+        reader = threading.Thread(target=lambda: out.append(p.stdout.read()), daemon=True)
+        reader.start()
+        measuring = False
+        summary_seen = False
+        for line in p.stderr:
+            self.logf.write(line)
+            if not measuring and line.rstrip().endswith(': measuring'):
+                measuring = True
+                self._call('measuring')
+            elif re.search(r': \d+/\d+ connected, \d+ failed, in ', line):
+                self._call('connected')
+            elif not summary_seen and re.search(r': \d+ clients, \d+ connected, ', line):
+                summary_seen = True
+                self._call('summary')
+            else:
+                m = re.search(r'loadgen:\s+([\d.]+)s (\w+)\s+started (\d+) pending (\d+) '
+                              r'connected (\d+) failed (\d+) dropped (\d+) sent (\d+) '
+                              r'received (\d+)', line)
+                if m:
+                    keys = ['t', 'phase', 'started', 'pending', 'connected', 'failed',
+                            'dropped', 'sent', 'received']
+                    d = dict(zip(keys, m.groups()))
+                    self._call('progress', {k: (v if k == 'phase' else float(v))
+                                            for k, v in d.items()})
+        self.rc = p.wait()
+        LOADGEN_PID[0] = None
+        reader.join()
+        self.logf.flush()
+        text = ''.join(out).strip()
+        try:
+            self.result = json.loads(text.splitlines()[-1]) if text else None
+        except ValueError:
+            self.result = None
+        return self.result
+
+
+# ---------------------------------------------------------------------------
+# Scenarios: each takes (ctx, kind) and returns a dict of measurements.
+
+class Ctx:
+    def __init__(self, build, outdir, size):
+        self.build, self.outdir, self.size = build, outdir, size
+        self.logdir = os.path.join(outdir, 'logs')
+        self.servers = []  # started by the scenario running now
+        os.makedirs(self.logdir, exist_ok=True)
+
+    def server(self, kind, tag):
+        srv = Server(kind, self.build, self.logdir, tag)
+        self.servers.append(srv)
+        return srv
+
+    def loadgen_log(self, kind, tag):
+        return open(os.path.join(self.logdir, f'{tag}-{kind}-loadgen.log'), 'a')
+
+
+def per_million(cpu, count):
+    return round(cpu / count * 1e6, 3) if count else None
+
+
+def scenario_idle(ctx, kind):
+    """10k idle clients held: RSS per connection, CPU per connect, idle CPU."""
+    z = ctx.size
+    srv = ctx.server(kind, 'idle')
+    try:
+        base = Snapshot(srv.pid)
+        base_fds = proc_nfds(srv.pid)
+        sampler = Sampler(srv.pid, fds=True)
+        marks = {}
+        with ctx.loadgen_log(kind, 'idle') as lf:
+            lg = Loadgen(ctx.build, lf,
+                         ['--mode', 'idle', '--port', srv.port, '--clients', z['idle_clients'],
+                          '--connect-rate', z['idle_rate'], '--duration', z['idle_hold'],
+                          '--src', SRC],
+                         on_measuring=lambda: marks.setdefault('up', Snapshot(srv.pid)),
+                         on_summary=lambda: marks.setdefault('held', Snapshot(srv.pid)))
+            res = lg.run()
+        samples = sampler.stop()
+    finally:
+        srv.stop()
+    if not res or 'up' not in marks or 'held' not in marks:
+        return dict(error='the load generator did not complete', loadgen=res)
+    n = res['connected']
+    up, held = marks['up'], marks['held']
+    connect = cpu_between(base, up)
+    hold = cpu_between(up, held)
+    # the ramp, then the point with everyone held
+    series = [(s[0], max(0, s[2] - base_fds), s[1]) for s in samples if s[0] <= up.t - sampler.t0]
+    series.append((round(held.t - sampler.t0, 3), n, held.rss_kb))
+    return dict(
+        clients=n, failed=res['failed'],
+        rss_base_kb=base.rss_kb, rss_held_kb=held.rss_kb,
+        rss_per_conn_kb=round((held.rss_kb - base.rss_kb) / n, 3) if n else None,
+        connect_cpu=connect,
+        cpu_per_connect_us=round(connect['cpu_s'] / n * 1e6, 1) if n else None,
+        hold_cpu=hold,
+        hold_cpu_pct=round(100 * hold['cpu_s'] / hold['wall_s'], 2) if hold['wall_s'] else None,
+        connect_ms=res['connect_ms']['total'],
+        rss_vs_connections=series,
+        loadgen=res)
+
+
+def measured_run(ctx, kind, srv, tag, args, fds=False, progress=None):
+    """Runs the load generator; returns (result, window cpu, samples, sampler, marks)."""
+    marks = {}
+    sampler = Sampler(srv.pid, fds=fds)
+    marks['start'] = Snapshot(srv.pid)
+
+    def at(name):
+        return lambda: marks.setdefault(name, Snapshot(srv.pid))
+
+    with ctx.loadgen_log(kind, tag) as lf:
+        lg = Loadgen(ctx.build, lf, args, on_measuring=at('measuring'),
+                     on_connected=at('connected'), on_summary=at('summary'),
+                     on_progress=progress)
+        res = lg.run()
+    marks.setdefault('summary', Snapshot(srv.pid))
+    sampler.stop()
+    window = cpu_between(marks['measuring'], marks['summary']) if 'measuring' in marks else None
+    return res, window, sampler, marks
+
+
+def scenario_echo(ctx, kind):
+    """100 connections x 10 in flight, acked echoes, 16 B and 1 KB."""
+    z = ctx.size
+    out = {}
+    srv = ctx.server(kind, 'echo')
+    try:
+        for payload in (16, 1024):
+            res, win, sampler, marks = measured_run(
+                ctx, kind, srv, 'echo',
+                ['--mode', 'echo', '--port', srv.port, '--clients', z['echo_clients'],
+                 '--inflight', z['echo_inflight'], '--payload', payload,
+                 '--duration', z['echo_duration']])
+            if not res or not win:
+                out[str(payload)] = dict(error='the load generator did not complete', loadgen=res)
+                continue
+            n = res['acked']
+            out[str(payload)] = dict(
+                echoes=n, rate_per_s=res['rate_per_s'], cpu=win,
+                cpu_s_per_M=per_million(win['cpu_s'], n),
+                user_s_per_M=per_million(win['user_s'], n),
+                sys_s_per_M=per_million(win['sys_s'], n),
+                server_cpu_pct=round(100 * win['cpu_s'] / win['wall_s'], 1),
+                latency_us=res['latency_us'], loadgen=res)
+    finally:
+        srv.stop()
+    return out
+
+
+def scenario_broadcast(ctx, kind):
+    """10k clients in one room; a steady emit rate, then bursts per tick."""
+    z = ctx.size
+    out = {}
+    for name, burst in (('steady', 1), ('burst', z['bcast_burst'])):
+        srv = ctx.server(kind, f'broadcast-{name}')
+        try:
+            rss_idle = proc_rss_kb(srv.pid)
+            res, win, sampler, marks = measured_run(
+                ctx, kind, srv, f'broadcast-{name}',
+                ['--mode', 'broadcast', '--port', srv.port, '--clients', z['bcast_clients'],
+                 '--rate', z['bcast_rate'], '--burst', burst, '--duration', z['bcast_duration'],
+                 '--payload', 16, '--src', SRC, '--timeout', z['bcast_duration'] * 6 + 60])
+        finally:
+            srv.stop()
+        if not res or not win:
+            out[name] = dict(error='the load generator did not complete', loadgen=res)
+            continue
+        n = res['received']
+        t_from = marks['measuring'].t - sampler.t0
+        out[name] = dict(
+            burst=burst, deliveries=n, expected=res['expected'],
+            delivery_rate_per_s=res['rate_per_s'], cpu=win,
+            cpu_s_per_M=per_million(win['cpu_s'], n),
+            user_s_per_M=per_million(win['user_s'], n),
+            sys_s_per_M=per_million(win['sys_s'], n),
+            server_cpu_pct=round(100 * win['cpu_s'] / win['wall_s'], 1),
+            rss_connected_kb=marks['measuring'].rss_kb,
+            rss_peak_kb=sampler.peak_kb(t_from), rss_idle_kb=rss_idle,
+            latency_us=res['latency_us'], loadgen=res)
+    return out
+
+
+def knee(points, limit_us=10000):
+    """The rate at which p99 passes limit_us for good: interpolated between
+    the last point at or under it and the next one, when every later point
+    is over it (a lone noisy point lower down does not count). None when
+    the last point is still under it; below=True when every point is over."""
+    pts = [(r, p) for r, p in points if p is not None]
+    if not pts or pts[-1][1] <= limit_us:
+        return None
+    i = len(pts) - 1
+    while i > 0 and pts[i - 1][1] > limit_us:
+        i -= 1
+    if i == 0:
+        return dict(rate=pts[0][0], below=True)
+    (r0, l0), (r1, l1) = pts[i - 1], pts[i]
+    return dict(rate=round(r0 + (r1 - r0) * (limit_us - l0) / (l1 - l0)), below=False)
+
+
+def scenario_latency(ctx, kind):
+    """1000 clients, acked emits at a sweep of fixed rates."""
+    z = ctx.size
+    points = []
+    srv = ctx.server(kind, 'latency')
+    try:
+        for rate in z['lat_rates']:
+            res, win, sampler, marks = measured_run(
+                ctx, kind, srv, 'latency',
+                ['--mode', 'latency', '--port', srv.port, '--clients', z['lat_clients'],
+                 '--rate', rate, '--duration', z['lat_duration'], '--src', SRC])
+            if not res or not win:
+                points.append(dict(rate=rate, error='the load generator did not complete'))
+                continue
+            points.append(dict(rate=rate, achieved_per_s=res['rate_per_s'],
+                               latency_us=res['latency_us'], late=res['late'],
+                               lost=res['lost'], cpu=win,
+                               server_cpu_pct=round(100 * win['cpu_s'] / win['wall_s'], 1),
+                               loadgen=res))
+    finally:
+        srv.stop()
+    k = knee([(p['rate'], p['latency_us']['p99'] if 'latency_us' in p else None)
+              for p in points])
+    return dict(points=points, p99_10ms_rate=k)
+
+
+def scenario_handshake(ctx, kind):
+    """Thousands of clients at once, polling then upgrade."""
+    z = ctx.size
+    srv = ctx.server(kind, 'handshake')
+    try:
+        res, _, sampler, marks = measured_run(
+            ctx, kind, srv, 'handshake',
+            ['--mode', 'handshake', '--port', srv.port, '--clients', z['storm_clients'],
+             '--connect-rate', 0, '--transport', 'polling-upgrade', '--src', SRC,
+             '--connect-timeout', 60])
+    finally:
+        srv.stop()
+    if not res or 'connected' not in marks:
+        return dict(error='the load generator did not complete', loadgen=res)
+    cpu = cpu_between(marks['start'], marks['connected'])
+    n = res['connected']
+    return dict(clients=res['clients'], connected=n, failed=res['failed'],
+                all_connected_ms=res['connect_ms']['total'], connect_ms=res['connect_ms'],
+                cpu=cpu, cpu_per_handshake_us=round(cpu['cpu_s'] / n * 1e6, 1) if n else None,
+                rss_peak_kb=sampler.peak_kb(), loadgen=res)
+
+
+def scenario_slow(ctx, kind):
+    """A broadcast where one client stops reading: RSS over time, the rate
+    the others still get, whether the slow one is cut off."""
+    z = ctx.size
+    srv = ctx.server(kind, 'slow')
+    try:
+        rss_idle = proc_rss_kb(srv.pid)
+        res, win, sampler, marks = measured_run(
+            ctx, kind, srv, 'slow',
+            ['--mode', 'slow', '--port', srv.port, '--clients', z['slow_clients'],
+             '--rate', z['slow_rate'], '--payload', z['slow_payload'],
+             '--duration', z['slow_duration'], '--slow-rcvbuf', 4096, '--src', SRC,
+             '--timeout', z['slow_duration'] * 4 + 60],
+            fds=True)
+    finally:
+        srv.stop()
+    if not res or not win or 'measuring' not in marks:
+        return dict(error='the load generator did not complete', loadgen=res)
+    t0 = marks['measuring'].t - sampler.t0
+    t1 = marks['summary'].t - sampler.t0
+    series = [(round(s[0] - t0, 3), s[1]) for s in sampler.samples if t0 - 1 <= s[0] <= t1]
+    # The stalled client reads nothing, so it cannot see the server close
+    # it: watch the server's descriptors instead.
+    fds = [(s[0] - t0, s[2]) for s in sampler.samples if t0 <= s[0] <= t1]
+    fd_closed = next((round(t, 1) for t, n in fds if fds and n < fds[0][1]), None)
+    # ... and the disconnects the server logs
+    since = [t - marks['measuring'].wall for t, _ in srv.disconnects
+             if marks['measuring'].wall <= t <= marks['summary'].wall]
+    cut = round(min(since), 1) if since else None
+    others = max(1, res['clients'] - 1)
+    run_s = res['duration_s'] or z['slow_duration']
+    start_kb = marks['measuring'].rss_kb
+    peak_kb = sampler.peak_kb(t0, t1)
+    return dict(
+        clients=res['clients'], rate=z['slow_rate'], payload=z['slow_payload'],
+        rss_idle_kb=rss_idle, rss_start_kb=start_kb, rss_peak_kb=peak_kb,
+        rss_end_kb=marks['summary'].rss_kb, rss_growth_kb=peak_kb - start_kb,
+        others_rate_per_s=round(res['received'] / others / run_s, 1),
+        delivered_fraction=round(res['received'] / res['expected'], 4) if res['expected'] else None,
+        slow_dropped=cut is not None, slow_dropped_after_s=cut,
+        slow_fd_closed_after_s=fd_closed,
+        fds_over_time=[(round(t, 3), n) for t, n in fds],
+        cpu=win, rss_over_time=series, loadgen=res)
+
+
+RUNNERS = dict(idle=scenario_idle, echo=scenario_echo, broadcast=scenario_broadcast,
+               latency=scenario_latency, handshake=scenario_handshake, slow=scenario_slow)
+
+
+# ---------------------------------------------------------------------------
+# Table
+
+def get(d, path):
+    for k in path.split('.'):
+        if not isinstance(d, dict) or k not in d:
+            return None
+        d = d[k]
+    return d
+
+
+def fmt(v, unit=''):
+    if v is None:
+        return 'n/a'
+    if isinstance(v, bool):
+        return 'yes' if v else 'no'
+    if isinstance(v, str):
+        return v
+    if abs(v) >= 1000:
+        s = f'{v:,.0f}'
+    elif abs(v) >= 100:
+        s = f'{v:.0f}'
+    elif abs(v) >= 10:
+        s = f'{v:.1f}'
+    else:
+        s = f'{v:.3g}' if v else '0'
+    return f'{s} {unit}'.strip()
+
+
+def compare(s, n, better):
+    """How sioc compares with Node: '6.3x less', '1.2x higher', ..."""
+    if not isinstance(s, (int, float)) or not isinstance(n, (int, float)) or isinstance(s, bool):
+        return ''
+    if s <= 0 or n <= 0:
+        return ''
+    r = n / s if s < n else s / n
+    if r < 1.05:
+        return 'same'
+    if better is None:
+        return f'{s / n:.2f}x'
+    word = ('less' if s < n else 'more') if better == 'lower' else \
+        ('higher' if s > n else 'lower')
+    good = (s < n) == (better == 'lower')
+    return f'{r:.1f}x {word}' + ('' if good else ' (worse)')
+
+
+def metrics(cfg):
+    """(label, unit, path, better, target) rows; target is (text, test(sioc, node))."""
+    z = cfg
+    rows = [
+        (f'Idle: RSS per connection ({z["idle_clients"]} clients)', 'KB',
+         'idle.rss_per_conn_kb', 'lower', ('<= 2.5 KB', lambda s, n: s <= 2.5)),
+        ('Idle: CPU per connect (user+sys)', 'us', 'idle.cpu_per_connect_us', 'lower', None),
+        (f'Idle: CPU while holding {z["idle_hold"]} s', '%', 'idle.hold_cpu_pct', 'lower', None),
+        ('Idle: RSS with all connected', 'KB', 'idle.rss_held_kb', 'lower', None),
+    ]
+    for p, label in (('16', '16 B'), ('1024', '1 KB')):
+        rows += [
+            (f'Echo {label}: CPU-s per million echoes', 's', f'echo.{p}.cpu_s_per_M', 'lower',
+             ('>= 6x less', lambda s, n: n / s >= 6)),
+            (f'Echo {label}: user CPU-s per million', 's', f'echo.{p}.user_s_per_M', 'lower',
+             None),
+            (f'Echo {label}: system CPU-s per million', 's', f'echo.{p}.sys_s_per_M', 'lower',
+             None),
+            (f'Echo {label}: peak rate', '/s', f'echo.{p}.rate_per_s', 'higher', None),
+            (f'Echo {label}: server CPU busy', '%', f'echo.{p}.server_cpu_pct', None, None),
+        ]
+    for name, label in (('steady', f'{z["bcast_rate"]}/s'),
+                        ('burst', f'{z["bcast_rate"]}/s in bursts of {z["bcast_burst"]}')):
+        rows += [
+            (f'Broadcast {label}: CPU-s per million deliveries', 's',
+             f'broadcast.{name}.cpu_s_per_M', 'lower', ('>= 9x less', lambda s, n: n / s >= 9)),
+            (f'Broadcast {label}: user CPU-s per million', 's', f'broadcast.{name}.user_s_per_M',
+             'lower', None),
+            (f'Broadcast {label}: system CPU-s per million', 's',
+             f'broadcast.{name}.sys_s_per_M', 'lower', None),
+            (f'Broadcast {label}: deliveries/s', '/s', f'broadcast.{name}.delivery_rate_per_s',
+             'higher', None),
+            (f'Broadcast {label}: peak RSS under load', 'KB', f'broadcast.{name}.rss_peak_kb',
+             'lower', None),
+            (f'Broadcast {label}: delivery p99', 'ms', f'broadcast.{name}.p99_ms', 'lower', None),
+        ]
+    for rate in z['lat_rates']:
+        tgt = ('<= 1 ms', lambda s, n: s <= 1) if rate == 20000 else None
+        rows += [(f'Latency {rate // 1000}k/s: p50', 'ms', f'latency.r{rate}.p50', 'lower', None),
+                 (f'Latency {rate // 1000}k/s: p99', 'ms', f'latency.r{rate}.p99', 'lower', tgt),
+                 (f'Latency {rate // 1000}k/s: p99.9', 'ms', f'latency.r{rate}.p999', 'lower',
+                  None)]
+    rows += [
+        ('Latency: rate where p99 passes 10 ms', '/s', 'latency.knee', 'higher', None),
+        (f'Handshake storm ({z["storm_clients"]}, polling then upgrade): all connected', 'ms',
+         'handshake.all_connected_ms', 'lower', None),
+        ('Handshake storm: CPU per handshake', 'us', 'handshake.cpu_per_handshake_us', 'lower',
+         None),
+        ('Handshake storm: failures', '', 'handshake.failed', 'lower', None),
+        (f'Slow consumer ({z["slow_clients"]} clients, {z["slow_rate"]}/s x '
+         f'{z["slow_payload"]} B): RSS growth', 'KB', 'slow.rss_growth_kb', 'lower',
+         ('bounded', lambda s, n: True)),
+        ('Slow consumer: rate each other client gets', '/s', 'slow.others_rate_per_s', 'higher',
+         None),
+        ('Slow consumer: slow client cut off after', 's', 'slow.cut', 'lower', None),
+    ]
+    return rows
+
+
+def flatten(res):
+    """Adds the derived values the table shows (ms, knee, user/sys text)."""
+    out = json.loads(json.dumps(res))
+    for kind in out:
+        r = out[kind]
+        for name in ('steady', 'burst'):
+            b = get(r, f'broadcast.{name}')
+            if b and 'latency_us' in b:
+                b['p99_ms'] = b['latency_us']['p99'] / 1000
+        lat = r.get('latency')
+        if lat:
+            for p in lat.get('points', []):
+                if 'latency_us' in p:
+                    lat[f'r{p["rate"]}'] = {q: p['latency_us'][q] / 1000
+                                            for q in ('p50', 'p99', 'p999')}
+            k = lat.get('p99_10ms_rate')
+            mx = max(cfg_rates(lat))
+            lat['knee'] = (k['rate'] if k and not k['below'] else
+                           f'< {k["rate"]:,}' if k else f'> {mx:,}')
+        s = r.get('slow')
+        if s and 'slow_dropped' in s:
+            s['cut'] = s['slow_dropped_after_s'] if s['slow_dropped'] else 'never'
+    return out
+
+
+def noise_values(d, key='others_on_server_cpu_pct'):
+    """Every value of `key` in the results."""
+    if isinstance(d, dict):
+        for k, v in d.items():
+            if k == key and v is not None:
+                yield v
+            else:
+                yield from noise_values(v, key)
+    elif isinstance(d, list):
+        for v in d:
+            yield from noise_values(v, key)
+
+
+def noise_summary(results, key):
+    v = sorted(noise_values(results, key))
+    return dict(median=v[len(v) // 2] if v else None, max=v[-1] if v else None)
+
+
+def cfg_rates(lat):
+    return [p['rate'] for p in lat.get('points', [])] or [0]
+
+
+def table(results, cfg):
+    flat = flatten(results)
+    lines = ['| Metric | sioc | Node | sioc vs Node | Target (sioc) |',
+             '| --- | ---: | ---: | --- | --- |']
+    for label, unit, path, better, target in metrics(cfg):
+        s, n = get(flat.get('sioc', {}), path), get(flat.get('node', {}), path)
+        if s is None and n is None:
+            continue
+        verdict = ''
+        if target:
+            text, test = target
+            if path == 'slow.rss_growth_kb':
+                ok = get(flat.get('sioc', {}), 'slow.slow_dropped')
+                verdict = f'{text}: ' + ('met (slow client cut off)' if ok else 'not shown')
+            elif isinstance(s, (int, float)) and (isinstance(n, (int, float)) or '6x' not in text
+                                                  and '9x' not in text):
+                try:
+                    verdict = f'{text}: ' + ('met' if test(s, n) else 'missed')
+                except (TypeError, ZeroDivisionError):
+                    verdict = text
+            else:
+                verdict = text
+        lines.append(f'| {label} | {fmt(s, unit)} | {fmt(n, unit)} | '
+                     f'{compare(s, n, better)} | {verdict} |')
+    return '\n'.join(lines) + '\n'
+
+
+def changes(prev, cur, cfg):
+    """Markdown lines comparing sioc's numbers with the previous run's."""
+    fp, fc = flatten(prev), flatten(cur)
+    lines = []
+    for label, unit, path, better, _ in metrics(cfg):
+        a, b = get(fp.get('sioc', {}), path), get(fc.get('sioc', {}), path)
+        if isinstance(a, (int, float)) and isinstance(b, (int, float)) and \
+                not isinstance(a, bool) and a and abs(b - a) / abs(a) >= 0.10:
+            lines.append(f'- {label}: {fmt(a, unit)} -> {fmt(b, unit)}')
+    return lines
+
+
+# ---------------------------------------------------------------------------
+# Plot data
+
+def write_dat(outdir, results):
+    for kind, r in results.items():
+        lat = r.get('latency', {})
+        with open(os.path.join(outdir, f'latency-{kind}.dat'), 'w') as f:
+            f.write('# target_rate achieved_rate p50_ms p99_ms p999_ms\n')
+            for p in lat.get('points', []):
+                if 'latency_us' in p:
+                    u = p['latency_us']
+                    f.write(f'{p["rate"]} {p["achieved_per_s"]} {u["p50"] / 1000} '
+                            f'{u["p99"] / 1000} {u["p999"] / 1000}\n')
+        with open(os.path.join(outdir, f'rss-{kind}.dat'), 'w') as f:
+            f.write('# connections rss_mb\n')
+            for t, conns, rss in r.get('idle', {}).get('rss_vs_connections', []):
+                f.write(f'{conns} {rss / 1024:.2f}\n')
+        with open(os.path.join(outdir, f'slow-{kind}.dat'), 'w') as f:
+            f.write('# seconds_since_start rss_mb\n')
+            for t, rss in r.get('slow', {}).get('rss_over_time', []):
+                f.write(f'{t} {rss / 1024:.2f}\n')
+
+
+# ---------------------------------------------------------------------------
+
+def wait_quiet(limit_s, busy_pct=10):
+    """Waits (at most limit_s) for two seconds in a row with both benchmark
+    CPUs under busy_pct busy, so other work on the machine does not land in
+    a measurement."""
+    deadline = time.monotonic() + limit_s
+    calm = 0
+    while time.monotonic() < deadline:
+        a = [cpu_busy_s(c) for c in (SERVER_CPU, LOADGEN_CPU)]
+        time.sleep(1)
+        b = [cpu_busy_s(c) for c in (SERVER_CPU, LOADGEN_CPU)]
+        calm = calm + 1 if max(y - x for x, y in zip(a, b)) * 100 < busy_pct else 0
+        if calm >= 2:
+            return True
+    log(f'the machine stayed busy for {limit_s:.0f} s: measuring anyway')
+    return False
+
+
+def machine():
+    def cmd(*a):
+        try:
+            return subprocess.run(a, capture_output=True, text=True, timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ''
+    cpu = ''
+    with open('/proc/cpuinfo') as f:
+        for line in f:
+            if line.startswith('model name'):
+                cpu = line.split(':', 1)[1].strip()
+                break
+    with open('/proc/meminfo') as f:
+        mem_kb = int(f.readline().split()[1])
+    return dict(cpu=cpu, cores=os.cpu_count(), mem_gib=round(mem_kb / 2**20, 1),
+                kernel=platform.release(), node=cmd('node', '--version'),
+                socket_io=json.load(open(os.path.join(
+                    ROOT, 'bench/peers/node/node_modules/socket.io/package.json')))['version'],
+                libwebsockets=cmd('pkg-config', '--modversion', 'libwebsockets'),
+                cc=cmd('cc', '--version').splitlines()[0] if cmd('cc', '--version') else '',
+                git=cmd('git', '-C', ROOT, 'describe', '--always', '--dirty'),
+                loadavg=open('/proc/loadavg').read().split()[:3])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--build', default=os.path.join(ROOT, 'build-bench'),
+                    help='the meson build holding the bench server and the load generator')
+    ap.add_argument('--out', required=True, help='the folder for this run\'s results')
+    ap.add_argument('--quick', action='store_true', help='smaller scenarios: a smoke run')
+    ap.add_argument('--only', default=','.join(SCENARIOS),
+                    help='comma-separated scenarios (' + ','.join(SCENARIOS) + ')')
+    ap.add_argument('--servers', default='sioc,node', help='comma-separated: sioc,node')
+    ap.add_argument('--previous', help='an earlier results.json to list changes against')
+    ap.add_argument('--quiet-wait', type=float, default=0, metavar='S',
+                    help='before each scenario, wait up to S s for the CPUs to be idle')
+    a = ap.parse_args()
+
+    size = QUICK if a.quick else FULL
+    os.makedirs(a.out, exist_ok=True)
+    ctx = Ctx(a.build, a.out, size)
+    kinds = [k for k in a.servers.split(',') if k]
+    started = time.monotonic()
+    results = {k: {} for k in kinds}
+    info = dict(date=datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
+                machine=machine(), quick=a.quick, size=size,
+                command=os.environ.get('BENCH_COMMAND', ' '.join(sys.argv)).strip())
+    for name in a.only.split(','):
+        for kind in kinds:
+            t = time.monotonic()
+            log(f'{name} on {kind} ...')
+            if a.quiet_wait > 0:
+                wait_quiet(a.quiet_wait)
+            ctx.servers = []
+            try:
+                results[kind][name] = RUNNERS[name](ctx, kind)
+            except Exception as e:  # report, never fail
+                results[kind][name] = dict(error=f'{type(e).__name__}: {e}')
+            reasons = {}
+            for srv in ctx.servers:
+                for _, reason in srv.disconnects:
+                    reasons[reason] = reasons.get(reason, 0) + 1
+            if reasons:
+                results[kind][name]['server_disconnects'] = reasons
+            log(f'{name} on {kind}: {time.monotonic() - t:.0f} s')
+    info['seconds'] = round(time.monotonic() - started)
+    info['machine']['loadavg_end'] = open('/proc/loadavg').read().split()[:3]
+    info['others_on_server_cpu_pct'] = noise_summary(results, 'others_on_server_cpu_pct')
+    info['others_on_loadgen_cpu_pct'] = noise_summary(results, 'others_on_loadgen_cpu_pct')
+    info['loadgen_cpu_pct'] = noise_summary(results, 'loadgen_cpu_pct')
+    with open(os.path.join(a.out, 'results.json'), 'w') as f:
+        json.dump(dict(info=info, results=results), f, indent=1)
+    write_dat(a.out, results)
+    md = [f'Run {info["date"]}, {info["seconds"]} s, `{info["command"]}` at {info["machine"]["git"]}'
+          f' (load average before {" ".join(info["machine"]["loadavg"])}, after '
+          f'{" ".join(info["machine"]["loadavg_end"])}). Other processes kept the server\'s '
+          f'CPU busy {fmt(info["others_on_server_cpu_pct"]["median"])} % of the measured time '
+          f'(median over the measured windows; max {fmt(info["others_on_server_cpu_pct"]["max"])}'
+          f' %), and the load generator\'s '
+          f'{fmt(info["others_on_loadgen_cpu_pct"]["median"])} % (max '
+          f'{fmt(info["others_on_loadgen_cpu_pct"]["max"])} %).', '',
+          table(results, size)]
+    if a.previous and os.path.exists(a.previous):
+        try:
+            prev = json.load(open(a.previous))
+            if prev['info']['size'] != size:
+                raise ValueError('different sizes')
+            ch = changes(prev['results'], results, size)
+            md += ['Changes in sioc\'s numbers since the previous run (10% or more):', '']
+            md += ch or ['- none']
+            md.append('')
+        except (ValueError, KeyError, OSError):
+            pass
+    with open(os.path.join(a.out, 'table.md'), 'w') as f:
+        f.write('\n'.join(md))
+    print('\n'.join(md))
+    for kind in kinds:
+        for name, r in results[kind].items():
+            if isinstance(r, dict) and 'error' in r:
+                log(f'{name} on {kind} failed: {r["error"]}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,945 @@
+/*
+ * One client connection of the load generator: non-blocking TCP, the HTTP
+ * it needs (polling requests, the WebSocket upgrade), WebSocket frames,
+ * and the Engine.IO v4 / Socket.IO v5 packets of the bench protocol
+ * (bench/PROTOCOL.md).
+ *
+ * Receiving: a read lands in the shared scratch buffer loadgen.rx, after
+ * whatever partial frame the connection kept from its last read; complete
+ * frames are handled in place and the incomplete tail is copied back to
+ * the connection's own buffer. Sending: frames are appended to the
+ * connection's output buffer (the echo frame is a pre-masked template
+ * whose ack id digits are patched in) and written once per batch.
+ */
+#include "loadgen.h"
+#include "wsframe.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#ifndef IP_BIND_ADDRESS_NO_PORT
+#define IP_BIND_ADDRESS_NO_PORT 24
+#endif
+
+#define ACK_ID_MIN 1000000u
+#define ACK_ID_MAX 9999999u
+
+static const char b64_table[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static bool state_is_http(uint8_t s)
+{
+	return s == CS_POLL_OPEN || s == CS_POLL_CONNECT || s == CS_POLL_WAIT ||
+	       s == CS_WS_UPGRADING;
+}
+
+static void conn_epoll_set(struct loadgen *lg, struct lg_conn *c, bool out)
+{
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | (out ? EPOLLOUT : 0u),
+	                         .data.u64 = c->index};
+
+	if (c->stalled || c->fd < 0 || c->want_out == out)
+		return;
+	if (epoll_ctl(lg->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0)
+		c->want_out = out;
+}
+
+static void close_fd(struct loadgen *lg, int *fd)
+{
+	if (*fd >= 0) {
+		epoll_ctl(lg->epfd, EPOLL_CTL_DEL, *fd, NULL);
+		close(*fd);
+		*fd = -1;
+	}
+}
+
+void conn_close(struct loadgen *lg, struct lg_conn *c)
+{
+	close_fd(lg, &c->fd);
+	close_fd(lg, &c->pfd);
+	c->state = CS_CLOSED;
+	c->out_off = c->out_len = 0;
+	c->in_len = 0;
+}
+
+/*
+ * Ends c after an error: a handshake in progress counts as failed, a ready
+ * client as dropped. The control client failing ends the run.
+ */
+static void conn_fail(struct loadgen *lg, struct lg_conn *c, enum lg_err kind, const char *detail)
+{
+	if (c->state == CS_CLOSED)
+		return;
+	lg_error(lg, kind, detail);
+	if (c->control) {
+		lg->control_failed = true;
+	} else if (c->state == CS_READY) {
+		lg->dropped++;
+	} else if (c->state != CS_IDLE) {
+		lg->failed++;
+	}
+	if (c->state != CS_READY && c->state != CS_IDLE)
+		lg->pending--;
+	conn_close(lg, c);
+}
+
+static void conn_fail_errno(struct loadgen *lg, struct lg_conn *c, enum lg_err kind,
+                            const char *what, int err)
+{
+	char msg[96];
+
+	snprintf(msg, sizeof(msg), "%s: %s", what, strerror(err));
+	conn_fail(lg, c, kind, msg);
+}
+
+static void mark_dirty(struct loadgen *lg, struct lg_conn *c)
+{
+	if (!c->dirty) {
+		c->dirty = true;
+		lg->dirty[lg->ndirty++] = c->index;
+	}
+}
+
+/* Room for n more bytes at the end of c->out, compacting if that helps. */
+static bool out_reserve(struct loadgen *lg, struct lg_conn *c, size_t n)
+{
+	if (lg->out_cap - c->out_len >= n)
+		return true;
+	if (c->out_off > 0) {
+		memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+		c->out_len -= c->out_off;
+		c->out_off = 0;
+	}
+	return lg->out_cap - c->out_len >= n;
+}
+
+static bool queue_raw(struct loadgen *lg, struct lg_conn *c, const void *p, size_t n)
+{
+	if (!out_reserve(lg, c, n))
+		return false;
+	memcpy(c->out + c->out_len, p, n);
+	c->out_len += (uint32_t)n;
+	mark_dirty(lg, c);
+	return true;
+}
+
+static bool queue_frame(struct loadgen *lg, struct lg_conn *c, enum ws_opcode op, const void *p,
+                        size_t n)
+{
+	if (!out_reserve(lg, c, ws_header_len(n) + n))
+		return false;
+	c->out_len += (uint32_t)ws_frame_encode(c->out + c->out_len, op, lg->mask, p, n);
+	mark_dirty(lg, c);
+	return true;
+}
+
+static bool queue_text(struct loadgen *lg, struct lg_conn *c, const char *s)
+{
+	return queue_frame(lg, c, WS_OP_TEXT, s, strlen(s));
+}
+
+/* Like queue_text, failing the connection when there is no room (only for
+ * the few control messages of a handshake, which always fit). */
+static bool send_text(struct loadgen *lg, struct lg_conn *c, const char *s)
+{
+	if (queue_text(lg, c, s))
+		return true;
+	conn_fail(lg, c, LG_ERR_FULL, "no room for a control message");
+	return false;
+}
+
+static uint32_t take_ack_id(struct lg_conn *c)
+{
+	uint32_t id = c->next_id;
+
+	c->next_id = id >= ACK_ID_MAX ? ACK_ID_MIN : id + 1;
+	return id;
+}
+
+/* Claims the ring slot of ack id `id`; false when it is still taken. */
+static bool pending_put(struct lg_conn *c, uint32_t id, uint8_t kind, uint64_t t_ns)
+{
+	struct lg_pending *p = &c->ring[id & c->ring_mask];
+
+	if (p->kind != PK_FREE)
+		return false;
+	p->kind = kind;
+	p->id = id;
+	p->t_ns = t_ns;
+	return true;
+}
+
+void conn_flush(struct loadgen *lg, struct lg_conn *c)
+{
+	while (c->fd >= 0 && c->out_off < c->out_len) {
+		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				conn_epoll_set(lg, c, true);
+				return;
+			}
+			conn_fail_errno(lg, c, LG_ERR_IO, "send", errno);
+			return;
+		}
+		c->out_off += (uint32_t)n;
+	}
+	if (c->out_off == c->out_len)
+		c->out_off = c->out_len = 0;
+	conn_epoll_set(lg, c, false);
+}
+
+/* Writes an HTTP request into c's output buffer. */
+static bool queue_request(struct loadgen *lg, struct lg_conn *c, const char *method,
+                          const char *transport, const char *body)
+{
+	char *dst;
+	size_t room;
+	int n;
+	bool sid = c->sid_len > 0;
+
+	if (!out_reserve(lg, c, 512))
+		return false;
+	dst = (char *)c->out + c->out_len;
+	room = lg->out_cap - c->out_len;
+	if (strcmp(transport, "websocket") == 0) {
+		uint8_t raw[16];
+		char key[25];
+
+		for (int i = 0; i < 16; i++) {
+			lg->rng ^= lg->rng << 13;
+			lg->rng ^= lg->rng >> 7;
+			lg->rng ^= lg->rng << 17;
+			raw[i] = (uint8_t)lg->rng;
+		}
+		for (int i = 0, k = 0; i < 15; i += 3) {
+			uint32_t v =
+			        (uint32_t)raw[i] << 16 | (uint32_t)raw[i + 1] << 8 | raw[i + 2];
+
+			key[k++] = b64_table[v >> 18];
+			key[k++] = b64_table[(v >> 12) & 63];
+			key[k++] = b64_table[(v >> 6) & 63];
+			key[k++] = b64_table[v & 63];
+		}
+		key[20] = b64_table[raw[15] >> 2];
+		key[21] = b64_table[(raw[15] & 3) << 4];
+		key[22] = '=';
+		key[23] = '=';
+		key[24] = '\0';
+		n = snprintf(dst, room,
+		             "GET %s?EIO=4&transport=websocket%s%.*s HTTP/1.1\r\n"
+		             "Host: %s\r\n"
+		             "Upgrade: websocket\r\n"
+		             "Connection: Upgrade\r\n"
+		             "Sec-WebSocket-Key: %s\r\n"
+		             "Sec-WebSocket-Version: 13\r\n\r\n",
+		             lg->opt.path, sid ? "&sid=" : "", (int)c->sid_len, c->sid,
+		             lg->host_hdr, key);
+	} else if (body) {
+		n = snprintf(dst, room,
+		             "%s %s?EIO=4&transport=polling%s%.*s HTTP/1.1\r\n"
+		             "Host: %s\r\n"
+		             "Content-Type: text/plain;charset=UTF-8\r\n"
+		             "Content-Length: %zu\r\n\r\n%s",
+		             method, lg->opt.path, sid ? "&sid=" : "", (int)c->sid_len, c->sid,
+		             lg->host_hdr, strlen(body), body);
+	} else {
+		n = snprintf(dst, room,
+		             "%s %s?EIO=4&transport=polling%s%.*s HTTP/1.1\r\n"
+		             "Host: %s\r\nAccept: */*\r\n\r\n",
+		             method, lg->opt.path, sid ? "&sid=" : "", (int)c->sid_len, c->sid,
+		             lg->host_hdr);
+	}
+	if (n < 0 || (size_t)n >= room)
+		return false;
+	c->out_len += (uint32_t)n;
+	mark_dirty(lg, c);
+	return true;
+}
+
+/* Opens a socket to the server for c (bound to the next source address
+ * when --src is given) and starts connecting. */
+static int conn_open_socket(struct loadgen *lg, struct lg_conn *c)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	struct epoll_event ev = {.events = EPOLLOUT | EPOLLIN | EPOLLRDHUP, .data.u64 = c->index};
+	int one = 1;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0) {
+		conn_fail_errno(lg, c, LG_ERR_CONNECT, "socket", errno);
+		return -1;
+	}
+	c->fd = fd;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (lg->opt.mode == LG_SLOW && c->index == 0 && lg->opt.slow_rcvbuf) {
+		int sz = (int)lg->opt.slow_rcvbuf;
+
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	}
+	if (lg->opt.src_count) {
+		uint32_t src = lg->opt.src_first + (c->index + (c->pfd >= 0)) % lg->opt.src_count;
+
+		setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+		sa.sin_addr.s_addr = htonl(src);
+		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+			conn_fail_errno(lg, c, LG_ERR_CONNECT, "bind", errno);
+			return -1;
+		}
+	}
+	sa.sin_addr.s_addr = htonl(lg->opt.host);
+	sa.sin_port = htons(lg->opt.port);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS) {
+		conn_fail_errno(lg, c, LG_ERR_CONNECT, "connect", errno);
+		return -1;
+	}
+	if (epoll_ctl(lg->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		conn_fail_errno(lg, c, LG_ERR_CONNECT, "epoll_ctl", errno);
+		return -1;
+	}
+	c->want_out = true;
+	c->state = CS_TCP_CONNECTING;
+	return 0;
+}
+
+int conn_start(struct loadgen *lg, struct lg_conn *c, uint64_t now)
+{
+	c->t_start = now;
+	c->state = CS_TCP_CONNECTING; /* counted from here on */
+	c->next_id = ACK_ID_MIN;
+	lg->pending++;
+	return conn_open_socket(lg, c);
+}
+
+/* The TCP connection is up: send the first request. */
+static void conn_connected(struct loadgen *lg, struct lg_conn *c)
+{
+	bool ok;
+
+	if (lg->opt.transport == LG_POLLING_UPGRADE && !c->control && c->sid_len == 0) {
+		ok = queue_request(lg, c, "GET", "polling", NULL);
+		c->state = CS_POLL_OPEN;
+	} else {
+		ok = queue_request(lg, c, "GET", "websocket", NULL);
+		c->state = CS_WS_UPGRADING;
+	}
+	if (!ok) {
+		conn_fail(lg, c, LG_ERR_FULL, "no room for the request");
+		return;
+	}
+	conn_flush(lg, c);
+}
+
+void conn_check_timeout(struct loadgen *lg, struct lg_conn *c, uint64_t now)
+{
+	if (c->state == CS_IDLE || c->state >= CS_READY)
+		return;
+	if (now - c->t_start > (uint64_t)(lg->opt.connect_timeout * 1e9))
+		conn_fail(lg, c, LG_ERR_TIMEOUT, "handshake timed out");
+}
+
+void conn_stall(struct loadgen *lg, struct lg_conn *c)
+{
+	if (c->fd >= 0)
+		epoll_ctl(lg->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	c->stalled = true;
+}
+
+/* ------------------------------------------------------------------ */
+/* Small parsers over (pointer, length)                                 */
+/* ------------------------------------------------------------------ */
+
+static size_t find_crlfcrlf(const uint8_t *p, size_t n)
+{
+	for (size_t i = 3; i < n; i++)
+		if (p[i] == '\n' && p[i - 1] == '\r' && p[i - 2] == '\n' && p[i - 3] == '\r')
+			return i + 1;
+	return 0;
+}
+
+static bool ieq_prefix(const uint8_t *p, size_t n, const char *lit)
+{
+	size_t k = strlen(lit);
+
+	if (n < k)
+		return false;
+	for (size_t i = 0; i < k; i++) {
+		uint8_t ch = p[i];
+
+		if (ch >= 'A' && ch <= 'Z')
+			ch = (uint8_t)(ch - 'A' + 'a');
+		if (ch != (uint8_t)lit[i])
+			return false;
+	}
+	return true;
+}
+
+/* Reads decimal digits at p[*i]; returns false when there are none or
+ * more than 18. */
+static bool parse_u64(const uint8_t *p, size_t n, size_t *i, uint64_t *out)
+{
+	size_t start = *i;
+	uint64_t v = 0;
+
+	while (*i < n && p[*i] >= '0' && p[*i] <= '9') {
+		if (*i - start == 18)
+			return false;
+		v = v * 10 + (uint64_t)(p[*i] - '0');
+		(*i)++;
+	}
+	*out = v;
+	return *i > start;
+}
+
+/* Skips a JSON string starting at p[*i] == '"'; false when unterminated. */
+static bool skip_string(const uint8_t *p, size_t n, size_t *i)
+{
+	size_t k = *i + 1;
+
+	while (k < n) {
+		if (p[k] == '\\')
+			k += 2;
+		else if (p[k] == '"')
+			break;
+		else
+			k++;
+	}
+	if (k >= n)
+		return false;
+	*i = k + 1;
+	return true;
+}
+
+/* Finds `"sid":"` in p and copies the value to c->sid. */
+static bool copy_sid(struct lg_conn *c, const uint8_t *p, size_t n)
+{
+	static const char key[] = "\"sid\":\"";
+	size_t k = sizeof(key) - 1;
+
+	for (size_t i = 0; i + k <= n; i++) {
+		if (memcmp(p + i, key, k) != 0)
+			continue;
+		i += k;
+		for (size_t j = i; j < n; j++) {
+			if (p[j] != '"')
+				continue;
+			if (j - i == 0 || j - i >= sizeof(c->sid))
+				return false;
+			memcpy(c->sid, p + i, j - i);
+			c->sid_len = (uint8_t)(j - i);
+			return true;
+		}
+		return false;
+	}
+	return false;
+}
+
+/* ------------------------------------------------------------------ */
+/* Socket.IO packets                                                    */
+/* ------------------------------------------------------------------ */
+
+static void on_nsp_joined(struct loadgen *lg, struct lg_conn *c, uint64_t now)
+{
+	c->joined = true;
+	if (c->state == CS_POLL_WAIT)
+		return; /* the upgrade comes first */
+	if (!c->control && (lg->opt.mode == LG_BROADCAST || lg->opt.mode == LG_SLOW)) {
+		char msg[160];
+		uint32_t id = take_ack_id(c);
+
+		snprintf(msg, sizeof(msg), "42%u[\"join\",\"%s\"]", id, lg->opt.room);
+		if (!pending_put(c, id, PK_JOIN, now)) {
+			conn_fail(lg, c, LG_ERR_PROTOCOL, "ack slot taken");
+			return;
+		}
+		if (send_text(lg, c, msg))
+			c->state = CS_JOINING;
+		return;
+	}
+	lg_conn_ready(lg, c, now);
+}
+
+/* A reply to an echo emit (ack or event) that was sent at t_ns. */
+static void on_echo_reply(struct loadgen *lg, struct lg_conn *c, uint64_t t_ns, uint64_t now)
+{
+	c->outstanding--;
+	if (lg->phase != PH_RUN)
+		return;
+	lg->acked += !lg->opt.no_ack;
+	lg->received++;
+	hist_record(&lg->latency, now > t_ns ? (now - t_ns) / 1000 : 0);
+	if (lg->opt.mode == LG_ECHO && now < lg->run_deadline && conn_send_echo(lg, c, now))
+		lg->sent++;
+}
+
+static void on_ack(struct loadgen *lg, struct lg_conn *c, const uint8_t *p, size_t n, uint64_t now)
+{
+	size_t i = 0;
+	uint64_t id, count;
+	struct lg_pending *slot;
+	uint8_t kind;
+
+	if (!parse_u64(p, n, &i, &id) || id > UINT32_MAX) {
+		lg->unexpected++;
+		return;
+	}
+	slot = &c->ring[id & c->ring_mask];
+	if (slot->kind == PK_FREE || slot->id != id) {
+		lg->unexpected++;
+		return;
+	}
+	kind = slot->kind;
+	slot->kind = PK_FREE;
+	switch (kind) {
+	case PK_ECHO:
+		on_echo_reply(lg, c, slot->t_ns, now);
+		break;
+	case PK_JOIN:
+		if (c->state == CS_JOINING)
+			lg_conn_ready(lg, c, now);
+		break;
+	case PK_BCAST:
+		/* [count], or [false] when the server refused the parameters */
+		if (i < n && p[i] == '[')
+			i++;
+		if (parse_u64(p, n, &i, &count)) {
+			lg->bcast_count = count;
+		} else {
+			lg->bcast_refused = true;
+			lg_error(lg, LG_ERR_PROTOCOL, "the server refused the bcast parameters");
+		}
+		lg->bcast_acked = true;
+		lg->t_bcast_ack = now;
+		break;
+	default:
+		break;
+	}
+}
+
+/* A "b" delivery: args are [payload, t_us] (or [t_us, ...]). */
+static void on_delivery(struct loadgen *lg, struct lg_conn *c, const uint8_t *p, size_t n, size_t i,
+                        uint64_t now, uint64_t *now_real)
+{
+	uint64_t t_us;
+
+	c->received++;
+	if (lg->phase != PH_RUN)
+		return;
+	lg->received++;
+	if (lg->t_first_delivery == 0)
+		lg->t_first_delivery = now;
+	lg->t_last_delivery = now;
+	while (i < n && p[i] == ',')
+		i++;
+	if (i < n && p[i] == '"') {
+		if (!skip_string(p, n, &i))
+			return;
+		while (i < n && p[i] == ',')
+			i++;
+	}
+	if (!parse_u64(p, n, &i, &t_us))
+		return;
+	if (*now_real == 0)
+		*now_real = lg_realtime_us();
+	hist_record(&lg->latency, *now_real > t_us ? *now_real - t_us : 0);
+}
+
+static void on_event(struct loadgen *lg, struct lg_conn *c, const uint8_t *p, size_t n,
+                     uint64_t now, uint64_t *now_real)
+{
+	size_t i = 0;
+	uint64_t ignored;
+
+	parse_u64(p, n, &i, &ignored); /* an ack id the server asks for: none in the protocol */
+	if (n - i >= 5 && memcmp(p + i, "[\"b\"", 4) == 0) {
+		on_delivery(lg, c, p, n, i + 4, now, now_real);
+	} else if (n - i >= 8 && memcmp(p + i, "[\"echo\"", 7) == 0 && lg->opt.no_ack &&
+	           c->head != c->tail) {
+		struct lg_pending *slot = &c->ring[c->head++ & c->ring_mask];
+
+		on_echo_reply(lg, c, slot->t_ns, now);
+	} else {
+		lg->unexpected++;
+	}
+}
+
+static void on_sio_packet(struct loadgen *lg, struct lg_conn *c, const uint8_t *p, size_t n,
+                          uint64_t now, uint64_t *now_real)
+{
+	if (n == 0) {
+		conn_fail(lg, c, LG_ERR_PROTOCOL, "empty Socket.IO packet");
+		return;
+	}
+	switch (p[0]) {
+	case '2':
+		on_event(lg, c, p + 1, n - 1, now, now_real);
+		break;
+	case '3':
+		on_ack(lg, c, p + 1, n - 1, now);
+		break;
+	case '0':
+		if (!c->joined)
+			on_nsp_joined(lg, c, now);
+		break;
+	case '4':
+		conn_fail(lg, c, LG_ERR_CONNECT_ERROR, "connect_error from the server");
+		break;
+	case '1':
+		conn_fail(lg, c, LG_ERR_CLOSED, "disconnected by the server");
+		break;
+	default:
+		lg->unexpected++;
+		break;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Engine.IO packets and WebSocket frames                               */
+/* ------------------------------------------------------------------ */
+
+static void on_eio_packet(struct loadgen *lg, struct lg_conn *c, const uint8_t *p, size_t n,
+                          uint64_t now, uint64_t *now_real)
+{
+	if (n == 0) {
+		conn_fail(lg, c, LG_ERR_PROTOCOL, "empty Engine.IO packet");
+		return;
+	}
+	switch (p[0]) {
+	case '4':
+		on_sio_packet(lg, c, p + 1, n - 1, now, now_real);
+		break;
+	case '2':
+		if (!queue_raw(lg, c, lg->pong_frame, lg->pong_len))
+			conn_fail(lg, c, LG_ERR_FULL, "no room for a pong");
+		break;
+	case '0':
+		if (c->state == CS_EIO_OPEN && send_text(lg, c, "40"))
+			c->state = CS_SIO_CONNECTING;
+		break;
+	case '3':
+		if (c->state == CS_PROBING && n == 6 && memcmp(p, "3probe", 6) == 0) {
+			if (!send_text(lg, c, "5"))
+				return;
+			close_fd(lg, &c->pfd);
+			c->state = CS_SIO_CONNECTING;
+			on_nsp_joined(lg, c, now);
+		}
+		break;
+	case '6':
+		break;
+	case '1':
+		conn_fail(lg, c, LG_ERR_CLOSED, "Engine.IO close from the server");
+		break;
+	default:
+		lg->unexpected++;
+		break;
+	}
+}
+
+/* Handles the complete frames in p; returns the bytes used (the rest is
+ * an incomplete frame), or -1 when c was closed. */
+static long parse_frames(struct loadgen *lg, struct lg_conn *c, const uint8_t *p, size_t n,
+                         uint64_t now, uint64_t *now_real)
+{
+	size_t off = 0;
+
+	while (c->state != CS_CLOSED && off < n) {
+		struct ws_frame f;
+		const uint8_t *payload;
+		int r = ws_frame_parse(p + off, n - off, &f);
+
+		if (r == 0)
+			break;
+		if (r < 0 || (!f.fin || f.opcode == WS_OP_CONT)) {
+			conn_fail(lg, c, LG_ERR_PROTOCOL,
+			          r < 0 ? "invalid WebSocket frame"
+			                : "fragmented message (unsupported)");
+			return -1;
+		}
+		if (f.payload_len > n - off - f.header_len) {
+			if (f.header_len + f.payload_len > lg->in_cap) {
+				conn_fail(lg, c, LG_ERR_TOO_BIG,
+				          "message larger than the receive buffer");
+				return -1;
+			}
+			break;
+		}
+		payload = p + off + f.header_len;
+		off += f.header_len + (size_t)f.payload_len;
+		switch (f.opcode) {
+		case WS_OP_TEXT:
+			on_eio_packet(lg, c, payload, (size_t)f.payload_len, now, now_real);
+			break;
+		case WS_OP_PING:
+			if (!queue_frame(lg, c, WS_OP_PONG, payload, (size_t)f.payload_len))
+				conn_fail(lg, c, LG_ERR_FULL, "no room for a pong");
+			break;
+		case WS_OP_CLOSE:
+			conn_fail(lg, c, LG_ERR_CLOSED, "WebSocket close from the server");
+			return -1;
+		default:
+			break; /* binary messages and pongs: not in the protocol */
+		}
+	}
+	return c->state == CS_CLOSED ? -1 : (long)off;
+}
+
+/* The body of a polling response in state CS_POLL_WAIT: packets joined by
+ * the record separator. */
+static void on_poll_body(struct loadgen *lg, struct lg_conn *c, const uint8_t *p, size_t n,
+                         uint64_t now)
+{
+	size_t start = 0;
+	uint64_t now_real = 0;
+
+	for (size_t i = 0; i <= n && c->state != CS_CLOSED; i++) {
+		if (i < n && p[i] != 0x1e)
+			continue;
+		if (i > start && p[start] == '4')
+			on_sio_packet(lg, c, p + start + 1, i - start - 1, now, &now_real);
+		start = i + 1;
+	}
+}
+
+/*
+ * Handles one HTTP response at p if it is complete. Returns its length, 0
+ * when more bytes are needed, -1 when c was closed.
+ */
+static long parse_response(struct loadgen *lg, struct lg_conn *c, const uint8_t *p, size_t n,
+                           uint64_t now)
+{
+	size_t hdr = find_crlfcrlf(p, n);
+	uint64_t status = 0, body_len = 0;
+	const uint8_t *body;
+	size_t i = 9;
+	char msg[96];
+
+	if (hdr == 0) {
+		if (n >= lg->in_cap) {
+			conn_fail(lg, c, LG_ERR_HTTP, "response headers too large");
+			return -1;
+		}
+		return 0;
+	}
+	if (n < 12 || memcmp(p, "HTTP/1.1 ", 9) != 0 || !parse_u64(p, hdr, &i, &status)) {
+		conn_fail(lg, c, LG_ERR_HTTP, "not an HTTP/1.1 response");
+		return -1;
+	}
+	for (size_t k = 0; k + 2 < hdr; k++) {
+		if (p[k] != '\n')
+			continue;
+		if (ieq_prefix(p + k + 1, hdr - k - 1, "content-length:")) {
+			size_t j = k + 1 + 15;
+
+			while (j < hdr && p[j] == ' ')
+				j++;
+			parse_u64(p, hdr, &j, &body_len);
+		} else if (ieq_prefix(p + k + 1, hdr - k - 1, "transfer-encoding:")) {
+			conn_fail(lg, c, LG_ERR_HTTP, "chunked response (unsupported)");
+			return -1;
+		}
+	}
+	if (status == 101)
+		body_len = 0;
+	if (body_len > lg->in_cap) {
+		conn_fail(lg, c, LG_ERR_TOO_BIG, "response body larger than the receive buffer");
+		return -1;
+	}
+	if (body_len > n - hdr)
+		return 0;
+	body = p + hdr;
+
+	if ((c->state == CS_WS_UPGRADING) != (status == 101) ||
+	    (c->state != CS_WS_UPGRADING && status != 200)) {
+		snprintf(msg, sizeof(msg), "HTTP status %u %s", (unsigned)status,
+		         c->state == CS_WS_UPGRADING ? "to the upgrade" : "to a polling request");
+		conn_fail(lg, c, LG_ERR_HTTP, msg);
+		return -1;
+	}
+	switch (c->state) {
+	case CS_POLL_OPEN:
+		if (body_len < 2 || body[0] != '0' || !copy_sid(c, body, (size_t)body_len)) {
+			conn_fail(lg, c, LG_ERR_PROTOCOL,
+			          "no open packet in the polling handshake");
+			return -1;
+		}
+		if (!queue_request(lg, c, "POST", "polling", "40"))
+			break;
+		c->state = CS_POLL_CONNECT;
+		return (long)(hdr + body_len);
+	case CS_POLL_CONNECT:
+		if (!queue_request(lg, c, "GET", "polling", NULL))
+			break;
+		c->state = CS_POLL_WAIT;
+		return (long)(hdr + body_len);
+	case CS_POLL_WAIT:
+		on_poll_body(lg, c, body, (size_t)body_len, now);
+		if (c->state == CS_CLOSED)
+			return -1;
+		if (!c->joined) {
+			if (!queue_request(lg, c, "GET", "polling", NULL))
+				break;
+			return (long)(hdr + body_len);
+		}
+		/* keep the polling socket open, quiet, until the upgrade is done */
+		epoll_ctl(lg->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+		c->pfd = c->fd;
+		c->fd = -1;
+		c->want_out = false;
+		c->out_off = c->out_len = 0;
+		if (conn_open_socket(lg, c) < 0)
+			return -1;
+		return (long)(hdr + body_len); /* nothing follows on the old socket */
+	case CS_WS_UPGRADING:
+		if (c->sid_len) {
+			if (!send_text(lg, c, "2probe"))
+				return -1;
+			c->state = CS_PROBING;
+		} else {
+			c->state = CS_EIO_OPEN;
+		}
+		return (long)hdr;
+	default:
+		break;
+	}
+	conn_fail(lg, c, LG_ERR_FULL, "no room for a request");
+	return -1;
+}
+
+/* Reads once from c and handles what is complete. */
+static void conn_read(struct loadgen *lg, struct lg_conn *c)
+{
+	uint8_t *buf = lg->rx;
+	size_t have = c->in_len;
+	size_t off = 0;
+	uint64_t now, now_real = 0;
+	ssize_t n;
+
+	memcpy(buf, c->in, have);
+	n = recv(c->fd, buf + have, LG_RX_READ, 0);
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			conn_fail_errno(lg, c, errno == ECONNRESET ? LG_ERR_CLOSED : LG_ERR_IO,
+			                "recv", errno);
+		return;
+	}
+	if (n == 0) {
+		conn_fail(lg, c, LG_ERR_CLOSED, "connection closed by the server");
+		return;
+	}
+	have += (size_t)n;
+	now = lg_now_ns();
+	while (off < have) {
+		long r;
+		bool was_poll = c->state == CS_POLL_WAIT;
+
+		if (state_is_http(c->state))
+			r = parse_response(lg, c, buf + off, have - off, now);
+		else
+			r = parse_frames(lg, c, buf + off, have - off, now, &now_real);
+		if (r < 0)
+			return;
+		off += (size_t)r;
+		if (was_poll && c->state != CS_POLL_WAIT) {
+			off = have; /* the polling socket was put aside */
+			break;
+		}
+		if (r == 0 || c->stalled)
+			break;
+	}
+	if (c->stalled)
+		off = have; /* the slow client drops what it had read */
+	if (have - off > lg->in_cap) {
+		conn_fail(lg, c, LG_ERR_TOO_BIG, "message larger than the receive buffer");
+		return;
+	}
+	memcpy(c->in, buf + off, have - off);
+	c->in_len = (uint32_t)(have - off);
+	if (c->out_len > c->out_off)
+		conn_flush(lg, c);
+}
+
+void conn_on_event(struct loadgen *lg, struct lg_conn *c, uint32_t events)
+{
+	if (c->state == CS_CLOSED || c->fd < 0)
+		return;
+	if (c->state == CS_TCP_CONNECTING) {
+		int err = 0;
+		socklen_t len = sizeof(err);
+
+		if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+			return;
+		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+			err = errno;
+		if (err) {
+			conn_fail_errno(lg, c, LG_ERR_CONNECT, "connect", err);
+			return;
+		}
+		conn_connected(lg, c);
+		return;
+	}
+	if (events & EPOLLOUT)
+		conn_flush(lg, c);
+	if (c->state != CS_CLOSED && c->fd >= 0 && !c->stalled &&
+	    (events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)))
+		conn_read(lg, c);
+}
+
+bool conn_send_echo(struct loadgen *lg, struct lg_conn *c, uint64_t t_ns)
+{
+	uint32_t id = 0;
+	uint8_t *dst;
+
+	if (c->state != CS_READY || c->stalled)
+		return false;
+	if (!out_reserve(lg, c, lg->echo_len + 64)) /* 64: room kept for pongs */
+		return false;
+	if (lg->opt.no_ack) {
+		struct lg_pending *slot;
+
+		if (c->tail - c->head > c->ring_mask)
+			return false;
+		slot = &c->ring[c->tail++ & c->ring_mask];
+		slot->t_ns = t_ns;
+		slot->kind = PK_ECHO;
+	} else {
+		id = c->next_id;
+		if (!pending_put(c, id, PK_ECHO, t_ns))
+			return false;
+		take_ack_id(c);
+	}
+	dst = c->out + c->out_len;
+	memcpy(dst, lg->echo_frame, lg->echo_len);
+	if (!lg->opt.no_ack) {
+		/* the 7 digits sit at payload offset 2, after "42" */
+		for (int k = 6; k >= 0; k--) {
+			dst[lg->echo_id_at + (uint32_t)k] =
+			        (uint8_t)(('0' + id % 10) ^ lg->mask[(2 + k) & 3]);
+			id /= 10;
+		}
+	}
+	c->out_len += lg->echo_len;
+	c->outstanding++;
+	mark_dirty(lg, c);
+	return true;
+}
+
+bool conn_send_bcast(struct loadgen *lg, struct lg_conn *c, uint64_t now)
+{
+	char msg[256];
+	uint32_t id = take_ack_id(c);
+
+	snprintf(msg, sizeof(msg), "42%u[\"bcast\",\"%s\",%.17g,%u,%.17g,%u]", id, lg->opt.room,
+	         lg->opt.rate, lg->opt.burst, lg->opt.duration, lg->opt.payload);
+	if (!pending_put(c, id, PK_BCAST, now) || !queue_text(lg, c, msg))
+		return false;
+	conn_flush(lg, c);
+	return c->state != CS_CLOSED;
+}
