@@ -201,21 +201,11 @@ static void bcast_one(struct sio_socket *s, void *arg)
 {
 	struct bcast *b = arg;
 	sio_eio_socket *conn = s->client->conn;
-	if (conn->state != SS_OPEN)
-		return;
+	/* a volatile emit the transport cannot take now is skipped, uncounted */
 	if (b->is_volatile && !session_writable(conn))
 		return;
-	size_t bytes = 0;
-	for (int i = 0; i < b->n; i++)
-		bytes += b->bufs[i]->len;
-	if (!session_room_for(conn, (size_t)b->n, bytes)) {
-		session_full(conn);
-		return;
-	}
-	for (int i = 0; i < b->n; i++)
-		if (session_send_outbuf(conn, b->bufs[i], false) < 0)
-			return;
-	b->count++;
+	if (session_send_outbufs(conn, b->bufs, (size_t)b->n, false) == 0)
+		b->count++;
 }
 
 static int namespace_emit(sio_namespace *nsp, const struct sio_target *t, const char *event,
@@ -236,27 +226,12 @@ static int namespace_emit(sio_namespace *nsp, const struct sio_target *t, const 
 	json_t *data = event_array(event, args);
 	if (!data)
 		return SIO_EINVAL;
-	enum sio_packet_type type = nbins ? SIO_PACKET_BINARY_EVENT : SIO_PACKET_EVENT;
-	char *text = NULL;
-	size_t len = 0;
-	int r = sio_pkt_encode(type, nsp->name, strlen(nsp->name), -1, (uint32_t)nbins, data, 0,
-			       &text, &len);
-	json_decref(data);
-	if (r < 0)
-		return r == SIO_PKT_ENOMEM ? SIO_ENOMEM : SIO_EINVAL;
 	/* encoded once: every recipient shares these buffers */
 	struct outbuf *bufs[1 + 256];
-	bufs[0] = outbuf_new(EIO_MESSAGE, false, text, len);
-	free(text);
-	int n = bufs[0] ? 1 : 0;
-	for (size_t i = 0; n == (int)(i + 1) && i < nbins; i++)
-		if ((bufs[i + 1] = outbuf_new(EIO_MESSAGE, true, bins[i].data, bins[i].len)))
-			n++;
-	if (n != (int)(1 + nbins)) {
-		for (int i = 0; i < n; i++)
-			outbuf_unref(bufs[i]);
-		return SIO_ENOMEM;
-	}
+	int n = encode_packet(nsp->name, SIO_PACKET_EVENT, -1, data, bins, nbins, bufs);
+	json_decref(data);
+	if (n < 0)
+		return n;
 	struct bcast b = {.bufs = bufs, .n = n, .is_volatile = t && t->volatile_};
 	adapter_select(nsp, t, bcast_one, &b);
 	for (int i = 0; i < n; i++)

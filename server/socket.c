@@ -102,9 +102,8 @@ void socket_free(struct sio_socket *s)
 
 /* Encodes a packet and its attachments into shared buffers. Returns the
  * number of buffers (1 + nbins) or a negative error. */
-static int encode_packet(const char *nsp, enum sio_packet_type type, int64_t id,
-			 const json_t *data, const struct sio_binary *bins, size_t nbins,
-			 struct outbuf **out)
+int encode_packet(const char *nsp, enum sio_packet_type type, int64_t id, const json_t *data,
+		  const struct sio_binary *bins, size_t nbins, struct outbuf **out)
 {
 	if (nbins > 0) {
 		if (type == SIO_PACKET_EVENT)
@@ -132,27 +131,6 @@ static int encode_packet(const char *nsp, enum sio_packet_type type, int64_t id,
 	return (int)(1 + nbins);
 }
 
-/* Queues encoded buffers for one socket, all or none. */
-static int queue_encoded(struct sio_socket *s, struct outbuf **bufs, int n, bool is_volatile)
-{
-	sio_eio_socket *conn = s->client->conn;
-	if (conn->state != SS_OPEN)
-		return SIO_ECLOSED;
-	if (is_volatile && !session_writable(conn))
-		return 0;
-	size_t bytes = 0;
-	for (int i = 0; i < n; i++)
-		bytes += bufs[i]->len;
-	if (!session_room_for(conn, (size_t)n, bytes))
-		return session_full(conn);
-	for (int i = 0; i < n; i++) {
-		int r = session_send_outbuf(conn, bufs[i], false);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
 static int check_bins(const struct sio_binary *bins, size_t nbins, size_t max)
 {
 	if (nbins && !bins)
@@ -171,7 +149,7 @@ int socket_packet(struct sio_socket *s, enum sio_packet_type type, int64_t id, c
 	int n = encode_packet(s->nsp->name, type, id, data, bins, nbins, bufs);
 	if (n < 0)
 		return n;
-	int r = queue_encoded(s, bufs, n, is_volatile);
+	int r = session_send_outbufs(s->client->conn, bufs, (size_t)n, is_volatile);
 	for (int i = 0; i < n; i++)
 		outbuf_unref(bufs[i]);
 	return r;

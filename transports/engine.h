@@ -182,6 +182,9 @@ size_t ws_conn_size(void);
  * queue limits and policy. With is_volatile, drops it (returning 0) when
  * the transport could not write it now. */
 int session_send_outbuf(struct sio_eio_socket *s, struct outbuf *o, bool is_volatile);
+/* The same for a packet and its attachments: all of them or none. */
+int session_send_outbufs(struct sio_eio_socket *s, struct outbuf **bufs, size_t n,
+			 bool is_volatile);
 /* Whether `n` more packets of `bytes` fit the queue limits. */
 bool session_room_for(const struct sio_eio_socket *s, size_t n, size_t bytes);
 bool session_writable(const struct sio_eio_socket *s);

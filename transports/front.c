@@ -395,6 +395,14 @@ static bool origin_invalid(const struct sio_request *req)
 	return false;
 }
 
+/* EIO=4, compared with its decoded length ("4%00" is not "4"). */
+static bool eio_v4(const struct sio_request *req)
+{
+	size_t len = 0;
+	const char *eio = request_query_n(req, "EIO", &len);
+	return eio && len == 1 && eio[0] == '4';
+}
+
 /*
  * The reference's verify(): returns -1 when the request may go on, or an
  * error code 0..5 with *message set for 4. *sess is the session named by
@@ -405,7 +413,7 @@ static int verify(struct front_conn *c, const struct sio_request *req, bool upgr
 {
 	struct sio_server *srv = c->srv;
 	/* compared with their decoded lengths: "polling%00x" is not "polling" */
-	size_t tlen = 0, slen = 0, elen = 0;
+	size_t tlen = 0, slen = 0;
 	const char *transport = request_query_n(req, "transport", &tlen);
 	unsigned t = 0;
 	if (transport && tlen == 7 && memcmp(transport, "polling", 7) == 0)
@@ -419,14 +427,13 @@ static int verify(struct front_conn *c, const struct sio_request *req, bool upgr
 	if (origin_invalid(req))
 		return 3;
 	const char *sid = request_query_n(req, "sid", &slen);
-	const char *eio = request_query_n(req, "EIO", &elen);
 	if (sid) {
 		struct sio_eio_socket *s = session_find(srv, sid, slen);
 		if (!s || s->state == SS_FAILED || s->state == SS_CLOSED)
 			return 1;
 		if (!upgrade && s->transport != t)
 			return 3;
-		if (!eio || elen != 1 || eio[0] != '4')
+		if (!eio_v4(req))
 			return 3;
 		*sess = s;
 		return -1;
@@ -486,9 +493,7 @@ static void dispatch_request(struct front_conn *c)
 	}
 	if (!s) {
 		/* handshake */
-		size_t elen = 0;
-		const char *eio = request_query_n(req, "EIO", &elen);
-		if (!eio || elen != 1 || eio[0] != '4') {
+		if (!eio_v4(req)) {
 			respond_error(c, req, 5, NULL, keep);
 			return;
 		}
@@ -617,9 +622,7 @@ static bool dispatch_upgrade(struct front_conn *c)
 	if (s) {
 		snprintf(ho->sid, sizeof(ho->sid), "%s", s->sid);
 	} else {
-		size_t elen = 0;
-		const char *eio = request_query_n(req, "EIO", &elen);
-		if (!eio || elen != 1 || eio[0] != '4') {
+		if (!eio_v4(req)) {
 			free(ho);
 			respond_upgrade_error(c, error_messages[5]);
 			return false;

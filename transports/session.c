@@ -595,6 +595,26 @@ int session_send_outbuf(struct sio_eio_socket *s, struct outbuf *o, bool is_vola
 	return 0;
 }
 
+int session_send_outbufs(struct sio_eio_socket *s, struct outbuf **bufs, size_t n,
+			 bool is_volatile)
+{
+	if (s->state != SS_OPEN)
+		return SIO_ECLOSED;
+	if (is_volatile && !session_writable(s))
+		return 0;
+	size_t bytes = 0;
+	for (size_t i = 0; i < n; i++)
+		bytes += bufs[i]->len;
+	if (!session_room_for(s, n, bytes))
+		return session_full(s);
+	for (size_t i = 0; i < n; i++) {
+		int r = session_send_outbuf(s, bufs[i], false);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 SIO_API int sio_eio_send(sio_eio_socket *s, const void *data, size_t len, bool binary)
 {
 	if (!s || (!data && len))
