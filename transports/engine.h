@@ -178,11 +178,10 @@ void handover_free(struct handover *ho);
 size_t front_conn_size(void);
 size_t ws_conn_size(void);
 
-/* Queues a shared packet (taking a new reference on success), under the
- * queue limits and policy. With is_volatile, drops it (returning 0) when
- * the transport could not write it now. */
-int session_send_outbuf(struct sio_eio_socket *s, struct outbuf *o, bool is_volatile);
-/* The same for a packet and its attachments: all of them or none. */
+/* Queues a packet and its attachments (shared buffers; each queued one
+ * takes a new reference), all or none, under the queue limits and policy.
+ * With is_volatile, drops them (returning 0) when the transport could not
+ * write them now. */
 int session_send_outbufs(struct sio_eio_socket *s, struct outbuf **bufs, size_t n,
 			 bool is_volatile);
 /* Whether `n` more packets of `bytes` fit the queue limits. */

@@ -580,21 +580,6 @@ bool session_writable(const struct sio_eio_socket *s)
 	return s->transport == SIO_TRANSPORT_POLLING ? s->poll != NULL : s->ws != NULL;
 }
 
-int session_send_outbuf(struct sio_eio_socket *s, struct outbuf *o, bool is_volatile)
-{
-	if (s->state != SS_OPEN)
-		return SIO_ECLOSED;
-	if (is_volatile && !session_writable(s))
-		return 0;
-	if (!session_room_for(s, 1, o->len))
-		return session_full(s);
-	if (ring_push(s, o) < 0)
-		return SIO_ENOMEM;
-	o->refs++;
-	session_mark_dirty(s);
-	return 0;
-}
-
 int session_send_outbufs(struct sio_eio_socket *s, struct outbuf **bufs, size_t n,
 			 bool is_volatile)
 {
@@ -608,10 +593,11 @@ int session_send_outbufs(struct sio_eio_socket *s, struct outbuf **bufs, size_t 
 	if (!session_room_for(s, n, bytes))
 		return session_full(s);
 	for (size_t i = 0; i < n; i++) {
-		int r = session_send_outbuf(s, bufs[i], false);
-		if (r < 0)
-			return r;
+		if (ring_push(s, bufs[i]) < 0)
+			return SIO_ENOMEM;
+		bufs[i]->refs++;
 	}
+	session_mark_dirty(s);
 	return 0;
 }
 
