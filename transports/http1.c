@@ -28,7 +28,7 @@ struct h1 {
 	size_t url_len;
 	bool paused_upgrade;
 	bool headers_done; /* what llhttp reports as headers now are trailers */
-	size_t trailer_bytes;
+	enum { TR_NONE, TR_START, TR_SCAN, TR_FEED } trailers;
 	size_t chunk_ext_bytes; /* extensions on the current chunk-size line */
 };
 
@@ -46,18 +46,7 @@ static int on_message_begin(llhttp_t *p)
 	h->url_len = 0;
 	h->app_status = 0;
 	h->headers_done = false;
-	h->trailer_bytes = 0;
-	return 0;
-}
-
-/* Trailer fields of a chunked body are not kept, only bounded. */
-static int trailer(struct h1 *h, size_t n)
-{
-	h->trailer_bytes += n;
-	if (h->trailer_bytes > h->max_header) {
-		h->app_status = 431;
-		return -1;
-	}
+	h->trailers = TR_NONE;
 	return 0;
 }
 
@@ -80,7 +69,7 @@ static int on_header_field(llhttp_t *p, const char *at, size_t n)
 	struct h1 *h = from(p);
 	int rc;
 	if (h->headers_done)
-		return trailer(h, n);
+		return 0; /* a trailer field: not kept; h1_feed bounds them */
 	if (h->hs == HS_FIELD) {
 		rc = request_append_to(&h->req, h->cur_name, at, n);
 	} else {
@@ -97,7 +86,7 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n)
 	struct h1 *h = from(p);
 	int rc;
 	if (h->headers_done)
-		return trailer(h, n);
+		return 0;
 	if (h->hs == HS_VALUE) {
 		rc = request_append_to(&h->req, h->cur_value, at, n);
 	} else {
@@ -198,9 +187,16 @@ static int on_chunk_ext(llhttp_t *p, const char *at, size_t n)
 	return h->chunk_ext_bytes > MAX_CHUNK_EXTENSIONS ? -1 : 0;
 }
 
+/* The last chunk (size 0) starts the trailer section: llhttp stops here so
+ * that h1_feed can bound it as it bounds the header block. */
 static int on_chunk_header(llhttp_t *p)
 {
-	from(p)->chunk_ext_bytes = 0;
+	struct h1 *h = from(p);
+	h->chunk_ext_bytes = 0;
+	if (p->content_length == 0) {
+		h->trailers = TR_START;
+		return HPE_PAUSED;
+	}
 	return 0;
 }
 
@@ -303,67 +299,120 @@ static long scan_headers(struct h1 *h, const uint8_t *data, size_t n)
 	return 0;
 }
 
+/*
+ * The trailer section after the last chunk: an empty line alone, or field
+ * lines ending with one, refused as scan_headers refuses (the line before
+ * it, the last chunk's, cannot be folded onto).
+ */
+static long scan_trailers(struct h1 *h, const uint8_t *data, size_t n)
+{
+	if (h->scan == 0 && n > 0) {
+		if (data[0] == ' ' || data[0] == '\t' || data[0] == '\n')
+			return -1;
+		if (data[0] == '\r') {
+			if (n < 2)
+				return 0;
+			return data[1] == '\n' ? 2 : -1;
+		}
+	}
+	return scan_headers(h, data, n);
+}
+
+/*
+ * Finds the end of the header block (or trailer section) at data[0].
+ * Returns its length, 0 when more bytes are needed, -1 with *status set
+ * when it is refused. Never looks past the cap: whether bytes beyond it
+ * would be refused must not depend on how they were cut (fuzz_http1 found
+ * both blocks doing so: 400 whole, 431 in pieces).
+ */
+static long block_end(struct h1 *h, const uint8_t *data, size_t n, bool trailers, int *status)
+{
+	size_t avail = n > h->max_header ? h->max_header : n;
+	long end = trailers ? scan_trailers(h, data, avail) : scan_headers(h, data, avail);
+	if (end < 0) {
+		*status = 400;
+		return -1;
+	}
+	if (end == 0 && n > h->max_header) {
+		*status = 431;
+		return -1;
+	}
+	return end; /* 0: keep the partial block; the scan resumes at h->scan */
+}
+
 enum h1_result h1_feed(struct h1 *h, const uint8_t *data, size_t n, size_t *used, int *status)
 {
-	size_t skip = 0;
+	size_t off = 0;
 	*used = 0;
 	*status = 0;
 	if (!h->in_message) {
 		/* Empty lines before a request are ignored (RFC 9112 2.2). */
-		while (skip + 1 < n && data[skip] == '\r' && data[skip + 1] == '\n' && h->scan == 0)
-			skip += 2;
-		if (skip == n || (n - skip == 1 && data[skip] == '\r')) {
-			*used = skip;
+		while (off + 1 < n && data[off] == '\r' && data[off + 1] == '\n' && h->scan == 0)
+			off += 2;
+		if (off == n || (n - off == 1 && data[off] == '\r')) {
+			*used = off;
 			return H1_NEED_MORE;
 		}
-		/* Never look past the cap: whether bytes beyond it would be
-		 * refused must not depend on how they were cut (found by
-		 * fuzz_http1: 400 whole, 431 in pieces). */
-		size_t avail = n - skip;
-		long end = scan_headers(h, data + skip,
-					avail > h->max_header ? h->max_header : avail);
-		if (end < 0) {
-			*status = 400;
+		long end = block_end(h, data + off, n - off, false, status);
+		if (end < 0)
 			return H1_ERROR;
-		}
 		if (end == 0) {
-			if (n - skip > h->max_header) {
-				*status = 431;
-				return H1_ERROR;
-			}
-			/* keep the partial block; rescan resumes at h->scan */
-			*used = skip; /* h->scan stays valid: it counts from data + skip */
+			*used = off; /* h->scan counts from data + off */
 			return H1_NEED_MORE;
-		}
-		if ((size_t)end > h->max_header) {
-			*status = 431;
-			return H1_ERROR;
 		}
 		h->in_message = true;
 	}
-	const char *start = (const char *)data + skip;
-	enum llhttp_errno err = llhttp_execute(&h->parser, start, n - skip);
-	if (err == HPE_OK) {
-		*used = n;
-		return H1_NEED_MORE;
+	for (;;) {
+		/* llhttp sees the rest of the bytes, or only the whole trailer
+		 * section once it is here */
+		size_t len = n - off;
+		if (h->trailers == TR_SCAN) {
+			long end = block_end(h, data + off, n - off, true, status);
+			if (end < 0)
+				return H1_ERROR;
+			if (end == 0) {
+				*used = off;
+				return H1_NEED_MORE;
+			}
+			h->trailers = TR_FEED;
+			len = (size_t)end;
+		}
+		const char *start = (const char *)data + off;
+		enum llhttp_errno err = llhttp_execute(&h->parser, start, len);
+		if (err == HPE_OK) {
+			if (h->trailers == TR_FEED) {
+				/* llhttp wants more than a whole trailer section */
+				*status = 400;
+				return H1_ERROR;
+			}
+			*used = n;
+			return H1_NEED_MORE;
+		}
+		size_t pos = (size_t)(llhttp_get_error_pos(&h->parser) - start) + off;
+		if (err == HPE_PAUSED && h->trailers == TR_START) {
+			h->trailers = TR_SCAN;
+			h->scan = 0;
+			llhttp_resume(&h->parser);
+			off = pos;
+			continue;
+		}
+		*used = pos;
+		if (err == HPE_PAUSED)
+			return H1_REQUEST;
+		if (err == HPE_PAUSED_UPGRADE) {
+			h->paused_upgrade = true;
+			return H1_UPGRADE;
+		}
+		*status = h->app_status ? h->app_status : 400;
+		return H1_ERROR;
 	}
-	size_t pos = (size_t)(llhttp_get_error_pos(&h->parser) - start) + skip;
-	*used = pos;
-	if (err == HPE_PAUSED) {
-		return H1_REQUEST;
-	}
-	if (err == HPE_PAUSED_UPGRADE) {
-		h->paused_upgrade = true;
-		return H1_UPGRADE;
-	}
-	*status = h->app_status ? h->app_status : 400;
-	return H1_ERROR;
 }
 
 void h1_next(struct h1 *h)
 {
 	h->in_message = false;
 	h->scan = 0;
+	h->trailers = TR_NONE;
 	llhttp_resume(&h->parser);
 }
 

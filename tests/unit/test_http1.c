@@ -694,6 +694,51 @@ static const struct h1_vector h1_vectors[] = {
 	     "R GET /a keep=1 body=\"\"\n"
 	     "E 431\n"),
 
+	/* the trailer section is bounded by the same cap, on its own: 64 bytes
+	 * from the first field line to the empty line */
+	VMAX("POST /t HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+	     "2\r\nhi\r\n0\r\nX-T: 0123456789abcdef0123456789abcdef0123456789abcdef0123456\r\n\r\n"
+	     "GET /n HTTP/1.1\r\nHost: a\r\n\r\n", 64,
+	     "H POST /t path=/t chunked\n"
+	     "  host: a\n"
+	     "  transfer-encoding: chunked\n"
+	     "R POST /t keep=1 body=\"hi\"\n"
+	     "H GET /n path=/n\n"
+	     "  host: a\n"
+	     "R GET /n keep=1 body=\"\"\n"
+	     IDLE),
+	VMAX("POST /t HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+	     "2\r\nhi\r\n0\r\nX-T: 0123456789abcdef0123456789abcdef0123456789abcdef01234567\r\n\r\n", 64,
+	     "H POST /t path=/t chunked\n"
+	     "  host: a\n"
+	     "  transfer-encoding: chunked\n"
+	     "E 431\n"),
+	/* a bad byte past the cap: 431 however the bytes are cut (fuzz_http1) */
+	VMAX("POST /t HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+	     "0\r\nX-T: 0123456789abcdef0123456789abcdef0123456789abcdef0123456789\x01\r\n\r\n", 64,
+	     "H POST /t path=/t chunked\n"
+	     "  host: a\n"
+	     "  transfer-encoding: chunked\n"
+	     "E 431\n"),
+	V("POST /t HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+	  "0\r\n X-T: 1\r\n\r\n",
+	  "H POST /t path=/t chunked\n"
+	  "  host: a\n"
+	  "  transfer-encoding: chunked\n"
+	  "E 400\n"),
+	V("POST /t HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+	  "0\r\nX-T: 1\r\nX-U: 2\n\r\n",
+	  "H POST /t path=/t chunked\n"
+	  "  host: a\n"
+	  "  transfer-encoding: chunked\n"
+	  "E 400\n"),
+	V("POST /t HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+	  "0\r\nX-T: 1\r\n",
+	  "H POST /t path=/t chunked\n"
+	  "  host: a\n"
+	  "  transfer-encoding: chunked\n"
+	  "N idle=0 buffered=8\n"),
+
 	/* the application refuses */
 	VHS("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nabc", 413,
 	    "H POST / path=/ length=100\n"
