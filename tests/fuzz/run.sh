@@ -7,6 +7,10 @@
 #
 # Environment:
 #   FUZZ_SECONDS  seconds of fuzzing per target (default 15; 0: replay only)
+#   FUZZ_SEED     libFuzzer's random seed (default 1: every run walks the
+#                 same inputs, as far as its time allows, so CI's outcome
+#                 is one we have seen here; "random" lets libFuzzer choose,
+#                 for long runs by hand that look for new inputs)
 #   FUZZ_TARGETS  the targets to run, space separated (default: all), as
 #                 file names without fuzz_ and .c ("base64 http1")
 #   FUZZ_WORK     a folder to build and fuzz in, kept afterwards (default:
@@ -26,6 +30,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "${1:-$here/../..}" && pwd)"
 fuzz_dir="$repo/tests/fuzz"
 seconds="${FUZZ_SECONDS:-15}"
+fuzz_seed="${FUZZ_SEED:-1}"
 cc="${CC:-clang}"
 llhttp_src=/usr/share/llhttp
 llhttp_inc=/usr/share/include/llhttp
@@ -195,6 +200,9 @@ for t in $targets; do
 	opts=(-max_total_time="$seconds" -rss_limit_mb=1024 -timeout=25 -error_exitcode=1
 		-timeout_exitcode=1 -print_final_stats=1
 		-artifact_prefix="$work/artifacts/$t/")
+	if [ "$fuzz_seed" != random ]; then
+		opts+=(-seed="$fuzz_seed")
+	fi
 	if [ -n "${dicts[$t]+x}" ]; then
 		opts+=(-dict="$fuzz_dir/dict/${dicts[$t]}.dict")
 	fi
