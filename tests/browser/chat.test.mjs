@@ -107,7 +107,12 @@ async function see(page, selector, text, what = `${selector} "${text}"`) {
 async function enter(page, nick) {
   await page.fill('#nick-input', nick);
   await page.click('#nick-submit');
-  await page.locator('#chat').waitFor({ state: 'visible', timeout: WAIT });
+  try {
+    await page.locator('#chat').waitFor({ state: 'visible', timeout: WAIT });
+  } catch (e) {
+    const said = await page.locator('#nick-error').textContent().catch(() => '?');
+    throw new Error(`${nick} did not get in; the page says: ${JSON.stringify(said)}`, { cause: e });
+  }
   await see(page, '#room-title', '# general');
 }
 
@@ -144,12 +149,16 @@ const MODES = [
 ];
 
 for (const [label, query, expected] of MODES) {
+  // Names of their own: the server frees a name when it notices its owner
+  // left, which the next test must not wait for (a loaded machine is slow
+  // to notice a closed browser context).
+  const [A, B] = [`ann-${expected}${query ? '' : '-up'}`, `ben-${expected}${query ? '' : '-up'}`];
   test(`${label}: two pages join a room and talk both ways`, { timeout: 60000 }, async () => {
     const room = `room-${expected}-${query ? 'forced' : 'default'}`;
     const s = await openPages(2, query);
     const [a, b] = s.pages;
-    await enter(a, 'ann');
-    await enter(b, 'ben');
+    await enter(a, A);
+    await enter(b, B);
     await join(a, room);
     await join(b, room);
 
@@ -160,27 +169,27 @@ for (const [label, query, expected] of MODES) {
       await see(p, '#status', `online · ${expected}`);
     }
 
-    // Both see each other, the room's count, and ann sees ben arrive.
+    // Both see each other, the room's count, and A sees B arrive.
     for (const p of [a, b]) {
-      await see(p, '#users .user-button', /^ann/);
-      await see(p, '#users .user-button', /^ben/);
+      await see(p, '#users .user-button', new RegExp(`^${A}`));
+      await see(p, '#users .user-button', new RegExp(`^${B}`));
       await see(p, `#rooms .room-button[data-room="${room}"] .count`, '2');
     }
-    await see(a, '#messages .notice', 'ben joined');
+    await see(a, '#messages .notice', `${B} joined`);
 
-    // ann → ben: ben sees it; ann's tick goes to ✓✓ once ben acknowledged.
-    await send(a, 'hello ben');
-    await see(b, '#messages li.msg.theirs .text', 'hello ben');
-    await see(b, '#messages li.msg.theirs .from', 'ann');
-    assert.equal(await tick(a, 'hello ben', 'delivered'), '✓✓');
+    // A → B: B sees it; A's tick goes to ✓✓ once B acknowledged.
+    await send(a, `hello ${B}`);
+    await see(b, '#messages li.msg.theirs .text', `hello ${B}`);
+    await see(b, '#messages li.msg.theirs .from', A);
+    assert.equal(await tick(a, `hello ${B}`, 'delivered'), '✓✓');
 
-    // ben types: ann sees the indicator, gone once ben's message comes.
+    // B types: A sees the indicator, gone once B's message comes.
     await b.locator('#text').pressSequentially('hel');
-    await see(a, '#typing', 'ben is typing…');
+    await see(a, '#typing', `${B} is typing…`);
     await b.fill('#text', '');
-    await send(b, 'hi ann, got it');
-    await see(a, '#messages li.msg.theirs .text', 'hi ann, got it');
-    assert.equal(await tick(b, 'hi ann, got it', 'delivered'), '✓✓');
+    await send(b, `hi ${A}, got it`);
+    await see(a, '#messages li.msg.theirs .text', `hi ${A}, got it`);
+    assert.equal(await tick(b, `hi ${A}, got it`, 'delivered'), '✓✓');
     await a.waitForFunction(() => document.getElementById('typing').textContent === '', null,
       { timeout: WAIT });
 
@@ -188,9 +197,9 @@ for (const [label, query, expected] of MODES) {
     assert.equal(await transportOf(a), expected);
     assert.equal(await transportOf(b), expected);
 
-    // ben leaves: ann sees it and the count drops.
+    // B leaves: A sees it and the count drops.
     await b.click('#leave');
-    await see(a, '#messages .notice', 'ben left');
+    await see(a, '#messages .notice', `${B} left`);
     await see(a, `#rooms .room-button[data-room="${room}"] .count`, '1');
     await s.close();
   });
