@@ -304,28 +304,8 @@ static void tick_cb(lws_sorted_usec_list_t *sul)
 	lws_sul_schedule(srv->ctx, 0, &t->sul, tick_cb, TIMER_TICK_MS * LWS_US_PER_MS);
 }
 
-/* lws's own log lines go to stderr, but for the one it prints at error
- * level on every websocket hand-over (adopt_socket_readbuf), which is the
- * normal path here. */
-static void lws_log_emit(int level, const char *line)
-{
-	(void)level;
-	if (strstr(line, "adopt_socket_readbuf"))
-		return;
-	fputs(line, stderr);
-}
-
 static struct lws_protocols front_protocols[] = {
 	{"sioc-front", front_callback, 0, 0, 0, NULL, 0},
-	{NULL, NULL, 0, 0, 0, NULL, 0},
-};
-
-/* rx_buffer_size is a buffer every websocket keeps for its life: small
- * (256) keeps idle connections cheap; larger messages arrive in pieces
- * that ws.c gathers. tx_packet_size defaults to rx_buffer_size, which cut
- * every 1 KB send into four: 64 KiB costs no memory per connection. */
-static struct lws_protocols ws_protocols[] = {
-	{"sioc-ws", ws_callback, 0, 256, 0, NULL, 65536},
 	{NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -337,9 +317,8 @@ SIO_API int sio_server_listen(sio_server *srv, const char *host, int port)
 		return SIO_ESTATE;
 
 	front_protocols[0].per_session_data_size = front_conn_size();
-	ws_protocols[0].per_session_data_size = ws_conn_size();
 
-	lws_set_log_level(LLL_ERR, lws_log_emit);
+	lws_set_log_level(LLL_ERR, NULL);
 	srv->loop = ev_loop_new(EVFLAG_AUTO);
 	if (!srv->loop)
 		return SIO_EEVLIB;
@@ -365,13 +344,6 @@ SIO_API int sio_server_listen(sio_server *srv, const char *host, int port)
 
 	struct lws_context_creation_info v;
 	memset(&v, 0, sizeof(v));
-	v.vhost_name = "sioc-ws";
-	v.port = CONTEXT_PORT_NO_LISTEN_SERVER;
-	v.protocols = ws_protocols;
-	v.options = 0; /* UTF-8 is validated in ws.c, to close with 1007 */
-	srv->ws_vh = lws_create_vhost(srv->ctx, &v);
-
-	memset(&v, 0, sizeof(v));
 	v.vhost_name = "sioc-front";
 	v.port = port;
 	v.iface = (host && *host) ? host : NULL;
@@ -384,13 +356,13 @@ SIO_API int sio_server_listen(sio_server *srv, const char *host, int port)
 		v.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
 	v.listen_accept_role = "raw-skt";
 	v.listen_accept_protocol = "sioc-front";
-	srv->front_vh = srv->ws_vh ? lws_create_vhost(srv->ctx, &v) : NULL;
-	if (!srv->ws_vh || !srv->front_vh) {
+	srv->front_vh = lws_create_vhost(srv->ctx, &v);
+	if (!srv->front_vh) {
 		lws_context_destroy(srv->ctx);
 		srv->ctx = NULL;
 		ev_loop_destroy(srv->loop);
 		srv->loop = NULL;
-		srv->ws_vh = srv->front_vh = NULL;
+		srv->front_vh = NULL;
 		return SIO_ELISTEN;
 	}
 	srv->port = lws_get_vhost_listen_port(srv->front_vh);
@@ -460,9 +432,6 @@ SIO_API void sio_server_destroy(sio_server *srv)
 		ev_prepare_stop(srv->loop, &srv->prepare);
 		ev_loop_destroy(srv->loop);
 	}
-	for (size_t i = 0; i < srv->nhandovers_cap; i++)
-		handover_drop(srv, srv->handovers[i]);
-	free(srv->handovers);
 	free(srv->buckets);
 	for (size_t i = 0; i < IP_BUCKETS; i++) {
 		while (srv->ips[i]) {
@@ -471,7 +440,6 @@ SIO_API void sio_server_destroy(sio_server *srv)
 			free(e);
 		}
 	}
-	buf_free(&srv->ws_batch);
 	options_free(srv);
 	free(srv);
 }

@@ -20,7 +20,6 @@
 struct lws_context;
 struct lws_vhost;
 struct ev_loop;
-struct handover;
 struct ip_count;
 
 #define IP_BUCKETS 1024
@@ -37,14 +36,14 @@ struct sio_server {
 	ev_prepare prepare; /* flushes output once per loop turn */
 	bool in_loop;       /* inside ev_run() */
 	struct lws_context *ctx;
-	struct lws_vhost *front_vh, *ws_vh;
+	struct lws_vhost *front_vh;
 	int port;
 	bool listening;
 	volatile sig_atomic_t stop_requested;
 	bool stopping;
 	bool destroying;
 	uint64_t shutdown_deadline; /* ms; connections still open then are closed */
-	size_t pending_out;         /* front connections with response bytes to write */
+	size_t pending_out;         /* connections with bytes to write */
 
 	struct timer_wheel wheel;
 	void *tick_sul; /* lws_sorted_usec_list_t, allocated */
@@ -76,13 +75,8 @@ struct sio_server {
 	struct list calls;
 	bool calls_closed;
 
-	struct buf ws_batch; /* scratch for framing several websocket packets */
 	struct ip_count *ips[IP_BUCKETS]; /* open connections per peer address */
 	size_t npending;                  /* sessions not yet in a namespace */
-
-	/* pending websocket hand-overs, by the dup()ed fd */
-	struct handover **handovers;
-	size_t nhandovers_cap;
 };
 
 /* Called at the end of every lws callback: flushes dirty sessions and

@@ -1,4 +1,4 @@
-/* The lws protocol callbacks of the two vhosts (front.c, ws.c). */
+/* The lws protocol callback of the front vhost (front.c). */
 #ifndef SIOC_TRANSPORTS_CALLBACKS_H
 #define SIOC_TRANSPORTS_CALLBACKS_H
 
@@ -6,7 +6,5 @@
 
 int front_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		   size_t len);
-int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-		size_t len);
 
 #endif

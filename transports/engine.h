@@ -18,6 +18,7 @@
 
 #include "protocol/eio_packet.h"
 #include "protocol/utf8.h"
+#include "protocol/ws_parser.h"
 #include "server/server.h"
 #include "server/timer.h"
 #include "server/util.h"
@@ -25,22 +26,29 @@
 
 struct lws;
 struct front_conn;
+struct sio_eio_socket;
 
-/* A websocket connection on the ws vhost (lws allocates it per wsi). */
+/* A websocket: a front connection after its upgrade (ws.c), owned by it. */
 struct ws_conn {
-	struct lws *wsi;
+	struct lws *wsi; /* the front connection's raw socket; NULL once closed */
 	struct sio_server *srv;
 	struct sio_eio_socket *sess; /* NULL once detached */
 	bool probe_pong;             /* "3probe" to write */
-	bool closing;
-	int close_code;
-	struct buf rx;               /* a message arriving in fragments */
-	bool rx_binary;
-	struct utf8_state utf8;      /* validation of a text message so far */
-	uint32_t frames;             /* frames of the message so far */
-	bool frame_open;             /* the current frame has bytes to come */
-	bool ip_counted;             /* counted in max_connections_per_ip */
-	char addr[64];
+	bool closing;                /* our close frame is queued: no more data either way */
+	bool draining;               /* close frame written, write side shut */
+	bool blocked;                /* the kernel took less than offered: wait for POLLOUT */
+	bool out_counted;            /* counted in srv->pending_out */
+
+	/* output, in this order: the rest of a frame cut by the kernel, then
+	 * handshake and control bytes, then the session's queue */
+	struct outbuf *cur;
+	const uint8_t *cur_p;
+	size_t cur_left;
+	struct buf out;
+	size_t out_off;
+	struct timer timer; /* close wait, then drain */
+
+	struct ws_parser rx;
 };
 
 /* An encoded packet shared by reference (a broadcast shares one). Layout:
@@ -140,8 +148,11 @@ void session_close_written(struct sio_eio_socket *s);
 /* A polling GET for s arrived on c (already checked: no other GET). */
 void session_poll_attach(struct sio_eio_socket *s, struct front_conn *c);
 
-/* Websocket transport events (ws.c -> session.c). */
-void session_ws_established(struct sio_server *srv, struct ws_conn *w, struct handover *ho);
+/* Websocket transport events (ws.c, front.c -> session.c). */
+/* A websocket upgrade for session `sid` (a probe), or with sid NULL a new
+ * session for req (taken; freed on failure). */
+void session_ws_established(struct sio_server *srv, struct ws_conn *w, const char *sid,
+			    struct sio_request *req);
 void session_ws_message(struct ws_conn *w, const uint8_t *data, size_t len, bool binary);
 void session_ws_closed(struct ws_conn *w);
 
@@ -156,24 +167,23 @@ void front_detach(struct front_conn *c);
 void ws_request_write(struct ws_conn *w);
 /* Writes the session's queue now when the socket can take it. */
 void ws_flush(struct ws_conn *w);
+/* Sends a close frame (code 0: none), then ends the connection. */
 void ws_close(struct ws_conn *w, int code);
 void ws_detach(struct ws_conn *w);
 
-/* A pending hand-over of an accepted connection to the websocket vhost. */
-struct handover {
-	int fd;
-	char sid[32];            /* empty for a websocket-only handshake */
-	struct sio_request *req; /* owned; for a new session */
-	struct buf headers;      /* extra handshake response header lines */
-	bool ip_counted;         /* carries the connection's max_connections_per_ip slot */
-	char addr[64];
-};
-void handover_put(struct sio_server *srv, struct handover *ho);
-/* Frees a hand-over that will not complete, giving back its slot. */
-void handover_drop(struct sio_server *srv, struct handover *ho);
-struct handover *handover_take(struct sio_server *srv, int fd);
-struct handover *handover_peek(struct sio_server *srv, int fd);
-void handover_free(struct handover *ho);
+/* The websocket on a front connection (ws.c, used by front.c). */
+/* Starts a websocket on wsi for a verified upgrade request with this
+ * Sec-WebSocket-Key: queues the bytes still pending for the socket, then
+ * the 101 answer with the extra header lines. NULL when out of memory. */
+struct ws_conn *ws_open(struct sio_server *srv, struct lws *wsi, const char *key,
+			const struct buf *pending, const struct buf *headers);
+/* Bytes read from the socket (unmasked in place). Returns -1 when the
+ * connection must close now. */
+int ws_on_data(struct ws_conn *w, uint8_t *data, size_t len);
+/* The socket can take more. Returns -1 when the connection must close. */
+int ws_on_writeable(struct ws_conn *w);
+/* The socket is closed: tells the session, frees w. */
+void ws_on_closed(struct ws_conn *w);
 
 size_t front_conn_size(void);
 size_t ws_conn_size(void);

@@ -2,12 +2,11 @@
  * The HTTP front: every accepted connection is a raw socket whose bytes
  * go through http1.c. Requests under the Engine.IO path are verified as
  * the reference does, then served as long-polling (GET held until output
- * is queued, POST carrying packets) or handed to the websocket vhost
- * (dup() of the fd plus the bytes already read).
+ * is queued, POST carrying packets) or turned into a websocket in place
+ * (ws.c).
  */
 #include "transports/engine.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,10 +38,10 @@ struct front_conn {
 	struct buf body; /* the current request's body */
 	size_t body_limit;
 	struct sio_eio_socket *sess; /* the session served (held GET or POST) */
+	struct ws_conn *ws;          /* after an upgrade: the websocket, owned */
 	enum conn_role role;
 	bool busy;        /* a request is held: parse nothing more */
 	bool close_after; /* close once out is written */
-	bool handed_over; /* the fd went to the websocket vhost */
 	bool rx_paused;
 	bool draining; /* write side shut: reading until EOF or DRAIN_MS */
 	bool handshake; /* the held GET opens its session */
@@ -56,64 +55,6 @@ struct front_conn {
 size_t front_conn_size(void)
 {
 	return sizeof(struct front_conn);
-}
-
-/* ---- hand-over records -------------------------------------------------- */
-
-void handover_free(struct handover *ho)
-{
-	if (!ho)
-		return;
-	if (ho->req) {
-		request_free(ho->req);
-		free(ho->req);
-	}
-	buf_free(&ho->headers);
-	free(ho);
-}
-
-void handover_drop(struct sio_server *srv, struct handover *ho)
-{
-	if (ho && ho->ip_counted)
-		server_ip_release(srv, ho->addr);
-	handover_free(ho);
-}
-
-void handover_put(struct sio_server *srv, struct handover *ho)
-{
-	size_t fd = (size_t)ho->fd;
-	if (fd >= srv->nhandovers_cap) {
-		size_t n = srv->nhandovers_cap ? srv->nhandovers_cap : 64;
-		while (n <= fd)
-			n *= 2;
-		struct handover **t = realloc(srv->handovers, n * sizeof(*t));
-		if (!t) {
-			handover_drop(srv, ho);
-			return;
-		}
-		memset(t + srv->nhandovers_cap, 0, (n - srv->nhandovers_cap) * sizeof(*t));
-		srv->handovers = t;
-		srv->nhandovers_cap = n;
-	}
-	/* a record left by a hand-over lws refused: the fd number was reused */
-	handover_drop(srv, srv->handovers[fd]);
-	srv->handovers[fd] = ho;
-}
-
-struct handover *handover_peek(struct sio_server *srv, int fd)
-{
-	if (fd < 0 || (size_t)fd >= srv->nhandovers_cap)
-		return NULL;
-	return srv->handovers[fd];
-}
-
-struct handover *handover_take(struct sio_server *srv, int fd)
-{
-	if (fd < 0 || (size_t)fd >= srv->nhandovers_cap)
-		return NULL;
-	struct handover *ho = srv->handovers[fd];
-	srv->handovers[fd] = NULL;
-	return ho;
 }
 
 /* ---- responses ---------------------------------------------------------- */
@@ -585,9 +526,9 @@ static const char *ws_headers_error(const struct sio_request *req)
 	return NULL;
 }
 
-/* An upgrade request: verify, then hand the connection to the websocket
- * vhost. Returns true when the raw connection must close now (handed
- * over); false when an error response was queued. */
+/* An upgrade request: verify, then turn the connection into a websocket.
+ * Returns true when it is one now; false when an error response was
+ * queued. */
 static bool dispatch_upgrade(struct front_conn *c)
 {
 	struct sio_server *srv = c->srv;
@@ -614,60 +555,70 @@ static bool dispatch_upgrade(struct front_conn *c)
 		respond_upgrade_error(c, err);
 		return false;
 	}
-	struct handover *ho = calloc(1, sizeof(*ho));
-	if (!ho) {
-		respond_upgrade_error(c, error_messages[3]);
-		return false;
-	}
-	if (s) {
-		snprintf(ho->sid, sizeof(ho->sid), "%s", s->sid);
-	} else {
+	struct sio_request *copy = NULL;
+	if (!s) {
 		if (!eio_v4(req)) {
-			free(ho);
 			respond_upgrade_error(c, error_messages[5]);
 			return false;
 		}
 		if (handshakes_full(srv) || srv->stopping) {
-			free(ho);
 			buf_append_str(&c->out, "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n"
 						"Content-Length: 0\r\n\r\n");
 			c->close_after = true;
 			conn_want_write(c);
 			return false;
 		}
-		ho->req = request_clone(req);
-		if (!ho->req) {
-			free(ho);
+		copy = request_clone(req);
+		if (!copy) {
 			respond_upgrade_error(c, error_messages[3]);
 			return false;
 		}
 	}
-	engine_headers(c, req, &ho->headers, !s);
-	int fd = lws_get_socket_fd(c->wsi);
-	int nfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-	if (nfd < 0) {
-		handover_free(ho);
+	struct buf headers = {0};
+	engine_headers(c, req, &headers, !s);
+	/* responses to requests before this one, not yet written, go first */
+	struct buf pending = {0};
+	if (c->out_off < c->out.len)
+		buf_append(&pending, c->out.data + c->out_off, c->out.len - c->out_off);
+	struct ws_conn *w = ws_open(srv, c->wsi, sio_request_header(req, "sec-websocket-key"),
+				    &pending, &headers);
+	buf_free(&pending);
+	buf_free(&headers);
+	if (!w) {
+		if (copy) {
+			request_free(copy);
+			free(copy);
+		}
 		respond_upgrade_error(c, error_messages[3]);
 		return false;
 	}
-	ho->fd = nfd;
-	/* the connection's slot in the per-address count goes with it */
-	ho->ip_counted = c->ip_counted;
-	snprintf(ho->addr, sizeof(ho->addr), "%s", c->addr);
-	c->ip_counted = false;
-	handover_put(srv, ho);
-	/* the request starts at the first byte that is not an empty line */
-	size_t start = 0;
-	while (start < c->in.len && (c->in.data[start] == '\r' || c->in.data[start] == '\n'))
-		start++;
-	c->handed_over = true;
-	struct lws *nw = lws_adopt_socket_vhost_readbuf(srv->ws_vh, nfd,
-							(const char *)c->in.data + start,
-							c->in.len - start);
-	if (!nw)
-		handover_drop(srv, handover_take(srv, nfd)); /* lws closed nfd */
-	c->in.len = 0;
+	/* the connection is a websocket now: the HTTP state goes */
+	c->ws = w;
+	c->out.len = c->out_off = 0;
+	conn_count_out(c);
+	timer_cancel(&srv->wheel, &c->timer);
+	c->timer_kind = CT_NONE;
+	if (c->rx_paused) {
+		c->rx_paused = false;
+		lws_rx_flow_control(c->wsi, 1);
+	}
+	session_ws_established(srv, w, s ? s->sid : NULL, copy);
+	ws_request_write(w);
 	return true;
+}
+
+/* After the upgrade: the bytes read after the request are frames. */
+static int conn_become_ws(struct front_conn *c)
+{
+	struct buf rest = c->in;
+	c->in = (struct buf){0};
+	h1_destroy(c->h1);
+	c->h1 = NULL;
+	buf_free(&c->out);
+	buf_free(&c->body);
+	int rc = rest.len ? ws_on_data(c->ws, rest.data, rest.len) : 0;
+	buf_free(&rest);
+	return rc;
 }
 
 /* ---- the connection ----------------------------------------------------- */
@@ -768,8 +719,10 @@ static int conn_process(struct front_conn *c)
 		}
 		if (r == H1_UPGRADE) {
 			conn_release_post(c);
-			if (dispatch_upgrade(c))
-				return -1;
+			if (dispatch_upgrade(c)) {
+				buf_consume(&c->in, used);
+				return conn_become_ws(c);
+			}
 			break;
 		}
 		if (r == H1_ERROR) {
@@ -801,6 +754,9 @@ static void conn_closed(struct front_conn *c)
 	c->ip_counted = false;
 	c->out_off = c->out.len = 0;
 	conn_count_out(c);
+	if (c->ws)
+		ws_on_closed(c->ws);
+	c->ws = NULL;
 	struct sio_eio_socket *s = c->sess;
 	if (s) {
 		if (s->poll == c) {
@@ -901,19 +857,31 @@ int front_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user
 		server_leave(srv);
 		break;
 	case LWS_CALLBACK_RAW_RX:
-		if (!c->h1 || c->handed_over || c->close_after)
+		if (c->ws) {
+			server_enter(srv);
+			rc = ws_on_data(c->ws, in, len);
+			server_leave(srv);
+			break;
+		}
+		if (!c->h1 || c->close_after)
 			break; /* draining after an error response */
 		server_enter(srv);
 		if (buf_append(&c->in, in, len) < 0)
 			rc = -1;
 		else
 			rc = conn_process(c);
-		if (rc == 0 && c->out.len)
+		if (rc == 0 && !c->ws && c->out.len)
 			lws_callback_on_writable(wsi);
 		server_leave(srv);
 		break;
 	case LWS_CALLBACK_RAW_WRITEABLE:
-		if (!c->h1 || c->handed_over)
+		if (c->ws) {
+			server_enter(srv);
+			rc = ws_on_writeable(c->ws);
+			server_leave(srv);
+			break;
+		}
+		if (!c->h1)
 			break;
 		server_enter(srv);
 		rc = conn_writeable(c);

@@ -442,11 +442,12 @@ static void upgrade_expired(struct timer *t)
 	}
 }
 
-void session_ws_established(struct sio_server *srv, struct ws_conn *w, struct handover *ho)
+void session_ws_established(struct sio_server *srv, struct ws_conn *w, const char *sid,
+			    struct sio_request *req)
 {
 	struct ws_conn *v = w;
-	if (ho->sid[0]) {
-		struct sio_eio_socket *s = session_find(srv, ho->sid, strlen(ho->sid));
+	if (sid) {
+		struct sio_eio_socket *s = session_find(srv, sid, strlen(sid));
 		if (!s || s->state != SS_OPEN || s->probe || s->upgraded ||
 		    s->transport != SIO_TRANSPORT_POLLING) {
 			ws_close(w, 1000);
@@ -458,8 +459,6 @@ void session_ws_established(struct sio_server *srv, struct ws_conn *w, struct ha
 			  upgrade_expired);
 		return;
 	}
-	struct sio_request *req = ho->req;
-	ho->req = NULL;
 	struct sio_eio_socket *s = session_create(srv, req, SIO_TRANSPORT_WEBSOCKET);
 	if (!s) {
 		ws_close(w, 1011);

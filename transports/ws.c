@@ -1,21 +1,51 @@
 /*
- * The websocket transport: connections handed over by the front arrive on
- * the ws vhost, where lws does the RFC 6455 handshake, framing and UTF-8
- * validation. One Engine.IO packet per message; one lws_write() per
- * WRITEABLE callback.
+ * The websocket transport, on our own RFC 6455 framing. A front
+ * connection whose upgrade request passed verification becomes a
+ * websocket in place: the 101 answer goes out on the same socket, and the
+ * bytes after the request are frames. Frames are parsed as they arrive,
+ * however they are cut; one Engine.IO packet per message. Output leaves
+ * with one sendmsg() per batch: each frame header is written into the
+ * headroom of its packet buffer (the same bytes for every recipient of a
+ * shared broadcast buffer), so no packet is copied on the way out.
  */
 #include "transports/engine.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
-#include "transports/callbacks.h"
+#include <libwebsockets.h>
 
-_Static_assert(OUTBUF_PRE >= LWS_PRE, "OUTBUF_PRE must cover LWS_PRE");
+#include "protocol/ws_parser.h"
+
+#define CLOSE_WAIT_MS 2000   /* a close frame the peer does not read */
+#define DRAIN_MS 2000        /* reading after our close frame, until the peer's FIN */
+#define MAX_IOV 64           /* frames per sendmsg() */
+#define MAX_CONTROL_OUT 4096 /* pongs waiting behind a peer that does not read */
 
 size_t ws_conn_size(void)
 {
 	return sizeof(struct ws_conn);
+}
+
+static void count_out(struct ws_conn *w)
+{
+	bool has = w->cur || w->out_off < w->out.len;
+	if (has && !w->out_counted)
+		w->srv->pending_out++;
+	else if (!has && w->out_counted)
+		w->srv->pending_out--;
+	w->out_counted = has;
+}
+
+static void kill_conn(struct timer *t)
+{
+	struct ws_conn *w = container_of(t, struct ws_conn, timer);
+	if (w->wsi)
+		lws_set_timeout(w->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
 }
 
 void ws_request_write(struct ws_conn *w)
@@ -24,285 +54,274 @@ void ws_request_write(struct ws_conn *w)
 		lws_callback_on_writable(w->wsi);
 }
 
-#define CLOSE_WAIT_S 2 /* how long a close may wait for the socket to take it */
-
-void ws_close(struct ws_conn *w, int code)
-{
-	w->closing = true;
-	w->close_code = code;
-	ws_request_write(w);
-	/* A peer that stopped reading (a slow consumer cut off for "queue
-	 * full") never makes the socket writable: without this its fd, lws
-	 * state and kernel send buffer would stay until it read again. */
-	if (w->wsi)
-		lws_set_timeout(w->wsi, PENDING_TIMEOUT_CLOSE_SEND, CLOSE_WAIT_S);
-}
-
 void ws_detach(struct ws_conn *w)
 {
 	w->sess = NULL;
 }
 
-/* A whole message arrived. */
-static void deliver(struct ws_conn *w, uint8_t *data, size_t len, bool binary)
+/* ---- output ------------------------------------------------------------- */
+
+_Static_assert(OUTBUF_PRE >= 10, "OUTBUF_PRE must hold a frame header");
+
+/* The frame of a queued packet: header (written into the headroom) and
+ * payload, as one contiguous span. */
+static struct iovec packet_frame(struct outbuf *o)
 {
-	session_ws_message(w, data, len, binary);
+	uint8_t *payload = o->binary ? outbuf_data(o) : o->mem + OUTBUF_PRE;
+	size_t len = o->binary ? o->len : o->len + 1;
+	size_t h = ws_frame_header_before(payload, o->binary ? WS_OP_BINARY : WS_OP_TEXT, len);
+	return (struct iovec){.iov_base = payload - h, .iov_len = h + len};
 }
 
-#define MAX_FRAGMENTS 1024 /* frames in one message */
-
-static int on_receive(struct ws_conn *w, struct lws *wsi, uint8_t *in, size_t len)
+/* Appends a whole frame to the control output. Returns 0 or -1. */
+static int out_frame(struct ws_conn *w, uint8_t opcode, const void *p, size_t len)
 {
-	size_t max = w->srv->opts.max_http_buffer_size;
-	size_t remaining = lws_remaining_packet_payload(wsi);
-	bool final = lws_is_final_fragment(wsi);
-	if (lws_is_first_fragment(wsi)) {
-		w->rx.len = 0;
-		w->rx_binary = lws_frame_is_binary(wsi) != 0;
-		w->utf8 = (struct utf8_state){0};
-		w->frames = 0;
-		w->frame_open = false;
-	}
-	/* a message cut into a flood of (empty) frames costs no memory but
-	 * endless work: bound the frames */
-	if (!w->frame_open && ++w->frames > MAX_FRAGMENTS) {
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, NULL, 0);
+	uint8_t h[14];
+	size_t n = ws_frame_header_before(h + 10, opcode, len);
+	if (buf_append(&w->out, h + 10 - n, n) < 0 || buf_append(&w->out, p, len) < 0)
 		return -1;
-	}
-	w->frame_open = remaining > 0;
-	/* lws drops invalid text without a close frame: check it here, 1007 */
-	if (!w->rx_binary && (!utf8_feed(&w->utf8, in, len) ||
-			      (final && remaining == 0 && !utf8_complete(&w->utf8)))) {
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_INVALID_PAYLOAD, NULL, 0);
-		return -1;
-	}
-	/* refuse an oversize message as soon as its size is known */
-	if (w->rx.len + len + remaining > max) {
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL, 0);
-		return -1;
-	}
-	if (final && remaining == 0 && w->rx.len == 0) {
-		deliver(w, in, len, w->rx_binary);
-		return 0;
-	}
-	if (buf_append(&w->rx, in, len) < 0)
-		return -1;
-	if (final && remaining == 0) {
-		deliver(w, w->rx.data, w->rx.len, w->rx_binary);
-		w->rx.len = 0;
-		if (w->rx.cap > 65536)
-			buf_free(&w->rx);
-	}
 	return 0;
 }
 
-#define BATCH_MAX 65536 /* bytes of frames gathered into one write */
-
-/* Writes a websocket frame header for a server frame (unmasked) of len
- * bytes; returns its size (2, 4 or 10). */
-static size_t frame_header(uint8_t *p, bool binary, size_t len)
-{
-	p[0] = (uint8_t)(0x80 | (binary ? 0x2 : 0x1));
-	if (len < 126) {
-		p[1] = (uint8_t)len;
-		return 2;
-	}
-	if (len < 65536) {
-		p[1] = 126;
-		p[2] = (uint8_t)(len >> 8);
-		p[3] = (uint8_t)len;
-		return 4;
-	}
-	p[1] = 127;
-	for (int i = 0; i < 8; i++)
-		p[2 + i] = (uint8_t)((uint64_t)len >> (56 - 8 * i));
-	return 10;
-}
-
-static size_t packet_wire_len(const struct outbuf *o)
-{
-	return o->binary ? o->len : o->len + 1;
-}
-
 /*
- * Writes what the session has queued for this websocket: one packet goes
- * out as it is (lws writes the frame header into its headroom, so a shared
- * broadcast buffer is not copied); several are framed here into one buffer
- * and written with one system call. Returns -1 when the connection failed.
+ * Sends what is pending: the rest of a cut frame, control bytes, then
+ * (unless closing) the session's queue, up to MAX_IOV frames per system
+ * call, until the kernel takes less than offered. A frame the kernel cut
+ * is kept by reference (w->cur), not copied. Returns -1 when the socket
+ * failed.
  */
-static int ws_write_queue(struct ws_conn *w, struct lws *wsi)
+static int ws_send(struct ws_conn *w)
 {
-	struct sio_eio_socket *s = w->sess;
-	if (!s || s->ws != w || !s->ring_count)
+	if (!w->wsi || w->blocked)
 		return 0;
-	struct outbuf *first = session_peek(s);
-	bool is_close = false;
-	int n;
-	if (s->ring_count == 1 || packet_wire_len(first) >= BATCH_MAX) {
-		struct outbuf *o = session_pop(s);
-		is_close = o->type == EIO_CLOSE;
-		if (o->binary)
-			n = lws_write(wsi, outbuf_data(o), o->len, LWS_WRITE_BINARY);
-		else
-			n = lws_write(wsi, o->mem + OUTBUF_PRE, o->len + 1, LWS_WRITE_TEXT);
-		outbuf_unref(o);
-	} else {
-		struct buf *b = &w->srv->ws_batch;
-		b->len = 0;
-		if (buf_reserve(b, LWS_PRE + BATCH_MAX + 10) < 0)
-			return -1;
-		b->len = LWS_PRE;
-		struct outbuf *o;
-		while ((o = session_peek(s)) && !is_close) {
-			size_t wire = packet_wire_len(o);
-			if (b->len > LWS_PRE && b->len + 10 + wire > LWS_PRE + BATCH_MAX)
-				break;
-			if (buf_reserve(b, 10 + wire) < 0)
-				return -1;
-			b->len += frame_header(b->data + b->len, o->binary, wire);
-			const uint8_t *src = o->binary ? outbuf_data(o) : o->mem + OUTBUF_PRE;
-			memcpy(b->data + b->len, src, wire);
-			b->len += wire;
-			is_close = o->type == EIO_CLOSE;
-			outbuf_unref(session_pop(s));
-		}
-		/* already framed: lws sends the bytes as they are */
-		n = lws_write(wsi, b->data + LWS_PRE, b->len - LWS_PRE, LWS_WRITE_RAW);
+	if (lws_partial_buffered(w->wsi)) {
+		/* a response of the front's, from before the upgrade */
+		w->blocked = true;
+		lws_callback_on_writable(w->wsi);
+		return 0;
 	}
-	if (n < 0)
-		return -1;
-	if (is_close && s->close_queued)
-		session_close_written(s);
-	else if (s->ring_count)
-		lws_callback_on_writable(wsi);
+	if (w->probe_pong && !w->closing) {
+		w->probe_pong = false;
+		if (out_frame(w, WS_OP_TEXT, "3probe", 6) < 0)
+			return -1;
+	}
+	int fd = lws_get_socket_fd(w->wsi);
+	for (;;) {
+		struct iovec iov[MAX_IOV];
+		int niov = 0;
+		size_t total = 0;
+		uint32_t npackets = 0;
+		if (w->cur)
+			iov[niov++] = (struct iovec){.iov_base = (void *)w->cur_p, .iov_len = w->cur_left};
+		if (w->out_off < w->out.len)
+			iov[niov++] = (struct iovec){.iov_base = w->out.data + w->out_off,
+						     .iov_len = w->out.len - w->out_off};
+		struct sio_eio_socket *s = w->sess;
+		if (!w->closing && s && s->ws == w) {
+			while (niov < MAX_IOV && npackets < s->ring_count) {
+				struct outbuf *o = s->ring[(s->ring_head + npackets) % s->ring_cap];
+				iov[niov++] = packet_frame(o);
+				npackets++;
+				if (o->type == EIO_CLOSE)
+					break; /* nothing goes after the close packet */
+			}
+		}
+		if (niov == 0)
+			break;
+		for (int i = 0; i < niov; i++)
+			total += iov[i].iov_len;
+		struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)niov};
+		ssize_t sent = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (sent < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				w->blocked = true;
+				break;
+			}
+			count_out(w);
+			return -1;
+		}
+		/* take off what the kernel took, in the order offered */
+		size_t k = (size_t)sent;
+		if (w->cur) {
+			size_t t = k < w->cur_left ? k : w->cur_left;
+			w->cur_p += t;
+			w->cur_left -= t;
+			k -= t;
+			if (!w->cur_left) {
+				outbuf_unref(w->cur);
+				w->cur = NULL;
+			}
+		}
+		if (w->out_off < w->out.len) {
+			size_t t = k < w->out.len - w->out_off ? k : w->out.len - w->out_off;
+			w->out_off += t;
+			k -= t;
+			if (w->out_off == w->out.len) {
+				w->out.len = w->out_off = 0;
+				if (w->out.cap > 65536)
+					buf_free(&w->out);
+			}
+		}
+		while (npackets > 0 && k > 0) {
+			npackets--;
+			struct outbuf *o = session_pop(s);
+			struct iovec f = packet_frame(o);
+			bool is_close = o->type == EIO_CLOSE;
+			if (k >= f.iov_len) {
+				k -= f.iov_len;
+				outbuf_unref(o);
+			} else {
+				w->cur = o; /* the reference moves from the queue */
+				w->cur_p = (const uint8_t *)f.iov_base + k;
+				w->cur_left = f.iov_len - k;
+				k = 0;
+			}
+			if (is_close && s->close_queued)
+				session_close_written(s);
+		}
+		if ((size_t)sent < total) {
+			w->blocked = true;
+			break;
+		}
+	}
+	count_out(w);
+	if (w->blocked) {
+		lws_callback_on_writable(w->wsi);
+		return 0;
+	}
+	if (w->closing && !w->draining && !w->cur && w->out.len == 0) {
+		/* our close frame is out: stop writing, read until the peer's
+		 * FIN (so that unread input does not turn into a reset that
+		 * loses the close frame), for DRAIN_MS at most */
+		w->draining = true;
+		shutdown(fd, SHUT_WR);
+		timer_arm(&w->srv->wheel, &w->timer, now_ms() + DRAIN_MS, kill_conn);
+	}
 	return 0;
 }
 
 void ws_flush(struct ws_conn *w)
 {
-	/* Write now rather than after a round through POLLOUT: that costs two
-	 * epoll_ctl calls and a loop turn per message. When lws still holds
-	 * bytes the kernel did not take, wait for WRITEABLE. */
-	if (!w->wsi || w->closing || w->probe_pong || lws_partial_buffered(w->wsi)) {
-		ws_request_write(w);
+	/* Written now rather than after a round through POLLOUT, which costs
+	 * two epoll_ctl calls and a loop turn per message. */
+	if (ws_send(w) < 0 && w->wsi)
+		lws_set_timeout(w->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+}
+
+void ws_close(struct ws_conn *w, int code)
+{
+	if (w->closing)
 		return;
-	}
-	if (ws_write_queue(w, w->wsi) < 0)
-		ws_close(w, LWS_CLOSE_STATUS_ABNORMAL_CLOSE);
+	w->closing = true;
+	uint8_t p[2] = {(uint8_t)(code >> 8), (uint8_t)code};
+	if (out_frame(w, WS_OP_CLOSE, p, code ? 2 : 0) < 0 && w->wsi)
+		lws_set_timeout(w->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+	/* A peer that stopped reading (a slow consumer cut off for "queue
+	 * full") never takes the close frame: its socket goes after a while. */
+	timer_arm(&w->srv->wheel, &w->timer, now_ms() + CLOSE_WAIT_MS, kill_conn);
+	count_out(w);
+	ws_request_write(w);
 }
 
-static int on_writeable(struct ws_conn *w, struct lws *wsi)
+/* The peer broke the protocol (or closed): no more input is read; the
+ * session learns now that its transport is gone. */
+static void ws_fail(struct ws_conn *w, int code)
 {
-	if (w->closing) {
-		lws_close_reason(wsi, (enum lws_close_status)w->close_code, NULL, 0);
-		return -1;
-	}
-	if (lws_partial_buffered(wsi)) {
-		lws_callback_on_writable(wsi);
-		return 0;
-	}
-	if (w->probe_pong) {
-		uint8_t frame[LWS_PRE + 6];
-		memcpy(frame + LWS_PRE, "3probe", 6);
-		w->probe_pong = false;
-		if (lws_write(wsi, frame + LWS_PRE, 6, LWS_WRITE_TEXT) < 6)
-			return -1;
-		if (w->sess && w->sess->ws == w && w->sess->ring_count)
-			lws_callback_on_writable(wsi);
-		return 0;
-	}
-	return ws_write_queue(w, wsi);
+	ws_close(w, code);
+	session_ws_closed(w);
 }
 
-int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-		size_t len)
+/* ---- input -------------------------------------------------------------- */
+
+int ws_on_data(struct ws_conn *w, uint8_t *data, size_t len)
 {
-	struct ws_conn *w = user;
-	struct sio_server *srv = lws_context_user(lws_get_context(wsi));
+	while (len && !w->closing) {
+		struct ws_event ev;
+		size_t used = ws_parse(&w->rx, data, len, &ev);
+		data += used;
+		len -= used;
+		switch (ev.type) {
+		case WS_EV_NONE:
+			break;
+		case WS_EV_MESSAGE:
+			session_ws_message(w, ev.data, ev.len, ev.binary);
+			break;
+		case WS_EV_PING:
+			/* answered unless pongs pile up behind a peer that does not read */
+			if (w->out.len - w->out_off < MAX_CONTROL_OUT &&
+			    out_frame(w, WS_OP_PONG, ev.data, ev.len) == 0)
+				ws_request_write(w);
+			break;
+		case WS_EV_PONG:
+			break;
+		case WS_EV_CLOSE:
+			ws_fail(w, ev.code); /* answered in kind (no code: none) */
+			break;
+		case WS_EV_ERROR:
+			ws_fail(w, ev.code);
+			break;
+		}
+	}
+	return 0;
+}
+
+/* ---- the connection ----------------------------------------------------- */
+
+struct ws_conn *ws_open(struct sio_server *srv, struct lws *wsi, const char *key,
+			const struct buf *pending, const struct buf *headers)
+{
+	static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+	char in[24 + sizeof(guid)];
+	uint8_t digest[20];
+	char accept[29];
+	struct ws_conn *w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
+	w->wsi = wsi;
+	w->srv = srv;
+	w->rx.max_message = srv->opts.max_http_buffer_size;
+	memcpy(in, key, 24);
+	memcpy(in + 24, guid, sizeof(guid) - 1);
+	lws_SHA1((const unsigned char *)in, 24 + sizeof(guid) - 1, digest);
+	accept[eio_base64_encode(digest, 20, accept)] = '\0';
 	int rc = 0;
+	if (pending)
+		rc |= buf_append(&w->out, pending->data, pending->len);
+	rc |= buf_printf(&w->out,
+			 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+			 "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n",
+			 accept);
+	if (headers)
+		rc |= buf_append(&w->out, headers->data, headers->len);
+	rc |= buf_append_str(&w->out, "\r\n");
+	if (rc) {
+		buf_free(&w->out);
+		free(w);
+		return NULL;
+	}
+	count_out(w);
+	return w;
+}
 
-	switch (reason) {
-	case LWS_CALLBACK_ESTABLISHED: {
-		server_enter(srv);
-		memset(w, 0, sizeof(*w));
-		w->wsi = wsi;
-		w->srv = srv;
-		struct handover *ho = handover_take(srv, lws_get_socket_fd(wsi));
-		if (ho && ho->ip_counted) {
-			/* the slot the front connection held moves here */
-			snprintf(w->addr, sizeof(w->addr), "%s", ho->addr);
-			w->ip_counted = true;
-			ho->ip_counted = false;
-		}
-		if (!ho || srv->stopping)
-			rc = -1;
-		else
-			session_ws_established(srv, w, ho);
-		handover_free(ho);
-		server_leave(srv);
-		break;
-	}
-	case LWS_CALLBACK_ADD_HEADERS: {
-		/* the handshake response: add the hooks' and CORS headers */
-		struct lws_process_html_args *args = in;
-		struct handover *ho = handover_peek(srv, lws_get_socket_fd(wsi));
-		if (ho && ho->headers.len && (size_t)args->max_len > ho->headers.len) {
-			memcpy(args->p, ho->headers.data, ho->headers.len);
-			args->p += ho->headers.len;
-			args->max_len -= (int)ho->headers.len;
-		}
-		break;
-	}
-	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE: {
-		/* lws 4.1.6 echoes some invalid close frames: refuse them as
-		 * RFC 6455 7.4 says (1002; 1007 for a reason that is not UTF-8) */
-		const uint8_t *p = in;
-		int bad = 0;
-		if (len == 1) {
-			bad = LWS_CLOSE_STATUS_PROTOCOL_ERR;
-		} else if (len >= 2) {
-			unsigned code = (unsigned)p[0] << 8 | p[1];
-			struct utf8_state u = {0};
-			if (!((code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011) ||
-			      (code >= 3000 && code <= 4999)))
-				bad = LWS_CLOSE_STATUS_PROTOCOL_ERR;
-			else if (!utf8_feed(&u, p + 2, len - 2) || !utf8_complete(&u))
-				bad = LWS_CLOSE_STATUS_INVALID_PAYLOAD;
-		}
-		if (bad) {
-			lws_close_reason(wsi, (enum lws_close_status)bad, NULL, 0);
-			rc = -1;
-		}
-		break;
-	}
-	case LWS_CALLBACK_RECEIVE:
-		if (!w->srv || w->closing)
-			break;
-		server_enter(srv);
-		rc = on_receive(w, wsi, in, len);
-		server_leave(srv);
-		break;
-	case LWS_CALLBACK_SERVER_WRITEABLE:
-		if (!w->srv)
-			break;
-		server_enter(srv);
-		rc = on_writeable(w, wsi);
-		server_leave(srv);
-		break;
-	case LWS_CALLBACK_CLOSED:
-		if (!w || !w->srv)
-			break;
-		server_enter(srv);
-		w->wsi = NULL;
-		if (w->ip_counted)
-			server_ip_release(srv, w->addr);
-		w->ip_counted = false;
-		session_ws_closed(w);
-		buf_free(&w->rx);
-		server_leave(srv);
-		break;
-	default:
-		break;
-	}
-	return rc;
+int ws_on_writeable(struct ws_conn *w)
+{
+	w->blocked = false;
+	return ws_send(w);
+}
+
+void ws_on_closed(struct ws_conn *w)
+{
+	w->wsi = NULL;
+	timer_cancel(&w->srv->wheel, &w->timer);
+	session_ws_closed(w);
+	if (w->cur)
+		outbuf_unref(w->cur);
+	w->cur = NULL;
+	w->out.len = w->out_off = 0;
+	count_out(w);
+	buf_free(&w->out);
+	ws_parser_free(&w->rx);
+	free(w);
 }
