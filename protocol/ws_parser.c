@@ -68,33 +68,36 @@ static bool close_code_valid(unsigned code)
 	       (code >= 3000 && code <= 4999);
 }
 
-/* A control frame is complete. */
+/* A control frame is complete: its payload is at the end of rx. */
 static void control(struct ws_parser *p, struct ws_event *ev)
 {
+	const uint8_t *c = p->rx.data ? p->rx.data + p->ctl_at : (const uint8_t *)"";
+	size_t n = p->rx.len - p->ctl_at;
+	p->ctl_in_rx = true;
 	if (p->opcode != WS_OP_CLOSE) {
 		ev->type = p->opcode == WS_OP_PING ? WS_EV_PING : WS_EV_PONG;
-		ev->data = p->ctl;
-		ev->len = p->ctl_len;
+		ev->data = c;
+		ev->len = n;
 		return;
 	}
-	if (p->ctl_len == 1) {
+	if (n == 1) {
 		fail(p, ev, WS_CLOSE_PROTOCOL_ERROR);
 		return;
 	}
-	unsigned code = p->ctl_len ? (unsigned)p->ctl[0] << 8 | p->ctl[1] : 0;
+	unsigned code = n ? (unsigned)c[0] << 8 | c[1] : 0;
 	struct utf8_state u = {0};
-	if (p->ctl_len && !close_code_valid(code)) {
+	if (n && !close_code_valid(code)) {
 		fail(p, ev, WS_CLOSE_PROTOCOL_ERROR);
 		return;
 	}
-	if (p->ctl_len && (!utf8_feed(&u, p->ctl + 2, (size_t)p->ctl_len - 2) || !utf8_complete(&u))) {
+	if (n && (!utf8_feed(&u, c + 2, n - 2) || !utf8_complete(&u))) {
 		fail(p, ev, WS_CLOSE_INVALID_PAYLOAD);
 		return;
 	}
 	ev->type = WS_EV_CLOSE;
 	ev->code = (uint16_t)code;
-	ev->data = p->ctl + (p->ctl_len ? 2 : 0);
-	ev->len = p->ctl_len ? (size_t)p->ctl_len - 2 : 0;
+	ev->data = c + (n ? 2 : 0);
+	ev->len = n ? n - 2 : 0;
 	p->failed = true; /* nothing after a close frame is read */
 }
 
@@ -148,7 +151,7 @@ static bool header_done(struct ws_parser *p, struct ws_event *ev)
 	p->hdr_len = 0;
 	p->in_frame = true;
 	if (p->opcode & 8) {
-		p->ctl_len = 0;
+		p->ctl_at = p->rx.len;
 		return true;
 	}
 	if (p->opcode != WS_OP_CONT) {
@@ -195,7 +198,11 @@ size_t ws_parse(struct ws_parser *p, uint8_t *data, size_t len, struct ws_event 
 	*ev = (struct ws_event){.type = WS_EV_NONE};
 	if (p->failed)
 		return len;
-	/* the message reported last time is gone */
+	/* what was reported last time is gone */
+	if (p->ctl_in_rx) {
+		p->rx.len = p->ctl_at;
+		p->ctl_in_rx = false;
+	}
 	if (!p->in_message && p->rx.len) {
 		p->rx.len = 0;
 		if (p->rx.cap > 65536)
@@ -239,8 +246,10 @@ size_t ws_parse(struct ws_parser *p, uint8_t *data, size_t len, struct ws_event 
 		p->left -= n;
 		used += n;
 		if (p->opcode & 8) {
-			memcpy(p->ctl + p->ctl_len, q, n);
-			p->ctl_len = (uint8_t)(p->ctl_len + n);
+			if (buf_append(&p->rx, q, n) < 0) {
+				fail(p, ev, WS_CLOSE_INTERNAL_ERROR);
+				return len;
+			}
 		} else {
 			if (!p->binary && !utf8_feed(&p->utf8, q, n)) {
 				fail(p, ev, WS_CLOSE_INVALID_PAYLOAD);

@@ -61,9 +61,11 @@ struct ws_parser {
 	bool in_message, binary;
 	uint32_t frames; /* frames of the message so far */
 	struct utf8_state utf8;
-	struct buf rx; /* a message arriving in several frames or reads */
-	uint8_t ctl_len;
-	uint8_t ctl[125]; /* a control frame's payload */
+	/* a message arriving in several frames or reads; a control frame's
+	 * payload goes after it, until its event is reported */
+	struct buf rx;
+	size_t ctl_at;   /* where the control payload starts in rx */
+	bool ctl_in_rx;  /* rx ends with a reported control payload */
 };
 
 /* A zeroed parser with max_message set is ready; ws_parser_free() frees

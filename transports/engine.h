@@ -28,7 +28,7 @@ struct lws;
 struct front_conn;
 struct sio_eio_socket;
 
-/* A websocket: a front connection after its upgrade (ws.c), owned by it. */
+/* A websocket: a front connection after its upgrade (ws.c), held in its memory. */
 struct ws_conn {
 	struct lws *wsi; /* the front connection's raw socket; NULL once closed */
 	struct sio_server *srv;
@@ -172,17 +172,18 @@ void ws_close(struct ws_conn *w, int code);
 void ws_detach(struct ws_conn *w);
 
 /* The websocket on a front connection (ws.c, used by front.c). */
-/* Starts a websocket on wsi for a verified upgrade request with this
- * Sec-WebSocket-Key: queues the bytes still pending for the socket, then
- * the 101 answer with the extra header lines. NULL when out of memory. */
-struct ws_conn *ws_open(struct sio_server *srv, struct lws *wsi, const char *key,
-			const struct buf *pending, const struct buf *headers);
+/* Starts the websocket w (memory of the caller's) on wsi for a verified
+ * upgrade request with this Sec-WebSocket-Key: queues the bytes still
+ * pending for the socket, then the 101 answer with the extra header lines.
+ * Returns 0, or -1 when out of memory. */
+int ws_open(struct ws_conn *w, struct sio_server *srv, struct lws *wsi, const char *key,
+	    const struct buf *pending, const struct buf *headers);
 /* Bytes read from the socket (unmasked in place). Returns -1 when the
  * connection must close now. */
 int ws_on_data(struct ws_conn *w, uint8_t *data, size_t len);
 /* The socket can take more. Returns -1 when the connection must close. */
 int ws_on_writeable(struct ws_conn *w);
-/* The socket is closed: tells the session, frees w. */
+/* The socket is closed: tells the session, frees what w holds. */
 void ws_on_closed(struct ws_conn *w);
 
 size_t front_conn_size(void);

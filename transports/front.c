@@ -28,28 +28,36 @@ enum conn_timer { CT_NONE, CT_IDLE, CT_HEADERS, CT_BODY, CT_DRAIN };
 
 #define DRAIN_MS 2000 /* how long a closing connection's input is read and dropped */
 
+/* An accepted connection: HTTP/1.1 until an upgrade makes it a websocket,
+ * whose state then takes the place of the HTTP state (the socket's
+ * per-connection memory, allocated by lws, holds the larger of the two). */
 struct front_conn {
 	struct lws *wsi;
 	struct sio_server *srv;
-	struct h1 *h1;
-	struct buf in;  /* received, not yet parsed */
-	struct buf out; /* response bytes not yet written */
-	size_t out_off;
-	struct buf body; /* the current request's body */
-	size_t body_limit;
-	struct sio_eio_socket *sess; /* the session served (held GET or POST) */
-	struct ws_conn *ws;          /* after an upgrade: the websocket, owned */
-	enum conn_role role;
-	bool busy;        /* a request is held: parse nothing more */
-	bool close_after; /* close once out is written */
-	bool rx_paused;
-	bool draining; /* write side shut: reading until EOF or DRAIN_MS */
-	bool handshake; /* the held GET opens its session */
+	bool is_ws;      /* upgraded: `ws` is in use, the HTTP state is gone */
 	bool ip_counted; /* counted in max_connections_per_ip */
-	bool out_counted; /* counted in srv->pending_out */
-	struct timer timer;
-	enum conn_timer timer_kind;
 	char addr[64];
+	union {
+		struct {
+			struct h1 *h1;
+			struct buf in;  /* received, not yet parsed */
+			struct buf out; /* response bytes not yet written */
+			size_t out_off;
+			struct buf body; /* the current request's body */
+			size_t body_limit;
+			struct sio_eio_socket *sess; /* the session served (held GET or POST) */
+			enum conn_role role;
+			bool busy;        /* a request is held: parse nothing more */
+			bool close_after; /* close once out is written */
+			bool rx_paused;
+			bool draining;    /* write side shut: reading until EOF or DRAIN_MS */
+			bool handshake;   /* the held GET opens its session */
+			bool out_counted; /* counted in srv->pending_out */
+			struct timer timer;
+			enum conn_timer timer_kind;
+		};
+		struct ws_conn ws;
+	};
 };
 
 size_t front_conn_size(void)
@@ -526,99 +534,93 @@ static const char *ws_headers_error(const struct sio_request *req)
 	return NULL;
 }
 
-/* An upgrade request: verify, then turn the connection into a websocket.
- * Returns true when it is one now; false when an error response was
- * queued. */
-static bool dispatch_upgrade(struct front_conn *c)
+/* An upgrade request (whose bytes end at c->in + used): verify, then turn
+ * the connection into a websocket. Returns 1 when it is one now, 0 when an
+ * error response was queued, -1 when the connection must close now. */
+static int dispatch_upgrade(struct front_conn *c, size_t used)
 {
 	struct sio_server *srv = c->srv;
 	struct sio_request *req = h1_request(c->h1);
 	if (!is_engine_path(srv, req) || !(srv->opts.transports & SIO_TRANSPORT_WEBSOCKET)) {
 		c->close_after = true; /* as Node, an upgrade nobody handles is dropped */
 		conn_want_write(c);
-		return false;
+		return 0;
 	}
 	struct sio_eio_socket *s;
 	const char *message;
 	int code = verify(c, req, true, &s, &message);
 	if (code >= 0) {
 		respond_upgrade_error(c, message ? message : error_messages[code]);
-		return false;
+		return 0;
 	}
 	const char *transport = sio_request_query(req, "transport");
 	if (strcmp(transport, "websocket") != 0) {
 		respond_upgrade_error(c, error_messages[3]);
-		return false;
+		return 0;
 	}
 	const char *err = ws_headers_error(req);
 	if (err) {
 		respond_upgrade_error(c, err);
-		return false;
+		return 0;
 	}
 	struct sio_request *copy = NULL;
 	if (!s) {
 		if (!eio_v4(req)) {
 			respond_upgrade_error(c, error_messages[5]);
-			return false;
+			return 0;
 		}
 		if (handshakes_full(srv) || srv->stopping) {
 			buf_append_str(&c->out, "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n"
 						"Content-Length: 0\r\n\r\n");
 			c->close_after = true;
 			conn_want_write(c);
-			return false;
+			return 0;
 		}
 		copy = request_clone(req);
 		if (!copy) {
 			respond_upgrade_error(c, error_messages[3]);
-			return false;
+			return 0;
 		}
 	}
 	struct buf headers = {0};
 	engine_headers(c, req, &headers, !s);
-	/* responses to requests before this one, not yet written, go first */
+	char key[25];
+	snprintf(key, sizeof(key), "%s", sio_request_header(req, "sec-websocket-key"));
+
+	/* The connection becomes a websocket: the HTTP state goes. Responses
+	 * to earlier requests not yet written go out first; the bytes after
+	 * this request are frames. */
 	struct buf pending = {0};
 	if (c->out_off < c->out.len)
 		buf_append(&pending, c->out.data + c->out_off, c->out.len - c->out_off);
-	struct ws_conn *w = ws_open(srv, c->wsi, sio_request_header(req, "sec-websocket-key"),
-				    &pending, &headers);
+	struct buf rest = c->in;
+	c->in = (struct buf){0};
+	buf_consume(&rest, used);
+	timer_cancel(&srv->wheel, &c->timer);
+	c->out_off = c->out.len = 0;
+	conn_count_out(c);
+	if (c->rx_paused)
+		lws_rx_flow_control(c->wsi, 1);
+	h1_destroy(c->h1);
+	buf_free(&c->out);
+	buf_free(&c->body);
+	c->is_ws = true;
+	int rc = ws_open(&c->ws, srv, c->wsi, key, &pending, &headers);
 	buf_free(&pending);
 	buf_free(&headers);
-	if (!w) {
+	if (rc < 0) {
 		if (copy) {
 			request_free(copy);
 			free(copy);
 		}
-		respond_upgrade_error(c, error_messages[3]);
-		return false;
+		buf_free(&rest);
+		return -1;
 	}
-	/* the connection is a websocket now: the HTTP state goes */
-	c->ws = w;
-	c->out.len = c->out_off = 0;
-	conn_count_out(c);
-	timer_cancel(&srv->wheel, &c->timer);
-	c->timer_kind = CT_NONE;
-	if (c->rx_paused) {
-		c->rx_paused = false;
-		lws_rx_flow_control(c->wsi, 1);
-	}
-	session_ws_established(srv, w, s ? s->sid : NULL, copy);
-	ws_request_write(w);
-	return true;
-}
-
-/* After the upgrade: the bytes read after the request are frames. */
-static int conn_become_ws(struct front_conn *c)
-{
-	struct buf rest = c->in;
-	c->in = (struct buf){0};
-	h1_destroy(c->h1);
-	c->h1 = NULL;
-	buf_free(&c->out);
-	buf_free(&c->body);
-	int rc = rest.len ? ws_on_data(c->ws, rest.data, rest.len) : 0;
+	session_ws_established(srv, &c->ws, s ? s->sid : NULL, copy);
+	rc = rest.len ? ws_on_data(&c->ws, rest.data, rest.len) : 0;
 	buf_free(&rest);
-	return rc;
+	ws_request_write(&c->ws);
+	return rc < 0 ? -1 : 1;
 }
 
 /* ---- the connection ----------------------------------------------------- */
@@ -719,10 +721,9 @@ static int conn_process(struct front_conn *c)
 		}
 		if (r == H1_UPGRADE) {
 			conn_release_post(c);
-			if (dispatch_upgrade(c)) {
-				buf_consume(&c->in, used);
-				return conn_become_ws(c);
-			}
+			int up = dispatch_upgrade(c, used);
+			if (up != 0)
+				return up < 0 ? -1 : 0; /* a websocket now, or closing */
 			break;
 		}
 		if (r == H1_ERROR) {
@@ -748,15 +749,17 @@ static int conn_process(struct front_conn *c)
 static void conn_closed(struct front_conn *c)
 {
 	struct sio_server *srv = c->srv;
-	timer_cancel(&srv->wheel, &c->timer);
 	if (c->ip_counted)
 		server_ip_release(srv, c->addr);
 	c->ip_counted = false;
+	if (c->is_ws) {
+		ws_on_closed(&c->ws);
+		c->wsi = NULL;
+		return;
+	}
+	timer_cancel(&srv->wheel, &c->timer);
 	c->out_off = c->out.len = 0;
 	conn_count_out(c);
-	if (c->ws)
-		ws_on_closed(c->ws);
-	c->ws = NULL;
 	struct sio_eio_socket *s = c->sess;
 	if (s) {
 		if (s->poll == c) {
@@ -857,9 +860,9 @@ int front_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user
 		server_leave(srv);
 		break;
 	case LWS_CALLBACK_RAW_RX:
-		if (c->ws) {
+		if (c->is_ws) {
 			server_enter(srv);
-			rc = ws_on_data(c->ws, in, len);
+			rc = ws_on_data(&c->ws, in, len);
 			server_leave(srv);
 			break;
 		}
@@ -870,14 +873,14 @@ int front_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user
 			rc = -1;
 		else
 			rc = conn_process(c);
-		if (rc == 0 && !c->ws && c->out.len)
+		if (rc == 0 && !c->is_ws && c->out.len)
 			lws_callback_on_writable(wsi);
 		server_leave(srv);
 		break;
 	case LWS_CALLBACK_RAW_WRITEABLE:
-		if (c->ws) {
+		if (c->is_ws) {
 			server_enter(srv);
-			rc = ws_on_writeable(c->ws);
+			rc = ws_on_writeable(&c->ws);
 			server_leave(srv);
 			break;
 		}

@@ -159,9 +159,9 @@ static int ws_send(struct ws_conn *w)
 			w->out_off += t;
 			k -= t;
 			if (w->out_off == w->out.len) {
-				w->out.len = w->out_off = 0;
-				if (w->out.cap > 65536)
-					buf_free(&w->out);
+				/* the handshake and control frames: kept no longer */
+				buf_free(&w->out);
+				w->out_off = 0;
 			}
 		}
 		while (npackets > 0 && k > 0) {
@@ -269,16 +269,14 @@ int ws_on_data(struct ws_conn *w, uint8_t *data, size_t len)
 
 /* ---- the connection ----------------------------------------------------- */
 
-struct ws_conn *ws_open(struct sio_server *srv, struct lws *wsi, const char *key,
-			const struct buf *pending, const struct buf *headers)
+int ws_open(struct ws_conn *w, struct sio_server *srv, struct lws *wsi, const char *key,
+	    const struct buf *pending, const struct buf *headers)
 {
 	static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 	char in[24 + sizeof(guid)];
 	uint8_t digest[20];
 	char accept[29];
-	struct ws_conn *w = calloc(1, sizeof(*w));
-	if (!w)
-		return NULL;
+	memset(w, 0, sizeof(*w));
 	w->wsi = wsi;
 	w->srv = srv;
 	w->rx.max_message = srv->opts.max_http_buffer_size;
@@ -298,11 +296,10 @@ struct ws_conn *ws_open(struct sio_server *srv, struct lws *wsi, const char *key
 	rc |= buf_append_str(&w->out, "\r\n");
 	if (rc) {
 		buf_free(&w->out);
-		free(w);
-		return NULL;
+		return -1;
 	}
 	count_out(w);
-	return w;
+	return 0;
 }
 
 int ws_on_writeable(struct ws_conn *w)
@@ -323,5 +320,4 @@ void ws_on_closed(struct ws_conn *w)
 	count_out(w);
 	buf_free(&w->out);
 	ws_parser_free(&w->rx);
-	free(w);
 }
