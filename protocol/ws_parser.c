@@ -61,10 +61,11 @@ static bool fail(struct ws_parser *p, struct ws_event *ev, uint16_t code)
 	return false;
 }
 
-/* RFC 6455 7.4: the close codes a peer may send. */
+/* The close codes a peer may send: RFC 6455 7.4 and IANA's registry
+ * (1012-1014), as the reference's `ws` accepts them. */
 static bool close_code_valid(unsigned code)
 {
-	return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011) ||
+	return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
 	       (code >= 3000 && code <= 4999);
 }
 
@@ -203,7 +204,7 @@ size_t ws_parse(struct ws_parser *p, uint8_t *data, size_t len, struct ws_event 
 		p->rx.len = p->ctl_at;
 		p->ctl_in_rx = false;
 	}
-	if (!p->in_message && p->rx.len) {
+	if (!p->in_message && !p->in_frame && p->rx.len) {
 		p->rx.len = 0;
 		if (p->rx.cap > 65536)
 			buf_free(&p->rx);

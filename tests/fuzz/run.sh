@@ -46,12 +46,13 @@ declare -A sources=(
 	[json_args]="protocol/sio_packet.c protocol/json.c protocol/utf8.c"
 	[http1]="transports/http1.c transports/request.c server/util.c"
 	[json]="protocol/json.c protocol/utf8.c"
+	[ws_parser]="protocol/ws_parser.c protocol/utf8.c server/util.c"
 )
 # target name -> dictionary (dict/<name>.dict)
 declare -A dicts=(
 	[sio_packet]=json [sio_decoder]=json [json_args]=json [json]=json [http1]=http1
 )
-all_targets="base64 eio_packet eio_payload utf8 json sio_packet sio_decoder json_args http1"
+all_targets="base64 eio_packet eio_payload utf8 json sio_packet sio_decoder json_args http1 ws_parser"
 targets="${FUZZ_TARGETS:-$all_targets}"
 
 for t in $targets; do
