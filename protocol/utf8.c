@@ -1,8 +1,22 @@
 #include "protocol/utf8.h"
 
+#include <string.h>
+
 bool utf8_feed(struct utf8_state *st, const uint8_t *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
+		/* runs of ASCII, eight bytes at a time */
+		if (!st->need) {
+			while (n - i >= 8) {
+				uint64_t w;
+				memcpy(&w, p + i, 8);
+				if (w & 0x8080808080808080ull)
+					break;
+				i += 8;
+			}
+			if (i == n)
+				break;
+		}
 		uint8_t b = p[i];
 		if (st->need) {
 			if (b < st->lo || b > st->hi)
