@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/util.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Aborts with the failed condition when cond is false. */
@@ -70,6 +72,45 @@ static inline uint64_t fuzz_hash(const uint8_t *p, size_t n)
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ p[i]) * 1099511628211u;
 	return h;
+}
+
+/* Transcripts (struct buf from server/util.c, for the targets that link it). */
+static inline void put(struct buf *b, const void *p, size_t n)
+{
+	if (buf_append(b, p, n) < 0) {
+		fprintf(stderr, "fuzz harness: out of memory\n");
+		abort();
+	}
+}
+
+static inline void puts_(struct buf *b, const char *s)
+{
+	put(b, s, strlen(s));
+}
+
+/* Appends p[0..n) with bytes outside printable ASCII, '"' and '\' as \xNN. */
+static inline void put_esc(struct buf *b, const void *p, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const uint8_t *s = p;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"' && s[i] != '\\') {
+			put(b, &s[i], 1);
+		} else {
+			char e[4] = {'\\', 'x', hex[s[i] >> 4], hex[s[i] & 15]};
+
+			put(b, e, 4);
+		}
+	}
+}
+
+static inline void put_num(struct buf *b, const char *fmt, unsigned long long v)
+{
+	char s[48];
+	int n = snprintf(s, sizeof(s), fmt, v);
+
+	put(b, s, (size_t)n);
 }
 
 #endif

@@ -45,47 +45,9 @@ struct run {
 	struct buf hdrs; /* the header lines on_headers saw */
 };
 
-static void put(struct buf *b, const void *p, size_t n)
-{
-	if (buf_append(b, p, n) < 0) {
-		fprintf(stderr, "fuzz harness: out of memory\n");
-		abort();
-	}
-}
-
-static void puts_(struct buf *b, const char *s)
-{
-	put(b, s, strlen(s));
-}
-
-/* Appends p[0..n) with bytes outside printable ASCII, '"' and '\' as \xNN. */
-static void put_esc(struct buf *b, const void *p, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	const uint8_t *s = p;
-
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"' && s[i] != '\\') {
-			put(b, &s[i], 1);
-		} else {
-			char e[4] = {'\\', 'x', hex[s[i] >> 4], hex[s[i] & 15]};
-
-			put(b, e, 4);
-		}
-	}
-}
-
 static void put_esc_str(struct buf *b, const char *s)
 {
 	put_esc(b, s, strlen(s));
-}
-
-static void put_num(struct buf *b, const char *fmt, unsigned long long v)
-{
-	char s[48];
-	int n = snprintf(s, sizeof(s), fmt, v);
-
-	put(b, s, (size_t)n);
 }
 
 static void list_request(struct buf *b, const struct sio_request *req)

@@ -32,43 +32,12 @@ struct run {
 	bool ended;     /* after a close or an error */
 };
 
-static void put(struct buf *b, const void *p, size_t n)
-{
-	if (buf_append(b, p, n) < 0) {
-		fprintf(stderr, "fuzz harness: out of memory\n");
-		abort();
-	}
-}
-
-static void puts_(struct buf *b, const char *s)
-{
-	put(b, s, strlen(s));
-}
-
 /* Appends "p[0..n)" with bytes outside printable ASCII, '"' and '\' as \xNN. */
 static void put_quoted(struct buf *b, const uint8_t *p, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
-
 	puts_(b, "\"");
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '"' && p[i] != '\\') {
-			put(b, &p[i], 1);
-		} else {
-			char e[4] = {'\\', 'x', hex[p[i] >> 4], hex[p[i] & 15]};
-
-			put(b, e, 4);
-		}
-	}
+	put_esc(b, p, n);
 	puts_(b, "\"");
-}
-
-static void put_num(struct buf *b, const char *fmt, unsigned long long v)
-{
-	char s[48];
-	int n = snprintf(s, sizeof(s), fmt, v);
-
-	put(b, s, (size_t)n);
 }
 
 static bool is_utf8(const uint8_t *p, size_t n)

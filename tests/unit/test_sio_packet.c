@@ -11,21 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A string literal as (pointer, length); the literal may contain NULs. */
-#define S(lit) lit, sizeof(lit) - 1
-
-static int failures;
-static int vectors;
-
-/* Reports a failed check at line (of the vector, or of the check). */
-static int check(int ok, int line, const char *what)
-{
-	if (!ok) {
-		fprintf(stderr, "%s:%d: %s\n", __FILE__, line, what);
-		failures++;
-	}
-	return ok;
-}
+#include "tests/unit/unit.h"
 
 #define CHECK(cond) check((cond) != 0, __LINE__, #cond)
 
@@ -39,16 +25,6 @@ static void *xmalloc(size_t len)
 		exit(2);
 	}
 	return p;
-}
-
-/* Returns a malloc'd copy of exactly len bytes (no terminator). */
-static char *copy_exact(const void *p, size_t len)
-{
-	char *b = xmalloc(len);
-
-	if (len > 0)
-		memcpy(b, p, len);
-	return b;
 }
 
 static int bytes_equal(const void *a, size_t alen, const void *b, size_t blen)
@@ -365,7 +341,7 @@ static void test_decode_vectors(void)
 		struct sio_pkt p;
 		int r;
 
-		buf = copy_exact(v->in, v->in_len);
+		buf = (char *)copy_exact(v->in, v->in_len);
 		memset(&p, 0xa5, sizeof(p));
 		r = sio_pkt_decode(buf, v->in_len, SIO_PKT_MAX_ATTACHMENTS_DEFAULT, &p);
 		vectors++;
@@ -388,7 +364,7 @@ static void test_decode_vectors(void)
 /* Decodes a heap copy of exactly len bytes; the packet goes to *p. */
 static int decode_copy(const char *in, size_t len, uint32_t max, struct sio_pkt *p)
 {
-	char *buf = copy_exact(in, len);
+	char *buf = (char *)copy_exact(in, len);
 	int r = sio_pkt_decode(buf, len, max, p);
 
 	free(buf);
@@ -588,7 +564,7 @@ static void test_placeholders(void)
 
 static int feed_text(struct sio_pkt_decoder *dec, const char *in, size_t len, struct sio_pkt *p)
 {
-	char *buf = copy_exact(in, len);
+	char *buf = (char *)copy_exact(in, len);
 	int r = sio_pkt_decoder_text(dec, buf, len, p);
 
 	free(buf);
@@ -597,7 +573,7 @@ static int feed_text(struct sio_pkt_decoder *dec, const char *in, size_t len, st
 
 static int feed_binary(struct sio_pkt_decoder *dec, const char *in, size_t len, struct sio_pkt *p)
 {
-	char *buf = copy_exact(in, len);
+	char *buf = (char *)copy_exact(in, len);
 	int r = sio_pkt_decoder_binary(dec, (const uint8_t *)buf, len, p);
 
 	free(buf);
@@ -789,7 +765,7 @@ static void test_encode_vectors(void)
 	for (i = 0; i < sizeof(encode_vectors) / sizeof(encode_vectors[0]); i++) {
 		const struct encode_vector *v = &encode_vectors[i];
 		json_t *data = json_want(v->data, v->line);
-		char *nsp = copy_exact(v->nsp, v->nsp_len);
+		char *nsp = (char *)copy_exact(v->nsp, v->nsp_len);
 		char *out = (char *)1;
 		size_t len = 0;
 		int r;

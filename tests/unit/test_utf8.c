@@ -14,37 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A string literal as (pointer, length); the literal may contain NULs. */
-#define S(lit) lit, sizeof(lit) - 1
-
-static int failures;
-static int vectors;
-
-/* Reports a failed check at line (of the vector, or of the check). */
-static int check(int ok, int line, const char *what)
-{
-	if (!ok) {
-		fprintf(stderr, "%s:%d: %s\n", __FILE__, line, what);
-		failures++;
-	}
-	return ok;
-}
+#include "tests/unit/unit.h"
 
 #define CHECK(cond, line) check((cond) != 0, (line), #cond)
-
-/* Returns a malloc'd copy of exactly len bytes (no terminator); exits on OOM. */
-static uint8_t *copy_exact(const void *p, size_t len)
-{
-	uint8_t *b = malloc(len ? len : 1);
-
-	if (!b) {
-		fprintf(stderr, "out of memory\n");
-		exit(2);
-	}
-	if (len > 0)
-		memcpy(b, p, len);
-	return b;
-}
 
 enum verdict {
 	V_OK,    /* valid and complete */

@@ -35,55 +35,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A string literal as (pointer, length); the literal may contain NULs. */
-#define S(lit) lit, sizeof(lit) - 1
+#include "tests/unit/unit.h"
 
 #define DEFAULT_MAX 1024 /* max_message unless the vector says otherwise */
 
-static int failures;
-static int vectors;
 static long feeds;
 
-/* Reports a failed check at line (of the vector, or of the check). */
-static int check(int ok, int line, const char *what)
-{
-	if (!ok) {
-		fprintf(stderr, "%s:%d: %s\n", __FILE__, line, what);
-		failures++;
-	}
-	return ok;
-}
-
 #define CHECK(cond) check((cond) != 0, __LINE__, #cond)
-
-static void out_of_memory(void)
-{
-	fprintf(stderr, "out of memory\n");
-	exit(2);
-}
-
-/* Returns a malloc'd copy of exactly len bytes (no terminator); exits on OOM. */
-static uint8_t *copy_exact(const void *p, size_t len)
-{
-	uint8_t *b = malloc(len ? len : 1);
-
-	if (!b)
-		out_of_memory();
-	if (len > 0)
-		memcpy(b, p, len);
-	return b;
-}
-
-static void put(struct buf *b, const void *p, size_t n)
-{
-	if (buf_append(b, p, n) < 0)
-		out_of_memory();
-}
-
-static void puts_(struct buf *b, const char *s)
-{
-	put(b, s, strlen(s));
-}
 
 /* Takes buf_printf's result. */
 static void printed(int rc)
