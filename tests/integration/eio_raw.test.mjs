@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import {
   IS_REFERENCE, startServer, withServer, within, sleep, RawConn, httpRequest, requestBytes,
   eioPath, pollingHandshake, poll, post, decodePayload, wsFrame, wsUpgradeRequest, WsClient,
-  wsSession, upgradeSession, closeAll, STOP_TEST,
+  wsSession, upgradeSession, closeAll, STOP_TEST, PATH,
 } from './lib.mjs';
 
 after(closeAll);
@@ -408,6 +408,41 @@ describe('WebSocket', { timeout: 120000 }, () => {
       conn.destroy();
     }
   });
+
+  // The connection becomes the websocket in place: responses to requests
+  // pipelined before the upgrade, still unwritten (the client is not
+  // reading), must go out first and whole, then the 101 and the frames.
+  test('responses pipelined before an upgrade go out first, whole',
+    { timeout: 20000, skip: IS_REFERENCE && 'the engine.io reference serves no client bundle' },
+    async () => {
+      const N = 40; // of about 130 KB each: more than the socket buffers hold
+      const conn = await new RawConn(srv.port).connect();
+      try {
+        conn.sock.pause();
+        const get = requestBytes('GET', `${PATH}socket.io.js`);
+        conn.write(Buffer.concat([
+          ...Array(N).fill(get),
+          Buffer.from(wsUpgradeRequest('EIO=4&transport=websocket'), 'latin1'),
+          wsFrame(1, '4after'),
+        ]));
+        await sleep(500); // the server fills the socket and keeps the rest
+        conn.sock.resume();
+        let length;
+        for (let i = 0; i < N; i++) {
+          const res = await conn.readResponse(10000);
+          assert.equal(res.status, 200, `response ${i}`);
+          length ??= res.body.length;
+          assert.ok(length > 100000, `a bundle of ${length} bytes`);
+          assert.equal(res.body.length, length, `response ${i} whole`);
+        }
+        const up = await conn.readResponse(5000, { head: true });
+        assert.equal(up.status, 101, 'then switching protocols');
+        assert.equal((await conn.readFrame()).text[0], '0', 'then the open packet');
+        assert.equal((await conn.readFrame()).text, '4after', 'then the echo');
+      } finally {
+        conn.destroy();
+      }
+    });
 
   test('probe and upgrade packet in one TCP write with the request', { timeout: 10000 },
     async () => {
