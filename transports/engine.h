@@ -187,7 +187,6 @@ int ws_on_writeable(struct ws_conn *w);
 void ws_on_closed(struct ws_conn *w);
 
 size_t front_conn_size(void);
-size_t ws_conn_size(void);
 
 /* Queues a packet and its attachments (shared buffers; each queued one
  * takes a new reference), all or none, under the queue limits and policy.

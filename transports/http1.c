@@ -26,7 +26,6 @@ struct h1 {
 	uint32_t cur_name, cur_value;
 	bool url_started;
 	size_t url_len;
-	bool paused_upgrade;
 	bool headers_done; /* what llhttp reports as headers now are trailers */
 	enum { TR_NONE, TR_START, TR_SCAN, TR_FEED } trailers;
 	size_t chunk_ext_bytes; /* extensions on the current chunk-size line */
@@ -399,10 +398,8 @@ enum h1_result h1_feed(struct h1 *h, const uint8_t *data, size_t n, size_t *used
 		*used = pos;
 		if (err == HPE_PAUSED)
 			return H1_REQUEST;
-		if (err == HPE_PAUSED_UPGRADE) {
-			h->paused_upgrade = true;
+		if (err == HPE_PAUSED_UPGRADE)
 			return H1_UPGRADE;
-		}
 		*status = h->app_status ? h->app_status : 400;
 		return H1_ERROR;
 	}

@@ -26,11 +26,6 @@
 #define MAX_IOV 64           /* frames per sendmsg() */
 #define MAX_CONTROL_OUT 4096 /* pongs waiting behind a peer that does not read */
 
-size_t ws_conn_size(void)
-{
-	return sizeof(struct ws_conn);
-}
-
 static void count_out(struct ws_conn *w)
 {
 	bool has = w->cur || w->out_off < w->out.len;
@@ -41,11 +36,16 @@ static void count_out(struct ws_conn *w)
 	w->out_counted = has;
 }
 
-static void kill_conn(struct timer *t)
+/* Closes the socket from outside its callbacks. */
+static void kill_now(struct ws_conn *w)
 {
-	struct ws_conn *w = container_of(t, struct ws_conn, timer);
 	if (w->wsi)
 		lws_set_timeout(w->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+}
+
+static void kill_conn(struct timer *t)
+{
+	kill_now(container_of(t, struct ws_conn, timer));
 }
 
 void ws_request_write(struct ws_conn *w)
@@ -108,7 +108,7 @@ static int ws_send(struct ws_conn *w)
 	int fd = lws_get_socket_fd(w->wsi);
 	for (;;) {
 		struct iovec iov[MAX_IOV];
-		int niov = 0;
+		int niov = 0, first_packet;
 		size_t total = 0;
 		uint32_t npackets = 0;
 		if (w->cur)
@@ -117,6 +117,7 @@ static int ws_send(struct ws_conn *w)
 			iov[niov++] = (struct iovec){.iov_base = w->out.data + w->out_off,
 						     .iov_len = w->out.len - w->out_off};
 		struct sio_eio_socket *s = w->sess;
+		first_packet = niov;
 		if (!w->closing && s && s->ws == w) {
 			while (niov < MAX_IOV && npackets < s->ring_count) {
 				struct outbuf *o = s->ring[(s->ring_head + npackets) % s->ring_cap];
@@ -164,10 +165,9 @@ static int ws_send(struct ws_conn *w)
 				w->out_off = 0;
 			}
 		}
-		while (npackets > 0 && k > 0) {
-			npackets--;
+		for (int i = first_packet; i < niov && k > 0; i++) {
 			struct outbuf *o = session_pop(s);
-			struct iovec f = packet_frame(o);
+			struct iovec f = iov[i];
 			bool is_close = o->type == EIO_CLOSE;
 			if (k >= f.iov_len) {
 				k -= f.iov_len;
@@ -206,8 +206,8 @@ void ws_flush(struct ws_conn *w)
 {
 	/* Written now rather than after a round through POLLOUT, which costs
 	 * two epoll_ctl calls and a loop turn per message. */
-	if (ws_send(w) < 0 && w->wsi)
-		lws_set_timeout(w->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+	if (ws_send(w) < 0)
+		kill_now(w);
 }
 
 void ws_close(struct ws_conn *w, int code)
@@ -216,8 +216,8 @@ void ws_close(struct ws_conn *w, int code)
 		return;
 	w->closing = true;
 	uint8_t p[2] = {(uint8_t)(code >> 8), (uint8_t)code};
-	if (out_frame(w, WS_OP_CLOSE, p, code ? 2 : 0) < 0 && w->wsi)
-		lws_set_timeout(w->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+	if (out_frame(w, WS_OP_CLOSE, p, code ? 2 : 0) < 0)
+		kill_now(w);
 	/* A peer that stopped reading (a slow consumer cut off for "queue
 	 * full") never takes the close frame: its socket goes after a while. */
 	timer_arm(&w->srv->wheel, &w->timer, now_ms() + CLOSE_WAIT_MS, kill_conn);
