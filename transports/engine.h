@@ -173,11 +173,12 @@ void ws_detach(struct ws_conn *w);
 
 /* The websocket on a front connection (ws.c, used by front.c). */
 /* Starts the websocket w (memory of the caller's) on wsi for a verified
- * upgrade request with this Sec-WebSocket-Key: queues the bytes still
- * pending for the socket, then the 101 answer with the extra header lines.
- * Returns 0, or -1 when out of memory. */
+ * upgrade request with this Sec-WebSocket-Key: takes `pending`, bytes still
+ * to be written from pending_off on (left empty), then queues the 101
+ * answer with the extra header lines. Returns 0, or -1 when out of memory
+ * (the pending bytes are freed). */
 int ws_open(struct ws_conn *w, struct sio_server *srv, struct lws *wsi, const char *key,
-	    const struct buf *pending, const struct buf *headers);
+	    struct buf *pending, size_t pending_off, const struct buf *headers);
 /* Bytes read from the socket (unmasked in place). Returns -1 when the
  * connection must close now. */
 int ws_on_data(struct ws_conn *w, uint8_t *data, size_t len);

@@ -590,23 +590,21 @@ static int dispatch_upgrade(struct front_conn *c, size_t used)
 	/* The connection becomes a websocket: the HTTP state goes. Responses
 	 * to earlier requests not yet written go out first; the bytes after
 	 * this request are frames. */
-	struct buf pending = {0};
-	if (c->out_off < c->out.len)
-		buf_append(&pending, c->out.data + c->out_off, c->out.len - c->out_off);
+	struct buf pending = c->out;
+	size_t pending_off = c->out_off;
+	c->out = (struct buf){0};
+	c->out_off = 0;
+	conn_count_out(c);
 	struct buf rest = c->in;
 	c->in = (struct buf){0};
 	buf_consume(&rest, used);
 	timer_cancel(&srv->wheel, &c->timer);
-	c->out_off = c->out.len = 0;
-	conn_count_out(c);
 	if (c->rx_paused)
 		lws_rx_flow_control(c->wsi, 1);
 	h1_destroy(c->h1);
-	buf_free(&c->out);
 	buf_free(&c->body);
 	c->is_ws = true;
-	int rc = ws_open(&c->ws, srv, c->wsi, key, &pending, &headers);
-	buf_free(&pending);
+	int rc = ws_open(&c->ws, srv, c->wsi, key, &pending, pending_off, &headers);
 	buf_free(&headers);
 	if (rc < 0) {
 		if (copy) {

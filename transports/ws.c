@@ -270,7 +270,7 @@ int ws_on_data(struct ws_conn *w, uint8_t *data, size_t len)
 /* ---- the connection ----------------------------------------------------- */
 
 int ws_open(struct ws_conn *w, struct sio_server *srv, struct lws *wsi, const char *key,
-	    const struct buf *pending, const struct buf *headers)
+	    struct buf *pending, size_t pending_off, const struct buf *headers)
 {
 	static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 	char in[24 + sizeof(guid)];
@@ -284,10 +284,11 @@ int ws_open(struct ws_conn *w, struct sio_server *srv, struct lws *wsi, const ch
 	memcpy(in + 24, guid, sizeof(guid) - 1);
 	lws_SHA1((const unsigned char *)in, 24 + sizeof(guid) - 1, digest);
 	accept[eio_base64_encode(digest, 20, accept)] = '\0';
-	int rc = 0;
-	if (pending)
-		rc |= buf_append(&w->out, pending->data, pending->len);
-	rc |= buf_printf(&w->out,
+	/* what is still to be written goes first, moved, not copied */
+	w->out = *pending;
+	w->out_off = pending_off;
+	*pending = (struct buf){0};
+	int rc = buf_printf(&w->out,
 			 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
 			 "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n",
 			 accept);
@@ -296,6 +297,7 @@ int ws_open(struct ws_conn *w, struct sio_server *srv, struct lws *wsi, const ch
 	rc |= buf_append_str(&w->out, "\r\n");
 	if (rc) {
 		buf_free(&w->out);
+		w->out_off = 0;
 		return -1;
 	}
 	count_out(w);
