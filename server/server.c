@@ -223,6 +223,15 @@ bool server_ip_acquire(struct sio_server *srv, const char *addr)
 	return true;
 }
 
+void server_count_out(struct sio_server *srv, bool *counted, bool has)
+{
+	if (has && !*counted)
+		srv->pending_out++;
+	else if (!has && *counted)
+		srv->pending_out--;
+	*counted = has;
+}
+
 void server_ip_release(struct sio_server *srv, const char *addr)
 {
 	if (!srv->opts.max_connections_per_ip)

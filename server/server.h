@@ -87,6 +87,10 @@ void server_leave(struct sio_server *srv);
  * when over the cap (nothing counted). */
 bool server_ip_acquire(struct sio_server *srv, const char *addr);
 void server_ip_release(struct sio_server *srv, const char *addr);
+/* Keeps srv->pending_out (connections with bytes to write, which a
+ * graceful stop waits for) in step with one connection's `has` output;
+ * *counted records whether it is counted. */
+void server_count_out(struct sio_server *srv, bool *counted, bool has);
 /* The loop was woken by lws_cancel_service(): act on a stop request. */
 void server_wakeup(struct sio_server *srv);
 

@@ -88,12 +88,7 @@ static const char *status_text(int status)
  * them). */
 static void conn_count_out(struct front_conn *c)
 {
-	bool has = c->out_off < c->out.len;
-	if (has && !c->out_counted)
-		c->srv->pending_out++;
-	else if (!has && c->out_counted)
-		c->srv->pending_out--;
-	c->out_counted = has;
+	server_count_out(c->srv, &c->out_counted, c->out_off < c->out.len);
 }
 
 static void conn_want_write(struct front_conn *c)

@@ -28,12 +28,7 @@
 
 static void count_out(struct ws_conn *w)
 {
-	bool has = w->cur || w->out_off < w->out.len;
-	if (has && !w->out_counted)
-		w->srv->pending_out++;
-	else if (!has && w->out_counted)
-		w->srv->pending_out--;
-	w->out_counted = has;
+	server_count_out(w->srv, &w->out_counted, w->cur || w->out_off < w->out.len);
 }
 
 /* Closes the socket from outside its callbacks. */
