@@ -113,4 +113,39 @@ static inline void put_num(struct buf *b, const char *fmt, unsigned long long v)
 	put(b, s, (size_t)n);
 }
 
+/*
+ * The input layout of the targets that feed bytes in pieces: byte 0 holds
+ * the target's options (returned), byte 1 % 16 the number of piece sizes
+ * that follow; the bytes after them are what is fed. An input shorter than
+ * two bytes is all bytes to feed, with no options (-1) and no pieces.
+ */
+static inline int fuzz_take_pieces(const uint8_t **data, size_t *size, const uint8_t **sizes,
+				   size_t *nsizes)
+{
+	*sizes = NULL;
+	*nsizes = 0;
+	if (*size < 2)
+		return -1;
+	int options = (*data)[0];
+	*nsizes = (*data)[1] % 16;
+	if (*nsizes > *size - 2)
+		*nsizes = *size - 2;
+	*sizes = *data + 2;
+	*data += 2 + *nsizes;
+	*size -= 2 + *nsizes;
+	return options;
+}
+
+/* Aborts when the transcript of the bytes fed `how` differs from the one
+ * of the bytes fed whole, printing both. */
+static inline void fuzz_same_transcript(const struct buf *whole, const struct buf *cut,
+					const char *how)
+{
+	if (fuzz_bytes_equal(whole->data, whole->len, cut->data, cut->len))
+		return;
+	fprintf(stderr, "fed whole:\n%.*s\n%s:\n%.*s\n", (int)whole->len,
+		(const char *)whole->data, how, (int)cut->len, (const char *)cut->data);
+	FUZZ_CHECK(!"the transcript depends on the cuts");
+}
+
 #endif

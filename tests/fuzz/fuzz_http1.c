@@ -235,29 +235,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const size_t caps[4] = {16384, 64, 256, 1024};
 	static const size_t limits[4] = {0, 5, 100, 0};
 	struct opts o = {.max_header = caps[0]};
-	const uint8_t *sizes = NULL;
-	size_t nsizes = 0;
+	const uint8_t *sizes;
+	size_t nsizes;
 	struct buf whole, cut;
+	int options = fuzz_take_pieces(&data, &size, &sizes, &nsizes);
 
-	if (size >= 2) {
-		o.max_header = caps[data[0] & 3];
-		o.body_limit = limits[data[0] >> 2 & 3];
-		o.refuse_bodies = data[0] & 16;
-		nsizes = data[1] % 16;
-		if (nsizes > size - 2)
-			nsizes = size - 2;
-		sizes = data + 2;
-		data += 2 + nsizes;
-		size -= 2 + nsizes;
+	if (options >= 0) {
+		o.max_header = caps[options & 3];
+		o.body_limit = limits[options >> 2 & 3];
+		o.refuse_bodies = options & 16;
 	}
 	feed(&o, data, size, NULL, 0, &whole);
 	if (nsizes > 0) {
 		feed(&o, data, size, sizes, nsizes, &cut);
-		if (!fuzz_bytes_equal(whole.data, whole.len, cut.data, cut.len)) {
-			fprintf(stderr, "fed whole:\n%.*s\nin pieces:\n%.*s\n", (int)whole.len,
-			        (const char *)whole.data, (int)cut.len, (const char *)cut.data);
-			FUZZ_CHECK(!"the transcript depends on the cuts");
-		}
+		fuzz_same_transcript(&whole, &cut, "in pieces");
 		buf_free(&cut);
 	}
 	buf_free(&whole);

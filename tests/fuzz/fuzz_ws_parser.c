@@ -153,41 +153,26 @@ static void feed(size_t max_message, const uint8_t *in, size_t n, const uint8_t 
 	*out = r.out;
 }
 
-static void compare(const struct buf *whole, const struct buf *cut, const char *how)
-{
-	if (fuzz_bytes_equal(whole->data, whole->len, cut->data, cut->len))
-		return;
-	fprintf(stderr, "fed whole:\n%.*s\n%s:\n%.*s\n", (int)whole->len, (const char *)whole->data,
-	        how, (int)cut->len, (const char *)cut->data);
-	FUZZ_CHECK(!"the transcript depends on the cuts");
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const size_t maxes[8] = {0, 1, 2, 125, 126, 4096, 65536, 1 << 20};
 	size_t max_message = 65536;
-	const uint8_t *sizes = NULL;
-	size_t nsizes = 0;
+	const uint8_t *sizes;
+	size_t nsizes;
 	struct buf whole, cut;
+	int options = fuzz_take_pieces(&data, &size, &sizes, &nsizes);
 
-	if (size >= 2) {
-		max_message = maxes[data[0] & 7];
-		nsizes = data[1] % 16;
-		if (nsizes > size - 2)
-			nsizes = size - 2;
-		sizes = data + 2;
-		data += 2 + nsizes;
-		size -= 2 + nsizes;
-	}
+	if (options >= 0)
+		max_message = maxes[options & 7];
 	feed(max_message, data, size, NULL, 0, false, &whole);
 	if (nsizes > 0) {
 		feed(max_message, data, size, sizes, nsizes, false, &cut);
-		compare(&whole, &cut, "in pieces");
+		fuzz_same_transcript(&whole, &cut, "in pieces");
 		buf_free(&cut);
 	}
 	if (size > 1) {
 		feed(max_message, data, size, NULL, 0, true, &cut);
-		compare(&whole, &cut, "byte by byte");
+		fuzz_same_transcript(&whole, &cut, "byte by byte");
 		buf_free(&cut);
 	}
 	buf_free(&whole);
