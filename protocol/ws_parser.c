@@ -193,6 +193,18 @@ static void data_done(struct ws_parser *p, struct ws_event *ev, const uint8_t *w
 	}
 }
 
+/* The current frame is complete (a data frame's payload at `whole` when
+ * the message came in one read). Returns true when there is an event. */
+static bool frame_done(struct ws_parser *p, struct ws_event *ev, const uint8_t *whole, size_t n)
+{
+	p->in_frame = false;
+	if (p->opcode & 8)
+		control(p, ev);
+	else
+		data_done(p, ev, whole, n);
+	return ev->type != WS_EV_NONE;
+}
+
 size_t ws_parse(struct ws_parser *p, uint8_t *data, size_t len, struct ws_event *ev)
 {
 	size_t used = 0;
@@ -230,12 +242,7 @@ size_t ws_parse(struct ws_parser *p, uint8_t *data, size_t len, struct ws_event 
 			if (p->left > 0)
 				continue;
 			/* an empty frame is complete at once */
-			p->in_frame = false;
-			if (p->opcode & 8)
-				control(p, ev);
-			else
-				data_done(p, ev, NULL, 0);
-			if (ev->type != WS_EV_NONE)
+			if (frame_done(p, ev, NULL, 0))
 				return ev->type == WS_EV_ERROR ? len : used;
 			continue;
 		}
@@ -261,14 +268,7 @@ size_t ws_parse(struct ws_parser *p, uint8_t *data, size_t len, struct ws_event 
 				return len;
 			}
 		}
-		if (!ends)
-			continue;
-		p->in_frame = false;
-		if (p->opcode & 8)
-			control(p, ev);
-		else
-			data_done(p, ev, whole ? q : NULL, n);
-		if (ev->type != WS_EV_NONE)
+		if (ends && frame_done(p, ev, whole ? q : NULL, n))
 			return ev->type == WS_EV_ERROR ? len : used;
 	}
 	return used;
