@@ -4,6 +4,11 @@
  * tables, so join, leave and "is in" are O(1) per socket/room pair. A
  * selection stamps each socket with the namespace's generation counter,
  * so a socket in several target rooms is taken once, without allocating.
+ *
+ * A socket's own room (named by its id) costs no room and no membership:
+ * the socket's own_link stands in its room list, and the namespace finds
+ * the sockets in their own rooms by id. A room of the same name that other
+ * sockets join is an ordinary room besides; a selection takes both.
  */
 #include "server/sio.h"
 
@@ -11,11 +16,11 @@
 #include <string.h>
 
 struct room {
-	char *name;
 	size_t hash;
 	struct list members; /* struct membership.in_room */
 	size_t count;
 	struct room *hnext;
+	char name[];
 };
 
 struct membership {
@@ -43,14 +48,11 @@ static size_t pair_hash(const struct room *r, const struct sio_socket *s)
 	return (size_t)(h ^ (h >> 29));
 }
 
-const char *membership_room(const struct membership *m)
+const char *adapter_room_name(const struct sio_socket *s, const struct list *link)
 {
-	return m->room->name;
-}
-
-struct membership *membership_of(struct list *in_sock_link)
-{
-	return container_of(in_sock_link, struct membership, in_sock);
+	if (link == &s->own_link)
+		return s->id;
+	return container_of(link, const struct membership, in_sock)->room->name;
 }
 
 static struct room *room_find(const struct sio_namespace *nsp, const char *name)
@@ -116,8 +118,63 @@ static struct membership *member_find(const struct sio_namespace *nsp, const str
 	return NULL;
 }
 
+#define SOCKET_HASH(s) str_hash((s)->id)
+
+static int ids_grow(struct sio_namespace *nsp)
+{
+	GROW_TABLE(nsp->ids, nsp->ids_cap, nsp->nids, struct sio_socket, SOCKET_HASH);
+	return 0;
+}
+
+/* The socket of this namespace that is in its own room `name`, or NULL. */
+static struct sio_socket *own_find(const struct sio_namespace *nsp, const char *name)
+{
+	if (!nsp->ids_cap)
+		return NULL;
+	for (struct sio_socket *s = nsp->ids[str_hash(name) & (nsp->ids_cap - 1)]; s; s = s->hnext)
+		if (strcmp(s->id, name) == 0)
+			return s;
+	return NULL;
+}
+
+static bool is_own(const struct sio_socket *s, const char *name)
+{
+	return strcmp(s->id, name) == 0;
+}
+
+static int own_join(struct sio_namespace *nsp, struct sio_socket *s)
+{
+	if (list_linked(&s->own_link))
+		return 0;
+	if (ids_grow(nsp) < 0)
+		return SIO_ENOMEM;
+	size_t k = str_hash(s->id) & (nsp->ids_cap - 1);
+	s->hnext = nsp->ids[k];
+	nsp->ids[k] = s;
+	nsp->nids++;
+	list_insert_tail(&s->rooms, &s->own_link);
+	s->nrooms++;
+	return 0;
+}
+
+static void own_leave(struct sio_namespace *nsp, struct sio_socket *s)
+{
+	if (!list_linked(&s->own_link))
+		return;
+	struct sio_socket **pp = &nsp->ids[str_hash(s->id) & (nsp->ids_cap - 1)];
+	while (*pp != s)
+		pp = &(*pp)->hnext;
+	*pp = s->hnext;
+	s->hnext = NULL;
+	nsp->nids--;
+	list_remove(&s->own_link);
+	s->nrooms--;
+}
+
 int adapter_add(struct sio_namespace *nsp, struct sio_socket *s, const char *name)
 {
+	if (is_own(s, name))
+		return own_join(nsp, s);
 	struct room *r = room_find(nsp, name);
 	if (r && member_find(nsp, r, s))
 		return 0;
@@ -126,11 +183,12 @@ int adapter_add(struct sio_namespace *nsp, struct sio_socket *s, const char *nam
 	if (!r) {
 		if (rooms_grow(nsp) < 0)
 			return SIO_ENOMEM;
-		r = calloc(1, sizeof(*r));
-		if (!r || !(r->name = strdup(name))) {
-			free(r);
+		size_t len = strlen(name) + 1;
+		r = malloc(sizeof(*r) + len);
+		if (!r)
 			return SIO_ENOMEM;
-		}
+		memcpy(r->name, name, len);
+		r->count = 0;
 		r->hash = str_hash(name);
 		list_init(&r->members);
 		size_t k = r->hash & (nsp->rooms_cap - 1);
@@ -147,7 +205,6 @@ int adapter_add(struct sio_namespace *nsp, struct sio_socket *s, const char *nam
 				pp = &(*pp)->hnext;
 			*pp = r->hnext;
 			nsp->nrooms--;
-			free(r->name);
 			free(r);
 		}
 		return SIO_ENOMEM;
@@ -183,13 +240,16 @@ static void member_remove(struct sio_namespace *nsp, struct membership *m)
 			rp = &(*rp)->hnext;
 		*rp = r->hnext;
 		nsp->nrooms--;
-		free(r->name);
 		free(r);
 	}
 }
 
 void adapter_del(struct sio_namespace *nsp, struct sio_socket *s, const char *name)
 {
+	if (is_own(s, name)) {
+		own_leave(nsp, s);
+		return;
+	}
 	struct room *r = room_find(nsp, name);
 	struct membership *m = r ? member_find(nsp, r, s) : NULL;
 	if (m)
@@ -198,12 +258,15 @@ void adapter_del(struct sio_namespace *nsp, struct sio_socket *s, const char *na
 
 void adapter_del_all(struct sio_namespace *nsp, struct sio_socket *s)
 {
+	own_leave(nsp, s);
 	while (!list_empty(&s->rooms))
-		member_remove(nsp, membership_of(s->rooms.next));
+		member_remove(nsp, container_of(s->rooms.next, struct membership, in_sock));
 }
 
 bool adapter_has(const struct sio_namespace *nsp, const struct sio_socket *s, const char *name)
 {
+	if (is_own(s, name))
+		return list_linked(&s->own_link);
 	struct room *r = room_find(nsp, name);
 	return r && member_find(nsp, r, s);
 }
@@ -222,6 +285,9 @@ void adapter_select(struct sio_namespace *nsp, const struct sio_target *t,
 		((struct sio_socket *)t->except_socket)->gen = gen;
 	if (t && has_names(t->except)) {
 		for (const char *const *e = t->except; *e; e++) {
+			struct sio_socket *own = own_find(nsp, *e);
+			if (own)
+				own->gen = gen;
 			struct room *r = room_find(nsp, *e);
 			if (!r)
 				continue;
@@ -231,6 +297,11 @@ void adapter_select(struct sio_namespace *nsp, const struct sio_target *t,
 	}
 	if (t && has_names(t->rooms)) {
 		for (const char *const *rn = t->rooms; *rn; rn++) {
+			struct sio_socket *own = own_find(nsp, *rn);
+			if (own && own->gen != gen && own->connected) {
+				own->gen = gen;
+				fn(own, arg);
+			}
 			struct room *r = room_find(nsp, *rn);
 			if (!r)
 				continue;
@@ -271,14 +342,26 @@ void adapter_free(struct sio_namespace *nsp)
 		struct room *r = nsp->rooms[i];
 		while (r) {
 			struct room *next = r->hnext;
-			free(r->name);
 			free(r);
 			r = next;
 		}
 	}
+	for (size_t i = 0; i < nsp->ids_cap; i++) {
+		struct sio_socket *s = nsp->ids[i];
+		while (s) {
+			struct sio_socket *next = s->hnext;
+			s->hnext = NULL;
+			list_remove(&s->own_link);
+			s->nrooms--;
+			s = next;
+		}
+	}
 	free(nsp->members);
 	free(nsp->rooms);
+	free(nsp->ids);
 	nsp->members = NULL;
 	nsp->rooms = NULL;
+	nsp->ids = NULL;
 	nsp->nmembers = nsp->nrooms = nsp->members_cap = nsp->rooms_cap = 0;
+	nsp->nids = nsp->ids_cap = 0;
 }

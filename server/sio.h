@@ -24,9 +24,9 @@ struct sio_client {
 	struct sio_pkt_decoder dec;
 	struct list sockets; /* struct sio_socket.client_link */
 	struct timer connect_timer;
-	bool closed;  /* sockets closed; nothing more is handled */
-	bool pending; /* counted in srv->npending: no namespace joined yet */
-	size_t nsockets;
+	uint32_t nsockets; /* in `sockets`: one per namespace at most */
+	bool closed;       /* sockets closed; nothing more is handled */
+	bool pending;      /* counted in srv->npending: no namespace joined yet */
 };
 
 struct middleware {
@@ -63,48 +63,55 @@ struct sio_namespace {
 	size_t nrooms, rooms_cap;
 	struct membership **members;
 	size_t nmembers, members_cap;
+	struct sio_socket **ids; /* sockets in their own rooms, by id */
+	size_t nids, ids_cap;
 
 	struct list link; /* srv->namespaces or srv->parents */
 };
 
 struct handler {
-	char *event;
 	sio_event_fn fn;
 	void *userdata;
+	uint32_t event; /* offset of the name after the handler array */
 };
 
 struct sio_socket {
 	struct sio_client *client;
 	struct sio_namespace *nsp;
-	char id[21];
-	bool connected;
-	bool closed; /* left (or refused): joins fail from now on */
 	struct sio_handshake hs;
 	json_t *auth; /* owned */
 	void *data;
 	void (*data_free)(void *);
 
+	/* one block: nhandlers handlers, then their names (names_len bytes) */
 	struct handler *handlers;
-	size_t nhandlers;
 	sio_event_fn any;
 	void *any_userdata;
 
 	int64_t next_ack_id;
-	size_t nacks_in;          /* entries of acks_in */
-	size_t nrooms;            /* entries of rooms */
-	uint64_t events_window;   /* start (ms) of the current one-second window */
-	uint32_t events_in_window;
+	size_t nacks_in;        /* entries of acks_in */
+	uint64_t events_window; /* start (ms) of the current one-second window */
+	uint64_t gen;
 	struct list acks_out; /* struct pending_ack: our emits awaiting a reply */
 	struct list acks_in;  /* struct sio_ack: client requests not answered yet */
 
-	struct list rooms; /* struct membership.in_sock, in join order */
-	uint64_t gen;
+	struct list rooms;    /* struct membership.in_sock and own_link, in join order */
+	struct list own_link; /* linked while in its own room (adapter.c) */
+	struct sio_socket *hnext; /* chain in nsp->ids */
 
-	bool disconnect_pending; /* sio_socket_disconnect() to run */
-	bool disconnect_close;
 	struct list nsp_link;
 	struct list client_link;
 	struct list defer_link; /* srv->sio_deferred or srv->sio_reap */
+
+	uint32_t nhandlers;
+	uint32_t names_len;
+	uint32_t nrooms; /* entries of rooms */
+	uint32_t events_in_window;
+	char id[21];
+	bool connected;
+	bool closed; /* left (or refused): joins fail from now on */
+	bool disconnect_pending; /* sio_socket_disconnect() to run */
+	bool disconnect_close;
 };
 
 /* client.c */
@@ -163,8 +170,8 @@ bool adapter_has(const struct sio_namespace *nsp, const struct sio_socket *s, co
 void adapter_select(struct sio_namespace *nsp, const struct sio_target *t,
 		    void (*fn)(struct sio_socket *s, void *arg), void *arg);
 void adapter_free(struct sio_namespace *nsp);
-const char *membership_room(const struct membership *m);
-struct membership *membership_of(struct list *in_sock_link);
+/* The name of the room at `link` in s->rooms. */
+const char *adapter_room_name(const struct sio_socket *s, const struct list *link);
 
 /* loop.c */
 void loop_free(struct sio_server *srv);

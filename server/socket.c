@@ -75,6 +75,7 @@ struct sio_socket *socket_new(struct sio_client *c, struct sio_namespace *nsp, j
 	list_init(&s->acks_out);
 	list_init(&s->acks_in);
 	list_init(&s->rooms);
+	list_init(&s->own_link);
 	list_init(&s->nsp_link);
 	list_init(&s->client_link);
 	list_init(&s->defer_link);
@@ -91,8 +92,6 @@ void socket_free(struct sio_socket *s)
 		free(a);
 	}
 	s->nacks_in = 0;
-	for (size_t i = 0; i < s->nhandlers; i++)
-		free(s->handlers[i].event);
 	free(s->handlers);
 	json_decref(s->auth);
 	free(s);
@@ -199,25 +198,51 @@ SIO_API void *sio_socket_data(const sio_socket *s)
 
 /* ---- handlers ----------------------------------------------------------- */
 
+static char *handler_names(const struct sio_socket *s)
+{
+	return (char *)(s->handlers + s->nhandlers);
+}
+
+static struct handler *handler_find(const struct sio_socket *s, const char *event)
+{
+	if (!s->nhandlers)
+		return NULL;
+	const char *names = handler_names(s);
+	for (uint32_t i = 0; i < s->nhandlers; i++)
+		if (strcmp(names + s->handlers[i].event, event) == 0)
+			return &s->handlers[i];
+	return NULL;
+}
+
 SIO_API int sio_socket_on(sio_socket *s, const char *event, sio_event_fn fn, void *userdata)
 {
 	if (!s || !event || !fn)
 		return SIO_EINVAL;
-	for (size_t i = 0; i < s->nhandlers; i++) {
-		if (strcmp(s->handlers[i].event, event) == 0) {
-			s->handlers[i].fn = fn;
-			s->handlers[i].userdata = userdata;
-			return 0;
-		}
+	struct handler *h = handler_find(s, event);
+	if (h) {
+		h->fn = fn;
+		h->userdata = userdata;
+		return 0;
 	}
-	struct handler *h = realloc(s->handlers, (s->nhandlers + 1) * sizeof(*h));
-	if (!h)
+	/* a new block: one more handler, the names moved after it */
+	size_t len = strlen(event) + 1;
+	if (len > UINT32_MAX - s->names_len || s->nhandlers == UINT32_MAX)
+		return SIO_EINVAL;
+	size_t n = s->nhandlers;
+	struct handler *nh = malloc((n + 1) * sizeof(*nh) + s->names_len + len);
+	if (!nh)
 		return SIO_ENOMEM;
-	s->handlers = h;
-	char *name = strdup(event);
-	if (!name)
-		return SIO_ENOMEM;
-	h[s->nhandlers++] = (struct handler){.event = name, .fn = fn, .userdata = userdata};
+	char *names = (char *)(nh + n + 1);
+	if (n) {
+		memcpy(nh, s->handlers, n * sizeof(*nh));
+		memcpy(names, handler_names(s), s->names_len);
+	}
+	memcpy(names + s->names_len, event, len);
+	nh[n] = (struct handler){.fn = fn, .userdata = userdata, .event = s->names_len};
+	free(s->handlers);
+	s->handlers = nh;
+	s->nhandlers++;
+	s->names_len += (uint32_t)len;
 	return 0;
 }
 
@@ -234,14 +259,22 @@ SIO_API int sio_socket_off(sio_socket *s, const char *event)
 {
 	if (!s || !event)
 		return SIO_EINVAL;
-	for (size_t i = 0; i < s->nhandlers; i++) {
-		if (strcmp(s->handlers[i].event, event) == 0) {
-			free(s->handlers[i].event);
-			s->handlers[i] = s->handlers[--s->nhandlers];
-			return 0;
-		}
-	}
-	return SIO_ENOTFOUND;
+	struct handler *h = handler_find(s, event);
+	if (!h)
+		return SIO_ENOTFOUND;
+	/* in place: the name's bytes closed up, the last handler moved into
+	 * the hole, the names moved down by one handler */
+	char *names = handler_names(s);
+	uint32_t off = h->event;
+	uint32_t len = (uint32_t)strlen(names + off) + 1;
+	memmove(names + off, names + off + len, s->names_len - off - len);
+	s->names_len -= len;
+	for (uint32_t i = 0; i < s->nhandlers; i++)
+		if (s->handlers[i].event > off)
+			s->handlers[i].event -= len;
+	*h = s->handlers[--s->nhandlers];
+	memmove(handler_names(s), names, s->names_len);
+	return 0;
 }
 
 /* ---- incoming packets ---------------------------------------------------- */
@@ -309,12 +342,10 @@ static void on_event(struct sio_socket *s, struct sio_pkt *p)
 
 	sio_event_fn fn = s->any;
 	void *ud = s->any_userdata;
-	for (size_t i = 0; i < s->nhandlers; i++) {
-		if (strcmp(s->handlers[i].event, event) == 0) {
-			fn = s->handlers[i].fn;
-			ud = s->handlers[i].userdata;
-			break;
-		}
+	const struct handler *h = handler_find(s, event);
+	if (h) {
+		fn = h->fn;
+		ud = h->userdata;
 	}
 	if (!fn) {
 		free(event); /* nobody listens; an ack asked for can never be sent */
@@ -508,7 +539,7 @@ void socket_connected(struct sio_socket *s)
 	nsp->nsockets++;
 	list_insert_tail(&s->client->sockets, &s->client_link);
 	s->client->nsockets++;
-	adapter_add(nsp, s, s->id);
+	adapter_add(nsp, s, s->id); /* allocates nothing unless the id table grows */
 	json_t *reply = json_pack("{s:s}", "sid", s->id);
 	socket_packet(s, SIO_PACKET_CONNECT, -1, reply, NULL, 0, false);
 	json_decref(reply);
@@ -548,7 +579,7 @@ SIO_API bool sio_socket_room_at(const sio_socket *s, size_t i, const char **room
 	for (struct list *n = s->rooms.next; n != &s->rooms; n = n->next) {
 		if (i-- == 0) {
 			if (room)
-				*room = membership_room(membership_of(n));
+				*room = adapter_room_name(s, n);
 			return true;
 		}
 	}

@@ -235,6 +235,26 @@ for (const [label, transports] of TRANSPORTS) {
       s.disconnect();
     });
 
+    test('a handler removed: its event reaches the catch-all, the others stay',
+      { timeout: 10000 }, async () => {
+        const s = await client();
+        // removed from the middle of the handler list, then twice
+        assert.deepEqual(await ack(s, 'off', 'to-room'), [true]);
+        assert.deepEqual(await ack(s, 'off', 'to-room'), [false]);
+        assert.deepEqual(await ack(s, 'off', 'echo'), [true]);
+        let reply = next(s, 'unknown');
+        s.emit('to-room', 'r', 'x');
+        assert.deepEqual(await reply, ['to-room']);
+        reply = next(s, 'unknown');
+        s.emit('echo', 1);
+        assert.deepEqual(await reply, ['echo']);
+        // the handlers left still find their names
+        assert.deepEqual(await ack(s, 'join', 'r9'), [[s.id, 'r9']]);
+        assert.deepEqual(await ack(s, 'ack', 'a', 2), ['a', 2]);
+        assert.deepEqual(await ack(s, 'off', 'never registered'), [false]);
+        s.disconnect();
+      });
+
     test('handshake details', { timeout: 10000 }, async () => {
       const before = Date.now();
       const s = await client({
@@ -322,6 +342,53 @@ for (const [label, transports] of TRANSPORTS) {
         assert.equal(ing.reason, 'client namespace disconnect');
         assert.deepEqual(ing.rooms, [bid, 'r3']);
         a.disconnect();
+        c.disconnect();
+      });
+
+    test('rooms: a socket\'s own room is joined, left and shared like any other',
+      { timeout: 20000 }, async () => {
+        const a = await client();
+        const b = await client();
+        const c = await client();
+        const got = [a, b, c].map(recorder);
+        const marker = async (n) => {
+          const waits = [a, b, c].map((s) => next(s, 'all-msg'));
+          await ack(c, 'all', n);
+          await Promise.all(waits);
+        };
+        // b joins the room named by a's id: a room with a and b in it.
+        assert.deepEqual(await ack(b, 'join', a.id), [[b.id, a.id]]);
+        await ack(c, 'to-room', a.id, 'to a and b');
+        await ack(c, 'to-except', a.id, a.id, 'nobody');
+        await ack(c, 'to-except', b.id, a.id, 'not b: b is in a\'s room too');
+        await marker(1);
+        assert.deepEqual(got[0]['room-msg'], [['to a and b']]);
+        assert.deepEqual(got[1]['room-msg'], [['to a and b']]);
+        assert.equal(got[2]['room-msg'], undefined);
+        for (const g of got) assert.equal(g['except-msg'], undefined);
+
+        // a leaves its own room: b is still in it, a gets nothing sent there.
+        assert.deepEqual(await ack(a, 'leave', a.id), [[]]);
+        await ack(c, 'to-room', a.id, 'only b');
+        await marker(2);
+        assert.deepEqual(got[0]['room-msg'], [['to a and b']]);
+        assert.deepEqual(got[1]['room-msg'], [['to a and b'], ['only b']]);
+
+        // Joined again, it comes last in a's rooms.
+        assert.deepEqual(await ack(a, 'join', 'r1'), [['r1']]);
+        assert.deepEqual(await ack(a, 'join', a.id), [['r1', a.id]]);
+        await ack(c, 'to-room', a.id, 'both again');
+        await marker(3);
+        assert.deepEqual(got[0]['room-msg'], [['to a and b'], ['both again']]);
+        assert.deepEqual(got[1]['room-msg'], [['to a and b'], ['only b'], ['both again']]);
+
+        // b leaves a's room; a disconnects: nothing is left of the room.
+        assert.deepEqual(await ack(b, 'leave', a.id), [[b.id]]);
+        const aid = a.id;
+        a.disconnect();
+        await waitDisconnecting(srv, '/', aid);
+        assert.deepEqual((await ack(c, 'fetch', aid))[0], []);
+        b.disconnect();
         c.disconnect();
       });
 

@@ -22,6 +22,9 @@
  *                          ms (0: no timeout); prints the ACK line
  *   join / leave [room]    acknowledges with the socket's rooms (and, when
  *                          the call failed, its sio_strerror() text)
+ *   off [event]            removes the socket's handler of event (then it
+ *                          is answered as any other); acknowledges with
+ *                          whether there was one
  *   to-room [room, msg]    "room-msg" [msg] to the room (sender included)
  *   broadcast [msg]        "broadcast-msg" [msg] to all but the sender
  *   to-except [room, exceptRoom, msg]   "except-msg" [msg]
@@ -284,6 +287,15 @@ static void on_join(sio_socket *sock, const char *event, json_t *args,
 	/* a failure is reported as a second argument: its sio_strerror() text */
 	ack_with(ack, rc < 0 ? json_pack("[o,s]", rooms_of(sock), sio_strerror(rc))
 	                     : json_pack("[o]", rooms_of(sock)));
+}
+
+static void on_off(sio_socket *sock, const char *event, json_t *args,
+                   const struct sio_binary *bins, size_t nbins, sio_ack *ack, void *ud)
+{
+	const char *name = arg_string(args, 0);
+	int rc = name ? sio_socket_off(sock, name) : SIO_EINVAL;
+
+	ack_with(ack, json_pack("[b]", rc == 0));
 }
 
 static void on_to_room(sio_socket *sock, const char *event, json_t *args,
@@ -711,6 +723,7 @@ static const struct {
         {"ask", on_ask},
         {"join", on_join},
         {"leave", on_join},
+        {"off", on_off},
         {"to-room", on_to_room},
         {"broadcast", on_broadcast},
         {"to-except", on_to_except},

@@ -89,7 +89,7 @@ function middleware(socket, next) {
   next();
 }
 
-const HANDLED = new Set(['echo', 'ack', 'ask', 'join', 'leave', 'to-room', 'broadcast', 'to-except',
+const HANDLED = new Set(['echo', 'ack', 'ask', 'join', 'leave', 'off', 'to-room', 'broadcast', 'to-except',
   'all', 'fetch', 'sockets-join', 'sockets-leave', 'disconnect-me', 'disconnect-room', 'volatile',
   'handshake', 'timer', 'thread', 'close-conn']);
 
@@ -151,6 +151,15 @@ function onConnection(socket) {
     const [args, cb] = split(all);
     socket.leave(String(args[0]));
     if (cb) cb(rooms());
+  });
+  const removed = new Set();
+  socket.on('off', (...all) => {
+    const [args, cb] = split(all);
+    const name = String(args[0]);
+    const had = socket.listenerCount(name) > 0;
+    socket.removeAllListeners(name);
+    if (had) removed.add(name);
+    if (cb) cb(had);
   });
   socket.on('to-room', (...all) => {
     const [args, cb] = split(all);
@@ -242,7 +251,7 @@ function onConnection(socket) {
     timers.add(t);
   });
   socket.onAny((event) => {
-    if (!HANDLED.has(event)) socket.emit('unknown', event);
+    if (!HANDLED.has(event) || removed.has(event)) socket.emit('unknown', event);
   });
 }
 
