@@ -78,8 +78,7 @@ struct handler {
 struct sio_socket {
 	struct sio_client *client;
 	struct sio_namespace *nsp;
-	struct sio_handshake hs;
-	json_t *auth; /* owned */
+	struct sio_handshake hs; /* hs.auth is owned */
 	void *data;
 	void (*data_free)(void *);
 
@@ -89,7 +88,6 @@ struct sio_socket {
 	void *any_userdata;
 
 	int64_t next_ack_id;
-	size_t nacks_in;        /* entries of acks_in */
 	uint64_t events_window; /* start (ms) of the current one-second window */
 	uint64_t gen;
 	struct list acks_out; /* struct pending_ack: our emits awaiting a reply */
@@ -105,7 +103,8 @@ struct sio_socket {
 
 	uint32_t nhandlers;
 	uint32_t names_len;
-	uint32_t nrooms; /* entries of rooms */
+	uint32_t nrooms;   /* entries of rooms */
+	uint32_t nacks_in; /* entries of acks_in */
 	uint32_t events_in_window;
 	char id[21];
 	bool connected;

@@ -59,16 +59,15 @@ struct sio_socket *socket_new(struct sio_client *c, struct sio_namespace *nsp, j
 	s->client = c;
 	s->nsp = nsp;
 	if (auth && json_is_object(auth)) {
-		s->auth = auth;
+		s->hs.auth = auth;
 	} else {
 		/* most clients send no auth: they share one empty object */
 		json_decref(auth);
-		s->auth = json_incref(c->srv->empty_object);
+		s->hs.auth = json_incref(c->srv->empty_object);
 	}
 	struct timeval tv;
 	gettimeofday(&tv, NULL);
 	s->hs.request = c->conn->req;
-	s->hs.auth = s->auth;
 	s->hs.issued = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 	s->hs.secure = false;
 	s->hs.xdomain = sio_request_header(c->conn->req, "origin") != NULL;
@@ -93,7 +92,7 @@ void socket_free(struct sio_socket *s)
 	}
 	s->nacks_in = 0;
 	free(s->handlers);
-	json_decref(s->auth);
+	json_decref((json_t *)s->hs.auth); /* owned: see socket_new() */
 	free(s);
 }
 
