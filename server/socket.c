@@ -314,16 +314,17 @@ static void on_event(struct sio_socket *s, struct sio_pkt *p)
 	json_t *arr = p->data;
 	json_t *first = json_array_get(arr, 0);
 	char numbuf[32];
-	char *event = NULL;
+	const char *event = numbuf;
+	json_t *held = NULL; /* the name string, kept past its removal from arr */
 	if (!arr) {
 		return; /* "2" with no payload names no event: nothing to call */
 	} else if (json_is_string(first)) {
 		if (memchr(json_string_value(first), '\0', json_string_length(first)))
 			return; /* a name C code cannot see whole ("disconnect\u0000x") */
-		event = strdup(json_string_value(first));
+		held = json_incref(first);
+		event = json_string_value(first);
 	} else if (json_is_integer(first)) {
 		snprintf(numbuf, sizeof(numbuf), "%" JSON_INTEGER_FORMAT, json_integer_value(first));
-		event = strdup(numbuf);
 	} else {
 		/* the shortest form that reads back the same, as JavaScript
 		 * names the listener */
@@ -333,10 +334,7 @@ static void on_event(struct sio_socket *s, struct sio_pkt *p)
 			if (strtod(numbuf, NULL) == v)
 				break;
 		}
-		event = strdup(numbuf);
 	}
-	if (!event)
-		return;
 	json_array_remove(arr, 0);
 
 	sio_event_fn fn = s->any;
@@ -347,7 +345,7 @@ static void on_event(struct sio_socket *s, struct sio_pkt *p)
 		ud = h->userdata;
 	}
 	if (!fn) {
-		free(event); /* nobody listens; an ack asked for can never be sent */
+		json_decref(held); /* nobody listens; an ack asked for can never be sent */
 		return;
 	}
 	sio_ack *ack = NULL;
@@ -368,7 +366,7 @@ static void on_event(struct sio_socket *s, struct sio_pkt *p)
 			s->nacks_in--;
 			free(ack);
 		}
-		free(event);
+		json_decref(held);
 		return;
 	}
 	pkt_bins(p, bins);
@@ -376,7 +374,7 @@ static void on_event(struct sio_socket *s, struct sio_pkt *p)
 		fn(s, event, arr, bins, p->attachments, ack, ud);
 	if (bins != stack_bins)
 		free(bins);
-	free(event);
+	json_decref(held);
 }
 
 static void on_ack(struct sio_socket *s, struct sio_pkt *p)
