@@ -293,13 +293,15 @@ void sio_pkt_decoder_init(struct sio_pkt_decoder *dec, uint32_t max_attachments)
 
 void sio_pkt_decoder_finish(struct sio_pkt_decoder *dec)
 {
-	sio_pkt_finish(&dec->pending);
+	sio_pkt_finish(dec->pending);
+	free(dec->pending);
+	dec->pending = NULL;
 	dec->received = 0;
 }
 
 bool sio_pkt_decoder_pending(const struct sio_pkt_decoder *dec)
 {
-	return dec->pending.attachments != 0;
+	return dec->pending != NULL;
 }
 
 int sio_pkt_decoder_text(struct sio_pkt_decoder *dec, const char *buf, size_t len,
@@ -321,11 +323,14 @@ int sio_pkt_decoder_text(struct sio_pkt_decoder *dec, const char *buf, size_t le
 		return 1;
 	}
 	pkt.bufs = calloc(pkt.attachments, sizeof(*pkt.bufs));
-	if (!pkt.bufs) {
+	dec->pending = malloc(sizeof(*dec->pending));
+	if (!pkt.bufs || !dec->pending) {
+		free(dec->pending);
+		dec->pending = NULL;
 		sio_pkt_finish(&pkt);
 		return SIO_PKT_ENOMEM;
 	}
-	dec->pending = pkt;
+	*dec->pending = pkt;
 	dec->received = 0;
 	return 0;
 }
@@ -338,7 +343,7 @@ int sio_pkt_decoder_binary(struct sio_pkt_decoder *dec, const uint8_t *buf, size
 	memset(out, 0, sizeof(*out));
 	if (!sio_pkt_decoder_pending(dec))
 		return SIO_PKT_ESTATE;
-	slot = &dec->pending.bufs[dec->received];
+	slot = &dec->pending->bufs[dec->received];
 	slot->data = malloc(len > 0 ? len : 1);
 	if (!slot->data) {
 		sio_pkt_decoder_finish(dec);
@@ -347,10 +352,11 @@ int sio_pkt_decoder_binary(struct sio_pkt_decoder *dec, const uint8_t *buf, size
 	if (len > 0)
 		memcpy(slot->data, buf, len);
 	slot->len = len;
-	if (++dec->received < dec->pending.attachments)
+	if (++dec->received < dec->pending->attachments)
 		return 0;
-	*out = dec->pending;
-	memset(&dec->pending, 0, sizeof(dec->pending));
+	*out = *dec->pending;
+	free(dec->pending);
+	dec->pending = NULL;
 	dec->received = 0;
 	return 1;
 }

@@ -141,13 +141,14 @@ json_t *sio_pkt_placeholder_new(uint32_t num);
  * message is only valid while one waits. Any error leaves the decoder
  * empty (the pending packet freed), ready for reuse; the caller is expected
  * to close the connection, as the reference does. Memory held while a
- * packet waits: at most max_attachments copies of binary messages, each as
- * large as the transport lets a message be.
+ * packet waits: the packet, and at most max_attachments copies of binary
+ * messages, each as large as the transport lets a message be; none while
+ * no packet waits.
  */
 struct sio_pkt_decoder {
+	struct sio_pkt *pending; /* the packet waiting (malloc'd), or NULL */
 	uint32_t max_attachments;
-	uint32_t received;      /* buffers received for pending */
-	struct sio_pkt pending; /* waiting when pending.attachments != 0 */
+	uint32_t received; /* buffers received for pending */
 };
 
 /* Initializes an empty decoder that accepts up to max_attachments per
