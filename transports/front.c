@@ -7,6 +7,7 @@
  */
 #include "transports/engine.h"
 
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,15 +29,22 @@ enum conn_timer { CT_NONE, CT_IDLE, CT_HEADERS, CT_BODY, CT_DRAIN };
 
 #define DRAIN_MS 2000 /* how long a closing connection's input is read and dropped */
 
+/* The peer's address in binary (network order; 4 bytes used for
+ * AF_INET). Its text is made when needed, by peer_text. */
+struct peer_addr {
+	sa_family_t family; /* AF_INET, AF_INET6, or AF_UNSPEC when unknown */
+	uint8_t bytes[16];
+};
+
+/* Room for the text of any peer_addr. */
+#define PEER_TEXT_SIZE 64
+
 /* An accepted connection: HTTP/1.1 until an upgrade makes it a websocket,
  * whose state then takes the place of the HTTP state (the socket's
  * per-connection memory, allocated by lws, holds the larger of the two). */
 struct front_conn {
 	struct lws *wsi;
 	struct sio_server *srv;
-	bool is_ws;      /* upgraded: `ws` is in use, the HTTP state is gone */
-	bool ip_counted; /* counted in max_connections_per_ip */
-	char addr[64];
 	union {
 		struct {
 			struct h1 *h1;
@@ -58,11 +66,53 @@ struct front_conn {
 		};
 		struct ws_conn ws;
 	};
+	struct peer_addr peer;
+	bool is_ws;      /* upgraded: `ws` is in use, the HTTP state is gone */
+	bool ip_counted; /* counted in max_connections_per_ip */
 };
 
 size_t front_conn_size(void)
 {
 	return sizeof(struct front_conn);
+}
+
+/* ---- the peer's address ------------------------------------------------- */
+
+/* Reads the peer's address of fd into *p (AF_UNSPEC when getpeername
+ * fails or the socket is neither IPv4 nor IPv6). */
+static void peer_read(int fd, struct peer_addr *p)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	memset(p, 0, sizeof(*p));
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
+		return;
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
+		p->family = AF_INET;
+		memcpy(p->bytes, &sin->sin_addr, 4);
+	} else if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ss;
+		p->family = AF_INET6;
+		memcpy(p->bytes, &sin6->sin6_addr, 16);
+	}
+}
+
+/*
+ * Writes p as text into buf[PEER_TEXT_SIZE] and returns buf: the text
+ * lws_get_peer_simple() gives, as lws 4.1.6 writes it with
+ * lws_write_numeric_address() (which differs from inet_ntop() for some
+ * IPv6 addresses: it elides the first run of zero groups, not the
+ * longest). An IPv4 peer of a dual-stack listener is "::ffff:a.b.c.d".
+ * An unknown address is "".
+ */
+static const char *peer_text(const struct peer_addr *p, char buf[PEER_TEXT_SIZE])
+{
+	buf[0] = '\0';
+	if (p->family == AF_INET || p->family == AF_INET6)
+		lws_write_numeric_address(p->bytes, p->family == AF_INET ? 4 : 16, buf,
+		                          PEER_TEXT_SIZE);
+	return buf;
 }
 
 /* ---- responses ---------------------------------------------------------- */
@@ -445,7 +495,7 @@ static void dispatch_request(struct front_conn *c)
 			respond(c, 503, NULL, NULL, NULL, 0, false);
 			return;
 		}
-		struct sio_request *copy = request_clone(req);
+		struct sio_request *copy = request_keep(req);
 		s = copy ? session_create(srv, copy, SIO_TRANSPORT_POLLING) : NULL;
 		if (!s) {
 			respond_error(c, req, 3, NULL, false);
@@ -571,7 +621,7 @@ static int dispatch_upgrade(struct front_conn *c, size_t used)
 			conn_want_write(c);
 			return 0;
 		}
-		copy = request_clone(req);
+		copy = request_keep(req);
 		if (!copy) {
 			respond_upgrade_error(c, error_messages[3]);
 			return 0;
@@ -602,10 +652,7 @@ static int dispatch_upgrade(struct front_conn *c, size_t used)
 	int rc = ws_open(&c->ws, srv, c->wsi, key, &pending, pending_off, &headers);
 	buf_free(&headers);
 	if (rc < 0) {
-		if (copy) {
-			request_free(copy);
-			free(copy);
-		}
+		request_release(copy);
 		buf_free(&rest);
 		return -1;
 	}
@@ -658,7 +705,9 @@ static int on_headers(void *ud, struct sio_request *req, const struct h1_info *i
 	struct sio_server *srv = c->srv;
 	buf_free(&c->body);
 	c->body_limit = MAX_OTHER_BODY;
-	snprintf(req->address, sizeof(req->address), "%s", c->addr);
+	char addr[PEER_TEXT_SIZE];
+	if (request_set_address(req, peer_text(&c->peer, addr)) < 0)
+		return 500;
 	if (!is_engine_path(srv, req) || strcmp(sio_request_method(req), "POST") != 0)
 		return 0;
 	c->body_limit = srv->opts.max_http_buffer_size;
@@ -742,8 +791,10 @@ static int conn_process(struct front_conn *c)
 static void conn_closed(struct front_conn *c)
 {
 	struct sio_server *srv = c->srv;
-	if (c->ip_counted)
-		server_ip_release(srv, c->addr);
+	if (c->ip_counted) {
+		char addr[PEER_TEXT_SIZE];
+		server_ip_release(srv, peer_text(&c->peer, addr));
+	}
 	c->ip_counted = false;
 	if (c->is_ws) {
 		ws_on_closed(&c->ws);
@@ -830,7 +881,7 @@ int front_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user
 	int rc = 0;
 
 	switch (reason) {
-	case LWS_CALLBACK_RAW_ADOPT:
+	case LWS_CALLBACK_RAW_ADOPT: {
 		server_enter(srv);
 		memset(c, 0, sizeof(*c));
 		c->wsi = wsi;
@@ -839,12 +890,13 @@ int front_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user
 		if (!c->h1)
 			rc = -1;
 		else
-			lws_get_peer_simple(wsi, c->addr, sizeof(c->addr));
+			peer_read(lws_get_socket_fd(wsi), &c->peer);
 		/* Over the per-address cap: closed at once. While stopping new
 		 * connections are still taken: polling clients send each request
 		 * on a fresh one, and must get their DISCONNECT; new sessions are
 		 * refused with 503 instead. */
-		if (rc == 0 && !server_ip_acquire(srv, c->addr))
+		char addr[PEER_TEXT_SIZE];
+		if (rc == 0 && !server_ip_acquire(srv, peer_text(&c->peer, addr)))
 			rc = -1;
 		else if (rc == 0)
 			c->ip_counted = true;
@@ -852,6 +904,7 @@ int front_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user
 			conn_update_timer(c);
 		server_leave(srv);
 		break;
+	}
 	case LWS_CALLBACK_RAW_RX:
 		if (c->is_ws) {
 			server_enter(srv);

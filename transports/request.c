@@ -11,7 +11,7 @@ void request_reset(struct sio_request *r)
 	r->nheaders = 0;
 	r->nquery = 0;
 	r->sealed = false;
-	r->method = r->url = r->path = 0;
+	r->method = r->url = r->path = r->address = 0;
 	/* offset 0 is the empty string */
 	buf_append(&r->arena, "", 1);
 }
@@ -51,11 +51,13 @@ int request_append_to(struct sio_request *r, uint32_t off, const char *s, size_t
 	return 0;
 }
 
-static int grow_pairs(struct req_pair **p, size_t *cap, size_t n)
+static int grow_pairs(struct req_pair **p, uint32_t *cap, uint32_t n)
 {
 	if (n < *cap)
 		return 0;
-	size_t ncap = *cap ? *cap * 2 : 16;
+	if (*cap > UINT32_MAX / 2)
+		return -1;
+	uint32_t ncap = *cap ? *cap * 2 : 16;
 	struct req_pair *np = realloc(*p, ncap * sizeof(**p));
 	if (!np)
 		return -1;
@@ -146,40 +148,42 @@ int request_seal(struct sio_request *r)
 	return rc;
 }
 
-struct sio_request *request_clone(const struct sio_request *r)
+int request_set_address(struct sio_request *r, const char *addr)
 {
-	struct sio_request *c = calloc(1, sizeof(*c));
-	if (!c)
+	return request_add_string(r, addr, strlen(addr), &r->address);
+}
+
+_Static_assert(_Alignof(struct req_pair) <= _Alignof(struct sio_request),
+               "in a kept request the pairs follow the struct");
+
+struct sio_request *request_keep(const struct sio_request *r)
+{
+	/* Exactly the size: a kept request lives as long as its session. The
+	 * struct, the header pairs, the query pairs, then the arena bytes. */
+	size_t hbytes = r->nheaders * sizeof(*r->headers);
+	size_t qbytes = r->nquery * sizeof(*r->query);
+	struct sio_request *k = malloc(sizeof(*k) + hbytes + qbytes + r->arena.len);
+	if (!k)
 		return NULL;
-	*c = *r;
-	c->arena = (struct buf){0};
-	c->headers = NULL;
-	c->query = NULL;
-	c->cap_headers = r->nheaders;
-	c->cap_query = r->nquery;
-	/* exactly the size: a kept request lives as long as its session */
-	c->arena.data = malloc(r->arena.len ? r->arena.len : 1);
-	if (!c->arena.data)
-		goto fail;
-	memcpy(c->arena.data, r->arena.data, r->arena.len);
-	c->arena.len = c->arena.cap = r->arena.len;
-	if (r->nheaders) {
-		c->headers = malloc(r->nheaders * sizeof(*c->headers));
-		if (!c->headers)
-			goto fail;
-		memcpy(c->headers, r->headers, r->nheaders * sizeof(*c->headers));
-	}
-	if (r->nquery) {
-		c->query = malloc(r->nquery * sizeof(*c->query));
-		if (!c->query)
-			goto fail;
-		memcpy(c->query, r->query, r->nquery * sizeof(*c->query));
-	}
-	return c;
-fail:
-	request_free(c);
-	free(c);
-	return NULL;
+	*k = *r;
+	k->headers = (struct req_pair *)(k + 1);
+	k->query = k->headers + r->nheaders;
+	k->cap_headers = r->nheaders;
+	k->cap_query = r->nquery;
+	k->arena.data = (uint8_t *)(k->query + r->nquery);
+	k->arena.cap = r->arena.len;
+	if (hbytes)
+		memcpy(k->headers, r->headers, hbytes);
+	if (qbytes)
+		memcpy(k->query, r->query, qbytes);
+	if (r->arena.len)
+		memcpy(k->arena.data, r->arena.data, r->arena.len);
+	return k;
+}
+
+void request_release(struct sio_request *kept)
+{
+	free(kept);
 }
 
 SIO_API const char *sio_request_method(const struct sio_request *req)
@@ -250,7 +254,7 @@ SIO_API bool sio_request_query_at(const struct sio_request *req, size_t i, const
 
 SIO_API const char *sio_request_address(const struct sio_request *req)
 {
-	return req ? req->address : NULL;
+	return req ? request_str(req, req->address) : NULL;
 }
 
 static bool header_text_ok(const char *s, bool name)

@@ -2,6 +2,12 @@
  * struct sio_request: one parsed HTTP request (method, target, headers,
  * decoded query, peer address). All strings live in one arena owned by the
  * request; the accessors of sioc.h read it.
+ *
+ * A request is either a builder, caller-owned and growable, which the HTTP
+ * parser reuses for every request of a connection (request_reset,
+ * request_add_*, request_seal, request_free), or a kept copy, one heap
+ * block holding the struct, its pairs and its arena, made by request_keep
+ * for a session and freed by request_release. A kept request is read-only.
  */
 #ifndef SIOC_TRANSPORTS_REQUEST_H
 #define SIOC_TRANSPORTS_REQUEST_H
@@ -20,15 +26,15 @@ struct req_pair {
 
 struct sio_request {
 	struct buf arena;
-	uint32_t method;
-	uint32_t url;
-	uint32_t path; /* decoded-free path part of the url (before '?') */
 	struct req_pair *headers;
-	size_t nheaders, cap_headers;
 	struct req_pair *query;
-	size_t nquery, cap_query;
-	char address[64];
-	bool sealed; /* offsets fixed; accessors may be used */
+	uint32_t nheaders, cap_headers;
+	uint32_t nquery, cap_query;
+	uint32_t method; /* arena offsets of NUL-terminated strings */
+	uint32_t url;
+	uint32_t path;    /* decoded-free path part of the url (before '?') */
+	uint32_t address; /* the peer's address, "" until request_set_address */
+	bool sealed;      /* offsets fixed; accessors may be used */
 };
 
 /* Builder, used by the HTTP parser. Offsets returned by req_add_string
@@ -40,11 +46,19 @@ int request_append_to(struct sio_request *r, uint32_t off, const char *s, size_t
 int request_add_header(struct sio_request *r, uint32_t name, uint32_t value);
 /* Lower-cases header names, splits path and query, decodes the query. */
 int request_seal(struct sio_request *r);
+/* Stores the peer's address (copied) that sio_request_address returns.
+ * Returns -1 when out of memory. */
+int request_set_address(struct sio_request *r, const char *addr);
 /* The decoded value of query parameter `name` with its length (it may
  * hold NUL bytes), or NULL. */
 const char *request_query_n(const struct sio_request *r, const char *name, size_t *len);
-/* A deep copy (for keeping the handshake request with a session). */
-struct sio_request *request_clone(const struct sio_request *r);
+/* A read-only copy of r in one heap block of exactly the size it needs
+ * (the handshake request a session keeps for its lifetime), or NULL when
+ * out of memory. r is not changed and may be reused. Free it with
+ * request_release, never with request_free. */
+struct sio_request *request_keep(const struct sio_request *r);
+/* Frees a request made by request_keep. NULL is a no-op. */
+void request_release(struct sio_request *kept);
 
 static inline const char *request_str(const struct sio_request *r, uint32_t off)
 {

@@ -245,10 +245,7 @@ static void session_free(struct sio_eio_socket *s)
 	list_remove(&s->link);
 	if (s->data_free)
 		s->data_free(s->data);
-	if (s->req) {
-		request_free(s->req);
-		free(s->req);
-	}
+	request_release(s->req);
 	free(s->ring);
 	free(s);
 }
@@ -378,10 +375,7 @@ fail:
 		free(s->ring);
 		free(s);
 	}
-	if (req) {
-		request_free(req);
-		free(req);
-	}
+	request_release(req);
 	return NULL;
 }
 

@@ -4,6 +4,9 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import net from 'node:net';
+import { WebSocket } from 'ws';
 import {
   IS_REFERENCE, startServer, withServer, within, sleep, RawConn, httpRequest, requestBytes,
   eioPath, pollingHandshake, poll, post, decodePayload, wsFrame, wsUpgradeRequest, WsClient,
@@ -768,4 +771,115 @@ describe('output queue bound', { timeout: 60000, skip: IS_REFERENCE && 'sioc onl
         Array.from({ length: Number(m[1]) }, (_, i) => `4f${i}`), 'queued messages in order');
     });
   });
+});
+
+/* ------------------------------------------------------------------ */
+/* The peer's address                                                  */
+/* ------------------------------------------------------------------ */
+
+// Whether this machine can listen on `host`.
+function canListen(host) {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(0, host, () => s.close(() => resolve(true)));
+  });
+}
+const HAS_IPV6 = await canListen('::1');
+
+const urlHost = (host) => (host.includes(':') ? `[${host}]` : host);
+
+// One HTTP request from `host`, on a connection of its own; the body text.
+function httpText(host, port, method, target, body) {
+  return within(5000, new Promise((resolve, reject) => {
+    const req = http.request({ host, port, method, path: target, agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => resolve(text));
+    });
+    req.on('error', reject);
+    req.end(body);
+  }), `${method} ${target} from ${host}`);
+}
+
+// The address the server gives a session opened from `host` over
+// `transport`: the handshake request's, which the "request" reply shows.
+async function seenAddress(port, host, transport) {
+  const target = `${PATH}?EIO=4&transport=${transport}`;
+  if (transport === 'polling') {
+    const open = await httpText(host, port, 'GET', target);
+    const { sid } = JSON.parse(open.slice(1));
+    assert.equal(await httpText(host, port, 'POST', `${target}&sid=${sid}`, '4request'), 'ok');
+    const got = decodePayload(await httpText(host, port, 'GET', `${target}&sid=${sid}`));
+    return JSON.parse(got.find((p) => p[0] === '4').slice(1)).address;
+  }
+  const ws = new WebSocket(`ws://${urlHost(host)}:${port}${target}`, { perMessageDeflate: false });
+  try {
+    const reply = await within(5000, new Promise((resolve, reject) => {
+      ws.on('error', reject);
+      ws.on('message', (data) => {
+        const m = data.toString();
+        if (m[0] === '0') ws.send('4request');
+        else if (m[0] === '4') resolve(m.slice(1));
+      });
+    }), `websocket "request" from ${host}`);
+    return JSON.parse(reply).address;
+  } finally {
+    ws.terminate();
+  }
+}
+
+// A TCP connection from `host`, writing nothing yet.
+function tcpFrom(host, port) {
+  return within(5000, new Promise((resolve, reject) => {
+    const sock = net.connect({ host, port }, () => resolve(sock));
+    sock.once('error', reject);
+  }), `TCP connect from ${host}`);
+}
+
+// As lws_get_peer_simple() wrote it: an IPv4 client of a dual-stack
+// listener is "::ffff:127.0.0.1" (Node's remoteAddress agrees).
+describe('the peer address of a request', { timeout: 60000 }, () => {
+  for (const transport of ['polling', 'websocket']) {
+    test(`IPv4 listener, over ${transport}`, { timeout: 15000 }, async () => {
+      await withServer([], async (srv) => {
+        assert.equal(await seenAddress(srv.port, '127.0.0.1', transport), '127.0.0.1');
+      });
+    });
+
+    test(`dual-stack listener, over ${transport}`,
+      { timeout: 15000, skip: !HAS_IPV6 && 'no IPv6 loopback' }, async () => {
+        await withServer(['--host', '::'], async (srv) => {
+          assert.equal(await seenAddress(srv.port, '127.0.0.1', transport), '::ffff:127.0.0.1');
+          assert.equal(await seenAddress(srv.port, '::1', transport), '::1');
+        });
+      });
+  }
+
+  test('dual-stack listener: connections counted per address (--max-connections-per-ip 2)',
+    { timeout: 20000, skip: (IS_REFERENCE && 'sioc only') || (!HAS_IPV6 && 'no IPv6 loopback') },
+    async () => {
+      await withServer(['--host', '::', '--max-connections-per-ip', '2'], async (srv) => {
+        const idle = [await tcpFrom('::1', srv.port), await tcpFrom('::1', srv.port)];
+        try {
+          await sleep(100);
+          const extra = await tcpFrom('::1', srv.port);
+          let got = 0;
+          extra.on('data', (d) => { got += d.length; });
+          const closed = new Promise((resolve) => extra.once('close', resolve));
+          extra.on('error', () => {});
+          extra.write(requestBytes('GET', eioPath('EIO=4&transport=polling')));
+          await within(2000, closed, 'the third connection from ::1 closed at once');
+          assert.equal(got, 0, 'no response');
+          assert.equal(await seenAddress(srv.port, '127.0.0.1', 'websocket'), '::ffff:127.0.0.1',
+            'another address is not counted with ::1');
+        } finally {
+          for (const s of idle) s.destroy();
+        }
+        await sleep(200);
+        assert.equal(await seenAddress(srv.port, '::1', 'websocket'), '::1',
+          'room again once they left');
+      });
+    });
 });

@@ -45,6 +45,7 @@ struct config {
 	const char *forbid_query; /* refuse handshakes having this query parameter */
 	struct header_pair *initial_headers;
 	size_t n_initial_headers;
+	const char *host; /* listen address, 127.0.0.1 by default */
 };
 
 static sio_server *g_srv;
@@ -162,6 +163,8 @@ static void reply_request(sio_eio_socket *sock)
 		  json_append_string(buf, sizeof(buf), &n, sio_request_query(req, "transport")) &&
 		  json_append_raw(buf, sizeof(buf), &n, ",\"user-agent\":") &&
 		  json_append_string(buf, sizeof(buf), &n, sio_request_header(req, "user-agent")) &&
+		  json_append_raw(buf, sizeof(buf), &n, ",\"address\":") &&
+		  json_append_string(buf, sizeof(buf), &n, sio_request_address(req)) &&
 		  json_append_raw(buf, sizeof(buf), &n, "}");
 
 	if (!ok) {
@@ -298,7 +301,7 @@ static void usage(void)
 	      "  [--no-serve-client] [--static-dir DIR]\n"
 	      "  [--keep-alive-timeout MS] [--headers-timeout MS] [--body-timeout MS]\n"
 	      "  [--max-connections-per-ip N] [--max-pending-handshakes N]\n"
-	      "  [--shutdown-timeout MS]\n",
+	      "  [--shutdown-timeout MS] [--host ADDRESS]\n",
 	      stderr);
 }
 
@@ -428,6 +431,8 @@ static bool parse_args(int argc, char **argv, struct sio_server_options *opts,
 			opts->path = val;
 		} else if (!strcmp(a, "--static-dir")) {
 			opts->static_dir = val;
+		} else if (!strcmp(a, "--host")) {
+			cfg->host = val;
 		} else {
 			goto bad;
 		}
@@ -480,7 +485,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "eio_server: sio_eio_set_events: %s\n", sio_strerror(rc));
 		goto out_server;
 	}
-	rc = sio_server_listen(srv, "127.0.0.1", 0);
+	rc = sio_server_listen(srv, cfg.host ? cfg.host : "127.0.0.1", 0);
 	if (rc < 0) {
 		fprintf(stderr, "eio_server: sio_server_listen: %s\n", sio_strerror(rc));
 		goto out_server;

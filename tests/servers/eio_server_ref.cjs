@@ -21,6 +21,7 @@ const opts = {
 };
 const cors = { origins: [], credentials: false };
 let forbid = null;
+let host = '127.0.0.1';
 const initialHeaders = [];
 
 const argv = process.argv.slice(2);
@@ -50,6 +51,7 @@ for (let i = 0; i < argv.length; i++) {
       break;
     }
     case '--path': opts.path = next(); break;
+    case '--host': host = next(); break;
     case '--max-queue-bytes':
     case '--max-queue-packets':
     case '--queue-full': next(); break;
@@ -103,6 +105,7 @@ eio.on('connection', (sock) => {
         EIO: q.get('EIO'),
         transport: q.get('transport'),
         'user-agent': sock.request.headers['user-agent'] ?? null,
+        address: sock.request.socket.remoteAddress,
       }));
     } else {
       sock.send(data);
@@ -110,7 +113,7 @@ eio.on('connection', (sock) => {
   });
 });
 
-httpServer.listen(0, '127.0.0.1', () => out(`PORT ${httpServer.address().port}`));
+httpServer.listen(0, host, () => out(`PORT ${httpServer.address().port}`));
 const stop = () => {
   eio.close();
   httpServer.close(() => process.exit(0));
