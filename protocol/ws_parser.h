@@ -46,26 +46,27 @@ struct ws_event {
 	size_t len;
 };
 
+/* Fields widest first: no padding between them. */
 struct ws_parser {
 	size_t max_message; /* bytes */
-	bool failed;
-
-	uint8_t hdr[14];
-	uint8_t hdr_len, hdr_need;
-	uint8_t opcode;
-	bool fin;
-	bool in_frame; /* the header is read: payload bytes follow */
-	uint8_t mask[4];
-	uint8_t mask_pos;
-	uint64_t left; /* payload bytes of the current frame still to come */
-	bool in_message, binary;
-	uint32_t frames; /* frames of the message so far */
-	struct utf8_state utf8;
+	uint64_t left;      /* payload bytes of the current frame still to come */
 	/* a message arriving in several frames or reads; a control frame's
 	 * payload goes after it, until its event is reported */
 	struct buf rx;
 	size_t ctl_at;   /* where the control payload starts in rx */
-	bool ctl_in_rx;  /* rx ends with a reported control payload */
+	uint32_t frames; /* frames of the message so far */
+
+	uint8_t hdr[14];
+	uint8_t hdr_len, hdr_need;
+	uint8_t opcode;
+	uint8_t mask[4];
+	uint8_t mask_pos;
+	struct utf8_state utf8;
+	bool failed;
+	bool fin;
+	bool in_frame; /* the header is read: payload bytes follow */
+	bool in_message, binary;
+	bool ctl_in_rx; /* rx ends with a reported control payload */
 };
 
 /* A zeroed parser with max_message set is ready; ws_parser_free() frees

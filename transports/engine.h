@@ -46,7 +46,7 @@ struct ws_conn {
 	size_t cur_left;
 	struct buf out;
 	size_t out_off;
-	struct timer timer; /* close wait, then drain */
+	struct timer timer; /* a probe's upgrade wait (session.c), then close wait, then drain */
 
 	struct ws_parser rx;
 };
@@ -78,17 +78,14 @@ enum session_state {
 	SS_CLOSED,  /* close callback done; waiting to be freed */
 };
 
+/* Pointer-sized fields first, the small ones last: no padding holes. */
 struct sio_eio_socket {
 	struct sio_server *srv;
-	char sid[21];
-	enum sio_transport transport;
-	enum session_state state;
-	const char *close_reason;
-
 	struct sio_request *req; /* the handshake request, owned */
 	void *layer;             /* the Socket.IO client on this session */
 	void *data;
 	void (*data_free)(void *);
+	const char *close_reason;
 
 	/* polling */
 	struct front_conn *poll; /* held GET */
@@ -96,32 +93,33 @@ struct sio_eio_socket {
 
 	/* websocket */
 	struct ws_conn *ws;    /* the websocket transport in use */
-	struct ws_conn *probe; /* a websocket upgrading this session */
-	bool upgrading;        /* probe answered */
-	bool upgraded;
+	struct ws_conn *probe; /* a websocket upgrading this session; its timer times the upgrade */
+
+	struct timer ping_timer;  /* the next ping, then the pong awaited */
+	struct timer close_timer; /* sio_eio_close(): the close packet's deadline */
+
+	struct list link;             /* srv->sessions */
+	struct list dirty;            /* srv->dirty or srv->reap; linked when marked */
+	struct sio_eio_socket *hnext; /* hash chain */
 
 	/* output queue (ring of shared packets) */
 	struct outbuf **ring;
-	uint32_t ring_cap, ring_head, ring_count;
 	size_t queued_bytes;
-	bool close_queued; /* the close packet is in the queue */
+	uint32_t ring_cap, ring_head, ring_count;
 
-	/* heartbeat */
-	struct timer ping_timer;
+	enum session_state state;
+	enum sio_transport transport;
+	char sid[21];
+	bool upgrading;    /* probe answered */
+	bool close_queued; /* the close packet is in the queue */
 	bool awaiting_pong;
 	bool refreshed; /* ping timeout refreshed once by another packet */
-	struct timer upgrade_timer;
-	struct timer close_timer;
-
-	struct list link;  /* srv->sessions */
-	struct list dirty; /* srv->dirty or srv->reap */
-	bool in_dirty, in_reap;
-	struct sio_eio_socket *hnext; /* hash chain */
 };
 
 /* Creates a session for a handshake over `transport`, taking ownership of
- * req (a clone). Queues the open packet and runs the connection callback.
- * Returns NULL on failure (req freed). */
+ * req (from request_keep()). Queues the open packet and runs the connection
+ * callback.
+ * Returns NULL on failure (req released). */
 struct sio_eio_socket *session_create(struct sio_server *srv, struct sio_request *req,
 				      enum sio_transport transport);
 struct sio_eio_socket *session_find(struct sio_server *srv, const char *sid, size_t len);

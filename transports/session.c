@@ -174,9 +174,8 @@ static int queue_control(struct sio_eio_socket *s, enum eio_packet_type type, co
 
 void session_mark_dirty(struct sio_eio_socket *s)
 {
-	if (s->in_dirty || s->state == SS_CLOSED)
+	if (list_linked(&s->dirty) || s->state == SS_CLOSED)
 		return;
-	s->in_dirty = true;
 	list_insert_tail(&s->srv->dirty, &s->dirty);
 }
 
@@ -195,6 +194,17 @@ void session_close_written(struct sio_eio_socket *s)
 	session_fail(s, s->srv->stopping ? "server shutting down" : "forced close");
 }
 
+/* Ends an upgrade attempt: the probe is detached and closed, and its timer
+ * (the upgrade timeout until now) is ws.c's again, for the close. */
+static void probe_drop(struct sio_eio_socket *s)
+{
+	struct ws_conn *w = s->probe;
+	s->probe = NULL;
+	s->upgrading = false;
+	ws_detach(w);
+	ws_close(w, 1000);
+}
+
 /* Tears the session down: transports, timers, table; runs the close
  * callback; queues the memory for freeing. */
 static void session_finish(struct sio_eio_socket *s)
@@ -202,7 +212,6 @@ static void session_finish(struct sio_eio_socket *s)
 	struct sio_server *srv = s->srv;
 	s->state = SS_CLOSED;
 	timer_cancel(&srv->wheel, &s->ping_timer);
-	timer_cancel(&srv->wheel, &s->upgrade_timer);
 	timer_cancel(&srv->wheel, &s->close_timer);
 	ring_clear(s);
 	if (s->poll) {
@@ -226,17 +235,12 @@ static void session_finish(struct sio_eio_socket *s)
 		ws_detach(w);
 		ws_close(w, 1000);
 	}
-	if (s->probe) {
-		struct ws_conn *w = s->probe;
-		s->probe = NULL;
-		ws_detach(w);
-		ws_close(w, 1000);
-	}
+	if (s->probe)
+		probe_drop(s);
 	table_remove(srv, s);
 	if (srv->eio_events.close)
 		srv->eio_events.close(s, s->close_reason, srv->eio_userdata);
 	ring_clear(s);
-	s->in_reap = true;
 	list_insert_tail(&srv->reap, &s->dirty);
 }
 
@@ -283,7 +287,6 @@ void sessions_process(struct sio_server *srv)
 			struct sio_eio_socket *s =
 				container_of(srv->dirty.next, struct sio_eio_socket, dirty);
 			list_remove(&s->dirty);
-			s->in_dirty = false;
 			session_flush(s);
 		}
 	}
@@ -426,14 +429,7 @@ void session_poll_attach(struct sio_eio_socket *s, struct front_conn *c)
 
 static void upgrade_expired(struct timer *t)
 {
-	struct sio_eio_socket *s = container_of(t, struct sio_eio_socket, upgrade_timer);
-	if (s->probe) {
-		struct ws_conn *w = s->probe;
-		s->probe = NULL;
-		s->upgrading = false;
-		ws_detach(w);
-		ws_close(w, 1000);
-	}
+	probe_drop(container_of(t, struct ws_conn, timer)->sess);
 }
 
 void session_ws_established(struct sio_server *srv, struct ws_conn *w, const char *sid,
@@ -442,14 +438,14 @@ void session_ws_established(struct sio_server *srv, struct ws_conn *w, const cha
 	struct ws_conn *v = w;
 	if (sid) {
 		struct sio_eio_socket *s = session_find(srv, sid, strlen(sid));
-		if (!s || s->state != SS_OPEN || s->probe || s->upgraded ||
+		if (!s || s->state != SS_OPEN || s->probe ||
 		    s->transport != SIO_TRANSPORT_POLLING) {
 			ws_close(w, 1000);
 			return;
 		}
 		s->probe = w;
 		v->sess = s;
-		timer_arm(&srv->wheel, &s->upgrade_timer, now_ms() + srv->opts.upgrade_timeout,
+		timer_arm(&srv->wheel, &w->timer, now_ms() + srv->opts.upgrade_timeout,
 			  upgrade_expired);
 		return;
 	}
@@ -465,11 +461,10 @@ void session_ws_established(struct sio_server *srv, struct ws_conn *w, const cha
 static void upgrade_complete(struct sio_eio_socket *s, struct ws_conn *w)
 {
 	struct sio_server *srv = s->srv;
-	timer_cancel(&srv->wheel, &s->upgrade_timer);
+	timer_cancel(&srv->wheel, &w->timer);
 	s->probe = NULL;
 	s->ws = w;
 	s->upgrading = false;
-	s->upgraded = true;
 	s->transport = SIO_TRANSPORT_WEBSOCKET;
 	if (s->poll) {
 		/* release a GET still held: the client has paused polling */
@@ -514,11 +509,7 @@ void session_ws_message(struct ws_conn *w, const uint8_t *data, size_t len, bool
 	}
 drop_probe:
 	/* anything else on a probe aborts the upgrade, as the reference */
-	timer_cancel(&s->srv->wheel, &s->upgrade_timer);
-	s->probe = NULL;
-	s->upgrading = false;
-	ws_detach(w);
-	ws_close(w, 1000);
+	probe_drop(s);
 }
 
 void session_ws_closed(struct ws_conn *w)
@@ -529,7 +520,7 @@ void session_ws_closed(struct ws_conn *w)
 		return;
 	v->sess = NULL;
 	if (s->probe == w) {
-		timer_cancel(&s->srv->wheel, &s->upgrade_timer);
+		/* w's timer is ws.c's again: cancelled, or timing w's close */
 		s->probe = NULL;
 		s->upgrading = false;
 		session_mark_dirty(s);
