@@ -9,9 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Held by a client until it joins a namespace: most connections join one
+ * at once, and an idle one then holds no timer. */
+struct connect_wait {
+	struct timer timer;
+	struct sio_client *client;
+};
+
 static void connect_timed_out(struct timer *t)
 {
-	struct sio_client *c = container_of(t, struct sio_client, connect_timer);
+	struct sio_client *c = container_of(t, struct connect_wait, timer)->client;
 	if (list_empty(&c->sockets))
 		client_close(c, "forced server close");
 }
@@ -20,19 +27,22 @@ static void on_open(sio_eio_socket *conn, void *userdata)
 {
 	struct sio_server *srv = userdata;
 	struct sio_client *c = calloc(1, sizeof(*c));
-	if (!c) {
+	struct connect_wait *w = malloc(sizeof(*w));
+	if (!c || !w) {
+		free(c);
+		free(w);
 		sio_eio_close(conn);
 		return;
 	}
-	c->srv = srv;
 	c->conn = conn;
 	list_init(&c->sockets);
 	sio_pkt_decoder_init(&c->dec, srv->opts.max_attachments);
 	conn->layer = c;
-	c->pending = true;
+	w->client = c;
+	list_init(&w->timer.link);
+	c->wait = w;
 	srv->npending++;
-	timer_arm(&srv->wheel, &c->connect_timer, now_ms() + srv->opts.connect_timeout,
-		  connect_timed_out);
+	timer_arm(&srv->wheel, &w->timer, now_ms() + srv->opts.connect_timeout, connect_timed_out);
 }
 
 static void close_sockets(struct sio_client *c, const char *reason)
@@ -44,11 +54,15 @@ static void close_sockets(struct sio_client *c, const char *reason)
 	}
 }
 
+/* A namespace joined, or the connection closing: the wait ends. */
 static void client_not_pending(struct sio_client *c)
 {
-	if (c->pending) {
-		c->pending = false;
-		c->srv->npending--;
+	struct sio_server *srv = c->conn->srv;
+	if (c->wait) {
+		timer_cancel(&srv->wheel, &c->wait->timer);
+		free(c->wait);
+		c->wait = NULL;
+		srv->npending--;
 	}
 }
 
@@ -58,7 +72,6 @@ void client_close(struct sio_client *c, const char *reason)
 		return;
 	c->closed = true;
 	client_not_pending(c); /* a closing connection no longer holds a handshake slot */
-	timer_cancel(&c->srv->wheel, &c->connect_timer);
 	sio_eio_close(c->conn);
 	close_sockets(c, reason);
 }
@@ -86,7 +99,7 @@ static void connect_error(struct sio_client *c, const char *nsp, size_t len, con
 
 static void on_connect(struct sio_client *c, struct sio_pkt *p)
 {
-	struct sio_server *srv = c->srv;
+	struct sio_server *srv = c->conn->srv;
 	uint32_t cap = srv->opts.max_namespaces_per_client;
 	if (cap && c->nsockets >= cap) {
 		json_t *err = json_pack("{s:s}", "message", "Too many namespaces");
@@ -128,7 +141,6 @@ static void on_connect(struct sio_client *c, struct sio_pkt *p)
 		socket_free(s);
 		return;
 	}
-	timer_cancel(&srv->wheel, &c->connect_timer);
 	client_not_pending(c);
 	socket_connected(s);
 }
@@ -178,13 +190,12 @@ static void on_close(sio_eio_socket *conn, const char *reason, void *userdata)
 	if (!c)
 		return;
 	conn->layer = NULL;
-	timer_cancel(&c->srv->wheel, &c->connect_timer);
 	client_not_pending(c);
 	if (!c->closed) {
 		c->closed = true;
 		/* however the connection ended while the server stops, its
 		 * sockets leave because of the stop, as in the reference */
-		close_sockets(c, c->srv->stopping ? "server shutting down" : reason);
+		close_sockets(c, conn->srv->stopping ? "server shutting down" : reason);
 	}
 	sio_pkt_decoder_finish(&c->dec);
 	free(c);

@@ -18,15 +18,17 @@
 #include "transports/engine.h"
 
 /* One Engine.IO connection speaking Socket.IO. */
+struct connect_wait;
+
 struct sio_client {
-	struct sio_server *srv;
-	sio_eio_socket *conn;
+	sio_eio_socket *conn; /* conn->srv is the server */
 	struct sio_pkt_decoder dec;
 	struct list sockets; /* struct sio_socket.client_link */
-	struct timer connect_timer;
+	/* until a namespace is joined: the connect timeout, and counted in
+	 * srv->npending (client.c); NULL after */
+	struct connect_wait *wait;
 	uint32_t nsockets; /* in `sockets`: one per namespace at most */
 	bool closed;       /* sockets closed; nothing more is handled */
-	bool pending;      /* counted in srv->npending: no namespace joined yet */
 };
 
 struct middleware {

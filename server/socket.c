@@ -63,7 +63,7 @@ struct sio_socket *socket_new(struct sio_client *c, struct sio_namespace *nsp, j
 	} else {
 		/* most clients send no auth: they share one empty object */
 		json_decref(auth);
-		s->hs.auth = json_incref(c->srv->empty_object);
+		s->hs.auth = json_incref(nsp->srv->empty_object);
 	}
 	struct timeval tv;
 	gettimeofday(&tv, NULL);
@@ -288,7 +288,7 @@ static void pkt_bins(const struct sio_pkt *p, struct sio_binary *out)
  * (after closing the connection) when one is passed. */
 static bool event_allowed(struct sio_socket *s, const struct sio_pkt *p)
 {
-	const struct sio_server_options *o = &s->client->srv->opts;
+	const struct sio_server_options *o = &s->nsp->srv->opts;
 	if (o->max_events_per_second) {
 		uint64_t now = now_ms();
 		if (now - s->events_window >= 1000) {
@@ -384,7 +384,7 @@ static void on_ack(struct sio_socket *s, struct sio_pkt *p)
 		if (a->id != p->id)
 			continue;
 		list_remove(&a->link);
-		timer_cancel(&s->client->srv->wheel, &a->timer);
+		timer_cancel(&s->nsp->srv->wheel, &a->timer);
 		struct sio_binary stack_bins[16];
 		struct sio_binary *bins = stack_bins;
 		if (p->attachments > 16 && !(bins = malloc(p->attachments * sizeof(*bins)))) {
@@ -496,7 +496,7 @@ SIO_API int sio_socket_emit_with_ack(sio_socket *s, const char *event, json_t *a
 	a->sock = s;
 	list_insert_tail(&s->acks_out, &a->link);
 	if (timeout_ms)
-		timer_arm(&s->client->srv->wheel, &a->timer, now_ms() + timeout_ms, ack_timed_out);
+		timer_arm(&s->nsp->srv->wheel, &a->timer, now_ms() + timeout_ms, ack_timed_out);
 	return 0;
 }
 
@@ -550,7 +550,7 @@ SIO_API int sio_socket_join(sio_socket *s, const char *room)
 		return SIO_EINVAL;
 	if (s->closed)
 		return SIO_ECLOSED; /* before connecting (in middleware) is fine */
-	uint32_t cap = s->client->srv->opts.max_rooms_per_socket;
+	uint32_t cap = s->nsp->srv->opts.max_rooms_per_socket;
 	if (cap && s->nrooms >= cap && !adapter_has(s->nsp, s, room))
 		return SIO_EFULL;
 	return adapter_add(s->nsp, s, room);
@@ -588,7 +588,7 @@ void socket_close(struct sio_socket *s, const char *reason)
 	if (!s->connected)
 		return;
 	struct sio_namespace *nsp = s->nsp;
-	struct sio_server *srv = s->client->srv;
+	struct sio_server *srv = s->nsp->srv;
 	if (nsp->ev.disconnecting)
 		nsp->ev.disconnecting(s, reason, nsp->ev_userdata);
 	if (!s->connected)
@@ -624,5 +624,5 @@ SIO_API void sio_socket_disconnect(sio_socket *s, bool close)
 		return;
 	s->disconnect_pending = true;
 	s->disconnect_close = close;
-	list_insert_tail(&s->client->srv->sio_deferred, &s->defer_link);
+	list_insert_tail(&s->nsp->srv->sio_deferred, &s->defer_link);
 }

@@ -122,7 +122,7 @@ static void table_remove(struct sio_server *srv, struct sio_eio_socket *s)
 static int ring_push(struct sio_eio_socket *s, struct outbuf *o)
 {
 	if (s->ring_count == s->ring_cap) {
-		uint32_t ncap = s->ring_cap ? s->ring_cap * 2 : 4;
+		uint32_t ncap = s->ring_cap ? s->ring_cap * 2 : 2;
 		struct outbuf **r = malloc(ncap * sizeof(*r));
 		if (!r)
 			return -1;
