@@ -28,7 +28,9 @@ struct lws;
 struct front_conn;
 struct sio_eio_socket;
 
-/* A websocket: a front connection after its upgrade (ws.c), held in its memory. */
+/* A websocket: a front connection after its upgrade (ws.c), held in its
+ * memory. It begins, as the HTTP state it replaces, with wsi and srv
+ * (front.c reads them through either). */
 struct ws_conn {
 	struct lws *wsi; /* the front connection's raw socket; NULL once closed */
 	struct sio_server *srv;

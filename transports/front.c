@@ -41,12 +41,15 @@ struct peer_addr {
 
 /* An accepted connection: HTTP/1.1 until an upgrade makes it a websocket,
  * whose state then takes the place of the HTTP state (the socket's
- * per-connection memory, allocated by lws, holds the larger of the two). */
+ * per-connection memory, allocated by lws, holds the larger of the two).
+ * Both states begin with the socket and the server, so c->wsi and c->srv
+ * are the websocket's own w->wsi and w->srv after the upgrade (a common
+ * initial sequence, C11 6.5.2.3). */
 struct front_conn {
-	struct lws *wsi;
-	struct sio_server *srv;
 	union {
 		struct {
+			struct lws *wsi;
+			struct sio_server *srv;
 			struct h1 *h1;
 			struct buf in;  /* received, not yet parsed */
 			struct buf out; /* response bytes not yet written */
@@ -70,6 +73,10 @@ struct front_conn {
 	bool is_ws;      /* upgraded: `ws` is in use, the HTTP state is gone */
 	bool ip_counted; /* counted in max_connections_per_ip */
 };
+
+_Static_assert(offsetof(struct front_conn, wsi) == offsetof(struct front_conn, ws.wsi) &&
+		       offsetof(struct front_conn, srv) == offsetof(struct front_conn, ws.srv),
+	       "the HTTP and websocket states must begin alike");
 
 size_t front_conn_size(void)
 {
