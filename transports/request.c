@@ -51,14 +51,15 @@ int request_append_to(struct sio_request *r, uint32_t off, const char *s, size_t
 	return 0;
 }
 
-static int grow_pairs(struct req_pair **p, uint32_t *cap, uint32_t n)
+/* Makes room for element n of an array of `size`-byte elements. */
+static int grow_array(void **p, uint32_t *cap, uint32_t n, size_t size)
 {
 	if (n < *cap)
 		return 0;
 	if (*cap > UINT32_MAX / 2)
 		return -1;
 	uint32_t ncap = *cap ? *cap * 2 : 16;
-	struct req_pair *np = realloc(*p, ncap * sizeof(**p));
+	void *np = realloc(*p, ncap * size);
 	if (!np)
 		return -1;
 	*p = np;
@@ -68,7 +69,7 @@ static int grow_pairs(struct req_pair **p, uint32_t *cap, uint32_t n)
 
 int request_add_header(struct sio_request *r, uint32_t name, uint32_t value)
 {
-	if (grow_pairs(&r->headers, &r->cap_headers, r->nheaders) < 0)
+	if (grow_array((void **)&r->headers, &r->cap_headers, r->nheaders, sizeof(*r->headers)) < 0)
 		return -1;
 	r->headers[r->nheaders].name = name;
 	r->headers[r->nheaders].value = value;
@@ -129,7 +130,8 @@ int request_seal(struct sio_request *r)
 				const char *eq = memchr(p, '=', (size_t)(seg_end - p));
 				const char *name_end = eq ? eq : seg_end;
 				struct req_pair pr;
-				rc = grow_pairs(&r->query, &r->cap_query, r->nquery);
+				rc = grow_array((void **)&r->query, &r->cap_query, r->nquery,
+						sizeof(*r->query));
 				if (rc == 0)
 					rc = add_decoded(r, p, (size_t)(name_end - p), &pr.name, NULL);
 				pr.value_len = 0;
@@ -153,8 +155,9 @@ int request_set_address(struct sio_request *r, const char *addr)
 	return request_add_string(r, addr, strlen(addr), &r->address);
 }
 
-_Static_assert(_Alignof(struct req_pair) <= _Alignof(struct sio_request),
-               "in a kept request the pairs follow the struct");
+_Static_assert(_Alignof(struct req_header) <= _Alignof(struct sio_request) &&
+		       _Alignof(struct req_pair) <= _Alignof(struct req_header),
+	       "in a kept request the header pairs follow the struct, the query pairs them");
 
 struct sio_request *request_keep(const struct sio_request *r)
 {
@@ -166,8 +169,8 @@ struct sio_request *request_keep(const struct sio_request *r)
 	if (!k)
 		return NULL;
 	*k = *r;
-	k->headers = (struct req_pair *)(k + 1);
-	k->query = k->headers + r->nheaders;
+	k->headers = (struct req_header *)(k + 1);
+	k->query = (struct req_pair *)(k->headers + r->nheaders);
 	k->cap_headers = r->nheaders;
 	k->cap_query = r->nquery;
 	k->arena.data = (uint8_t *)(k->query + r->nquery);

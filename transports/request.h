@@ -18,6 +18,11 @@
 
 #include "server/util.h"
 
+struct req_header {
+	uint32_t name; /* arena offsets of NUL-terminated strings */
+	uint32_t value;
+};
+
 struct req_pair {
 	uint32_t name; /* arena offsets of NUL-terminated strings */
 	uint32_t value;
@@ -26,7 +31,7 @@ struct req_pair {
 
 struct sio_request {
 	struct buf arena;
-	struct req_pair *headers;
+	struct req_header *headers; /* values hold no NUL (the parser refuses them) */
 	struct req_pair *query;
 	uint32_t nheaders, cap_headers;
 	uint32_t nquery, cap_query;

@@ -145,11 +145,11 @@ static void run_vector(const struct req_vector *v)
 	      v->line, "nothing past the last pair");
 
 	/* one block of exactly the size needed, holding all it points to */
-	size_t pairs = ((size_t)b.nheaders + b.nquery) * sizeof(struct req_pair);
+	size_t pairs = b.nheaders * sizeof(struct req_header) + b.nquery * sizeof(struct req_pair);
 	const uint8_t *start = (const uint8_t *)k, *end = start + sizeof(*k) + pairs + b.arena.len;
 	check((const uint8_t *)k->headers == start + sizeof(*k) &&
 	              (const uint8_t *)k->query ==
-	                      start + sizeof(*k) + b.nheaders * sizeof(struct req_pair) &&
+	                      start + sizeof(*k) + b.nheaders * sizeof(struct req_header) &&
 	              k->arena.data == start + sizeof(*k) + pairs &&
 	              k->arena.data + k->arena.len == end,
 	      v->line, "struct, header pairs, query pairs and arena in one block");
