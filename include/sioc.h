@@ -476,7 +476,9 @@ SIO_API int sio_socket_emit_with_ack(sio_socket *sock, const char *event, json_t
  * disconnect callback runs later, not inside this call. */
 SIO_API void sio_socket_disconnect(sio_socket *sock, bool close);
 
-/* Rooms. A socket is always in the room named by its id. Names are
+/* Rooms. A socket joins the room named by its id when it connects (it
+ * counts toward max_rooms_per_socket, and leaving it works, as in the
+ * reference; other sockets may join a room of that name too). Names are
  * copied. Joining works from middleware too (before the socket is
  * connected). Return 0, SIO_ECLOSED, SIO_ENOMEM, or SIO_EFULL past
  * max_rooms_per_socket. */
