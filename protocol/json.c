@@ -515,6 +515,24 @@ static int put_real(struct writer *w, double d)
 	return put(w, buf, (size_t)n);
 }
 
+size_t jsonr_format_int(char *buf, long long v)
+{
+	/* the magnitude as unsigned: -LLONG_MIN does not fit a long long */
+	unsigned long long m = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+	char digits[JSONR_INT_MAX];
+	size_t n = 0;
+	do {
+		digits[n++] = (char)('0' + m % 10);
+		m /= 10;
+	} while (m);
+	size_t len = 0;
+	if (v < 0)
+		buf[len++] = '-';
+	while (n)
+		buf[len++] = digits[--n];
+	return len;
+}
+
 static int write_value(struct writer *w, const json_t *v)
 {
 	char num[32];
@@ -522,10 +540,8 @@ static int write_value(struct writer *w, const json_t *v)
 	case JSON_NULL: return put(w, "null", 4);
 	case JSON_TRUE: return put(w, "true", 4);
 	case JSON_FALSE: return put(w, "false", 5);
-	case JSON_INTEGER: {
-		int n = snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-		return put(w, num, (size_t)n);
-	}
+	case JSON_INTEGER:
+		return put(w, num, jsonr_format_int(num, json_integer_value(v)));
 	case JSON_REAL: return put_real(w, json_real_value(v));
 	case JSON_STRING: return put_string(w, json_string_value(v), json_string_length(v));
 	case JSON_ARRAY: {

@@ -27,4 +27,9 @@ typedef int (*jsonr_out_fn)(const char *buf, size_t len, void *data);
  * Recursion follows v's nesting: check the depth first. Returns 0 or -1. */
 int jsonr_dump(const json_t *v, jsonr_out_fn out, void *data);
 
+/* Writes v in decimal into buf (JSONR_INT_MAX bytes at most, no NUL) and
+ * returns the length: what printf's "%lld" writes, without its cost. */
+#define JSONR_INT_MAX 20
+size_t jsonr_format_int(char *buf, long long v);
+
 #endif

@@ -439,17 +439,20 @@ int sio_pkt_encode(enum sio_packet_type type, const char *nsp, size_t nsp_len, i
 		return SIO_PKT_ENOMEM;
 	ob.len = headroom;
 
-	n = snprintf(num, sizeof(num), "%d", (int)type);
-	if (is_binary_type(type))
-		n += snprintf(num + n, sizeof(num) - (size_t)n, "%" PRIu32 "-", attachments);
+	/* the type digit, "<attachments>-" for binary types */
+	num[0] = (char)('0' + (int)type);
+	n = 1;
+	if (is_binary_type(type)) {
+		n += (int)jsonr_format_int(num + n, attachments);
+		num[n++] = '-';
+	}
 	out_append(num, (size_t)n, &ob);
 	if (nsp_len > 0 && !(nsp_len == 1 && nsp[0] == '/')) {
 		out_append(nsp, nsp_len, &ob);
 		out_append(",", 1, &ob);
 	}
 	if (id >= 0) {
-		n = snprintf(num, sizeof(num), "%" PRId64, id);
-		out_append(num, (size_t)n, &ob);
+		out_append(num, jsonr_format_int(num, id), &ob);
 	}
 	if (data && jsonr_dump(data, out_append, &ob) < 0) {
 		free(ob.p);

@@ -6,7 +6,9 @@
  * past the length or a reliance on NUL termination.
  */
 #include "protocol/sio_packet.h"
+#include "protocol/json.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -922,8 +924,27 @@ static void test_strerror(void)
 	CHECK(strcmp(sio_pkt_strerror(1), "unknown error") == 0);
 }
 
+/* The decimal writer the encoder uses for ack ids and attachment counts
+ * (and the JSON writer for integers) writes what printf does. */
+static void test_format_int(void)
+{
+	static const long long values[] = {
+		0, 1, 9, 10, 99, 100, 12345, -1, -9, -10, 4294967295ll, 4294967296ll,
+		9007199254740991ll, -9007199254740991ll, LLONG_MAX, LLONG_MIN, LLONG_MIN + 1,
+	};
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		char want[32], got[JSONR_INT_MAX + 1];
+		vectors++;
+		snprintf(want, sizeof(want), "%lld", values[i]);
+		size_t n = jsonr_format_int(got, values[i]);
+		got[n] = '\0';
+		CHECK(n <= JSONR_INT_MAX && strcmp(got, want) == 0);
+	}
+}
+
 int main(void)
 {
+	test_format_int();
 	test_decode_vectors();
 	test_decode_special();
 	test_placeholders();
