@@ -342,6 +342,10 @@ SIO_API int sio_server_listen(sio_server *srv, const char *host, int port)
 	info.foreign_loops = loops;
 	info.user = srv;
 	info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
+	/* lws reads each socket into this one buffer (one per service
+	 * thread, not per connection): 4 KiB by default, so a client with a
+	 * few kilobytes in flight took several reads and loop turns */
+	info.pt_serv_buf_size = 64 * 1024;
 	srv->ctx = lws_create_context(&info);
 	if (!srv->ctx) {
 		ev_loop_destroy(srv->loop);
