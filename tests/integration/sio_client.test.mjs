@@ -9,6 +9,7 @@ import { io } from 'socket.io-client';
 import { closeAll, sleep, within, STOP_TEST } from './lib.mjs';
 import {
   startSio, url, TRANSPORTS, trackSocket, clientOptions, next, connected, ack, recorder, bytes,
+  allMarker,
   CONNECT_RE, escapeRe, waitDisconnect, waitDisconnecting, waitAck, SIO_IS_REFERENCE,
 } from './sio_lib.mjs';
 
@@ -293,11 +294,7 @@ for (const [label, transports] of TRANSPORTS) {
 
         // Every client waits for the "all" marker; what came before it on
         // the same connection is all it will get.
-        const marker = async (n) => {
-          const waits = [a, b, c].map((s) => next(s, 'all-msg'));
-          await ack(a, 'all', n);
-          await Promise.all(waits);
-        };
+        const marker = (n) => allMarker([a, b, c], a, n);
         await ack(a, 'to-room', 'r1', 'hello r1');
         await ack(c, 'broadcast', 'from c');
         await ack(b, 'to-except', 'r1', 'r2', 'r1 but not r2');
@@ -351,11 +348,7 @@ for (const [label, transports] of TRANSPORTS) {
         const b = await client();
         const c = await client();
         const got = [a, b, c].map(recorder);
-        const marker = async (n) => {
-          const waits = [a, b, c].map((s) => next(s, 'all-msg'));
-          await ack(c, 'all', n);
-          await Promise.all(waits);
-        };
+        const marker = (n) => allMarker([a, b, c], c, n);
         // b joins the room named by a's id: a room with a and b in it.
         assert.deepEqual(await ack(b, 'join', a.id), [[b.id, a.id]]);
         await ack(c, 'to-room', a.id, 'to a and b');

@@ -83,6 +83,15 @@ export function ack(socket, event, ...args) {
   }), `ack of "${event}"`);
 }
 
+// Asks the test server (through `sender`) for an "all" packet to the
+// namespace and waits until each of `sockets` has it: what was sent to them
+// before it, on the same connection, has arrived too.
+export async function allMarker(sockets, sender, n) {
+  const waits = sockets.map((s) => next(s, 'all-msg'));
+  await ack(sender, 'all', n);
+  await Promise.all(waits);
+}
+
 // Records every event a socket receives: { event: [argsArray, ...] }.
 export function recorder(socket) {
   const got = {};
