@@ -251,25 +251,6 @@ static void feed(const struct h1_vector *v, const uint8_t *in, size_t n, size_t 
 	*out = r.out;
 }
 
-/* Prints a transcript, indented; the middle of a long one is elided. */
-static void print_transcript(const char *label, const char *t)
-{
-	size_t len = strlen(t);
-
-	fprintf(stderr, "    %s:\n", label);
-	if (len > 600)
-		fprintf(stderr, "      %.300s\n      [... %zu bytes ...]\n      %s\n", t, len - 600,
-		        t + len - 300);
-	else
-		for (const char *p = t; *p;) {
-			const char *nl = strchr(p, '\n');
-			size_t l = nl ? (size_t)(nl - p) : strlen(p);
-
-			fprintf(stderr, "      %.*s\n", (int)l, p);
-			p += l + (nl ? 1 : 0);
-		}
-}
-
 /* Runs v whole, at every split and byte by byte; reports mismatches. */
 static void run_vector(const struct h1_vector *v)
 {
@@ -281,11 +262,8 @@ static void run_vector(const struct h1_vector *v)
 
 	vectors++;
 	feed(v, in, n, 0, false, &got);
-	if (strcmp((const char *)got.data, v->expect) != 0) {
-		check(0, v->line, "fed whole: transcript differs");
-		print_transcript("got", (const char *)got.data);
-		print_transcript("want", v->expect);
-	}
+	check_transcript(v->line, "fed whole: transcript differs", (const char *)got.data,
+	                 v->expect);
 	buf_free(&got);
 
 	for (size_t cut = 1; cut < n; cut++) {

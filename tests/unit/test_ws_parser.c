@@ -258,26 +258,6 @@ static void feed(const struct ws_vector *v, const uint8_t *in, size_t n, size_t 
 	*out = t;
 }
 
-/* Prints a transcript, indented; the middle of a long one is elided. */
-static void print_transcript(const char *label, const char *t)
-{
-	size_t len = strlen(t);
-
-	fprintf(stderr, "    %s:\n", label);
-	if (len > 600) {
-		fprintf(stderr, "      %.300s\n      [... %zu bytes ...]\n      %s\n", t, len - 600,
-		        t + len - 300);
-		return;
-	}
-	for (const char *p = t; *p;) {
-		const char *nl = strchr(p, '\n');
-		size_t l = nl ? (size_t)(nl - p) : strlen(p);
-
-		fprintf(stderr, "      %.*s\n", (int)l, p);
-		p += l + (nl ? 1 : 0);
-	}
-}
-
 /* Runs v whole, at every split (or, with split_step, at the first and
  * last 100 and every split_step-th in between) and byte by byte; reports
  * mismatches. */
@@ -292,11 +272,8 @@ static void run_vector(const struct ws_vector *v)
 		encode(&in, &v->frames[i], i);
 
 	feed(v, in.data, in.len, 0, false, &got);
-	if (strcmp((const char *)got.data, v->expect) != 0) {
-		check(0, v->line, "fed whole: transcript differs");
-		print_transcript("got", (const char *)got.data);
-		print_transcript("want", v->expect);
-	}
+	check_transcript(v->line, "fed whole: transcript differs", (const char *)got.data,
+	                 v->expect);
 	buf_free(&got);
 
 	for (size_t cut = 1; cut < in.len; cut++) {
@@ -307,9 +284,7 @@ static void run_vector(const struct ws_vector *v)
 		if (strcmp((const char *)got.data, v->expect) != 0 && bad_splits++ < 2) {
 			snprintf(msg, sizeof(msg), "split at %zu of %zu: transcript differs", cut,
 			         in.len);
-			check(0, v->line, msg);
-			print_transcript("got", (const char *)got.data);
-			print_transcript("want", v->expect);
+			check_transcript(v->line, msg, (const char *)got.data, v->expect);
 		}
 		buf_free(&got);
 	}
@@ -321,11 +296,8 @@ static void run_vector(const struct ws_vector *v)
 
 	if (in.len > 1) {
 		feed(v, in.data, in.len, 0, true, &got);
-		if (strcmp((const char *)got.data, v->expect) != 0) {
-			check(0, v->line, "byte by byte: transcript differs");
-			print_transcript("got", (const char *)got.data);
-			print_transcript("want", v->expect);
-		}
+		check_transcript(v->line, "byte by byte: transcript differs",
+		                 (const char *)got.data, v->expect);
 		buf_free(&got);
 	}
 	buf_free(&in);

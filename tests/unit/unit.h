@@ -1,6 +1,7 @@
 /*
  * What the unit tests share: counting failed checks, exact heap copies
- * (so that the sanitizers see a read past the end) and transcript buffers.
+ * (so that the sanitizers see a read past the end), transcript buffers
+ * and their comparison.
  * Each test is one file that includes this once.
  */
 #ifndef SIOC_TESTS_UNIT_UNIT_H
@@ -61,5 +62,40 @@ static inline void puts_(struct buf *b, const char *s)
 {
 	put(b, s, strlen(s));
 }
+
+/* Prints a transcript, indented; the middle of a long one is elided. */
+static inline void print_transcript(const char *label, const char *t)
+{
+	size_t len = strlen(t);
+
+	fprintf(stderr, "    %s:\n", label);
+	if (len > 600) {
+		fprintf(stderr, "      %.300s\n      [... %zu bytes ...]\n      %s\n", t, len - 600,
+		        t + len - 300);
+		return;
+	}
+	for (const char *p = t; *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t l = nl ? (size_t)(nl - p) : strlen(p);
+
+		fprintf(stderr, "      %.*s\n", (int)l, p);
+		p += l + (nl ? 1 : 0);
+	}
+}
+
+/* Checks that transcript got is want; on a difference reports `what` at
+ * line of the test's own file and prints both. */
+static inline void check_transcript_in(const char *file, int line, const char *what,
+                                       const char *got, const char *want)
+{
+	if (strcmp(got, want) == 0)
+		return;
+	check_in(file, 0, line, what);
+	print_transcript("got", got);
+	print_transcript("want", want);
+}
+
+#define check_transcript(line, what, got, want) \
+	check_transcript_in(__FILE__, (line), (what), (got), (want))
 
 #endif
