@@ -206,8 +206,6 @@ static struct ip_count **ip_slot(struct sio_server *srv, const char *addr)
 bool server_ip_acquire(struct sio_server *srv, const char *addr)
 {
 	uint32_t cap = srv->opts.max_connections_per_ip;
-	if (!cap)
-		return true;
 	struct ip_count **pp = ip_slot(srv, addr);
 	if (!*pp) {
 		size_t len = strlen(addr) + 1;
@@ -234,8 +232,6 @@ void server_count_out(struct sio_server *srv, bool *counted, bool has)
 
 void server_ip_release(struct sio_server *srv, const char *addr)
 {
-	if (!srv->opts.max_connections_per_ip)
-		return;
 	struct ip_count **pp = ip_slot(srv, addr);
 	struct ip_count *e = *pp;
 	if (e && --e->n == 0) {

@@ -83,8 +83,9 @@ struct sio_server {
  * frees closed ones, when not nested inside another callback. */
 void server_enter(struct sio_server *srv);
 void server_leave(struct sio_server *srv);
-/* Counts a connection from addr against max_connections_per_ip: false
- * when over the cap (nothing counted). */
+/* Counts a connection from addr against max_connections_per_ip (only
+ * called while that cap is set): false when over it (nothing counted).
+ * Release undoes one acquire. */
 bool server_ip_acquire(struct sio_server *srv, const char *addr);
 void server_ip_release(struct sio_server *srv, const char *addr);
 /* Keeps srv->pending_out (connections with bytes to write, which a

@@ -71,7 +71,7 @@ struct front_conn {
 	};
 	struct peer_addr peer;
 	bool is_ws;      /* upgraded: `ws` is in use, the HTTP state is gone */
-	bool ip_counted; /* counted in max_connections_per_ip */
+	bool ip_counted; /* counted in max_connections_per_ip (set only with a cap) */
 };
 
 _Static_assert(offsetof(struct front_conn, wsi) == offsetof(struct front_conn, ws.wsi) &&
@@ -903,10 +903,12 @@ int front_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user
 		 * on a fresh one, and must get their DISCONNECT; new sessions are
 		 * refused with 503 instead. */
 		char addr[PEER_TEXT_SIZE];
-		if (rc == 0 && !server_ip_acquire(srv, peer_text(&c->peer, addr)))
-			rc = -1;
-		else if (rc == 0)
-			c->ip_counted = true;
+		if (rc == 0 && srv->opts.max_connections_per_ip) {
+			if (server_ip_acquire(srv, peer_text(&c->peer, addr)))
+				c->ip_counted = true;
+			else
+				rc = -1;
+		}
 		if (rc == 0)
 			conn_update_timer(c);
 		server_leave(srv);
