@@ -39,19 +39,29 @@ extern "C" {
 /* Errors                                                               */
 /* ------------------------------------------------------------------ */
 
+/*
+ * Every error code, once: XX(name, value, description) for SIO_<name>.
+ * The enum below and sio_strerror() are made from it (as libuv's
+ * UV_ERRNO_MAP); values never change.
+ */
+#define SIO_ERRNO_MAP(XX)                                                                    \
+	XX(EINVAL, -1, "invalid argument")                                                    \
+	XX(ENOMEM, -2, "out of memory")                                                       \
+	XX(ECLOSED, -3, "connection closed")      /* the connection is closed or closing */   \
+	XX(EFULL, -4, "output queue full")        /* the connection's output queue is full */ \
+	XX(ELISTEN, -5, "cannot listen")          /* could not bind or listen */              \
+	XX(ESTATE, -6, "invalid state for this call")                                         \
+	XX(EEVLIB, -7, "event library unavailable (install libwebsockets-evlib-ev)")          \
+	XX(ETOOBIG, -8, "message too large")      /* larger than allowed */                   \
+	XX(ETIMEDOUT, -9, "operation has timed out") /* an acknowledgement came too late */   \
+	XX(ERESERVED, -10, "reserved event name") /* connect, disconnect, ... */              \
+	XX(ENOTFOUND, -11, "not found")           /* no such room, namespace or handler */
+
 enum sio_error {
 	SIO_OK = 0,
-	SIO_EINVAL = -1,  /* an argument is invalid */
-	SIO_ENOMEM = -2,  /* out of memory */
-	SIO_ECLOSED = -3, /* the connection is closed or closing */
-	SIO_EFULL = -4,   /* the connection's output queue is full */
-	SIO_ELISTEN = -5, /* could not bind or listen */
-	SIO_ESTATE = -6,  /* not valid in the current state */
-	SIO_EEVLIB = -7,  /* the event library could not be started */
-	SIO_ETOOBIG = -8, /* the message is larger than allowed */
-	SIO_ETIMEDOUT = -9, /* an acknowledgement did not come in time */
-	SIO_ERESERVED = -10, /* a reserved event name (connect, disconnect, ...) */
-	SIO_ENOTFOUND = -11, /* no such room, namespace or handler */
+#define SIO_ERRNO_ENUM(name, value, text) SIO_##name = value,
+	SIO_ERRNO_MAP(SIO_ERRNO_ENUM)
+#undef SIO_ERRNO_ENUM
 };
 
 /* Returns a static, human-readable description of an SIO_E* code. */
@@ -199,13 +209,16 @@ SIO_API void sio_server_options_init(struct sio_server_options *opts);
 typedef struct sio_server sio_server;
 
 /* Creates a server. `opts` (NULL for defaults) is copied, strings
- * included. Returns NULL on failure with *err (if err) set. */
+ * included. Returns NULL on failure with *err (if err) set: SIO_EINVAL (an
+ * option out of range: no transport, a zero interval, timeout or limit)
+ * or SIO_ENOMEM. */
 SIO_API sio_server *sio_server_create(const struct sio_server_options *opts, int *err);
 
 /* Binds and listens on host:port (host NULL or "" for all addresses;
  * port 0 picks a free port, see sio_server_port()). Once per server.
- * Returns 0, SIO_ELISTEN, SIO_EEVLIB (the libev plugin of libwebsockets,
- * Debian package libwebsockets-evlib-ev, is missing) or SIO_ESTATE. */
+ * Returns 0, SIO_EINVAL (port out of range), SIO_ELISTEN, SIO_EEVLIB (the
+ * libev plugin of libwebsockets, Debian package libwebsockets-evlib-ev,
+ * is missing), SIO_ESTATE (listening already) or SIO_ENOMEM. */
 SIO_API int sio_server_listen(sio_server *srv, const char *host, int port);
 
 /* The port listened on, or -1 before sio_server_listen(). */
@@ -257,13 +270,14 @@ struct sio_eio_events {
 
 /* Sets the Engine.IO callbacks (copied): the server then speaks plain
  * Engine.IO, without the Socket.IO layer. Call before listening. Returns
- * 0 or SIO_EINVAL (wrong version). */
+ * 0 or SIO_EINVAL (NULL argument, wrong version). */
 SIO_API int sio_eio_set_events(sio_server *srv, const struct sio_eio_events *events,
 			       void *userdata);
 
 /* Queues a message (text must be UTF-8). The bytes are copied. Returns
- * 0, SIO_ECLOSED, SIO_ETOOBIG (over max_http_buffer_size), SIO_EFULL
- * (queue full; see queue_full), SIO_ENOMEM. */
+ * 0, SIO_EINVAL (NULL sock, or NULL data with len), SIO_ECLOSED,
+ * SIO_ETOOBIG (longer than max_queue_bytes), SIO_EFULL (queue full; see
+ * queue_full), SIO_ENOMEM. */
 SIO_API int sio_eio_send(sio_eio_socket *sock, const void *data, size_t len, bool binary);
 
 /* Closes the session once what is queued has been written (reason
@@ -309,8 +323,8 @@ SIO_API void sio_timer_stop(sio_timer *t);
 /* Thread-safe: runs fn(srv, userdata) on the loop thread soon, in call
  * order. This is how other threads emit. Returns 0 (fn will run: calls
  * accepted before a stop run before the server closes its connections),
- * SIO_ENOMEM, or SIO_ECLOSED once the server is stopping (fn is then
- * never called). */
+ * SIO_EINVAL (NULL argument), SIO_ENOMEM, or SIO_ECLOSED once the server
+ * is stopping (fn is then never called). */
 SIO_API int sio_server_call(sio_server *srv, void (*fn)(sio_server *srv, void *userdata),
 			    void *userdata);
 
@@ -388,7 +402,8 @@ struct sio_namespace_events {
 	void (*disconnect)(sio_socket *sock, const char *reason, void *userdata);
 };
 
-/* Sets the namespace's callbacks (copied). Returns 0 or SIO_EINVAL. */
+/* Sets the namespace's callbacks (copied). Returns 0 or SIO_EINVAL (NULL
+ * argument, wrong version). */
 SIO_API int sio_namespace_set_events(sio_namespace *nsp, const struct sio_namespace_events *ev,
 				     void *userdata);
 
@@ -400,6 +415,7 @@ SIO_API int sio_namespace_set_events(sio_namespace *nsp, const struct sio_namesp
  * socket (sio_socket_handshake()). */
 typedef int (*sio_middleware_fn)(sio_socket *sock, const char **message, json_t **data,
 				 void *userdata);
+/* Returns 0, SIO_EINVAL (NULL argument) or SIO_ENOMEM. */
 SIO_API int sio_namespace_use(sio_namespace *nsp, sio_middleware_fn fn, void *userdata);
 
 /* What the client sent when it connected. All borrowed, valid as long as
@@ -437,21 +453,28 @@ typedef void (*sio_event_fn)(sio_socket *sock, const char *event, json_t *args,
 			     void *userdata);
 
 /* Registers fn for `event` on this socket (replacing an earlier one).
- * Returns 0, SIO_ENOMEM, or SIO_EINVAL. */
+ * Returns 0, SIO_ENOMEM, or SIO_EINVAL (NULL argument). */
 SIO_API int sio_socket_on(sio_socket *sock, const char *event, sio_event_fn fn, void *userdata);
-/* A handler for events that have no handler of their own. */
+/* A handler for events that have no handler of their own (fn NULL: none).
+ * Returns 0 or SIO_EINVAL (NULL sock). */
 SIO_API int sio_socket_on_any(sio_socket *sock, sio_event_fn fn, void *userdata);
+/* Removes the handler of `event`. Returns 0, SIO_EINVAL (NULL argument) or
+ * SIO_ENOTFOUND (none registered). */
 SIO_API int sio_socket_off(sio_socket *sock, const char *event);
 
 /* Answers a client's acknowledgement request with `args` (an array,
  * stolen; NULL sends no arguments) and its binary attachments (copied).
- * Frees `ack`, also on failure. Returns 0, SIO_ECLOSED, SIO_EFULL, ... */
+ * Frees `ack`, also on failure. Returns 0, SIO_EINVAL (NULL ack, args not
+ * an array, NULL bins with nbins), SIO_ETOOBIG (more than 256 binaries),
+ * SIO_ECLOSED, SIO_EFULL or SIO_ENOMEM. */
 SIO_API int sio_ack_send(sio_ack *ack, json_t *args, const struct sio_binary *bins,
 			 size_t nbins);
 
 /* Emits `event` to one socket. `args` is an array (stolen; NULL for no
- * arguments); `bins` are copied. Returns 0, SIO_ERESERVED, SIO_ECLOSED,
- * SIO_EFULL, SIO_EINVAL, SIO_ENOMEM. */
+ * arguments); `bins` are copied. Returns 0, SIO_EINVAL (NULL sock or
+ * event, args not an array, NULL bins with nbins), SIO_ERESERVED,
+ * SIO_ETOOBIG (more than 256 binaries), SIO_ECLOSED, SIO_EFULL or
+ * SIO_ENOMEM. */
 SIO_API int sio_socket_emit(sio_socket *sock, const char *event, json_t *args,
 			    const struct sio_binary *bins, size_t nbins);
 /* The same, dropped (returning 0) when the transport cannot take it now. */
@@ -466,7 +489,8 @@ typedef void (*sio_ack_fn)(sio_socket *sock, int err, json_t *args,
 			   const struct sio_binary *bins, size_t nbins, void *userdata);
 
 /* Emits and waits for the client's acknowledgement, at most timeout_ms
- * (0: no timeout). On failure (negative return) cb is never called. */
+ * (0: no timeout). Returns 0 or an error of sio_socket_emit() (SIO_EINVAL
+ * also for a NULL cb); on failure cb is never called. */
 SIO_API int sio_socket_emit_with_ack(sio_socket *sock, const char *event, json_t *args,
 				     const struct sio_binary *bins, size_t nbins,
 				     uint32_t timeout_ms, sio_ack_fn cb, void *userdata);
@@ -480,8 +504,8 @@ SIO_API void sio_socket_disconnect(sio_socket *sock, bool close);
  * counts toward max_rooms_per_socket, and leaving it works, as in the
  * reference; other sockets may join a room of that name too). Names are
  * copied. Joining works from middleware too (before the socket is
- * connected). Return 0, SIO_ECLOSED, SIO_ENOMEM, or SIO_EFULL past
- * max_rooms_per_socket. */
+ * connected). Return 0, SIO_EINVAL (NULL argument), SIO_ECLOSED (join:
+ * the socket left), SIO_ENOMEM, or SIO_EFULL past max_rooms_per_socket. */
 SIO_API int sio_socket_join(sio_socket *sock, const char *room);
 SIO_API int sio_socket_leave(sio_socket *sock, const char *room);
 SIO_API bool sio_socket_in(const sio_socket *sock, const char *room);
@@ -502,7 +526,9 @@ struct sio_target {
 
 /* Emits to a selection (t NULL: every socket of the namespace), encoding
  * once for all. args stolen, bins copied once. Returns the number of
- * sockets it was queued for, or a negative error. */
+ * sockets it was queued for, or SIO_EINVAL (NULL nsp or event, a dynamic
+ * parent, args not an array, NULL bins with nbins), SIO_ERESERVED,
+ * SIO_ETOOBIG (more than 256 binaries) or SIO_ENOMEM. */
 SIO_API int sio_namespace_emit(sio_namespace *nsp, const struct sio_target *t, const char *event,
 			       json_t *args, const struct sio_binary *bins, size_t nbins);
 /* From a socket to everyone the selection holds but the socket itself
@@ -510,7 +536,9 @@ SIO_API int sio_namespace_emit(sio_namespace *nsp, const struct sio_target *t, c
 SIO_API int sio_socket_broadcast(sio_socket *sock, const struct sio_target *t, const char *event,
 				 json_t *args, const struct sio_binary *bins, size_t nbins);
 
-/* Server-side operations on a selection (t NULL: all). */
+/* Server-side operations on a selection (t NULL: all). The int ones
+ * return 0, SIO_EINVAL (NULL nsp or room) or SIO_ENOMEM (join: some
+ * sockets may have joined). */
 /* Writes up to max sockets to out (borrowed pointers, valid until the loop
  * runs again; out may be NULL when max is 0, to count); returns how many
  * the selection holds. */

@@ -61,16 +61,17 @@ static bool is_binary_type(enum sio_packet_type type)
 	return type == SIO_PACKET_BINARY_EVENT || type == SIO_PACKET_BINARY_ACK;
 }
 
-static bool is_reserved_event(const json_t *name)
+bool sio_pkt_event_reserved(const char *name, size_t len)
 {
-	const char *s = json_string_value(name);
-	size_t len = json_string_length(name);
-	size_t i;
-
-	for (i = 0; i < sizeof(reserved_events) / sizeof(reserved_events[0]); i++)
-		if (strlen(reserved_events[i]) == len && memcmp(reserved_events[i], s, len) == 0)
+	for (size_t i = 0; i < sizeof(reserved_events) / sizeof(reserved_events[0]); i++)
+		if (strlen(reserved_events[i]) == len && memcmp(reserved_events[i], name, len) == 0)
 			return true;
 	return false;
+}
+
+static bool is_reserved_event(const json_t *name)
+{
+	return sio_pkt_event_reserved(json_string_value(name), json_string_length(name));
 }
 
 /* The reference's isPayloadValid() for a payload that is present. */

@@ -92,6 +92,11 @@ struct sio_pkt {
 	struct sio_pkt_buf *bufs;
 };
 
+/* Whether an event name (len bytes) is one a peer may not use: connect,
+ * connect_error, disconnect, disconnecting, newListener, removeListener
+ * (socket.io-parser's RESERVED_EVENTS). */
+bool sio_pkt_event_reserved(const char *name, size_t len);
+
 /* Releases what pkt owns (json_decref on data) and zeroes it. NULL and an
  * all-zero packet are no-ops. */
 void sio_pkt_finish(struct sio_pkt *pkt);

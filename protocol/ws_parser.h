@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "protocol/utf8.h"
-#include "server/util.h"
+#include "base/util.h"
 
 /* Close codes (RFC 6455 7.4.1). */
 enum {

@@ -14,6 +14,7 @@
 struct connect_wait {
 	struct timer timer;
 	struct sio_client *client;
+	struct timer_wheel *wheel;
 };
 
 static void connect_timed_out(struct timer *t)
@@ -25,7 +26,7 @@ static void connect_timed_out(struct timer *t)
 
 static void on_open(sio_eio_socket *conn, void *userdata)
 {
-	struct sio_server *srv = userdata;
+	struct sio_layer *io = userdata;
 	struct sio_client *c = calloc(1, sizeof(*c));
 	struct connect_wait *w = malloc(sizeof(*w));
 	if (!c || !w) {
@@ -36,13 +37,13 @@ static void on_open(sio_eio_socket *conn, void *userdata)
 	}
 	c->conn = conn;
 	list_init(&c->sockets);
-	sio_pkt_decoder_init(&c->dec, srv->opts.max_attachments);
-	conn->layer = c;
+	sio_pkt_decoder_init(&c->dec, io->opts->max_attachments);
+	eio_session_set_layer(conn, c);
 	w->client = c;
+	w->wheel = io->wheel;
 	list_init(&w->timer.link);
 	c->wait = w;
-	srv->npending++;
-	timer_arm(&srv->wheel, &w->timer, now_ms() + srv->opts.connect_timeout, connect_timed_out);
+	timer_arm(io->wheel, &w->timer, now_ms() + io->opts->connect_timeout, connect_timed_out);
 }
 
 static void close_sockets(struct sio_client *c, const char *reason)
@@ -57,12 +58,11 @@ static void close_sockets(struct sio_client *c, const char *reason)
 /* A namespace joined, or the connection closing: the wait ends. */
 static void client_not_pending(struct sio_client *c)
 {
-	struct sio_server *srv = c->conn->srv;
 	if (c->wait) {
-		timer_cancel(&srv->wheel, &c->wait->timer);
+		timer_cancel(c->wait->wheel, &c->wait->timer);
 		free(c->wait);
 		c->wait = NULL;
-		srv->npending--;
+		eio_session_settle(c->conn);
 	}
 }
 
@@ -97,17 +97,16 @@ static void connect_error(struct sio_client *c, const char *nsp, size_t len, con
 	free(text);
 }
 
-static void on_connect(struct sio_client *c, struct sio_pkt *p)
+static void on_connect(struct sio_layer *io, struct sio_client *c, struct sio_pkt *p)
 {
-	struct sio_server *srv = c->conn->srv;
-	uint32_t cap = srv->opts.max_namespaces_per_client;
+	uint32_t cap = io->opts->max_namespaces_per_client;
 	if (cap && c->nsockets >= cap) {
 		json_t *err = json_pack("{s:s}", "message", "Too many namespaces");
 		connect_error(c, p->nsp, p->nsp_len, err);
 		json_decref(err);
 		return;
 	}
-	struct sio_namespace *nsp = namespace_for_connect(srv, p->nsp, p->nsp_len, p->data);
+	struct sio_namespace *nsp = namespace_for_connect(io, p->nsp, p->nsp_len, p->data);
 	if (!nsp) {
 		json_t *err = json_pack("{s:s}", "message", "Invalid namespace");
 		connect_error(c, p->nsp, p->nsp_len, err);
@@ -132,12 +131,12 @@ static void on_connect(struct sio_client *c, struct sio_pkt *p)
 		connect_error(c, p->nsp, p->nsp_len, err);
 		json_decref(err);
 		free(message);
-		adapter_del_all(nsp, s); /* rooms joined by the middleware */
+		nsp->adapter->ops->leave_all(nsp->adapter, s); /* rooms joined by the middleware */
 		socket_free(s);
 		return;
 	}
-	if (c->closed || c->conn->state != SS_OPEN) {
-		adapter_del_all(nsp, s);
+	if (c->closed || !eio_session_open(c->conn)) {
+		nsp->adapter->ops->leave_all(nsp->adapter, s);
 		socket_free(s);
 		return;
 	}
@@ -145,11 +144,11 @@ static void on_connect(struct sio_client *c, struct sio_pkt *p)
 	socket_connected(s);
 }
 
-static void on_packet(struct sio_client *c, struct sio_pkt *p)
+static void on_packet(struct sio_layer *io, struct sio_client *c, struct sio_pkt *p)
 {
 	struct sio_socket *s = client_socket(c, p->nsp, p->nsp_len);
 	if (!s && p->type == SIO_PACKET_CONNECT) {
-		on_connect(c, p);
+		on_connect(io, c, p);
 		return;
 	}
 	if (!s || p->type == SIO_PACKET_CONNECT || p->type == SIO_PACKET_CONNECT_ERROR) {
@@ -163,8 +162,7 @@ static void on_packet(struct sio_client *c, struct sio_pkt *p)
 static void on_message(sio_eio_socket *conn, const void *data, size_t len, bool binary,
 		       void *userdata)
 {
-	(void)userdata;
-	struct sio_client *c = conn->layer;
+	struct sio_client *c = eio_session_layer(conn);
 	if (!c || c->closed)
 		return;
 	struct sio_pkt p;
@@ -178,46 +176,55 @@ static void on_message(sio_eio_socket *conn, const void *data, size_t len, bool 
 		return;
 	}
 	if (r == 1) {
-		on_packet(c, &p);
+		on_packet(userdata, c, &p);
 		sio_pkt_finish(&p);
 	}
 }
 
 static void on_close(sio_eio_socket *conn, const char *reason, void *userdata)
 {
-	(void)userdata;
-	struct sio_client *c = conn->layer;
+	struct sio_layer *io = userdata;
+	struct sio_client *c = eio_session_layer(conn);
 	if (!c)
 		return;
-	conn->layer = NULL;
+	eio_session_set_layer(conn, NULL);
 	client_not_pending(c);
 	if (!c->closed) {
 		c->closed = true;
 		/* however the connection ended while the server stops, its
 		 * sockets leave because of the stop, as in the reference */
-		close_sockets(c, conn->srv->stopping ? "server shutting down" : reason);
+		close_sockets(c, io->stopping ? "server shutting down" : reason);
 	}
 	sio_pkt_decoder_finish(&c->dec);
 	free(c);
 }
 
-void sio_layer_install(struct sio_server *srv)
+struct sio_layer *sio_layer_create(sio_server *owner, const struct sio_server_options *opts,
+				   struct timer_wheel *wheel)
 {
-	srv->sio_layer = true;
-	srv->eio_events = (struct sio_eio_events){
-		.version = SIO_EIO_EVENTS_VERSION,
-		.connection = on_open,
-		.message = on_message,
-		.close = on_close,
-	};
-	srv->eio_userdata = srv;
-	srv->empty_object = json_object();
-	sio_server_of(srv, "/");
+	struct sio_layer *io = calloc(1, sizeof(*io));
+	if (!io)
+		return NULL;
+	io->owner = owner;
+	io->opts = opts;
+	io->wheel = wheel;
+	list_init(&io->namespaces);
+	list_init(&io->parents);
+	list_init(&io->deferred);
+	list_init(&io->reap);
+	list_init(&io->nsp_cleanup);
+	io->empty_object = json_object();
+	if (!io->empty_object || !namespace_of(io, "/")) {
+		sio_layer_destroy(io);
+		return NULL;
+	}
+	return io;
 }
 
-void sio_layer_shutdown(struct sio_server *srv)
+void sio_layer_shutdown(struct sio_layer *io)
 {
-	for (struct list *n = srv->namespaces.next; n != &srv->namespaces; n = n->next) {
+	io->stopping = true;
+	for (struct list *n = io->namespaces.next; n != &io->namespaces; n = n->next) {
 		struct sio_namespace *nsp = container_of(n, struct sio_namespace, link);
 		for (struct list *k = nsp->sockets.next; k != &nsp->sockets; k = k->next) {
 			struct sio_socket *s = container_of(k, struct sio_socket, nsp_link);
@@ -226,11 +233,13 @@ void sio_layer_shutdown(struct sio_server *srv)
 	}
 }
 
-void sio_process_deferred(struct sio_server *srv)
+/* Runs the disconnects asked for with sio_socket_disconnect() (the
+ * engine's before_flush hook). */
+static void process_deferred(void *userdata)
 {
-	while (!list_empty(&srv->sio_deferred)) {
-		struct sio_socket *s =
-			container_of(srv->sio_deferred.next, struct sio_socket, defer_link);
+	struct sio_layer *io = userdata;
+	while (!list_empty(&io->deferred)) {
+		struct sio_socket *s = container_of(io->deferred.next, struct sio_socket, defer_link);
 		list_remove(&s->defer_link);
 		s->disconnect_pending = false;
 		if (!s->connected)
@@ -251,16 +260,19 @@ void sio_process_deferred(struct sio_server *srv)
 	}
 }
 
-void sio_reap_sockets(struct sio_server *srv)
+/* Frees the sockets closed since the last call, and dynamic namespaces
+ * left empty (the engine's after_reap hook). */
+static void reap_sockets(void *userdata)
 {
-	while (!list_empty(&srv->sio_reap)) {
-		struct sio_socket *s = container_of(srv->sio_reap.next, struct sio_socket, defer_link);
+	struct sio_layer *io = userdata;
+	while (!list_empty(&io->reap)) {
+		struct sio_socket *s = container_of(io->reap.next, struct sio_socket, defer_link);
 		list_remove(&s->defer_link);
 		socket_free(s);
 	}
-	while (!list_empty(&srv->nsp_cleanup)) {
+	while (!list_empty(&io->nsp_cleanup)) {
 		struct sio_namespace *nsp =
-			container_of(srv->nsp_cleanup.next, struct sio_namespace, cleanup_link);
+			container_of(io->nsp_cleanup.next, struct sio_namespace, cleanup_link);
 		list_remove(&nsp->cleanup_link);
 		nsp->in_cleanup = false;
 		if (!nsp->nsockets)
@@ -268,13 +280,28 @@ void sio_reap_sockets(struct sio_server *srv)
 	}
 }
 
-void sio_layer_free(struct sio_server *srv)
+void sio_layer_hooks(struct sio_layer *io, struct eio_hooks *hooks)
 {
-	sio_reap_sockets(srv);
-	json_decref(srv->empty_object);
-	srv->empty_object = NULL;
-	while (!list_empty(&srv->namespaces))
-		namespace_free(container_of(srv->namespaces.next, struct sio_namespace, link));
-	while (!list_empty(&srv->parents))
-		namespace_free(container_of(srv->parents.next, struct sio_namespace, link));
+	*hooks = (struct eio_hooks){
+		.ev = {.version = SIO_EIO_EVENTS_VERSION,
+		       .connection = on_open,
+		       .message = on_message,
+		       .close = on_close},
+		.userdata = io,
+		.before_flush = process_deferred,
+		.after_reap = reap_sockets,
+	};
+}
+
+void sio_layer_destroy(struct sio_layer *io)
+{
+	if (!io)
+		return;
+	reap_sockets(io);
+	json_decref(io->empty_object);
+	while (!list_empty(&io->namespaces))
+		namespace_free(container_of(io->namespaces.next, struct sio_namespace, link));
+	while (!list_empty(&io->parents))
+		namespace_free(container_of(io->parents.next, struct sio_namespace, link));
+	free(io);
 }

@@ -1,16 +1,16 @@
 /*
- * Loop services for applications: timers on the timing wheel, and
- * sio_server_call(), the one thread-safe way into the loop.
+ * Loop services for applications: timers (lws_sul timers of their own,
+ * not on the library's timing wheel), and sio_server_call(), the one
+ * thread-safe way into the loop.
  */
-#include "server/sio.h"
+#include "server/server.h"
 
 #include <stdlib.h>
 
 #include <libwebsockets.h>
 
-/* Application timers are lws_sul timers of their own, not on the 20 ms
- * wheel: they keep the loop's millisecond precision (a bench server
- * emitting every 1 ms needs it), and there are few of them. */
+/* Application timers keep the loop's millisecond precision (a bench
+ * server emitting every 1 ms needs it), and there are few of them. */
 struct sio_timer {
 	lws_sorted_usec_list_t sul; /* first: the callback gets this pointer */
 	struct sio_server *srv;

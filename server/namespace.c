@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static struct sio_namespace *namespace_new(struct sio_server *srv, const char *name, size_t len)
+static struct sio_namespace *namespace_new(struct sio_layer *io, const char *name, size_t len)
 {
 	struct sio_namespace *nsp = calloc(1, sizeof(*nsp));
 	if (!nsp)
@@ -20,7 +20,7 @@ static struct sio_namespace *namespace_new(struct sio_server *srv, const char *n
 	}
 	memcpy(nsp->name, name, len);
 	nsp->name[len] = '\0';
-	nsp->srv = srv;
+	nsp->io = io;
 	list_init(&nsp->sockets);
 	list_init(&nsp->link);
 	list_init(&nsp->cleanup_link);
@@ -33,16 +33,30 @@ void namespace_free(struct sio_namespace *nsp)
 		return;
 	list_remove(&nsp->link);
 	list_remove(&nsp->cleanup_link);
-	adapter_free(nsp);
+	if (nsp->adapter)
+		nsp->adapter->ops->destroy(nsp->adapter);
 	free(nsp->mws);
 	free(nsp->pattern);
 	free(nsp->name);
 	free(nsp);
 }
 
-struct sio_namespace *namespace_find(struct sio_server *srv, const char *name, size_t len)
+/* A namespace that holds sockets: with its adapter, on io->namespaces.
+ * Frees nsp and returns NULL when out of memory. */
+static struct sio_namespace *namespace_add(struct sio_namespace *nsp)
 {
-	for (struct list *n = srv->namespaces.next; n != &srv->namespaces; n = n->next) {
+	nsp->adapter = adapter_memory_create(nsp);
+	if (!nsp->adapter) {
+		namespace_free(nsp);
+		return NULL;
+	}
+	list_insert_tail(&nsp->io->namespaces, &nsp->link);
+	return nsp;
+}
+
+struct sio_namespace *namespace_find(struct sio_layer *io, const char *name, size_t len)
+{
+	for (struct list *n = io->namespaces.next; n != &io->namespaces; n = n->next) {
 		struct sio_namespace *nsp = container_of(n, struct sio_namespace, link);
 		if (strlen(nsp->name) == len && memcmp(nsp->name, name, len) == 0)
 			return nsp;
@@ -57,20 +71,20 @@ static bool parent_accepts(struct sio_namespace *p, const char *name, const json
 	return p->accept && p->accept(name, auth, p->accept_userdata);
 }
 
-struct sio_namespace *namespace_for_connect(struct sio_server *srv, const char *name, size_t len,
+struct sio_namespace *namespace_for_connect(struct sio_layer *io, const char *name, size_t len,
 					    const json_t *auth)
 {
-	struct sio_namespace *nsp = namespace_find(srv, name, len);
+	struct sio_namespace *nsp = namespace_find(io, name, len);
 	if (nsp)
 		return nsp;
 	if (memchr(name, '\0', len))
 		return NULL; /* a name C callbacks could not see whole */
-	for (struct list *n = srv->parents.next; n != &srv->parents; n = n->next) {
+	for (struct list *n = io->parents.next; n != &io->parents; n = n->next) {
 		struct sio_namespace *p = container_of(n, struct sio_namespace, link);
 		if (!parent_accepts(p, name, auth))
 			continue;
 		/* only an accepted name costs an allocation */
-		nsp = namespace_new(srv, name, len);
+		nsp = namespace_new(io, name, len);
 		if (!nsp)
 			return NULL;
 		nsp->child = true;
@@ -85,8 +99,7 @@ struct sio_namespace *namespace_for_connect(struct sio_server *srv, const char *
 			memcpy(nsp->mws, p->mws, p->nmws * sizeof(*nsp->mws));
 			nsp->nmws = p->nmws;
 		}
-		list_insert_tail(&srv->namespaces, &nsp->link);
-		return nsp;
+		return namespace_add(nsp);
 	}
 	return NULL;
 }
@@ -107,47 +120,31 @@ int namespace_run_middleware(struct sio_namespace *nsp, struct sio_socket *s, ch
 	return 0;
 }
 
-SIO_API sio_namespace *sio_server_of(sio_server *srv, const char *name)
+struct sio_namespace *namespace_of(struct sio_layer *io, const char *name)
 {
-	if (!srv || !name || name[0] != '/')
+	if (!name || name[0] != '/')
 		return NULL;
-	struct sio_namespace *nsp = namespace_find(srv, name, strlen(name));
+	struct sio_namespace *nsp = namespace_find(io, name, strlen(name));
 	if (nsp)
 		return nsp;
-	nsp = namespace_new(srv, name, strlen(name));
-	if (nsp)
-		list_insert_tail(&srv->namespaces, &nsp->link);
-	return nsp;
+	nsp = namespace_new(io, name, strlen(name));
+	return nsp ? namespace_add(nsp) : NULL;
 }
 
-SIO_API sio_namespace *sio_server_of_dynamic(sio_server *srv,
-					     bool (*accept)(const char *name, const json_t *auth,
-							    void *userdata),
-					     void *userdata)
+struct sio_namespace *namespace_parent(struct sio_layer *io,
+				       bool (*accept)(const char *name, const json_t *auth,
+						      void *userdata),
+				       void *userdata, const char *pattern)
 {
-	if (!srv || !accept)
-		return NULL;
-	struct sio_namespace *p = namespace_new(srv, "", 0);
-	if (!p)
-		return NULL;
-	p->parent = true;
-	p->accept = accept;
-	p->accept_userdata = userdata;
-	list_insert_tail(&srv->parents, &p->link);
-	return p;
-}
-
-SIO_API sio_namespace *sio_server_of_pattern(sio_server *srv, const char *pattern)
-{
-	if (!srv || !pattern || pattern[0] != '/')
-		return NULL;
-	struct sio_namespace *p = namespace_new(srv, pattern, strlen(pattern));
-	if (!p || !(p->pattern = strdup(pattern))) {
+	struct sio_namespace *p = namespace_new(io, pattern ? pattern : "", pattern ? strlen(pattern) : 0);
+	if (!p || (pattern && !(p->pattern = strdup(pattern)))) {
 		namespace_free(p);
 		return NULL;
 	}
 	p->parent = true;
-	list_insert_tail(&srv->parents, &p->link);
+	p->accept = accept;
+	p->accept_userdata = userdata;
+	list_insert_tail(&io->parents, &p->link);
 	return p;
 }
 
@@ -158,7 +155,7 @@ SIO_API const char *sio_namespace_name(const sio_namespace *nsp)
 
 SIO_API sio_server *sio_namespace_server(const sio_namespace *nsp)
 {
-	return nsp ? nsp->srv : NULL;
+	return nsp ? nsp->io->owner : NULL;
 }
 
 SIO_API size_t sio_namespace_size(const sio_namespace *nsp)
@@ -190,53 +187,28 @@ SIO_API int sio_namespace_use(sio_namespace *nsp, sio_middleware_fn fn, void *us
 
 /* ---- emitting to selections and server-side operations ------------------ */
 
-struct bcast {
-	struct outbuf **bufs;
-	int n;
-	bool is_volatile;
-	int count;
-};
-
-static void bcast_one(struct sio_socket *s, void *arg)
-{
-	struct bcast *b = arg;
-	sio_eio_socket *conn = s->client->conn;
-	/* a volatile emit the transport cannot take now is skipped, uncounted */
-	if (b->is_volatile && !session_writable(conn))
-		return;
-	if (session_send_outbufs(conn, b->bufs, (size_t)b->n, false) == 0)
-		b->count++;
-}
-
 static int namespace_emit(sio_namespace *nsp, const struct sio_target *t, const char *event,
 			  json_t *args, const struct sio_binary *bins, size_t nbins)
 {
-	if (!nsp || !event || (nbins && !bins) || nsp->parent) {
+	int r = nsp && !nsp->parent ? emit_check(event, bins, nbins) : SIO_EINVAL;
+	if (r < 0) {
 		json_decref(args);
-		return SIO_EINVAL;
+		return r;
 	}
-	if (event_reserved(event)) {
-		json_decref(args);
-		return SIO_ERESERVED;
-	}
-	if (nbins > 256) {
-		json_decref(args);
-		return SIO_ETOOBIG;
-	}
-	json_t *data = event_array(event, args);
-	if (!data)
-		return SIO_EINVAL;
+	json_t *data;
+	r = event_array(event, args, &data);
+	if (r < 0)
+		return r;
 	/* encoded once: every recipient shares these buffers */
-	struct outbuf *bufs[1 + 256];
+	struct outbuf *bufs[1 + SIO_MAX_EMIT_BINS];
 	int n = encode_packet(nsp->name, SIO_PACKET_EVENT, -1, data, bins, nbins, bufs);
 	json_decref(data);
 	if (n < 0)
 		return n;
-	struct bcast b = {.bufs = bufs, .n = n, .is_volatile = t && t->volatile_};
-	adapter_select(nsp, t, bcast_one, &b);
+	r = nsp->adapter->ops->broadcast(nsp->adapter, t, bufs, (size_t)n);
 	for (int i = 0; i < n; i++)
 		outbuf_unref(bufs[i]);
-	return b.count;
+	return r;
 }
 
 SIO_API int sio_namespace_emit(sio_namespace *nsp, const struct sio_target *t, const char *event,
@@ -259,40 +231,12 @@ SIO_API int sio_socket_broadcast(sio_socket *s, const struct sio_target *t, cons
 	return namespace_emit(s->nsp, &tt, event, args, bins, nbins);
 }
 
-struct collect {
-	struct sio_socket **out;
-	size_t max, count;
-};
-
-static void collect_one(struct sio_socket *s, void *arg)
-{
-	struct collect *c = arg;
-	if (c->count < c->max)
-		c->out[c->count] = s;
-	c->count++;
-}
-
 SIO_API size_t sio_namespace_fetch_sockets(sio_namespace *nsp, const struct sio_target *t,
 					   sio_socket **out, size_t max)
 {
 	if (!nsp || nsp->parent)
 		return 0;
-	struct collect c = {.out = out, .max = out ? max : 0};
-	adapter_select(nsp, t, collect_one, &c);
-	return c.count;
-}
-
-/* The selection as an array (rooms change while acting on it). */
-static struct sio_socket **select_all(sio_namespace *nsp, const struct sio_target *t, size_t *n)
-{
-	size_t count = sio_namespace_fetch_sockets(nsp, t, NULL, 0);
-	struct sio_socket **arr = malloc((count ? count : 1) * sizeof(*arr));
-	if (!arr)
-		return NULL;
-	*n = sio_namespace_fetch_sockets(nsp, t, arr, count);
-	if (*n > count)
-		*n = count;
-	return arr;
+	return nsp->adapter->ops->fetch_sockets(nsp->adapter, t, out, max);
 }
 
 SIO_API int sio_namespace_sockets_join(sio_namespace *nsp, const struct sio_target *t,
@@ -300,15 +244,9 @@ SIO_API int sio_namespace_sockets_join(sio_namespace *nsp, const struct sio_targ
 {
 	if (!nsp || !room)
 		return SIO_EINVAL;
-	size_t n;
-	struct sio_socket **arr = select_all(nsp, t, &n);
-	if (!arr)
-		return SIO_ENOMEM;
-	int r = 0;
-	for (size_t i = 0; i < n && r == 0; i++)
-		r = adapter_add(nsp, arr[i], room);
-	free(arr);
-	return r;
+	if (nsp->parent)
+		return 0; /* holds no socket */
+	return nsp->adapter->ops->sockets_join(nsp->adapter, t, room);
 }
 
 SIO_API int sio_namespace_sockets_leave(sio_namespace *nsp, const struct sio_target *t,
@@ -316,14 +254,9 @@ SIO_API int sio_namespace_sockets_leave(sio_namespace *nsp, const struct sio_tar
 {
 	if (!nsp || !room)
 		return SIO_EINVAL;
-	size_t n;
-	struct sio_socket **arr = select_all(nsp, t, &n);
-	if (!arr)
-		return SIO_ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		adapter_del(nsp, arr[i], room);
-	free(arr);
-	return 0;
+	if (nsp->parent)
+		return 0; /* holds no socket */
+	return nsp->adapter->ops->sockets_leave(nsp->adapter, t, room);
 }
 
 SIO_API int sio_namespace_disconnect_sockets(sio_namespace *nsp, const struct sio_target *t,
@@ -331,14 +264,9 @@ SIO_API int sio_namespace_disconnect_sockets(sio_namespace *nsp, const struct si
 {
 	if (!nsp)
 		return SIO_EINVAL;
-	size_t n;
-	struct sio_socket **arr = select_all(nsp, t, &n);
-	if (!arr)
-		return SIO_ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		sio_socket_disconnect(arr[i], close);
-	free(arr);
-	return 0;
+	if (nsp->parent)
+		return 0; /* holds no socket */
+	return nsp->adapter->ops->disconnect_sockets(nsp->adapter, t, close);
 }
 
 SIO_API long sio_binary_num(const json_t *v, size_t nbins)

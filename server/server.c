@@ -1,7 +1,8 @@
 /*
- * The server: options, the lws context on a libev loop, the front and ws
- * vhosts, the periodic tick that drives the timing wheel, stop and
- * destroy.
+ * The server, the wiring of the layers: options, the lws context on a
+ * libev loop with its one listening vhost, the periodic tick that drives
+ * the timing wheel, one Engine.IO engine and one Socket.IO layer plugged
+ * into it, stop and destroy.
  */
 #include "server/server.h"
 
@@ -11,9 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libwebsockets.h>
+
 #include "server/sio.h"
-#include "transports/callbacks.h"
-#include "transports/engine.h"
+#include "transports/eio.h"
 
 struct tick {
 	lws_sorted_usec_list_t sul;
@@ -24,17 +26,10 @@ SIO_API const char *sio_strerror(int err)
 {
 	switch (err) {
 	case SIO_OK: return "success";
-	case SIO_EINVAL: return "invalid argument";
-	case SIO_ENOMEM: return "out of memory";
-	case SIO_ECLOSED: return "connection closed";
-	case SIO_EFULL: return "output queue full";
-	case SIO_ELISTEN: return "cannot listen";
-	case SIO_ESTATE: return "invalid state for this call";
-	case SIO_EEVLIB: return "event library unavailable (install libwebsockets-evlib-ev)";
-	case SIO_ETOOBIG: return "message too large";
-	case SIO_ETIMEDOUT: return "operation has timed out";
-	case SIO_ERESERVED: return "reserved event name";
-	case SIO_ENOTFOUND: return "not found";
+#define SIO_STRERROR_CASE(name, value, text) \
+	case SIO_##name: return text;
+		SIO_ERRNO_MAP(SIO_STRERROR_CASE)
+#undef SIO_STRERROR_CASE
 	default: return "unknown error";
 	}
 }
@@ -109,7 +104,6 @@ static int options_copy(struct sio_server *srv, const struct sio_server_options 
 	memcpy(srv->path, p, n);
 	srv->path[n] = '/';
 	srv->path[n + 1] = '\0';
-	srv->path_len = n + 1;
 	o->path = srv->path;
 
 	if (in->cors.origins) {
@@ -140,6 +134,25 @@ static int options_copy(struct sio_server *srv, const struct sio_server_options 
 	return 0;
 }
 
+/* The engine's hooks: the Socket.IO layer's, or the application's
+ * sio_eio_set_events() ones. */
+static void server_wakeup(void *userdata);
+
+static void install_hooks(struct sio_server *srv, const struct sio_eio_events *app,
+			  void *app_userdata)
+{
+	struct eio_hooks h;
+	if (app) {
+		h = (struct eio_hooks){.ev = *app, .userdata = app_userdata};
+		srv->sio_layer = false;
+	} else {
+		sio_layer_hooks(srv->io, &h);
+		srv->sio_layer = true;
+	}
+	eio_engine_set_hooks(srv->engine, &h);
+	eio_engine_count_pending(srv->engine, srv->sio_layer);
+}
+
 SIO_API sio_server *sio_server_create(const struct sio_server_options *opts, int *err)
 {
 	struct sio_server_options defaults;
@@ -152,14 +165,6 @@ SIO_API sio_server *sio_server_create(const struct sio_server_options *opts, int
 	if (!srv)
 		goto fail;
 	srv->port = -1;
-	list_init(&srv->sessions);
-	list_init(&srv->dirty);
-	list_init(&srv->reap);
-	list_init(&srv->namespaces);
-	list_init(&srv->parents);
-	list_init(&srv->sio_deferred);
-	list_init(&srv->sio_reap);
-	list_init(&srv->nsp_cleanup);
 	list_init(&srv->timers);
 	list_init(&srv->calls);
 	pthread_mutex_init(&srv->calls_lock, NULL);
@@ -167,12 +172,20 @@ SIO_API sio_server *sio_server_create(const struct sio_server_options *opts, int
 	rc = options_copy(srv, opts);
 	if (rc)
 		goto fail;
-	sio_layer_install(srv);
+	rc = SIO_ENOMEM;
+	srv->engine = eio_engine_create(&srv->opts, &srv->wheel, srv);
+	srv->io = sio_layer_create(srv, &srv->opts, &srv->wheel);
+	if (!srv->engine || !srv->io)
+		goto fail;
+	install_hooks(srv, NULL, NULL);
+	eio_engine_on_wakeup(srv->engine, server_wakeup, srv);
 	if (err)
 		*err = 0;
 	return srv;
 fail:
 	if (srv) {
+		eio_engine_destroy(srv->engine);
+		sio_layer_destroy(srv->io);
 		options_free(srv);
 		pthread_mutex_destroy(&srv->calls_lock);
 		free(srv);
@@ -182,75 +195,50 @@ fail:
 	return NULL;
 }
 
-/* ---- connections per address ------------------------------------------ */
-
-struct ip_count {
-	struct ip_count *next;
-	uint32_t n;
-	char addr[];
-};
-
-static struct ip_count **ip_slot(struct sio_server *srv, const char *addr)
+SIO_API int sio_eio_set_events(sio_server *srv, const struct sio_eio_events *events,
+			       void *userdata)
 {
-	uint64_t h = 1469598103934665603ull;
-	for (const char *p = addr; *p; p++) {
-		h ^= (uint8_t)*p;
-		h *= 1099511628211ull;
-	}
-	struct ip_count **pp = &srv->ips[h % IP_BUCKETS];
-	while (*pp && strcmp((*pp)->addr, addr) != 0)
-		pp = &(*pp)->next;
-	return pp;
+	if (!srv || !events || events->version != SIO_EIO_EVENTS_VERSION)
+		return SIO_EINVAL;
+	install_hooks(srv, events, userdata);
+	return 0;
 }
 
-bool server_ip_acquire(struct sio_server *srv, const char *addr)
+SIO_API size_t sio_server_clients_count(const sio_server *srv)
 {
-	uint32_t cap = srv->opts.max_connections_per_ip;
-	struct ip_count **pp = ip_slot(srv, addr);
-	if (!*pp) {
-		size_t len = strlen(addr) + 1;
-		struct ip_count *e = calloc(1, sizeof(*e) + len);
-		if (!e)
-			return false;
-		memcpy(e->addr, addr, len);
-		*pp = e;
-	}
-	if ((*pp)->n >= cap)
-		return false;
-	(*pp)->n++;
-	return true;
+	return srv ? eio_engine_sessions(srv->engine) : 0;
 }
 
-void server_count_out(struct sio_server *srv, bool *counted, bool has)
+SIO_API sio_namespace *sio_server_of(sio_server *srv, const char *name)
 {
-	if (has && !*counted)
-		srv->pending_out++;
-	else if (!has && *counted)
-		srv->pending_out--;
-	*counted = has;
+	return srv ? namespace_of(srv->io, name) : NULL;
 }
 
-void server_ip_release(struct sio_server *srv, const char *addr)
+SIO_API sio_namespace *sio_server_of_dynamic(sio_server *srv,
+					     bool (*accept)(const char *name, const json_t *auth,
+							    void *userdata),
+					     void *userdata)
 {
-	struct ip_count **pp = ip_slot(srv, addr);
-	struct ip_count *e = *pp;
-	if (e && --e->n == 0) {
-		*pp = e->next;
-		free(e);
-	}
+	if (!srv || !accept)
+		return NULL;
+	return namespace_parent(srv->io, accept, userdata, NULL);
+}
+
+SIO_API sio_namespace *sio_server_of_pattern(sio_server *srv, const char *pattern)
+{
+	if (!srv || !pattern || pattern[0] != '/')
+		return NULL;
+	return namespace_parent(srv->io, NULL, NULL, pattern);
 }
 
 void server_enter(struct sio_server *srv)
 {
-	srv->depth++;
+	eio_engine_enter(srv->engine);
 }
 
 void server_leave(struct sio_server *srv)
 {
-	/* Outside the loop (listen, destroy) work is done at once; inside it,
-	 * the prepare watcher does it once per loop turn. */
-	if (--srv->depth == 0 && !srv->in_loop)
-		sessions_process(srv);
+	eio_engine_leave(srv->engine);
 }
 
 /* Runs when the loop has handled every ready event and is about to wait:
@@ -261,7 +249,7 @@ static void prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 	(void)loop;
 	(void)revents;
 	struct sio_server *srv = w->data;
-	sessions_process(srv);
+	eio_engine_process(srv->engine);
 }
 
 /* Runs on the loop after sio_server_stop(): every socket is told
@@ -279,18 +267,18 @@ static void server_check_stop(struct sio_server *srv)
 		loop_drain_calls(srv); /* every call accepted before the stop runs */
 		srv->shutdown_deadline = now_ms() + srv->opts.shutdown_timeout;
 		if (srv->sio_layer)
-			sio_layer_shutdown(srv);
-		for (struct list *n = srv->sessions.next; n != &srv->sessions; n = n->next)
-			sio_eio_close(container_of(n, struct sio_eio_socket, link));
+			sio_layer_shutdown(srv->io);
+		eio_engine_stop(srv->engine);
 	}
-	if ((srv->nsessions == 0 && srv->pending_out == 0) || now_ms() >= srv->shutdown_deadline) {
-		sessions_close_all(srv, "server shutting down");
+	if (eio_engine_idle(srv->engine) || now_ms() >= srv->shutdown_deadline) {
+		eio_engine_close_all(srv->engine, "server shutting down");
 		ev_break(srv->loop, EVBREAK_ALL);
 	}
 }
 
-void server_wakeup(struct sio_server *srv)
+static void server_wakeup(void *userdata)
 {
+	struct sio_server *srv = userdata;
 	server_enter(srv);
 	if (!srv->stopping)
 		loop_drain_calls(srv);
@@ -309,19 +297,12 @@ static void tick_cb(lws_sorted_usec_list_t *sul)
 	lws_sul_schedule(srv->ctx, 0, &t->sul, tick_cb, TIMER_TICK_MS * LWS_US_PER_MS);
 }
 
-static struct lws_protocols front_protocols[] = {
-	{"sioc-front", front_callback, 0, 0, 0, NULL, 0},
-	{NULL, NULL, 0, 0, 0, NULL, 0},
-};
-
 SIO_API int sio_server_listen(sio_server *srv, const char *host, int port)
 {
 	if (!srv || port < 0 || port > 65535)
 		return SIO_EINVAL;
 	if (srv->listening || srv->ctx)
 		return SIO_ESTATE;
-
-	front_protocols[0].per_session_data_size = front_conn_size();
 
 	lws_set_log_level(LLL_ERR, NULL);
 	srv->loop = ev_loop_new(EVFLAG_AUTO);
@@ -336,7 +317,7 @@ SIO_API int sio_server_listen(sio_server *srv, const char *host, int port)
 	memset(&info, 0, sizeof(info));
 	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_LIBEV;
 	info.foreign_loops = loops;
-	info.user = srv;
+	info.user = srv->engine; /* the front connections' callback reads it */
 	info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
 	/* lws reads each socket into this one buffer (one per service
 	 * thread, not per connection): 4 KiB by default, so a client with a
@@ -356,7 +337,7 @@ SIO_API int sio_server_listen(sio_server *srv, const char *host, int port)
 	v.vhost_name = "sioc-front";
 	v.port = port;
 	v.iface = (host && *host) ? host : NULL;
-	v.protocols = front_protocols;
+	v.protocols = eio_front_protocols();
 	v.options = LWS_SERVER_OPTION_ADOPT_APPLY_LISTEN_ACCEPT_CONFIG;
 	/* lws binds an IPv6 socket to every address unless told the host is
 	 * an IPv4 one: keep "127.0.0.1" meaning loopback only */
@@ -401,9 +382,9 @@ SIO_API int sio_server_run(sio_server *srv)
 	if (!srv || !srv->listening)
 		return SIO_ESTATE;
 	if (!srv->stop_requested) {
-		srv->in_loop = true;
+		eio_engine_set_in_loop(srv->engine, true);
 		ev_run(srv->loop, 0);
-		srv->in_loop = false;
+		eio_engine_set_in_loop(srv->engine, false);
 	}
 	server_enter(srv);
 	server_check_stop(srv);
@@ -424,30 +405,21 @@ SIO_API void sio_server_destroy(sio_server *srv)
 {
 	if (!srv)
 		return;
-	srv->destroying = true;
-	sessions_close_all(srv, "server shutting down");
+	eio_engine_close_all(srv->engine, "server shutting down");
 	loop_free(srv); /* cancels the timers' suls while the context lives */
 	if (srv->ctx) {
 		struct tick *t = srv->tick_sul;
 		lws_sul_cancel(&t->sul);
 		lws_context_destroy(srv->ctx);
 	}
-	sessions_process(srv);
-	sio_layer_free(srv);
+	eio_engine_destroy(srv->engine);
+	sio_layer_destroy(srv->io);
 	pthread_mutex_destroy(&srv->calls_lock);
 	free(srv->tick_sul);
 	if (srv->loop) {
 		ev_ref(srv->loop);
 		ev_prepare_stop(srv->loop, &srv->prepare);
 		ev_loop_destroy(srv->loop);
-	}
-	free(srv->buckets);
-	for (size_t i = 0; i < IP_BUCKETS; i++) {
-		while (srv->ips[i]) {
-			struct ip_count *e = srv->ips[i];
-			srv->ips[i] = e->next;
-			free(e);
-		}
 	}
 	options_free(srv);
 	free(srv);

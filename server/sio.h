@@ -1,6 +1,8 @@
 /*
  * The Socket.IO layer (internal): clients (one per Engine.IO session),
- * namespaces, sockets, rooms through the adapter, acks, loop services.
+ * namespaces, sockets, rooms through the adapter, acks. It stands on the
+ * Engine.IO engine (transports/eio.h) and knows nothing of the wiring
+ * (server.c) but the hooks it installs.
  */
 #ifndef SIOC_SERVER_SIO_H
 #define SIOC_SERVER_SIO_H
@@ -11,21 +13,39 @@
 
 #include <sioc.h>
 
+#include "base/timer.h"
+#include "base/util.h"
 #include "protocol/sio_packet.h"
-#include "server/server.h"
-#include "server/timer.h"
-#include "server/util.h"
-#include "transports/engine.h"
+#include "server/adapter.h"
+#include "transports/eio.h"
+
+/* Binary attachments an emit may carry (a packet's buffers are kept on
+ * the stack while it is encoded). */
+#define SIO_MAX_EMIT_BINS 256
+
+/* The Socket.IO layer's state: one per server. */
+struct sio_layer {
+	sio_server *owner;                      /* what sio_namespace_server() returns */
+	const struct sio_server_options *opts; /* borrowed from the owner */
+	struct timer_wheel *wheel;              /* the loop's */
+	json_t *empty_object;                   /* shared {} for sockets without auth */
+	bool stopping;                          /* the server is shutting down */
+	struct list namespaces;                 /* struct sio_namespace.link */
+	struct list parents;                    /* dynamic namespace parents */
+	struct list deferred;                   /* sockets with a disconnect to run */
+	struct list reap;                       /* closed sockets to free */
+	struct list nsp_cleanup;                /* dynamic namespaces that may have emptied */
+};
 
 /* One Engine.IO connection speaking Socket.IO. */
 struct connect_wait;
 
 struct sio_client {
-	sio_eio_socket *conn; /* conn->srv is the server */
+	sio_eio_socket *conn;
 	struct sio_pkt_decoder dec;
 	struct list sockets; /* struct sio_socket.client_link */
-	/* until a namespace is joined: the connect timeout, and counted in
-	 * srv->npending (client.c); NULL after */
+	/* until a namespace is joined: the connect timeout (client.c); NULL
+	 * after */
 	struct connect_wait *wait;
 	uint32_t nsockets; /* in `sockets`: one per namespace at most */
 	bool closed;       /* sockets closed; nothing more is handled */
@@ -36,11 +56,8 @@ struct middleware {
 	void *userdata;
 };
 
-struct room;
-struct membership;
-
 struct sio_namespace {
-	struct sio_server *srv;
+	struct sio_layer *io;
 	char *name;
 	struct sio_namespace_events ev;
 	void *ev_userdata;
@@ -50,7 +67,7 @@ struct sio_namespace {
 	/* a parent of dynamic namespaces, or a child one made */
 	bool parent;
 	bool child;
-	bool in_cleanup; /* on srv->nsp_cleanup */
+	bool in_cleanup; /* on io->nsp_cleanup */
 	struct list cleanup_link;
 	bool (*accept)(const char *name, const json_t *auth, void *userdata);
 	void *accept_userdata;
@@ -58,17 +75,9 @@ struct sio_namespace {
 
 	struct list sockets; /* connected sockets (struct sio_socket.nsp_link) */
 	size_t nsockets;
-	uint64_t gen; /* selection stamp, see adapter.c */
+	struct sio_adapter *adapter; /* NULL for a parent */
 
-	/* in-memory adapter: rooms by name, memberships by (room, socket) */
-	struct room **rooms;
-	size_t nrooms, rooms_cap;
-	struct membership **members;
-	size_t nmembers, members_cap;
-	struct sio_socket **ids; /* sockets in their own rooms, by id */
-	size_t nids, ids_cap;
-
-	struct list link; /* srv->namespaces or srv->parents */
+	struct list link; /* io->namespaces or io->parents */
 };
 
 struct handler {
@@ -91,21 +100,22 @@ struct sio_socket {
 
 	int64_t next_ack_id;
 	uint64_t events_window; /* start (ms) of the current one-second window */
-	uint64_t gen;
+	uint64_t gen;           /* selection stamp of the in-memory adapter */
 	struct list acks_out; /* struct pending_ack: our emits awaiting a reply */
 	struct list acks_in;  /* struct sio_ack: client requests not answered yet */
 
-	struct list rooms;    /* struct membership.in_sock and own_link, in join order */
-	struct list own_link; /* linked while in its own room (adapter.c) */
-	struct sio_socket *hnext; /* chain in nsp->ids */
+	/* the in-memory adapter's: the rooms in join order, the own room */
+	struct list rooms;        /* membership.in_sock and own_link */
+	struct list own_link;     /* linked while in its own room */
+	struct sio_socket *hnext; /* chain of the adapter's ids table */
 
 	struct list nsp_link;
 	struct list client_link;
-	struct list defer_link; /* srv->sio_deferred or srv->sio_reap */
+	struct list defer_link; /* io->deferred or io->reap */
 
 	uint32_t nhandlers;
 	uint32_t names_len;
-	uint32_t nrooms;   /* entries of rooms */
+	uint32_t nrooms;   /* rooms joined (kept by the adapter) */
 	uint32_t nacks_in; /* entries of acks_in */
 	uint32_t events_in_window;
 	char id[21];
@@ -116,14 +126,15 @@ struct sio_socket {
 };
 
 /* client.c */
-void sio_layer_install(struct sio_server *srv);
-void sio_layer_free(struct sio_server *srv);
+/* The layer of a server: options and wheel borrowed; "/" exists. NULL
+ * when out of memory. */
+struct sio_layer *sio_layer_create(sio_server *owner, const struct sio_server_options *opts,
+				   struct timer_wheel *wheel);
+/* The engine hooks that plug the layer in (userdata is the layer). */
+void sio_layer_hooks(struct sio_layer *io, struct eio_hooks *hooks);
+void sio_layer_destroy(struct sio_layer *io);
 /* Shutdown: queues a DISCONNECT for every connected socket. */
-void sio_layer_shutdown(struct sio_server *srv);
-/* Runs the disconnects asked for with sio_socket_disconnect(). */
-void sio_process_deferred(struct sio_server *srv);
-/* Frees the sockets closed since the last call. */
-void sio_reap_sockets(struct sio_server *srv);
+void sio_layer_shutdown(struct sio_layer *io);
 /* Closes the whole connection: sockets get `reason`, the Engine.IO
  * session is closed once its queue is written. */
 void client_close(struct sio_client *c, const char *reason);
@@ -146,38 +157,30 @@ int encode_packet(const char *nsp, enum sio_packet_type type, int64_t id, const 
 /* Queues one packet for the socket. data borrowed. */
 int socket_packet(struct sio_socket *s, enum sio_packet_type type, int64_t id, const json_t *data,
 		  const struct sio_binary *bins, size_t nbins, bool is_volatile);
-/* Builds [event, ...args] from args (stolen). NULL on failure. */
-json_t *event_array(const char *event, json_t *args);
-bool event_reserved(const char *event);
+/* Builds *out = [event, ...args] from args (stolen; NULL for none).
+ * Returns 0, SIO_EINVAL (args not an array) or SIO_ENOMEM. */
+int event_array(const char *event, json_t *args, json_t **out);
+/* Checks an emit's event name and binaries: 0, SIO_EINVAL, SIO_ERESERVED
+ * or SIO_ETOOBIG. */
+int emit_check(const char *event, const struct sio_binary *bins, size_t nbins);
 
 /* namespace.c */
-struct sio_namespace *namespace_find(struct sio_server *srv, const char *name, size_t len);
+/* The namespace called name, created when missing. NULL on a bad name or
+ * out of memory. */
+struct sio_namespace *namespace_of(struct sio_layer *io, const char *name);
+struct sio_namespace *namespace_find(struct sio_layer *io, const char *name, size_t len);
 /* A namespace for a CONNECT to `name`: existing, or made by a dynamic
  * parent. NULL when none accepts. */
-struct sio_namespace *namespace_for_connect(struct sio_server *srv, const char *name, size_t len,
+struct sio_namespace *namespace_for_connect(struct sio_layer *io, const char *name, size_t len,
 					    const json_t *auth);
+/* A parent of dynamic namespaces: by accept callback, or by pattern. */
+struct sio_namespace *namespace_parent(struct sio_layer *io,
+				       bool (*accept)(const char *name, const json_t *auth,
+						      void *userdata),
+				       void *userdata, const char *pattern);
 void namespace_free(struct sio_namespace *nsp);
 /* Runs the middleware; 0 or the refusal (message, data new or NULL). */
 int namespace_run_middleware(struct sio_namespace *nsp, struct sio_socket *s, char **message,
 			     json_t **data);
-
-/* adapter.c: rooms and selections (the in-memory adapter) */
-int adapter_add(struct sio_namespace *nsp, struct sio_socket *s, const char *room);
-void adapter_del(struct sio_namespace *nsp, struct sio_socket *s, const char *room);
-void adapter_del_all(struct sio_namespace *nsp, struct sio_socket *s);
-bool adapter_has(const struct sio_namespace *nsp, const struct sio_socket *s, const char *room);
-/* Calls fn for each socket of the selection, once each. fn must not
- * change rooms. */
-void adapter_select(struct sio_namespace *nsp, const struct sio_target *t,
-		    void (*fn)(struct sio_socket *s, void *arg), void *arg);
-void adapter_free(struct sio_namespace *nsp);
-/* The name of the room at `link` in s->rooms. */
-const char *adapter_room_name(const struct sio_socket *s, const struct list *link);
-
-/* loop.c */
-void loop_free(struct sio_server *srv);
-/* Hands the timers started before listening to lws. */
-void loop_start_timers(struct sio_server *srv);
-void loop_drain_calls(struct sio_server *srv);
 
 #endif

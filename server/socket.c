@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "base/id.h"
+
 /* An emit of ours waiting for the client's ACK. */
 struct pending_ack {
 	int64_t id;
@@ -25,33 +27,38 @@ struct sio_ack {
 	struct list link;
 };
 
-static const char *const reserved[] = {
-	"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener",
-};
-
-bool event_reserved(const char *event)
+int emit_check(const char *event, const struct sio_binary *bins, size_t nbins)
 {
-	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
-		if (strcmp(event, reserved[i]) == 0)
-			return true;
-	return false;
+	if (!event || (nbins && !bins))
+		return SIO_EINVAL;
+	if (sio_pkt_event_reserved(event, strlen(event)))
+		return SIO_ERESERVED;
+	if (nbins > SIO_MAX_EMIT_BINS)
+		return SIO_ETOOBIG;
+	return 0;
 }
 
-json_t *event_array(const char *event, json_t *args)
+int event_array(const char *event, json_t *args, json_t **out)
 {
+	*out = NULL;
+	if (args && !json_is_array(args)) {
+		json_decref(args);
+		return SIO_EINVAL;
+	}
 	if (!args)
 		args = json_array();
-	if (!args || !json_is_array(args) || json_array_insert_new(args, 0, json_string(event)) < 0) {
+	if (!args || json_array_insert_new(args, 0, json_string(event)) < 0) {
 		json_decref(args);
-		return NULL;
+		return SIO_ENOMEM;
 	}
-	return args;
+	*out = args;
+	return 0;
 }
 
 struct sio_socket *socket_new(struct sio_client *c, struct sio_namespace *nsp, json_t *auth)
 {
 	struct sio_socket *s = calloc(1, sizeof(*s));
-	if (!s || make_sid(s->id) < 0) {
+	if (!s || id_random(s->id) < 0) {
 		free(s);
 		json_decref(auth);
 		return NULL;
@@ -63,14 +70,14 @@ struct sio_socket *socket_new(struct sio_client *c, struct sio_namespace *nsp, j
 	} else {
 		/* most clients send no auth: they share one empty object */
 		json_decref(auth);
-		s->hs.auth = json_incref(nsp->srv->empty_object);
+		s->hs.auth = json_incref(nsp->io->empty_object);
 	}
 	struct timeval tv;
 	gettimeofday(&tv, NULL);
-	s->hs.request = c->conn->req;
+	s->hs.request = sio_eio_request(c->conn);
 	s->hs.issued = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 	s->hs.secure = false;
-	s->hs.xdomain = sio_request_header(c->conn->req, "origin") != NULL;
+	s->hs.xdomain = sio_request_header(s->hs.request, "origin") != NULL;
 	list_init(&s->acks_out);
 	list_init(&s->acks_in);
 	list_init(&s->rooms);
@@ -129,25 +136,16 @@ int encode_packet(const char *nsp, enum sio_packet_type type, int64_t id, const 
 	return (int)(1 + nbins);
 }
 
-static int check_bins(const struct sio_binary *bins, size_t nbins, size_t max)
-{
-	if (nbins && !bins)
-		return SIO_EINVAL;
-	if (nbins > max)
-		return SIO_ETOOBIG;
-	return 0;
-}
-
 int socket_packet(struct sio_socket *s, enum sio_packet_type type, int64_t id, const json_t *data,
 		  const struct sio_binary *bins, size_t nbins, bool is_volatile)
 {
-	struct outbuf *bufs[1 + 256];
-	if (nbins > 256)
+	struct outbuf *bufs[1 + SIO_MAX_EMIT_BINS];
+	if (nbins > SIO_MAX_EMIT_BINS)
 		return SIO_ETOOBIG;
 	int n = encode_packet(s->nsp->name, type, id, data, bins, nbins, bufs);
 	if (n < 0)
 		return n;
-	int r = session_send_outbufs(s->client->conn, bufs, (size_t)n, is_volatile);
+	int r = eio_session_send(s->client->conn, bufs, (size_t)n, is_volatile);
 	for (int i = 0; i < n; i++)
 		outbuf_unref(bufs[i]);
 	return r;
@@ -288,7 +286,7 @@ static void pkt_bins(const struct sio_pkt *p, struct sio_binary *out)
  * (after closing the connection) when one is passed. */
 static bool event_allowed(struct sio_socket *s, const struct sio_pkt *p)
 {
-	const struct sio_server_options *o = &s->nsp->srv->opts;
+	const struct sio_server_options *o = s->nsp->io->opts;
 	if (o->max_events_per_second) {
 		uint64_t now = now_ms();
 		if (now - s->events_window >= 1000) {
@@ -384,7 +382,7 @@ static void on_ack(struct sio_socket *s, struct sio_pkt *p)
 		if (a->id != p->id)
 			continue;
 		list_remove(&a->link);
-		timer_cancel(&s->nsp->srv->wheel, &a->timer);
+		timer_cancel(s->nsp->io->wheel, &a->timer);
 		struct sio_binary stack_bins[16];
 		struct sio_binary *bins = stack_bins;
 		if (p->attachments > 16 && !(bins = malloc(p->attachments * sizeof(*bins)))) {
@@ -425,26 +423,17 @@ void socket_on_packet(struct sio_socket *s, struct sio_pkt *p)
 static int emit(sio_socket *s, const char *event, json_t *args, const struct sio_binary *bins,
 		size_t nbins, bool is_volatile, int64_t id)
 {
-	if (!s || !event) {
-		json_decref(args);
-		return SIO_EINVAL;
-	}
-	if (event_reserved(event)) {
-		json_decref(args);
-		return SIO_ERESERVED;
-	}
-	if (!s->connected) {
-		json_decref(args);
-		return SIO_ECLOSED;
-	}
-	int r = check_bins(bins, nbins, 256);
+	int r = s ? emit_check(event, bins, nbins) : SIO_EINVAL;
+	if (r == 0 && !s->connected)
+		r = SIO_ECLOSED;
 	if (r < 0) {
 		json_decref(args);
 		return r;
 	}
-	json_t *data = event_array(event, args);
-	if (!data)
-		return SIO_EINVAL;
+	json_t *data;
+	r = event_array(event, args, &data);
+	if (r < 0)
+		return r;
 	r = socket_packet(s, SIO_PACKET_EVENT, id, data, bins, nbins, is_volatile);
 	json_decref(data);
 	return r;
@@ -496,7 +485,7 @@ SIO_API int sio_socket_emit_with_ack(sio_socket *s, const char *event, json_t *a
 	a->sock = s;
 	list_insert_tail(&s->acks_out, &a->link);
 	if (timeout_ms)
-		timer_arm(&s->nsp->srv->wheel, &a->timer, now_ms() + timeout_ms, ack_timed_out);
+		timer_arm(s->nsp->io->wheel, &a->timer, now_ms() + timeout_ms, ack_timed_out);
 	return 0;
 }
 
@@ -518,7 +507,7 @@ SIO_API int sio_ack_send(sio_ack *ack, json_t *args, const struct sio_binary *bi
 		json_decref(args);
 		return SIO_EINVAL;
 	}
-	int r = check_bins(bins, nbins, 256);
+	int r = nbins && !bins ? SIO_EINVAL : nbins > SIO_MAX_EMIT_BINS ? SIO_ETOOBIG : 0;
 	if (r == 0)
 		r = s->connected ? socket_packet(s, SIO_PACKET_ACK, id, args, bins, nbins, false)
 				 : SIO_ECLOSED;
@@ -536,7 +525,7 @@ void socket_connected(struct sio_socket *s)
 	nsp->nsockets++;
 	list_insert_tail(&s->client->sockets, &s->client_link);
 	s->client->nsockets++;
-	adapter_add(nsp, s, s->id); /* allocates nothing unless the id table grows */
+	nsp->adapter->ops->join(nsp->adapter, s, s->id); /* the own room */
 	json_t *reply = json_pack("{s:s}", "sid", s->id);
 	socket_packet(s, SIO_PACKET_CONNECT, -1, reply, NULL, 0, false);
 	json_decref(reply);
@@ -550,37 +539,29 @@ SIO_API int sio_socket_join(sio_socket *s, const char *room)
 		return SIO_EINVAL;
 	if (s->closed)
 		return SIO_ECLOSED; /* before connecting (in middleware) is fine */
-	uint32_t cap = s->nsp->srv->opts.max_rooms_per_socket;
-	if (cap && s->nrooms >= cap && !adapter_has(s->nsp, s, room))
+	struct sio_adapter *a = s->nsp->adapter;
+	uint32_t cap = s->nsp->io->opts->max_rooms_per_socket;
+	if (cap && s->nrooms >= cap && !a->ops->has(a, s, room))
 		return SIO_EFULL;
-	return adapter_add(s->nsp, s, room);
+	return a->ops->join(a, s, room);
 }
 
 SIO_API int sio_socket_leave(sio_socket *s, const char *room)
 {
 	if (!s || !room)
 		return SIO_EINVAL;
-	adapter_del(s->nsp, s, room);
+	s->nsp->adapter->ops->leave(s->nsp->adapter, s, room);
 	return 0;
 }
 
 SIO_API bool sio_socket_in(const sio_socket *s, const char *room)
 {
-	return s && room && adapter_has(s->nsp, s, room);
+	return s && room && s->nsp->adapter->ops->has(s->nsp->adapter, s, room);
 }
 
 SIO_API bool sio_socket_room_at(const sio_socket *s, size_t i, const char **room)
 {
-	if (!s)
-		return false;
-	for (struct list *n = s->rooms.next; n != &s->rooms; n = n->next) {
-		if (i-- == 0) {
-			if (room)
-				*room = adapter_room_name(s, n);
-			return true;
-		}
-	}
-	return false;
+	return s && s->nsp->adapter->ops->room_at(s->nsp->adapter, s, i, room);
 }
 
 void socket_close(struct sio_socket *s, const char *reason)
@@ -588,34 +569,34 @@ void socket_close(struct sio_socket *s, const char *reason)
 	if (!s->connected)
 		return;
 	struct sio_namespace *nsp = s->nsp;
-	struct sio_server *srv = s->nsp->srv;
+	struct sio_layer *io = nsp->io;
 	if (nsp->ev.disconnecting)
 		nsp->ev.disconnecting(s, reason, nsp->ev_userdata);
 	if (!s->connected)
 		return; /* closed from inside the callback */
 	s->connected = false;
 	s->closed = true;
-	adapter_del_all(nsp, s);
+	nsp->adapter->ops->leave_all(nsp->adapter, s);
 	list_remove(&s->nsp_link);
 	nsp->nsockets--;
 	list_remove(&s->client_link);
 	s->client->nsockets--;
 	if (nsp->child && !nsp->nsockets && !nsp->in_cleanup &&
-	    srv->opts.cleanup_empty_child_namespaces) {
+	    io->opts->cleanup_empty_child_namespaces) {
 		nsp->in_cleanup = true; /* freed with the closed sockets, if still empty */
-		list_insert_tail(&srv->nsp_cleanup, &nsp->cleanup_link);
+		list_insert_tail(&io->nsp_cleanup, &nsp->cleanup_link);
 	}
 	while (!list_empty(&s->acks_out)) {
 		struct pending_ack *a = container_of(s->acks_out.next, struct pending_ack, link);
 		list_remove(&a->link);
-		timer_cancel(&srv->wheel, &a->timer);
+		timer_cancel(io->wheel, &a->timer);
 		a->fn(s, SIO_ECLOSED, NULL, NULL, 0, a->userdata);
 		free(a);
 	}
 	if (nsp->ev.disconnect)
 		nsp->ev.disconnect(s, reason, nsp->ev_userdata);
 	list_remove(&s->defer_link);
-	list_insert_tail(&srv->sio_reap, &s->defer_link);
+	list_insert_tail(&io->reap, &s->defer_link);
 }
 
 SIO_API void sio_socket_disconnect(sio_socket *s, bool close)
@@ -624,5 +605,5 @@ SIO_API void sio_socket_disconnect(sio_socket *s, bool close)
 		return;
 	s->disconnect_pending = true;
 	s->disconnect_close = close;
-	list_insert_tail(&s->nsp->srv->sio_deferred, &s->defer_link);
+	list_insert_tail(&s->nsp->io->deferred, &s->defer_link);
 }

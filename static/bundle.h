@@ -1,7 +1,7 @@
 /*
  * The browser client bundle compiled into the library. static/bundle_gen
  * writes the table (client_bundle.c, in the build folder) at build time
- * from socket.io-client's dist/ files; transports/static.c serves it.
+ * from socket.io-client's dist/ files; http/static.c serves it.
  * Internal.
  */
 #ifndef SIOC_STATIC_BUNDLE_H

@@ -1,11 +1,14 @@
 /*
- * Engine.IO v4 sessions and their transports (internal).
+ * The engine's insides, shared by the files of transports/ (internal to
+ * the folder): the engine object, sessions, and the seam between a
+ * session and its transport.
  *
  * A session (struct sio_eio_socket) owns one output queue of encoded
- * packets. The transport in use drains it: a held polling GET gets all of
- * it in one payload, a websocket gets one packet per frame. Closing is
- * deferred: session_fail() records the reason and the work happens in
- * session_process(), run when no callback is on the stack.
+ * packets. The transport in use drains it (a held polling GET takes all
+ * of it in one payload, a websocket one packet per frame), reached only
+ * through struct eio_transport_ops. Closing is deferred: session_fail()
+ * records the reason and the work happens in eio_engine_process(), when
+ * no callback is on the stack.
  */
 #ifndef SIOC_TRANSPORTS_ENGINE_H
 #define SIOC_TRANSPORTS_ENGINE_H
@@ -16,192 +19,159 @@
 
 #include <sioc.h>
 
+#include "base/timer.h"
+#include "base/util.h"
+#include "http/request.h"
 #include "protocol/eio_packet.h"
-#include "protocol/utf8.h"
-#include "protocol/ws_parser.h"
-#include "server/server.h"
-#include "server/timer.h"
-#include "server/util.h"
-#include "transports/request.h"
+#include "transports/eio.h"
+#include "transports/queue.h"
 
-struct lws;
-struct front_conn;
-struct sio_eio_socket;
+#define IP_BUCKETS 1024
 
-/* A websocket: a front connection after its upgrade (ws.c), held in its
- * memory. It begins, as the HTTP state it replaces, with wsi and srv
- * (front.c reads them through either). */
-struct ws_conn {
-	struct lws *wsi; /* the front connection's raw socket; NULL once closed */
-	struct sio_server *srv;
-	struct sio_eio_socket *sess; /* NULL once detached */
-	bool probe_pong;             /* "3probe" to write */
-	bool closing;                /* our close frame is queued: no more data either way */
-	bool draining;               /* close frame written, write side shut */
-	bool blocked;                /* the kernel took less than offered: wait for POLLOUT */
-	bool out_counted;            /* counted in srv->pending_out */
+struct ip_count;
 
-	/* output, in this order: the rest of a frame cut by the kernel, then
-	 * handshake and control bytes, then the session's queue */
-	struct outbuf *cur;
-	const uint8_t *cur_p;
-	size_t cur_left;
-	struct buf out;
-	size_t out_off;
-	struct timer timer; /* a probe's upgrade wait (session.c), then close wait, then drain */
+struct eio_engine {
+	const struct sio_server_options *opts; /* borrowed from the owner */
+	size_t path_len;                       /* strlen(opts->path) */
+	struct timer_wheel *wheel;             /* the loop's */
+	sio_server *owner;
+	struct eio_hooks hooks;
+	void (*wakeup)(void *userdata);
+	void *wakeup_userdata;
 
-	struct ws_parser rx;
+	int depth;          /* nesting of callbacks being handled */
+	bool in_loop;       /* deferred work waits for eio_engine_process() */
+	bool stopping;      /* eio_engine_stop(): new sessions refused */
+	bool count_pending; /* new sessions count as pending handshakes */
+	size_t pending_out; /* connections with bytes to write */
+	size_t npending;    /* sessions not settled yet */
+
+	/* sessions by sid */
+	struct sio_eio_socket **buckets;
+	size_t nbuckets;
+	size_t nsessions;
+	struct list sessions; /* every session not yet freed */
+	struct list dirty;    /* sessions with output to flush or a close to finish */
+	struct list reap;     /* closed sessions to free */
+
+	struct ip_count *ips[IP_BUCKETS]; /* open connections per peer address */
 };
 
-/* An encoded packet shared by reference (a broadcast shares one). Layout:
- * headroom for the websocket frame header, the type digit, the data. */
-struct outbuf {
-	uint32_t refs;
-	uint8_t type; /* enum eio_packet_type */
-	bool binary;
-	size_t len;   /* data length */
-	uint8_t mem[]; /* [OUTBUF_PRE] type digit, then data */
+/* ---- the transport seam ------------------------------------------------ */
+
+struct eio_transport;
+
+/* What a session asks of its transport, without knowing which it is. */
+struct eio_transport_ops {
+	enum sio_transport kind;
+	/* Writes what the session's queue holds if the transport can now;
+	 * while the session upgrades, a held polling GET gets a noop. */
+	void (*flush)(struct eio_transport *t);
+	/* Whether a packet queued now would be written at once. */
+	bool (*ready)(const struct eio_transport *t);
+	/* The session closes: the transport ends its connections (a held
+	 * GET gets the close packet at the head of the queue, or a noop when
+	 * `noop`) and forgets the session. */
+	void (*close)(struct eio_transport *t, bool noop);
+	/* The session moved to another transport: a held GET is answered
+	 * with a noop, and the transport forgets the session. */
+	void (*release)(struct eio_transport *t);
 };
 
-#define OUTBUF_PRE 16 /* >= LWS_PRE; checked in ws.c */
+/* The first member of every transport's state. */
+struct eio_transport {
+	const struct eio_transport_ops *ops;
+	struct sio_eio_socket *sess; /* NULL once the session let go of it */
+};
 
-static inline uint8_t *outbuf_data(struct outbuf *o)
-{
-	return o->mem + OUTBUF_PRE + 1;
-}
-
-struct outbuf *outbuf_new(enum eio_packet_type type, bool binary, const void *data, size_t len);
-void outbuf_unref(struct outbuf *o);
+/* ---- sessions ---------------------------------------------------------- */
 
 enum session_state {
 	SS_OPEN,
 	SS_CLOSING, /* sio_eio_close(): a close packet is queued */
-	SS_FAILED,  /* closed by an error; finishing in session_process() */
+	SS_FAILED,  /* closed by an error; finishing in eio_engine_process() */
 	SS_CLOSED,  /* close callback done; waiting to be freed */
 };
 
+struct ws_conn;
+
 /* Pointer-sized fields first, the small ones last: no padding holes. */
 struct sio_eio_socket {
-	struct sio_server *srv;
+	struct eio_engine *engine;
 	struct sio_request *req; /* the handshake request, owned */
-	void *layer;             /* the Socket.IO client on this session */
+	void *layer;             /* the layer above's object */
 	void *data;
 	void (*data_free)(void *);
 	const char *close_reason;
 
-	/* polling */
-	struct front_conn *poll; /* held GET */
-	struct front_conn *post; /* POST being received */
-
-	/* websocket */
-	struct ws_conn *ws;    /* the websocket transport in use */
-	struct ws_conn *probe; /* a websocket upgrading this session; its timer times the upgrade */
+	struct eio_transport *tr; /* the transport in use */
+	struct ws_conn *probe;    /* a websocket upgrading this session; its timer times it */
 
 	struct timer ping_timer;  /* the next ping, then the pong awaited */
 	struct timer close_timer; /* sio_eio_close(): the close packet's deadline */
 
-	struct list link;             /* srv->sessions */
-	struct list dirty;            /* srv->dirty or srv->reap; linked when marked */
+	struct list link;             /* engine->sessions */
+	struct list dirty;            /* engine->dirty or engine->reap; linked when marked */
 	struct sio_eio_socket *hnext; /* hash chain */
 
-	/* output queue (ring of shared packets) */
-	struct outbuf **ring;
-	size_t queued_bytes;
-	uint32_t ring_cap, ring_head, ring_count;
+	struct queue out;
 
 	enum session_state state;
-	enum sio_transport transport;
+	enum sio_transport transport; /* tr's kind, kept when tr is gone */
 	char sid[21];
-	bool upgrading;    /* probe answered */
-	bool close_queued; /* the close packet is in the queue */
+	bool upgrading; /* probe answered */
 	bool awaiting_pong;
-	bool refreshed; /* ping timeout refreshed once by another packet */
+	bool refreshed;     /* ping timeout refreshed once by another packet */
+	bool pending;       /* counted in engine->npending */
+	bool client_closed; /* the client sent a close packet */
 };
 
-/* Creates a session for a handshake over `transport`, taking ownership of
- * req (from request_keep()). Queues the open packet and runs the connection
- * callback.
- * Returns NULL on failure (req released). */
-struct sio_eio_socket *session_create(struct sio_server *srv, struct sio_request *req,
-				      enum sio_transport transport);
-struct sio_eio_socket *session_find(struct sio_server *srv, const char *sid, size_t len);
-/* Handles one received Engine.IO packet (text digit form or binary). */
+/* Creates a session for a handshake, taking ownership of req (from
+ * request_keep()), and attaches tr (whose sess it sets). Queues the open
+ * packet and runs the connection hook. Returns NULL on failure (req
+ * released, tr untouched). */
+struct sio_eio_socket *session_create(struct eio_engine *e, struct sio_request *req,
+                                      struct eio_transport *tr);
+struct sio_eio_socket *session_find(struct eio_engine *e, const char *sid, size_t len);
+/* A session that may still be served (neither failed nor closed). */
+bool session_alive(const struct sio_eio_socket *s);
+static inline enum sio_transport session_transport(const struct sio_eio_socket *s)
+{
+	return s->transport;
+}
+/* Handles one received Engine.IO packet. */
 void session_on_packet(struct sio_eio_socket *s, const struct eio_packet *p);
-/* Closes the session with reason (deferred to session_process). */
+/* Closes the session with reason (the work is deferred). */
 void session_fail(struct sio_eio_socket *s, const char *reason);
 /* Marks s for flushing / finishing at the end of the current callback. */
 void session_mark_dirty(struct sio_eio_socket *s);
-/* Runs the deferred work of every dirty session, then frees closed ones. */
-void sessions_process(struct sio_server *srv);
-/* Closes every session ("server shutting down") and frees them all. */
-void sessions_close_all(struct sio_server *srv, const char *reason);
-
-/* Queue access for transports. */
-static inline struct outbuf *session_peek(struct sio_eio_socket *s)
-{
-	return s->ring_count ? s->ring[s->ring_head] : NULL;
-}
-struct outbuf *session_pop(struct sio_eio_socket *s);
-/* Called by a transport when the close packet has been written. */
+/* Runs s's deferred work: flush, or finish a failed one. */
+void session_process(struct sio_eio_socket *s);
+void session_free(struct sio_eio_socket *s);
+/* Called by a transport when it wrote the close packet of sio_eio_close(). */
 void session_close_written(struct sio_eio_socket *s);
+/* The transport in use is gone (reason "transport close" or "transport
+ * error"); the session closes. */
+void session_transport_lost(struct sio_eio_socket *s, const char *reason);
 
-/* A polling GET for s arrived on c (already checked: no other GET). */
-void session_poll_attach(struct sio_eio_socket *s, struct front_conn *c);
+/* ---- the engine's services to sessions and connections ---------------- */
 
-/* Websocket transport events (ws.c, front.c -> session.c). */
-/* A websocket upgrade for session `sid` (a probe), or with sid NULL a new
- * session for req (taken; freed on failure). */
-void session_ws_established(struct sio_server *srv, struct ws_conn *w, const char *sid,
-			    struct sio_request *req);
-void session_ws_message(struct ws_conn *w, const uint8_t *data, size_t len, bool binary);
-void session_ws_closed(struct ws_conn *w);
-
-/* Front (front.c) services used by session.c. */
-/* Answers the held GET on c with a payload made of all queued packets (or
- * a single noop when `noop`), detaching it from the session. */
-void front_poll_respond(struct front_conn *c, struct sio_eio_socket *s, bool noop);
-/* The session is gone: forget it (and close c when a body is pending). */
-void front_detach(struct front_conn *c);
-
-/* Websocket transport services (ws.c) used by session.c. */
-void ws_request_write(struct ws_conn *w);
-/* Writes the session's queue now when the socket can take it. */
-void ws_flush(struct ws_conn *w);
-/* Sends a close frame (code 0: none), then ends the connection. */
-void ws_close(struct ws_conn *w, int code);
-void ws_detach(struct ws_conn *w);
-
-/* The websocket on a front connection (ws.c, used by front.c). */
-/* Starts the websocket w (memory of the caller's) on wsi for a verified
- * upgrade request with this Sec-WebSocket-Key: takes `pending`, bytes still
- * to be written from pending_off on (left empty), then queues the 101
- * answer with the extra header lines. Returns 0, or -1 when out of memory
- * (the pending bytes are freed). */
-int ws_open(struct ws_conn *w, struct sio_server *srv, struct lws *wsi, const char *key,
-	    struct buf *pending, size_t pending_off, const struct buf *headers);
-/* Bytes read from the socket (unmasked in place). Returns -1 when the
- * connection must close now. */
-int ws_on_data(struct ws_conn *w, uint8_t *data, size_t len);
-/* The socket can take more. Returns -1 when the connection must close. */
-int ws_on_writeable(struct ws_conn *w);
-/* The socket is closed: tells the session, frees what w holds. */
-void ws_on_closed(struct ws_conn *w);
-
-size_t front_conn_size(void);
-
-/* Queues a packet and its attachments (shared buffers; each queued one
- * takes a new reference), all or none, under the queue limits and policy.
- * With is_volatile, drops them (returning 0) when the transport could not
- * write them now. */
-int session_send_outbufs(struct sio_eio_socket *s, struct outbuf **bufs, size_t n,
-			 bool is_volatile);
-/* Whether `n` more packets of `bytes` fit the queue limits. */
-bool session_room_for(const struct sio_eio_socket *s, size_t n, size_t bytes);
-bool session_writable(const struct sio_eio_socket *s);
-/* The queue is full: applies the queue_full policy; returns SIO_EFULL. */
-int session_full(struct sio_eio_socket *s);
-
-/* Random URL-safe id of 20 characters + NUL. Returns 0 or -1. */
-int make_sid(char out[21]);
+/* Gives s a sid no other session has and makes room for it in the
+ * table. Returns 0 or -1 (out of memory, no randomness). */
+int engine_reserve_session(struct eio_engine *e, struct sio_eio_socket *s);
+/* Enters s (reserved) in the table and the session list, counted as a
+ * pending handshake when the engine counts them. */
+void engine_add_session(struct eio_engine *e, struct sio_eio_socket *s);
+/* Takes s out of the table (it stays on the list until freed). */
+void engine_remove_session(struct eio_engine *e, struct sio_eio_socket *s);
+/* Whether a new session may be made now (not stopping, the pending cap). */
+bool engine_accepts_handshake(const struct eio_engine *e);
+/* Counts a connection from addr against max_connections_per_ip: false
+ * when over it (nothing counted). Release undoes one acquire. */
+bool engine_ip_acquire(struct eio_engine *e, const char *addr);
+void engine_ip_release(struct eio_engine *e, const char *addr);
+/* Keeps engine->pending_out in step with one connection's `has` output;
+ * *counted records whether it is counted. */
+void engine_count_out(struct eio_engine *e, bool *counted, bool has);
 
 #endif

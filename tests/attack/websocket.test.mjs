@@ -5,7 +5,7 @@
 // server's fds and RSS must be back to their baseline and the canary must
 // still get its echo.
 //
-// sioc does its own framing (transports/ws.c), so every violation gets a
+// sioc does its own framing (transports/websocket.c), so every violation gets a
 // close frame with the code RFC 6455 names: 1002 for protocol errors
 // (unmasked client frames, RSV bits, reserved opcodes, long or fragmented
 // control frames, stray continuations, 64-bit lengths with the top bit

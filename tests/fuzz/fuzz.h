@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/util.h"
+#include "base/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -74,7 +74,7 @@ static inline uint64_t fuzz_hash(const uint8_t *p, size_t n)
 	return h;
 }
 
-/* Transcripts (struct buf from server/util.c, for the targets that link it). */
+/* Transcripts (struct buf from base/util.c, for the targets that link it). */
 static inline void put(struct buf *b, const void *p, size_t n)
 {
 	if (buf_append(b, p, n) < 0) {

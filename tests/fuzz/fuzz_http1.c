@@ -1,5 +1,5 @@
 /*
- * The HTTP/1.1 front (transports/http1.c, llhttp underneath), fed request
+ * The HTTP/1.1 front (http/http1.c, llhttp underneath), fed request
  * bytes in pieces cut where the input says, and compared with the same
  * bytes fed whole: what the parser reports must not depend on the cuts.
  *
@@ -21,7 +21,7 @@
  * H1_UPGRADE and H1_ERROR end the connection. Every call gets an exact heap
  * copy of the buffer, so that ASan catches a read past the length.
  */
-#include "transports/http1.h"
+#include "http/http1.h"
 
 #include <sioc.h>
 

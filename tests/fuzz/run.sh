@@ -44,9 +44,9 @@ declare -A sources=(
 	[sio_packet]="protocol/sio_packet.c protocol/json.c protocol/utf8.c"
 	[sio_decoder]="protocol/sio_packet.c protocol/json.c protocol/utf8.c"
 	[json_args]="protocol/sio_packet.c protocol/json.c protocol/utf8.c"
-	[http1]="transports/http1.c transports/request.c server/util.c"
+	[http1]="http/http1.c http/request.c base/util.c"
 	[json]="protocol/json.c protocol/utf8.c"
-	[ws_parser]="protocol/ws_parser.c protocol/utf8.c server/util.c"
+	[ws_parser]="protocol/ws_parser.c protocol/utf8.c base/util.c"
 )
 # target name -> dictionary (dict/<name>.dict)
 declare -A dicts=(

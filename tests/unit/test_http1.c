@@ -1,5 +1,5 @@
 /*
- * Vectors for the HTTP/1.1 request parser (transports/http1.c, llhttp plus
+ * Vectors for the HTTP/1.1 request parser (http/http1.c, llhttp plus
  * the project's own checks). Each vector is fed exactly as a connection
  * feeds it: a buffer keeps the bytes not yet consumed; on H1_NEED_MORE the
  * first *used bytes are dropped and the next piece is appended; on
@@ -22,7 +22,7 @@
  *   N idle=<0|1> buffered=<n>                input exhausted on H1_NEED_MORE
  * Bytes outside printable ASCII, '"' and '\' are written as \xNN.
  */
-#include "transports/http1.h"
+#include "http/http1.h"
 
 #include <stdio.h>
 #include <stdlib.h>

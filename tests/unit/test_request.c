@@ -1,12 +1,12 @@
 /*
- * struct sio_request (transports/request.c): a request made with the
+ * struct sio_request (http/request.c): a request made with the
  * builder, as the HTTP parser makes it, and its kept copy (request_keep)
  * must answer every accessor of sioc.h alike. The kept copy is one block
  * of exactly the size it needs, holding everything it points to; it stays
  * intact when the builder is reused, and one request_release frees it
  * (LeakSanitizer sees anything else).
  */
-#include "transports/request.h"
+#include "http/request.h"
 
 #include <stdio.h>
 #include <stdlib.h>

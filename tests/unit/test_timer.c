@@ -1,5 +1,5 @@
 /*
- * Scenarios for the hashed timing wheel (server/timer.c). The wheel takes
+ * Scenarios for the hashed timing wheel (base/timer.c). The wheel takes
  * the time as a parameter, so each scenario is a script of arm, cancel and
  * advance steps with explicit `now` values, and each advance states which
  * timers must fire. A timer due at E fires at the first advance whose
@@ -7,7 +7,7 @@
  * granularity), never earlier than E; an advance over a rotation or more
  * visits every slot, and fires what is due by then.
  */
-#include "server/timer.h"
+#include "base/timer.h"
 
 #include <stdio.h>
 #include <stdlib.h>

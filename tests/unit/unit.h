@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/util.h"
+#include "base/util.h"
 
 /* A string literal as (pointer, length); the literal may contain NULs. */
 #define S(lit) lit, sizeof(lit) - 1
@@ -51,7 +51,7 @@ static inline uint8_t *copy_exact(const void *p, size_t len)
 	return b;
 }
 
-/* Transcript buffers (server/util.c). */
+/* Transcript buffers (base/util.c). */
 static inline void put(struct buf *b, const void *p, size_t n)
 {
 	if (buf_append(b, p, n) < 0)

@@ -1,20 +1,21 @@
 /*
- * Static responses of the HTTP front: the browser client bundle compiled
+ * Static responses: the browser client bundle compiled
  * into the library (static/bundle.h) and the files of opts.static_dir.
  * Internal.
  */
-#ifndef SIOC_TRANSPORTS_STATIC_H
-#define SIOC_TRANSPORTS_STATIC_H
+#ifndef SIOC_HTTP_STATIC_H
+#define SIOC_HTTP_STATIC_H
 
 #include <stdbool.h>
 
-#include "server/server.h"
-#include "server/util.h"
-#include "transports/request.h"
+#include <sioc.h>
+
+#include "base/util.h"
+#include "http/request.h"
 
 /*
- * Serves the client bundle (srv->opts.serve_client) under srv->opts.path
- * and files of srv->opts.static_dir, for GET and HEAD. Appends one whole
+ * Serves the client bundle (opts->serve_client) under opts->path (which
+ * ends with '/') and files of opts->static_dir, for GET and HEAD. Appends one whole
  * HTTP/1.1 response (status line, headers incl. Content-Length and
  * "Connection: keep-alive" or "Connection: close" per keep_alive, body
  * unless HEAD) to out and returns 1 when the request was for it; returns 0
@@ -32,7 +33,7 @@
  * Out of memory: out is left as it was, plus a bodiless 500 with
  * "Connection: close" when even that fits.
  */
-int static_serve(struct sio_server *srv, const struct sio_request *req, struct buf *out,
-                 bool keep_alive);
+int static_serve(const struct sio_server_options *opts, const struct sio_request *req,
+                 struct buf *out, bool keep_alive);
 
 #endif

@@ -1,4 +1,4 @@
-#include "server/timer.h"
+#include "base/timer.h"
 
 void timer_wheel_init(struct timer_wheel *w, uint64_t now)
 {

@@ -7,14 +7,14 @@
  * One request at a time: feeding stops at the end of each request (or
  * at the end of an upgrade request's headers) until h1_next().
  */
-#ifndef SIOC_TRANSPORTS_HTTP1_H
-#define SIOC_TRANSPORTS_HTTP1_H
+#ifndef SIOC_HTTP_HTTP1_H
+#define SIOC_HTTP_HTTP1_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "transports/request.h"
+#include "http/request.h"
 
 struct h1_info {
 	bool upgrade;          /* Connection: upgrade + Upgrade: present */

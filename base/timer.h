@@ -3,13 +3,13 @@
  * and cancelling are O(1); each tick visits one slot. Timers due in more
  * than one rotation stay in their slot until their time comes.
  */
-#ifndef SIOC_SERVER_TIMER_H
-#define SIOC_SERVER_TIMER_H
+#ifndef SIOC_BASE_TIMER_H
+#define SIOC_BASE_TIMER_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "server/util.h"
+#include "base/util.h"
 
 #define TIMER_WHEEL_SLOTS 2048
 #define TIMER_TICK_MS 20

@@ -12,7 +12,7 @@
  * and the same answers to hostile paths as serve-static, but for symbolic
  * links, which are followed only when they resolve inside the folder.
  */
-#include "transports/static.h"
+#include "http/static.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +26,7 @@
 
 #include <sioc.h>
 
+#include "http/response.h"
 #include "static/bundle.h"
 
 #define STATIC_MAX_FILE ((off_t)16 << 20) /* larger static_dir files get a 500 */
@@ -46,47 +47,28 @@ struct resp {
 	size_t length;             /* Content-Length */
 };
 
-static const char *status_text(int status)
-{
-	switch (status) {
-	case 200:
-		return "OK";
-	case 301:
-		return "Moved Permanently";
-	case 304:
-		return "Not Modified";
-	case 400:
-		return "Bad Request";
-	case 403:
-		return "Forbidden";
-	default:
-		return "Internal Server Error";
-	}
-}
-
 /* Appends the status line and the headers of r. Returns 0 or -1 (out of
  * memory, with part of them appended). */
 static int resp_head(struct buf *out, const struct resp *r, bool keep_alive)
 {
-	int rc = buf_printf(out, "HTTP/1.1 %d %s\r\n", r->status, status_text(r->status));
-	if (r->ctype)
-		rc |= buf_printf(out, "Content-Type: %s\r\n", r->ctype);
-	if (!r->no_length)
-		rc |= buf_printf(out, "Content-Length: %zu\r\n", r->length);
+	struct buf extra = {0};
+	int rc = 0;
 	if (r->encoding)
-		rc |= buf_printf(out, "Content-Encoding: %s\r\n", r->encoding);
+		rc |= buf_printf(&extra, "Content-Encoding: %s\r\n", r->encoding);
 	if (r->cache)
-		rc |= buf_append_str(out, "Cache-Control: public, max-age=0\r\n");
+		rc |= buf_append_str(&extra, "Cache-Control: public, max-age=0\r\n");
 	if (r->etag)
-		rc |= buf_printf(out, "ETag: %s\r\n", r->etag);
+		rc |= buf_printf(&extra, "ETag: %s\r\n", r->etag);
 	if (r->last_modified)
-		rc |= buf_printf(out, "Last-Modified: %s\r\n", r->last_modified);
+		rc |= buf_printf(&extra, "Last-Modified: %s\r\n", r->last_modified);
 	if (r->vary)
-		rc |= buf_append_str(out, "Vary: Accept-Encoding\r\n");
+		rc |= buf_append_str(&extra, "Vary: Accept-Encoding\r\n");
 	if (r->location)
-		rc |= buf_printf(out, "Location: %s\r\n", r->location);
-	rc |= buf_append_str(out, keep_alive ? "Connection: keep-alive\r\n\r\n"
-	                                     : "Connection: close\r\n\r\n");
+		rc |= buf_printf(&extra, "Location: %s\r\n", r->location);
+	if (rc == 0)
+		rc = http_head(out, r->status, r->ctype, r->no_length ? HTTP_NO_LENGTH : r->length,
+		               &extra, keep_alive);
+	buf_free(&extra);
 	return rc ? -1 : 0;
 }
 
@@ -590,7 +572,7 @@ static void file_respond(int fd, const struct stat *st, const char *name,
 
 /* The static folder's answer: 1 when a response was appended, 0 for the
  * caller's 404. */
-static int dir_serve(const struct sio_server *srv, const struct sio_request *req, bool head,
+static int dir_serve(const char *static_dir, const struct sio_request *req, bool head,
                      struct buf *out, bool keep_alive)
 {
 	const char *url = sio_request_url(req);
@@ -615,7 +597,7 @@ static int dir_serve(const struct sio_server *srv, const struct sio_request *req
 	}
 	int served = 0;
 	char *full = NULL;
-	char *root = realpath(srv->opts.static_dir, NULL);
+	char *root = realpath(static_dir, NULL);
 	size_t root_len = root ? strlen(root) : 0;
 	size_t plen = strlen(path);
 	const char *rel = path + strspn(path, "/");
@@ -654,23 +636,23 @@ static int dir_serve(const struct sio_server *srv, const struct sio_request *req
 
 /* ---- entry -------------------------------------------------------------- */
 
-int static_serve(struct sio_server *srv, const struct sio_request *req, struct buf *out,
-                 bool keep_alive)
+int static_serve(const struct sio_server_options *opts, const struct sio_request *req,
+                 struct buf *out, bool keep_alive)
 {
 	const char *method = sio_request_method(req);
 	bool head = strcmp(method, "HEAD") == 0;
 	if (!head && strcmp(method, "GET") != 0)
 		return 0;
 	const char *url = sio_request_url(req);
-	if (strncmp(url, srv->path, srv->path_len) == 0) {
-		const struct bundle_file *f =
-		        srv->opts.serve_client ? bundle_find(url + srv->path_len) : NULL;
+	size_t path_len = strlen(opts->path);
+	if (strncmp(url, opts->path, path_len) == 0) {
+		const struct bundle_file *f = opts->serve_client ? bundle_find(url + path_len) : NULL;
 		if (!f)
 			return 0;
 		bundle_respond(f, req, head, out, keep_alive);
 		return 1;
 	}
-	if (!srv->opts.static_dir)
+	if (!opts->static_dir)
 		return 0;
-	return dir_serve(srv, req, head, out, keep_alive);
+	return dir_serve(opts->static_dir, req, head, out, keep_alive);
 }

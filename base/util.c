@@ -1,4 +1,4 @@
-#include "server/util.h"
+#include "base/util.h"
 
 #include <stdarg.h>
 #include <stdio.h>

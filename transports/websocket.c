@@ -8,7 +8,7 @@
  * headroom of its packet buffer (the same bytes for every recipient of a
  * shared broadcast buffer), so no packet is copied on the way out.
  */
-#include "transports/engine.h"
+#include "transports/websocket.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -20,6 +20,7 @@
 #include <libwebsockets.h>
 
 #include "protocol/ws_parser.h"
+#include "transports/upgrade.h"
 
 #define CLOSE_WAIT_MS 2000   /* a close frame the peer does not read */
 #define DRAIN_MS 2000        /* reading after our close frame, until the peer's FIN */
@@ -28,7 +29,7 @@
 
 static void count_out(struct ws_conn *w)
 {
-	server_count_out(w->srv, &w->out_counted, w->cur || w->out_off < w->out.len);
+	engine_count_out(w->engine, &w->out_counted, w->cur || w->out_off < w->out.len);
 }
 
 /* Closes the socket from outside its callbacks. */
@@ -47,11 +48,6 @@ void ws_request_write(struct ws_conn *w)
 {
 	if (w->wsi)
 		lws_callback_on_writable(w->wsi);
-}
-
-void ws_detach(struct ws_conn *w)
-{
-	w->sess = NULL;
 }
 
 /* ---- output ------------------------------------------------------------- */
@@ -111,11 +107,11 @@ static int ws_send(struct ws_conn *w)
 		if (w->out_off < w->out.len)
 			iov[niov++] = (struct iovec){.iov_base = w->out.data + w->out_off,
 						     .iov_len = w->out.len - w->out_off};
-		struct sio_eio_socket *s = w->sess;
+		struct sio_eio_socket *s = w->tr.sess;
 		first_packet = niov;
-		if (!w->closing && s && s->ws == w) {
-			while (niov < MAX_IOV && npackets < s->ring_count) {
-				struct outbuf *o = s->ring[(s->ring_head + npackets) % s->ring_cap];
+		if (!w->closing && s && s->tr == &w->tr) {
+			while (niov < MAX_IOV && npackets < s->out.count) {
+				struct outbuf *o = queue_at(&s->out, npackets);
 				iov[niov++] = packet_frame(o);
 				npackets++;
 				if (o->type == EIO_CLOSE)
@@ -161,7 +157,7 @@ static int ws_send(struct ws_conn *w)
 			}
 		}
 		for (int i = first_packet; i < niov && k > 0; i++) {
-			struct outbuf *o = session_pop(s);
+			struct outbuf *o = queue_pop(&s->out);
 			struct iovec f = iov[i];
 			bool is_close = o->type == EIO_CLOSE;
 			if (k >= f.iov_len) {
@@ -173,7 +169,7 @@ static int ws_send(struct ws_conn *w)
 				w->cur_left = f.iov_len - k;
 				k = 0;
 			}
-			if (is_close && s->close_queued)
+			if (is_close && s->state == SS_CLOSING)
 				session_close_written(s);
 		}
 		if ((size_t)sent < total) {
@@ -192,12 +188,12 @@ static int ws_send(struct ws_conn *w)
 		 * loses the close frame), for DRAIN_MS at most */
 		w->draining = true;
 		shutdown(fd, SHUT_WR);
-		timer_arm(&w->srv->wheel, &w->timer, now_ms() + DRAIN_MS, kill_conn);
+		timer_arm(w->engine->wheel, &w->timer, now_ms() + DRAIN_MS, kill_conn);
 	}
 	return 0;
 }
 
-void ws_flush(struct ws_conn *w)
+static void ws_flush(struct ws_conn *w)
 {
 	/* Written now rather than after a round through POLLOUT, which costs
 	 * two epoll_ctl calls and a loop turn per message. */
@@ -215,9 +211,23 @@ void ws_close(struct ws_conn *w, int code)
 		kill_now(w);
 	/* A peer that stopped reading (a slow consumer cut off for "queue
 	 * full") never takes the close frame: its socket goes after a while. */
-	timer_arm(&w->srv->wheel, &w->timer, now_ms() + CLOSE_WAIT_MS, kill_conn);
+	timer_arm(w->engine->wheel, &w->timer, now_ms() + CLOSE_WAIT_MS, kill_conn);
 	count_out(w);
 	ws_request_write(w);
+}
+
+/* The session learns that w is gone: the transport it used, or the probe
+ * of its upgrade. */
+static void ws_lost(struct ws_conn *w)
+{
+	struct sio_eio_socket *s = w->tr.sess;
+	if (!s)
+		return;
+	w->tr.sess = NULL;
+	if (s->probe == w)
+		upgrade_probe_lost(s);
+	else if (s->tr == &w->tr)
+		session_transport_lost(s, "transport close");
 }
 
 /* The peer broke the protocol (or closed): no more input is read; the
@@ -225,7 +235,27 @@ void ws_close(struct ws_conn *w, int code)
 static void ws_fail(struct ws_conn *w, int code)
 {
 	ws_close(w, code);
-	session_ws_closed(w);
+	ws_lost(w);
+}
+
+/* One message: an Engine.IO packet (a binary message is a binary one). */
+static void ws_message(struct ws_conn *w, uint8_t *data, size_t len, bool binary)
+{
+	struct sio_eio_socket *s = w->tr.sess;
+	if (!s)
+		return;
+	struct eio_packet p;
+	bool ok = true;
+	if (binary)
+		p = (struct eio_packet){.type = EIO_MESSAGE, .binary = true, .data = data, .len = len};
+	else
+		ok = eio_packet_decode(data, len, &p) == EIO_DECODE_OK;
+	if (s->probe == w)
+		upgrade_probe_packet(s, ok ? &p : NULL);
+	else if (!ok)
+		session_fail(s, "parse error");
+	else
+		session_on_packet(s, &p);
 }
 
 /* ---- input -------------------------------------------------------------- */
@@ -241,7 +271,7 @@ int ws_on_data(struct ws_conn *w, uint8_t *data, size_t len)
 		case WS_EV_NONE:
 			break;
 		case WS_EV_MESSAGE:
-			session_ws_message(w, ev.data, ev.len, ev.binary);
+			ws_message(w, (uint8_t *)ev.data, ev.len, ev.binary);
 			break;
 		case WS_EV_PING:
 			/* answered unless pongs pile up behind a peer that does not read */
@@ -264,7 +294,7 @@ int ws_on_data(struct ws_conn *w, uint8_t *data, size_t len)
 
 /* ---- the connection ----------------------------------------------------- */
 
-int ws_open(struct ws_conn *w, struct sio_server *srv, struct lws *wsi, const char *key,
+int ws_open(struct ws_conn *w, struct eio_engine *e, struct lws *wsi, const char *key,
 	    struct buf *pending, size_t pending_off, const struct buf *headers)
 {
 	static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -273,8 +303,9 @@ int ws_open(struct ws_conn *w, struct sio_server *srv, struct lws *wsi, const ch
 	char accept[29];
 	memset(w, 0, sizeof(*w));
 	w->wsi = wsi;
-	w->srv = srv;
-	w->rx.max_message = srv->opts.max_http_buffer_size;
+	w->engine = e;
+	w->tr.ops = &ws_transport_ops;
+	w->rx.max_message = e->opts->max_http_buffer_size;
 	memcpy(in, key, 24);
 	memcpy(in + 24, guid, sizeof(guid) - 1);
 	lws_SHA1((const unsigned char *)in, 24 + sizeof(guid) - 1, digest);
@@ -308,8 +339,8 @@ int ws_on_writeable(struct ws_conn *w)
 void ws_on_closed(struct ws_conn *w)
 {
 	w->wsi = NULL;
-	timer_cancel(&w->srv->wheel, &w->timer);
-	session_ws_closed(w);
+	timer_cancel(w->engine->wheel, &w->timer);
+	ws_lost(w);
 	if (w->cur)
 		outbuf_unref(w->cur);
 	w->cur = NULL;
@@ -318,3 +349,43 @@ void ws_on_closed(struct ws_conn *w)
 	buf_free(&w->out);
 	ws_parser_free(&w->rx);
 }
+
+/* ---- the transport seam ------------------------------------------------- */
+
+static struct ws_conn *ws_of(const struct eio_transport *t)
+{
+	return container_of(t, struct ws_conn, tr);
+}
+
+static void ws_t_flush(struct eio_transport *t)
+{
+	struct ws_conn *w = ws_of(t);
+	if (t->sess && t->sess->out.count)
+		ws_flush(w);
+}
+
+static bool ws_t_ready(const struct eio_transport *t)
+{
+	(void)t;
+	return true; /* an open websocket takes what is queued at once */
+}
+
+static void ws_t_close(struct eio_transport *t, bool noop)
+{
+	(void)noop;
+	t->sess = NULL;
+	ws_close(ws_of(t), 1000);
+}
+
+static void ws_t_release(struct eio_transport *t)
+{
+	t->sess = NULL;
+}
+
+const struct eio_transport_ops ws_transport_ops = {
+	.kind = SIO_TRANSPORT_WEBSOCKET,
+	.flush = ws_t_flush,
+	.ready = ws_t_ready,
+	.close = ws_t_close,
+	.release = ws_t_release,
+};

@@ -9,14 +9,14 @@
  * block holding the struct, its pairs and its arena, made by request_keep
  * for a session and freed by request_release. A kept request is read-only.
  */
-#ifndef SIOC_TRANSPORTS_REQUEST_H
-#define SIOC_TRANSPORTS_REQUEST_H
+#ifndef SIOC_HTTP_REQUEST_H
+#define SIOC_HTTP_REQUEST_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "server/util.h"
+#include "base/util.h"
 
 struct req_header {
 	uint32_t name; /* arena offsets of NUL-terminated strings */

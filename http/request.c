@@ -1,4 +1,4 @@
-#include "transports/request.h"
+#include "http/request.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,8 +1,8 @@
 /*
  * Small internal helpers: growable byte buffers, intrusive lists, time.
  */
-#ifndef SIOC_SERVER_UTIL_H
-#define SIOC_SERVER_UTIL_H
+#ifndef SIOC_BASE_UTIL_H
+#define SIOC_BASE_UTIL_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-#include "transports/http1.h"
+#include "http/http1.h"
 
 #include <stdlib.h>
 #include <string.h>

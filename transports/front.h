@@ -1,0 +1,92 @@
+/*
+ * Front connections (internal to transports/): every accepted socket is a
+ * raw lws connection speaking HTTP/1.1 (http/http1.c) until an upgrade
+ * turns it into a websocket in place. front.c runs their life and routes
+ * requests; polling.c serves long-polling on them; upgrade.c turns one
+ * into a websocket (websocket.c).
+ */
+#ifndef SIOC_TRANSPORTS_FRONT_H
+#define SIOC_TRANSPORTS_FRONT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "base/timer.h"
+#include "base/util.h"
+#include "http/http1.h"
+#include "http/request.h"
+#include "transports/engine.h"
+#include "transports/websocket.h"
+
+struct lws;
+
+enum conn_role { ROLE_NONE, ROLE_GET, ROLE_POST };
+enum conn_timer { CT_NONE, CT_IDLE, CT_HEADERS, CT_BODY, CT_DRAIN };
+
+/* The peer's address in binary (network order; 4 bytes used for
+ * AF_INET). Its text is made when needed, by peer_text. */
+struct peer_addr {
+	sa_family_t family; /* AF_INET, AF_INET6, or AF_UNSPEC when unknown */
+	uint8_t bytes[16];
+};
+
+/* An accepted connection: HTTP/1.1 until an upgrade makes it a websocket,
+ * whose state then takes the place of the HTTP state (the socket's
+ * per-connection memory, allocated by lws, holds the larger of the two).
+ * Both states begin with the socket and the engine, so c->wsi and
+ * c->engine are the websocket's own after the upgrade (a common initial
+ * sequence, C11 6.5.2.3). */
+struct front_conn {
+	union {
+		struct {
+			struct lws *wsi;
+			struct eio_engine *engine;
+			struct h1 *h1;
+			struct buf in;  /* received, not yet parsed */
+			struct buf out; /* response bytes not yet written */
+			size_t out_off;
+			struct buf body; /* the current request's body */
+			size_t body_limit;
+			struct sio_eio_socket *sess; /* the session served (held GET or POST) */
+			enum conn_role role;
+			bool busy;        /* a request is held: parse nothing more */
+			bool close_after; /* close once out is written */
+			bool rx_paused;
+			bool draining;    /* write side shut: reading until EOF or DRAIN_MS */
+			bool handshake;   /* the held GET opens its session */
+			bool out_counted; /* counted in engine->pending_out */
+			struct timer timer;
+			enum conn_timer timer_kind;
+		};
+		struct ws_conn ws;
+	};
+	struct peer_addr peer;
+	bool is_ws;      /* upgraded: `ws` is in use, the HTTP state is gone */
+	bool ip_counted; /* counted in max_connections_per_ip (set only with a cap) */
+};
+
+/* Asks for a write of c->out (and counts c's pending output). */
+void conn_want_write(struct front_conn *c);
+/* Keeps engine->pending_out in step with c's output. */
+void conn_count_out(struct front_conn *c);
+/* Appends a whole response to c->out; with !keep_alive (or out of
+ * memory) the connection closes once it is written. */
+void conn_respond(struct front_conn *c, int status, const char *ctype, const struct buf *extra,
+                  const void *body, size_t len, bool keep_alive);
+/* 400 (403 for EIO_ERR_FORBIDDEN) with {"code":N,"message":"..."}, as
+ * the reference's abortRequest; message NULL: the code's own. */
+void conn_respond_error(struct front_conn *c, const struct sio_request *req, int code,
+                        const char *message, bool keep_alive);
+/* A response with no body and only the CORS headers (the 400 answering a
+ * second GET or POST). */
+void conn_respond_bare(struct front_conn *c, int status, bool keep_alive);
+/* The headers every Engine.IO response carries: CORS, then the hooks
+ * (initial_headers too when `initial`). */
+void conn_engine_headers(struct front_conn *c, const struct sio_request *req, struct buf *h,
+                         bool initial);
+/* The request is answered: c goes on with the next one. */
+void conn_request_done(struct front_conn *c);
+
+#endif

@@ -1,0 +1,72 @@
+#include "transports/queue.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct outbuf *outbuf_new(enum eio_packet_type type, bool binary, const void *data, size_t len)
+{
+	if (len > SIZE_MAX - sizeof(struct outbuf) - OUTBUF_PRE - 1)
+		return NULL;
+	struct outbuf *o = malloc(sizeof(*o) + OUTBUF_PRE + 1 + len);
+	if (!o)
+		return NULL;
+	o->refs = 1;
+	o->type = (uint8_t)type;
+	o->binary = binary;
+	o->len = len;
+	o->mem[OUTBUF_PRE] = (uint8_t)('0' + type);
+	if (len)
+		memcpy(outbuf_data(o), data, len);
+	return o;
+}
+
+void outbuf_unref(struct outbuf *o)
+{
+	if (o && --o->refs == 0)
+		free(o);
+}
+
+int queue_push(struct queue *q, struct outbuf *o)
+{
+	if (q->count == q->cap) {
+		uint32_t ncap = q->cap ? q->cap * 2 : 2;
+		struct outbuf **r = malloc(ncap * sizeof(*r));
+		if (!r)
+			return -1;
+		for (uint32_t i = 0; i < q->count; i++)
+			r[i] = queue_at(q, i);
+		free(q->ring);
+		q->ring = r;
+		q->cap = ncap;
+		q->head = 0;
+	}
+	q->ring[(q->head + q->count) % q->cap] = o;
+	q->count++;
+	q->bytes += o->len;
+	return 0;
+}
+
+struct outbuf *queue_pop(struct queue *q)
+{
+	if (!q->count)
+		return NULL;
+	struct outbuf *o = q->ring[q->head];
+	q->head = (q->head + 1) % q->cap;
+	q->count--;
+	q->bytes -= o->len;
+	return o;
+}
+
+void queue_clear(struct queue *q)
+{
+	struct outbuf *o;
+	while ((o = queue_pop(q)))
+		outbuf_unref(o);
+}
+
+void queue_free(struct queue *q)
+{
+	queue_clear(q);
+	free(q->ring);
+	*q = (struct queue){0};
+}

@@ -1,0 +1,70 @@
+/*
+ * Encoded Engine.IO packets and the output queue of a session.
+ *
+ * A packet is encoded once into a reference-counted buffer (a broadcast
+ * shares one among all its recipients) with headroom in front of it, so
+ * that a transport can put its framing there without a copy. A session's
+ * queue is a ring of such buffers, bounded by the caller's limits.
+ */
+#ifndef SIOC_TRANSPORTS_QUEUE_H
+#define SIOC_TRANSPORTS_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "protocol/eio_packet.h"
+
+/* An encoded packet shared by reference. Layout: OUTBUF_PRE bytes of
+ * headroom (a websocket frame header goes there), the type digit, the
+ * data. */
+struct outbuf {
+	uint32_t refs;
+	uint8_t type; /* enum eio_packet_type */
+	bool binary;
+	size_t len;    /* data length */
+	uint8_t mem[]; /* [OUTBUF_PRE] type digit, then data */
+};
+
+#define OUTBUF_PRE 16 /* >= LWS_PRE and a websocket frame header */
+
+static inline uint8_t *outbuf_data(struct outbuf *o)
+{
+	return o->mem + OUTBUF_PRE + 1;
+}
+
+/* A new packet holding a copy of data (one reference, the caller's), or
+ * NULL when out of memory. */
+struct outbuf *outbuf_new(enum eio_packet_type type, bool binary, const void *data, size_t len);
+static inline struct outbuf *outbuf_ref(struct outbuf *o)
+{
+	o->refs++;
+	return o;
+}
+/* Drops one reference; the last frees it. NULL is a no-op. */
+void outbuf_unref(struct outbuf *o);
+
+/* A FIFO of packets; all zero is an empty queue that owns nothing. */
+struct queue {
+	struct outbuf **ring;
+	size_t bytes; /* data bytes of the packets queued */
+	uint32_t cap, head, count;
+};
+
+/* Appends o, taking over the caller's reference. Returns 0, or -1 when
+ * out of memory (o still the caller's). */
+int queue_push(struct queue *q, struct outbuf *o);
+/* The packet i places from the front (i < q->count), borrowed. */
+static inline struct outbuf *queue_at(const struct queue *q, uint32_t i)
+{
+	return q->ring[(q->head + i) % q->cap];
+}
+/* Removes the first packet and hands its reference to the caller; NULL
+ * when empty. */
+struct outbuf *queue_pop(struct queue *q);
+/* Drops every packet; the ring's memory stays for reuse. */
+void queue_clear(struct queue *q);
+/* Drops every packet and frees the ring. */
+void queue_free(struct queue *q);
+
+#endif

@@ -1,0 +1,177 @@
+#include "transports/upgrade.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <libwebsockets.h>
+
+#include "http/response.h"
+#include "transports/handshake.h"
+#include "transports/websocket.h"
+
+/* A refused websocket upgrade, as the reference's abortUpgrade. */
+static void refuse(struct front_conn *c, const char *message)
+{
+	conn_respond(c, 400, "text/html", NULL, message, strlen(message), false);
+}
+
+void upgrade_abort(struct sio_eio_socket *s)
+{
+	struct ws_conn *w = s->probe;
+	s->probe = NULL;
+	s->upgrading = false;
+	w->tr.sess = NULL;
+	ws_close(w, 1000); /* its timer, the upgrade's until now, is the close's */
+}
+
+static void upgrade_expired(struct timer *t)
+{
+	upgrade_abort(container_of(t, struct ws_conn, timer)->tr.sess);
+}
+
+/* The new websocket w serves the session sid names as its probe, or with
+ * sid NULL a new session for req (taken; freed on failure). */
+static void established(struct eio_engine *e, struct ws_conn *w, const char *sid,
+                        struct sio_request *req)
+{
+	if (sid) {
+		struct sio_eio_socket *s = session_find(e, sid, strlen(sid));
+		if (!s || s->state != SS_OPEN || s->probe ||
+		    session_transport(s) != SIO_TRANSPORT_POLLING) {
+			ws_close(w, 1000);
+			return;
+		}
+		s->probe = w;
+		w->tr.sess = s;
+		timer_arm(e->wheel, &w->timer, now_ms() + e->opts->upgrade_timeout,
+		          upgrade_expired);
+		return;
+	}
+	if (!session_create(e, req, &w->tr))
+		ws_close(w, 1011);
+}
+
+int upgrade_request(struct front_conn *c, size_t used)
+{
+	struct eio_engine *e = c->engine;
+	struct sio_request *req = h1_request(c->h1);
+	if (!handshake_engine_path(e, req) || !(e->opts->transports & SIO_TRANSPORT_WEBSOCKET)) {
+		c->close_after = true; /* as Node, an upgrade nobody handles is dropped */
+		conn_want_write(c);
+		return 0;
+	}
+	struct sio_eio_socket *s;
+	const char *message;
+	enum eio_error_code code = handshake_verify(e, req, true, &s, &message);
+	if (code != EIO_ERR_NONE) {
+		refuse(c, message ? message : eio_error_message(code));
+		return 0;
+	}
+	const char *transport = sio_request_query(req, "transport");
+	if (strcmp(transport, "websocket") != 0) {
+		refuse(c, eio_error_message(EIO_ERR_BAD_REQUEST));
+		return 0;
+	}
+	const char *err = handshake_ws_headers_error(req);
+	if (err) {
+		refuse(c, err);
+		return 0;
+	}
+	struct sio_request *copy = NULL;
+	if (!s) {
+		if (!handshake_eio_v4(req)) {
+			refuse(c, eio_error_message(EIO_ERR_UNSUPPORTED_PROTOCOL_VERSION));
+			return 0;
+		}
+		if (!engine_accepts_handshake(e)) {
+			conn_respond(c, 503, NULL, NULL, NULL, 0, false);
+			return 0;
+		}
+		copy = request_keep(req);
+		if (!copy) {
+			refuse(c, eio_error_message(EIO_ERR_BAD_REQUEST));
+			return 0;
+		}
+	}
+	struct buf headers = {0};
+	conn_engine_headers(c, req, &headers, !s);
+	char key[25];
+	snprintf(key, sizeof(key), "%s", sio_request_header(req, "sec-websocket-key"));
+
+	/* The connection becomes a websocket: the HTTP state goes. Responses
+	 * to earlier requests not yet written go out first; the bytes after
+	 * this request are frames. */
+	struct buf pending = c->out;
+	size_t pending_off = c->out_off;
+	c->out = (struct buf){0};
+	c->out_off = 0;
+	conn_count_out(c);
+	struct buf rest = c->in;
+	c->in = (struct buf){0};
+	buf_consume(&rest, used);
+	timer_cancel(e->wheel, &c->timer);
+	if (c->rx_paused)
+		lws_rx_flow_control(c->wsi, 1);
+	h1_destroy(c->h1);
+	buf_free(&c->body);
+	c->is_ws = true;
+	int rc = ws_open(&c->ws, e, c->wsi, key, &pending, pending_off, &headers);
+	buf_free(&headers);
+	if (rc < 0) {
+		request_release(copy);
+		buf_free(&rest);
+		return -1;
+	}
+	established(e, &c->ws, s ? s->sid : NULL, copy);
+	rc = rest.len ? ws_on_data(&c->ws, rest.data, rest.len) : 0;
+	buf_free(&rest);
+	ws_request_write(&c->ws);
+	return rc < 0 ? -1 : 1;
+}
+
+/* The probe becomes the session's transport; the old one lets go (a
+ * held GET gets a noop: the client has paused polling). */
+static void complete(struct sio_eio_socket *s, struct ws_conn *w)
+{
+	struct eio_engine *e = s->engine;
+	timer_cancel(e->wheel, &w->timer);
+	struct eio_transport *old = s->tr;
+	s->probe = NULL;
+	s->upgrading = false;
+	s->tr = &w->tr;
+	s->transport = SIO_TRANSPORT_WEBSOCKET;
+	old->ops->release(old);
+	if (e->hooks.ev.upgrade)
+		e->hooks.ev.upgrade(s, e->hooks.userdata);
+	session_mark_dirty(s);
+}
+
+void upgrade_probe_packet(struct sio_eio_socket *s, const struct eio_packet *p)
+{
+	struct ws_conn *w = s->probe;
+	if (!p || (s->state != SS_OPEN && s->state != SS_CLOSING))
+		goto abort;
+	if (p->type == EIO_PING && p->len == 5 && memcmp(p->data, "probe", 5) == 0) {
+		w->probe_pong = true;
+		ws_request_write(w);
+		s->upgrading = true;
+		session_mark_dirty(s); /* answers a held GET with a noop */
+		return;
+	}
+	if (p->type == EIO_UPGRADE && s->upgrading) {
+		complete(s, w);
+		return;
+	}
+abort:
+	/* anything else on a probe aborts the upgrade, as the reference */
+	upgrade_abort(s);
+}
+
+void upgrade_probe_lost(struct sio_eio_socket *s)
+{
+	/* the probe's timer is websocket.c's again: cancelled, or timing its
+	 * close */
+	s->probe = NULL;
+	s->upgrading = false;
+	session_mark_dirty(s);
+}
