@@ -85,6 +85,26 @@ describe('HTTP error responses', { timeout: 60000 }, () => {
     assertJsonError(res, 403, 4, 'forbidden by test');
   });
 
+  // A websocket-only handshake (no sid) goes through allow_request too. The
+  // reference refuses an upgrade with its abortUpgrade(): always 400, the
+  // hook's message as a text/html body, and the connection closed.
+  test('allow_request refusal of a websocket-only handshake: 400 with the hook message',
+    { timeout: 5000 }, async () => {
+      const conn = await new RawConn(srv.port).connect();
+      try {
+        conn.write(wsUpgradeRequest('EIO=4&transport=websocket&deny=1'));
+        const res = await conn.readResponse();
+        assert.equal(res.status, 400, `status (body ${res.text})`);
+        assert.equal(res.text, 'forbidden by test', 'body');
+        assert.ok(await conn.waitEnd(), 'the connection is closed');
+      } finally {
+        conn.destroy();
+      }
+      assert.ok(!srv.has(/^CONNECTION \S+ websocket$/), 'no session opened');
+      const { ws } = await wsSession(srv.port);
+      ws.close();
+    });
+
   for (const [what, q] of [
     ['missing EIO', 'transport=polling'],
     ['EIO=3', 'EIO=3&transport=polling'],
