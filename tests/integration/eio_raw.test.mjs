@@ -683,6 +683,35 @@ describe('CORS', { timeout: 60000 }, () => {
     });
   });
 
+  // The reference (the `cors` package) compares each listed origin with the
+  // whole Origin header. A near miss is answered as any origin off the
+  // list: the same status, Vary: Origin, no Access-Control-Allow-Origin.
+  test('allow-list: only the exact origin matches, on the handshake and the preflight',
+    { timeout: 10000 }, async () => {
+      await withServer(['--cors', 'http://a.example'], async (srv) => {
+        const handshake = (origin) => httpRequest(srv.port, 'GET',
+          eioPath('EIO=4&transport=polling'), { headers: { Origin: origin } });
+        const preflight = (origin) => httpRequest(srv.port, 'OPTIONS',
+          eioPath('EIO=4&transport=polling'),
+          { headers: { Origin: origin, 'Access-Control-Request-Method': 'POST' } });
+        for (const [what, send, status] of [['handshake', handshake, 200],
+          ['preflight', preflight, 204]]) {
+          const ok = await send('http://a.example');
+          assert.equal(ok.status, status, `${what} status`);
+          assert.equal(ok.headers['access-control-allow-origin'], 'http://a.example',
+            `${what}: the listed origin is allowed`);
+          for (const origin of ['http://a.example.evil.com', 'http://a.exampl',
+            'http://a.example:8080', 'http://a.example/', 'http://A.EXAMPLE']) {
+            const res = await send(origin);
+            assert.equal(res.status, status, `${what} from ${origin}: status`);
+            assert.equal(res.headers['access-control-allow-origin'], undefined,
+              `${what} from ${origin}: no Access-Control-Allow-Origin`);
+            assert.match(res.headers.vary ?? '', /\bOrigin\b/, `${what} from ${origin}: Vary`);
+          }
+        }
+      });
+    });
+
   test('--cors "*": Access-Control-Allow-Origin: *', { timeout: 10000 }, async () => {
     await withServer(['--cors', '*'], async (srv) => {
       const res = await httpRequest(srv.port, 'GET', eioPath('EIO=4&transport=polling'),
