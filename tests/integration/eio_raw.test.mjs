@@ -593,6 +593,49 @@ describe('WebSocket', { timeout: 120000 }, () => {
   test(STOP_TEST, { timeout: 15000 }, () => srv.stop());
 });
 
+describe('heartbeat on a raw websocket', { timeout: 60000 }, () => {
+  // Only a pong answers a ping. As in the reference, another packet while
+  // the pong is awaited refreshes the ping timeout once, not each time: a
+  // peer that keeps talking but never answers is still closed.
+  test('messages do not stand in for the pong: "ping timeout"', { timeout: 15000 },
+    async () => {
+      await withServer(['--ping-interval', '300', '--ping-timeout', '200'], async (srv) => {
+        const { ws, sid } = await wsSession(srv.port);
+        let sent = 0;
+        const talk = setInterval(() => {
+          if (ws.closeCode === null) ws.send(`4m${sent++}`);
+        }, 50);
+        try {
+          assert.equal(await srv.waitClose(sid, 5000), 'ping timeout', 'close reason');
+        } finally {
+          clearInterval(talk);
+        }
+        assert.ok(ws.messages.includes('2'), 'the server pinged');
+        assert.ok(ws.messages.includes('4m0'), 'the messages were received (echoed)');
+        ws.close();
+      });
+    });
+
+  // The next ping is due a whole ping_interval after the pong: with 1200 /
+  // 500 it cannot come before 1200 ms (a ping armed at ping_timeout would
+  // come after some 500 ms).
+  test('the next ping comes a full ping_interval after the pong', { timeout: 15000 },
+    async () => {
+      await withServer(['--ping-interval', '1200', '--ping-timeout', '500'], async (srv) => {
+        const { ws, sid } = await wsSession(srv.port);
+        assert.deepEqual(await ws.recv(1, 5000), ['2'], 'the first ping');
+        ws.send('3');
+        const t0 = Date.now();
+        assert.deepEqual(await ws.recv(1, 5000), ['2'], 'the next ping');
+        const gap = Date.now() - t0;
+        ws.send('3');
+        assert.ok(gap >= 1000, `the next ping ${gap} ms after the pong, expected about 1200`);
+        assert.ok(!srv.hasClosed(sid), 'the session is still open');
+        ws.close();
+      });
+    });
+});
+
 describe('HTTP request smuggling shapes', { timeout: 60000 }, () => {
   let srv;
   before(async () => {
