@@ -409,6 +409,35 @@ describe('WebSocket', { timeout: 120000 }, () => {
       ws.close();
     });
 
+  // RFC 6455 5.5.3: a pong carries the ping's payload. Pings with no
+  // payload, a short one, and the longest a control frame may have (125
+  // bytes, every value 0..124); the session goes on afterwards.
+  test('a WebSocket ping frame is answered with a pong with the same payload',
+    { timeout: 10000 }, async () => {
+      const conn = await new RawConn(srv.port).connect();
+      try {
+        conn.write(wsUpgradeRequest('EIO=4&transport=websocket'));
+        const res = await conn.readResponse(5000, { head: true });
+        assert.equal(res.status, 101, 'switching protocols');
+        const open = await conn.readFrame();
+        assert.equal(open.text[0], '0', `open packet: ${open.text}`);
+        const payloads = [Buffer.alloc(0), Buffer.from('ping?'),
+          Buffer.from(Array.from({ length: 125 }, (_, i) => i))];
+        for (const payload of payloads) {
+          conn.write(wsFrame(9, payload));
+          const pong = await conn.readFrame();
+          assert.equal(pong.opcode, 10, `a pong frame for a ${payload.length}-byte ping`);
+          assert.ok(pong.fin, 'a whole frame');
+          assert.ok(pong.payload.equals(payload),
+            `the pong payload (${pong.payload.toString('hex')}) is the ping's`);
+        }
+        conn.write(wsFrame(1, '4after the pings'));
+        assert.equal((await conn.readFrame()).text, '4after the pings', 'echo');
+      } finally {
+        conn.destroy();
+      }
+    });
+
   // The reference loses such a frame (engine.io attaches its message
   // listener after an await, once ws has already emitted it).
   test('upgrade request and first frame in one TCP write',
