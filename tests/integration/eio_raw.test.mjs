@@ -85,6 +85,26 @@ describe('HTTP error responses', { timeout: 60000 }, () => {
     assertJsonError(res, 403, 4, 'forbidden by test');
   });
 
+  // A websocket-only handshake (no sid) goes through allow_request too. The
+  // reference refuses an upgrade with its abortUpgrade(): always 400, the
+  // hook's message as a text/html body, and the connection closed.
+  test('allow_request refusal of a websocket-only handshake: 400 with the hook message',
+    { timeout: 5000 }, async () => {
+      const conn = await new RawConn(srv.port).connect();
+      try {
+        conn.write(wsUpgradeRequest('EIO=4&transport=websocket&deny=1'));
+        const res = await conn.readResponse();
+        assert.equal(res.status, 400, `status (body ${res.text})`);
+        assert.equal(res.text, 'forbidden by test', 'body');
+        assert.ok(await conn.waitEnd(), 'the connection is closed');
+      } finally {
+        conn.destroy();
+      }
+      assert.ok(!srv.has(/^CONNECTION \S+ websocket$/), 'no session opened');
+      const { ws } = await wsSession(srv.port);
+      ws.close();
+    });
+
   for (const [what, q] of [
     ['missing EIO', 'transport=polling'],
     ['EIO=3', 'EIO=3&transport=polling'],
@@ -389,6 +409,35 @@ describe('WebSocket', { timeout: 120000 }, () => {
       ws.close();
     });
 
+  // RFC 6455 5.5.3: a pong carries the ping's payload. Pings with no
+  // payload, a short one, and the longest a control frame may have (125
+  // bytes, every value 0..124); the session goes on afterwards.
+  test('a WebSocket ping frame is answered with a pong with the same payload',
+    { timeout: 10000 }, async () => {
+      const conn = await new RawConn(srv.port).connect();
+      try {
+        conn.write(wsUpgradeRequest('EIO=4&transport=websocket'));
+        const res = await conn.readResponse(5000, { head: true });
+        assert.equal(res.status, 101, 'switching protocols');
+        const open = await conn.readFrame();
+        assert.equal(open.text[0], '0', `open packet: ${open.text}`);
+        const payloads = [Buffer.alloc(0), Buffer.from('ping?'),
+          Buffer.from(Array.from({ length: 125 }, (_, i) => i))];
+        for (const payload of payloads) {
+          conn.write(wsFrame(9, payload));
+          const pong = await conn.readFrame();
+          assert.equal(pong.opcode, 10, `a pong frame for a ${payload.length}-byte ping`);
+          assert.ok(pong.fin, 'a whole frame');
+          assert.ok(pong.payload.equals(payload),
+            `the pong payload (${pong.payload.toString('hex')}) is the ping's`);
+        }
+        conn.write(wsFrame(1, '4after the pings'));
+        assert.equal((await conn.readFrame()).text, '4after the pings', 'echo');
+      } finally {
+        conn.destroy();
+      }
+    });
+
   // The reference loses such a frame (engine.io attaches its message
   // listener after an await, once ws has already emitted it).
   test('upgrade request and first frame in one TCP write',
@@ -573,6 +622,49 @@ describe('WebSocket', { timeout: 120000 }, () => {
   test(STOP_TEST, { timeout: 15000 }, () => srv.stop());
 });
 
+describe('heartbeat on a raw websocket', { timeout: 60000 }, () => {
+  // Only a pong answers a ping. As in the reference, another packet while
+  // the pong is awaited refreshes the ping timeout once, not each time: a
+  // peer that keeps talking but never answers is still closed.
+  test('messages do not stand in for the pong: "ping timeout"', { timeout: 15000 },
+    async () => {
+      await withServer(['--ping-interval', '300', '--ping-timeout', '200'], async (srv) => {
+        const { ws, sid } = await wsSession(srv.port);
+        let sent = 0;
+        const talk = setInterval(() => {
+          if (ws.closeCode === null) ws.send(`4m${sent++}`);
+        }, 50);
+        try {
+          assert.equal(await srv.waitClose(sid, 5000), 'ping timeout', 'close reason');
+        } finally {
+          clearInterval(talk);
+        }
+        assert.ok(ws.messages.includes('2'), 'the server pinged');
+        assert.ok(ws.messages.includes('4m0'), 'the messages were received (echoed)');
+        ws.close();
+      });
+    });
+
+  // The next ping is due a whole ping_interval after the pong: with 1200 /
+  // 500 it cannot come before 1200 ms (a ping armed at ping_timeout would
+  // come after some 500 ms).
+  test('the next ping comes a full ping_interval after the pong', { timeout: 15000 },
+    async () => {
+      await withServer(['--ping-interval', '1200', '--ping-timeout', '500'], async (srv) => {
+        const { ws, sid } = await wsSession(srv.port);
+        assert.deepEqual(await ws.recv(1, 5000), ['2'], 'the first ping');
+        ws.send('3');
+        const t0 = Date.now();
+        assert.deepEqual(await ws.recv(1, 5000), ['2'], 'the next ping');
+        const gap = Date.now() - t0;
+        ws.send('3');
+        assert.ok(gap >= 1000, `the next ping ${gap} ms after the pong, expected about 1200`);
+        assert.ok(!srv.hasClosed(sid), 'the session is still open');
+        ws.close();
+      });
+    });
+});
+
 describe('HTTP request smuggling shapes', { timeout: 60000 }, () => {
   let srv;
   before(async () => {
@@ -662,6 +754,35 @@ describe('CORS', { timeout: 60000 }, () => {
         'requested headers echoed');
     });
   });
+
+  // The reference (the `cors` package) compares each listed origin with the
+  // whole Origin header. A near miss is answered as any origin off the
+  // list: the same status, Vary: Origin, no Access-Control-Allow-Origin.
+  test('allow-list: only the exact origin matches, on the handshake and the preflight',
+    { timeout: 10000 }, async () => {
+      await withServer(['--cors', 'http://a.example'], async (srv) => {
+        const handshake = (origin) => httpRequest(srv.port, 'GET',
+          eioPath('EIO=4&transport=polling'), { headers: { Origin: origin } });
+        const preflight = (origin) => httpRequest(srv.port, 'OPTIONS',
+          eioPath('EIO=4&transport=polling'),
+          { headers: { Origin: origin, 'Access-Control-Request-Method': 'POST' } });
+        for (const [what, send, status] of [['handshake', handshake, 200],
+          ['preflight', preflight, 204]]) {
+          const ok = await send('http://a.example');
+          assert.equal(ok.status, status, `${what} status`);
+          assert.equal(ok.headers['access-control-allow-origin'], 'http://a.example',
+            `${what}: the listed origin is allowed`);
+          for (const origin of ['http://a.example.evil.com', 'http://a.exampl',
+            'http://a.example:8080', 'http://a.example/', 'http://A.EXAMPLE']) {
+            const res = await send(origin);
+            assert.equal(res.status, status, `${what} from ${origin}: status`);
+            assert.equal(res.headers['access-control-allow-origin'], undefined,
+              `${what} from ${origin}: no Access-Control-Allow-Origin`);
+            assert.match(res.headers.vary ?? '', /\bOrigin\b/, `${what} from ${origin}: Vary`);
+          }
+        }
+      });
+    });
 
   test('--cors "*": Access-Control-Allow-Origin: *', { timeout: 10000 }, async () => {
     await withServer(['--cors', '*'], async (srv) => {

@@ -385,6 +385,51 @@ for (const [label, transports] of TRANSPORTS) {
         c.disconnect();
       });
 
+    test('rooms: an emit or fetch over several rooms takes each socket once',
+      { timeout: 20000 }, async () => {
+        const a = await client();
+        const b = await client();
+        const c = await client();
+        const d = await client();
+        const got = [a, b, c, d].map(recorder);
+        const marker = (n) => allMarker([a, b, c, d], a, n);
+        // a in two target rooms, b and c in one target room and one
+        // except-room each (c in the second one), d in both except-rooms.
+        await ack(a, 'join', 'r1');
+        await ack(a, 'join', 'r2');
+        await ack(b, 'join', 'r2');
+        await ack(b, 'join', 'x1');
+        await ack(c, 'join', 'r1');
+        await ack(c, 'join', 'x2');
+        await ack(d, 'join', 'x1');
+        await ack(d, 'join', 'x2');
+
+        await ack(a, 'to-rooms', ['r1', 'r2'], [], 'r1 or r2');
+        await ack(a, 'to-rooms', ['r1', 'r2'], ['x1', 'x2'], 'r1 or r2, not x1 nor x2');
+        // own rooms among the targets (first and in the middle) and the
+        // except-rooms
+        await ack(a, 'to-rooms', [d.id, 'x1', 'x2'], [], 'd\'s own room, x1 or x2');
+        await ack(a, 'to-rooms', ['r2', a.id, 'r1'], [b.id, 'x2'], 'a\'s own room, r1 or r2');
+        await marker(1);
+        assert.deepEqual(got[0]['rooms-msg'],
+          [['r1 or r2'], ['r1 or r2, not x1 nor x2'], ['a\'s own room, r1 or r2']], 'a: once each');
+        assert.deepEqual(got[1]['rooms-msg'], [['r1 or r2'], ['d\'s own room, x1 or x2']], 'b');
+        assert.deepEqual(got[2]['rooms-msg'], [['r1 or r2'], ['d\'s own room, x1 or x2']], 'c');
+        assert.deepEqual(got[3]['rooms-msg'], [['d\'s own room, x1 or x2']], 'd: once');
+
+        const ids = async (rooms, except) =>
+          (await ack(a, 'fetch-rooms', rooms, except))[0].map((x) => x.id).sort();
+        const sorted = (...sockets) => sockets.map((s) => s.id).sort();
+        assert.deepEqual(await ids(['r1', 'r2'], []), sorted(a, b, c), 'fetch r1, r2');
+        assert.deepEqual(await ids(['r1', 'r2', 'x1', 'x2'], []), sorted(a, b, c, d),
+          'fetch r1, r2, x1, x2');
+        assert.deepEqual(await ids(['r1', 'r2'], ['x1', 'x2']), sorted(a),
+          'fetch r1, r2 except x1, x2');
+        assert.deepEqual(await ids([d.id, 'x2', 'x1'], []), sorted(b, c, d),
+          'fetch d\'s own room, x1, x2');
+        for (const s of [a, b, c, d]) s.disconnect();
+      });
+
     test('volatile emit: the connection goes on either way', { timeout: 10000 }, async () => {
       const s = await client();
       const got = recorder(s);

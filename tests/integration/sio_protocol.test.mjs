@@ -433,6 +433,20 @@ describe('Socket.IO protocol on raw websocket sessions', { timeout: 120000 }, ()
       ws.close();
     });
 
+  // A volatile event goes out when the transport can take it: here the
+  // websocket is idle (the reply to the previous request has arrived), so
+  // each one is sent, once, before the reply to the request that follows.
+  test('volatile emit to an idle websocket: delivered, once', { timeout: 10000 }, async () => {
+    const { ws } = await rawWs(srv.port);
+    for (let i = 1; i <= 3; i++) {
+      ws.send(`42["volatile","v${i}"]`);
+      ws.send(`42${i}["ack","after ${i}"]`);
+      assert.equal(await recvText(ws), `2["v","v${i}"]`, `volatile event ${i}`);
+      assert.equal(await recvText(ws), `3${i}["after ${i}"]`, `nothing more before ack ${i}`);
+    }
+    ws.close();
+  });
+
   // Each of these closes the whole connection. The reason the sockets see
   // is the reference's: a decoding error closes the Engine.IO connection
   // ("forced close"); a packet in the wrong state (namespace not joined,
@@ -526,6 +540,17 @@ describe('Socket.IO protocol on raw polling sessions', { timeout: 60000 }, () =>
     assert.equal(p.type, 5);
     assert.deepEqual(resolve(p.data, [packets[3]]), ['echo', Buffer.from([1, 2, 3])]);
     assert.ok(Buffer.isBuffer(packets[3]), 'the attachment is a binary packet');
+    await post(srv.port, sid, '1');
+  });
+
+  // No GET held: the transport cannot take a volatile event now, so it is
+  // dropped, not queued for the next poll.
+  test('volatile emit with no GET held: dropped, not queued', { timeout: 10000 }, async () => {
+    const { sid } = await rawPolling();
+    assert.equal((await post(srv.port, sid, '42["volatile","dropped"]')).text, 'ok');
+    assert.equal((await post(srv.port, sid, '42["echo","after"]')).text, 'ok');
+    const res = await poll(srv.port, sid);
+    assert.deepEqual(decodePayload(res.text), ['42["echo","after"]'], 'the next poll');
     await post(srv.port, sid, '1');
   });
 

@@ -19,7 +19,7 @@ const opts = {
   path: '/socket.io/',
   transports: ['polling', 'websocket'],
 };
-const cors = { origins: [], credentials: false };
+const cors = { origins: [], credentials: false, suffix: null };
 let forbid = null;
 let host = '127.0.0.1';
 const initialHeaders = [];
@@ -43,6 +43,7 @@ for (let i = 0; i < argv.length; i++) {
     case '--no-upgrades': opts.allowUpgrades = false; break;
     case '--cors': cors.origins.push(next()); break;
     case '--cors-credentials': cors.credentials = true; break;
+    case '--cors-suffix': cors.suffix = next(); break;
     case '--forbid-query': forbid = next(); break;
     case '--initial-header': {
       const v = next();
@@ -60,7 +61,13 @@ for (let i = 0; i < argv.length; i++) {
       process.exit(2);
   }
 }
-if (cors.origins.length) {
+if (cors.suffix !== null) {
+  // as eio_server.c's origin callback: origins ending with the suffix
+  opts.cors = {
+    origin: (origin, cb) => cb(null, (origin ?? '').endsWith(cors.suffix)),
+    credentials: cors.credentials,
+  };
+} else if (cors.origins.length) {
   opts.cors = {
     origin: cors.origins.includes('*') ? '*' : cors.origins,
     credentials: cors.credentials,

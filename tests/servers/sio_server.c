@@ -28,8 +28,12 @@
  *   to-room [room, msg]    "room-msg" [msg] to the room (sender included)
  *   broadcast [msg]        "broadcast-msg" [msg] to all but the sender
  *   to-except [room, exceptRoom, msg]   "except-msg" [msg]
+ *   to-rooms [rooms, except, msg]   "rooms-msg" [msg] to the sockets in any
+ *                          of rooms but in none of except (arrays of names)
  *   all [msg]              "all-msg" [msg] to the whole namespace
  *   fetch [room|null]      acknowledges with [{id, rooms}] of the sockets
+ *   fetch-rooms [rooms, except]   the same for the sockets in any of rooms
+ *                          but in none of except (arrays of names)
  *   sockets-join / sockets-leave [room|null, room]   acknowledges true
  *   disconnect-me [close]  sio_socket_disconnect(close)
  *   disconnect-room [room|null, close]
@@ -333,6 +337,46 @@ static void on_to_except(sio_socket *sock, const char *event, json_t *args,
 	ack_with(ack, NULL);
 }
 
+/* args[i], an array of strings, as a new NULL-terminated list of the
+ * strings (borrowed from args). NULL when args[i] is not such an array or
+ * out of memory; free() the list. */
+static const char **name_list(json_t *args, size_t i)
+{
+	const json_t *names = json_array_get(args, i);
+	size_t n = json_array_size(names);
+	const char **list;
+
+	if (!json_is_array(names))
+		return NULL;
+	list = calloc(n + 1, sizeof(*list));
+	if (!list)
+		return NULL;
+	for (size_t k = 0; k < n; k++) {
+		list[k] = json_string_value(json_array_get(names, k));
+		if (!list[k]) {
+			free(list);
+			return NULL;
+		}
+	}
+	return list;
+}
+
+static void on_to_rooms(sio_socket *sock, const char *event, json_t *args,
+                        const struct sio_binary *bins, size_t nbins, sio_ack *ack, void *ud)
+{
+	const char **rooms = name_list(args, 0);
+	const char **except = name_list(args, 1);
+	struct sio_target t = {.rooms = rooms, .except = except};
+
+	if (rooms && except)
+		report("sio_namespace_emit",
+		       sio_namespace_emit(sio_socket_namespace(sock), &t, "rooms-msg",
+		                          one_arg(args, 2), NULL, 0));
+	free(rooms);
+	free(except);
+	ack_with(ack, NULL);
+}
+
 static void on_all(sio_socket *sock, const char *event, json_t *args, const struct sio_binary *bins,
                    size_t nbins, sio_ack *ack, void *ud)
 {
@@ -341,12 +385,9 @@ static void on_all(sio_socket *sock, const char *event, json_t *args, const stru
 	ack_with(ack, NULL);
 }
 
-static void on_fetch(sio_socket *sock, const char *event, json_t *args,
-                     const struct sio_binary *bins, size_t nbins, sio_ack *ack, void *ud)
+/* Acknowledges with [{id, rooms}] of the sockets the selection t holds. */
+static void ack_fetched(sio_namespace *nsp, const struct sio_target *t, sio_ack *ack)
 {
-	sio_namespace *nsp = sio_socket_namespace(sock);
-	struct selection sel;
-	const struct sio_target *t = select_room(&sel, arg_string(args, 0));
 	size_t n = sio_namespace_fetch_sockets(nsp, t, NULL, 0);
 	sio_socket **found = calloc(n ? n : 1, sizeof(*found));
 	json_t *list = json_array();
@@ -361,6 +402,29 @@ static void on_fetch(sio_socket *sock, const char *event, json_t *args,
 		free(found);
 	}
 	ack_with(ack, json_pack("[o]", list));
+}
+
+static void on_fetch(sio_socket *sock, const char *event, json_t *args,
+                     const struct sio_binary *bins, size_t nbins, sio_ack *ack, void *ud)
+{
+	struct selection sel;
+
+	ack_fetched(sio_socket_namespace(sock), select_room(&sel, arg_string(args, 0)), ack);
+}
+
+static void on_fetch_rooms(sio_socket *sock, const char *event, json_t *args,
+                           const struct sio_binary *bins, size_t nbins, sio_ack *ack, void *ud)
+{
+	const char **rooms = name_list(args, 0);
+	const char **except = name_list(args, 1);
+	struct sio_target t = {.rooms = rooms, .except = except};
+
+	if (rooms && except)
+		ack_fetched(sio_socket_namespace(sock), &t, ack);
+	else
+		ack_with(ack, json_pack("[[]]"));
+	free(rooms);
+	free(except);
 }
 
 static void on_sockets_join(sio_socket *sock, const char *event, json_t *args,
@@ -727,8 +791,10 @@ static const struct {
         {"to-room", on_to_room},
         {"broadcast", on_broadcast},
         {"to-except", on_to_except},
+        {"to-rooms", on_to_rooms},
         {"all", on_all},
         {"fetch", on_fetch},
+        {"fetch-rooms", on_fetch_rooms},
         {"sockets-join", on_sockets_join},
         {"sockets-leave", on_sockets_join},
         {"disconnect-me", on_disconnect_me},

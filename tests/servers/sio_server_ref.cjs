@@ -90,7 +90,7 @@ function middleware(socket, next) {
 }
 
 const HANDLED = new Set(['echo', 'ack', 'ask', 'join', 'leave', 'off', 'to-room', 'broadcast', 'to-except',
-  'all', 'fetch', 'sockets-join', 'sockets-leave', 'disconnect-me', 'disconnect-room', 'volatile',
+  'to-rooms', 'all', 'fetch', 'fetch-rooms', 'sockets-join', 'sockets-leave', 'disconnect-me', 'disconnect-room', 'volatile',
   'handshake', 'timer', 'thread', 'close-conn']);
 
 // Splits off the acknowledgement callback, if any.
@@ -176,6 +176,11 @@ function onConnection(socket) {
     nsp.to(String(args[0])).except(String(args[1])).emit('except-msg', args[2]);
     if (cb) cb();
   });
+  socket.on('to-rooms', (...all) => {
+    const [args, cb] = split(all);
+    nsp.to(args[0]).except(args[1]).emit('rooms-msg', args[2]);
+    if (cb) cb();
+  });
   socket.on('all', (...all) => {
     const [args, cb] = split(all);
     nsp.emit('all-msg', args[0]);
@@ -185,6 +190,11 @@ function onConnection(socket) {
     const [args, cb] = split(all);
     const sel = args[0] === null || args[0] === undefined ? nsp : nsp.in(String(args[0]));
     const sockets = await sel.fetchSockets();
+    if (cb) cb(sockets.map((s) => ({ id: s.id, rooms: [...s.rooms] })));
+  });
+  socket.on('fetch-rooms', async (...all) => {
+    const [args, cb] = split(all);
+    const sockets = await nsp.in(args[0]).except(args[1]).fetchSockets();
     if (cb) cb(sockets.map((s) => ({ id: s.id, rooms: [...s.rooms] })));
   });
   socket.on('sockets-join', (...all) => {
