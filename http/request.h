@@ -42,7 +42,7 @@ struct sio_request {
 	bool sealed;      /* offsets fixed; accessors may be used */
 };
 
-/* Builder, used by the HTTP parser. Offsets returned by req_add_string
+/* Builder, used by the HTTP parser. Offsets returned by request_add_string
  * stay valid when the arena grows. */
 void request_reset(struct sio_request *r);
 void request_free(struct sio_request *r);
