@@ -12,7 +12,8 @@
  *     101 and, without a sid, the Engine.IO open packet in the same write)
  *     or transport=polling (the open packet; a POST of "40", answered "ok";
  *     a GET for the CONNECT reply, which waits when there is nothing to
- *     send), then the probe on the websocket ("2probe", "3probe", "5").
+ *     send), then the probe on the websocket ("2probe", "3probe", "5"; a
+ *     GET waiting or coming after the probe gets a noop, "6").
  *     The path is not looked at; a request it cannot use closes the
  *     connection after a 400.
  *   - Masked, unfragmented client frames of up to maxPayload (1e6) bytes:
@@ -135,6 +136,7 @@ struct session {
 	int poll_fd;   /* a GET waiting for a packet, -1 */
 	int next_free; /* in the free list, -1 at its end */
 	bool in_use;
+	bool probed; /* "2probe" came: a GET is answered at once */
 	uint8_t pending_len;
 	char pending[48]; /* the CONNECT reply waiting for a GET */
 };
@@ -824,20 +826,28 @@ static void on_event(struct floor *f, int fd, const uint8_t *payload, size_t n, 
 	}
 }
 
+/* Ends the GET waiting on s, if any, with a noop: once the probe came, the
+ * client waits for it before it completes the upgrade. */
+static void poll_noop(struct floor *f, struct session *s)
+{
+	char res[192];
+	int k, w = s->poll_fd;
+
+	if (w < 0)
+		return;
+	k = snprintf(res, sizeof(res), HTTP_200 "6", TEXT_PLAIN, (size_t)1);
+	s->poll_fd = -1;
+	f->conns[w].sess = 0;
+	conn_send(f, w, (const uint8_t *)res, (size_t)k, 1);
+}
+
 /* The probe of a polling session's websocket is done ("5"). */
 static void upgrade_done(struct floor *f, int fd)
 {
 	struct conn *c = &f->conns[fd];
 	struct session *s = &f->sessions[c->sess - 1];
 
-	if (s->poll_fd >= 0) {
-		/* a GET still waiting ends with a noop, as in sioc */
-		char res[192];
-		int k = snprintf(res, sizeof(res), HTTP_200 "6", TEXT_PLAIN, (size_t)1);
-
-		f->conns[s->poll_fd].sess = 0;
-		conn_send(f, s->poll_fd, (const uint8_t *)res, (size_t)k, 1);
-	}
+	poll_noop(f, s);
 	session_free(f, s);
 	c->sess = 0;
 	c->probing = false;
@@ -869,8 +879,11 @@ static bool on_message(struct floor *f, int fd, const uint8_t *payload, size_t n
 		}
 		break;
 	case '2':
-		if (c->probing && n == 6 && memcmp(head, "2probe", 6) == 0)
+		if (c->probing && n == 6 && memcmp(head, "2probe", 6) == 0) {
 			tx_text(f, "3probe", 6);
+			f->sessions[c->sess - 1].probed = true;
+			poll_noop(f, &f->sessions[c->sess - 1]);
+		}
 		break;
 	case '5':
 		if (c->probing)
@@ -1121,6 +1134,8 @@ static int http_request(struct floor *f, int fd, const struct request *r, const 
 	if (s->pending_len) {
 		tx_http_200(f, TEXT_PLAIN, s->pending, s->pending_len);
 		s->pending_len = 0;
+	} else if (s->probed) {
+		tx_http_200(f, TEXT_PLAIN, "6", 1); /* the upgrade is under way */
 	} else {
 		s->poll_fd = fd; /* answered when a packet comes */
 		c->sess = (uint32_t)(s - f->sessions) + 1;
