@@ -9,8 +9,8 @@ and end of the load generator's measured window, which it marks on stderr
 ("MODE: measuring" and the summary that follows); memory is VmRSS from
 /proc/PID/status, sampled every SAMPLE_S as well. The floor peer
 (bench/peers/floor) sends the same bytes as sioc with nothing else around
-them: the table shows sioc's CPU against it. Results go to OUT/results.json, OUT/table.md and
-OUT/*.dat (plotted by bench/plot.gp).
+them: the table shows sioc's CPU against it. Results go to
+OUT/results.json, OUT/table.md and OUT/*.dat (plotted by bench/plot.gp).
 
 Benchmarks report: whatever happens, this exits 0 after writing what it
 measured (a failed run is recorded as such).
@@ -293,8 +293,9 @@ class Ctx:
         return open(os.path.join(self.logdir, f'{tag}-{kind}-loadgen.log'), 'a')
 
 
-def per_million(cpu, count):
-    return round(cpu / count * 1e6, 3) if count else None
+def per_million(amount, count):
+    """amount (CPU seconds, faults) per million of count events."""
+    return round(amount / count * 1e6, 3) if count else None
 
 
 def scenario_idle(ctx, kind):
