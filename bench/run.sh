@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
-# Runs every benchmark scenario against sioc and the Node reference, then
-# writes bench/results/<date>/ (results.json, table.md, PNG plots, logs/)
-# and, after a full run, copies the table, results and plots to
+# Runs every benchmark scenario against sioc, the Node reference and the
+# floor peer (the same bytes on bare epoll), then writes
+# bench/results/<date>/ (results.json, table.md, PNG plots, logs/) and,
+# after a full run, copies the table, results and plots to
 # bench/results/latest/ (the ones BENCHMARKS.md shows).
 #
-#   bench/run.sh [--quick] [--only idle,echo,...] [--servers sioc,node] [--quiet-wait S]
+#   bench/run.sh [--quick] [--only idle,echo,...] [--servers sioc,node,floor]
+#                [--set KEY=V,...] [--quiet-wait S]
 #
 # The full run takes about 8 minutes; --quick is a smoke run of a minute or
 # two. Scenarios and the measurement method: BENCHMARKS.md. Benchmarks
 # report; they never fail: a scenario that cannot run is recorded as such.
 #
 # Setup done here when missing: gnuplot-nox (apt-get), the Node peer's
-# modules (npm ci), a release build of sioc and the load generator in
-# build-bench/ (no sanitizers).
+# modules (npm ci), a release build of sioc, the floor peer and the load
+# generator in build-bench/ (no sanitizers).
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 1
@@ -60,7 +62,8 @@ fi
 if [ ! -f "$build/build.ninja" ]; then
 	meson setup "$build" --buildtype=release -Dtests=false >/dev/null || exit 1
 fi
-ninja -C "$build" bench/peers/sioc/bench_server bench/loadgen/loadgen >/dev/null || {
+ninja -C "$build" bench/peers/sioc/bench_server bench/peers/floor/floor_server \
+	bench/loadgen/loadgen >/dev/null || {
 	say "build failed"
 	exit 1
 }
@@ -86,7 +89,7 @@ fi
 # Only a full run of everything replaces the results BENCHMARKS.md shows.
 partial=
 for a in "$@"; do
-	case $a in --quick | --only* | --servers*) partial=1 ;; esac
+	case $a in --quick | --only* | --servers* | --set*) partial=1 ;; esac
 done
 if [ -n "$partial" ]; then
 	say "table: ${out#"$root"/}/table.md (a partial run: bench/results/latest/ left alone)"
