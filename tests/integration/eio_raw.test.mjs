@@ -297,6 +297,25 @@ describe('long-polling', { timeout: 120000 }, () => {
     conn.destroy();
   });
 
+  test('a close packet posted while a GET is held: the GET gets a noop, "transport close"',
+    { timeout: 10000 }, async () => {
+      const { sid } = await pollingHandshake(srv.port);
+      const conn = await new RawConn(srv.port).connect();
+      try {
+        conn.write(requestBytes('GET', eioPath(`EIO=4&transport=polling&sid=${sid}`)));
+        await sleep(200);
+        assert.equal(conn.buf.length, 0, 'the GET is held');
+        const p = await post(srv.port, sid, '1');
+        assert.equal(p.status, 200, 'POST status');
+        const g = await conn.readResponse(3000);
+        assert.equal(g.status, 200, 'held GET status');
+        assert.deepEqual(decodePayload(g.text), ['6'], 'the held GET gets a noop');
+        assert.equal(await srv.waitClose(sid), 'transport close', 'close reason');
+      } finally {
+        conn.destroy();
+      }
+    });
+
   test('server close over polling sends the close packet', { timeout: 10000 }, async () => {
     const { sid } = await pollingHandshake(srv.port);
     await post(srv.port, sid, '4close');
