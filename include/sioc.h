@@ -144,6 +144,10 @@ struct sio_server_options {
 	size_t max_http_buffer_size; /* bytes per message / POST body, 1000000 */
 	unsigned transports;         /* enum sio_transport bits, both by default */
 	bool allow_upgrades;         /* true */
+	/* Accept Engine.IO v3 clients (socket.io-client 1.x and 2.x, which
+	 * speak Socket.IO protocol v4), as the reference's allowEIO3; false:
+	 * they get 400 {"code":5,"message":"Unsupported protocol version"}. */
+	bool allow_eio3;
 	struct sio_cors_options cors;
 
 	/* Called for every handshake (a request without sid). Return true to

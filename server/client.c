@@ -24,28 +24,6 @@ static void connect_timed_out(struct timer *t)
 		client_close(c, "forced server close");
 }
 
-static void on_open(sio_eio_socket *conn, void *userdata)
-{
-	struct sio_layer *io = userdata;
-	struct sio_client *c = calloc(1, sizeof(*c));
-	struct connect_wait *w = malloc(sizeof(*w));
-	if (!c || !w) {
-		free(c);
-		free(w);
-		sio_eio_close(conn);
-		return;
-	}
-	c->conn = conn;
-	list_init(&c->sockets);
-	sio_pkt_decoder_init(&c->dec, io->opts->max_attachments);
-	eio_session_set_layer(conn, c);
-	w->client = c;
-	w->wheel = io->wheel;
-	list_init(&w->timer.link);
-	c->wait = w;
-	timer_arm(io->wheel, &w->timer, now_ms() + io->opts->connect_timeout, connect_timed_out);
-}
-
 static void close_sockets(struct sio_client *c, const char *reason)
 {
 	while (!list_empty(&c->sockets)) {
@@ -97,6 +75,21 @@ static void connect_error(struct sio_client *c, const char *nsp, size_t len, con
 	free(text);
 }
 
+/* A middleware's refusal as the client reads it: {message, data} (data
+ * only when given; stolen), or for a v4 client (1.x/2.x) the data alone,
+ * else the message string, as the reference sends err.data || err.message. */
+static json_t *refusal(const struct sio_client *c, const char *message, json_t *data)
+{
+	if (client_v4(c))
+		return data ? data : json_string(message);
+	json_t *err = json_pack("{s:s}", "message", message);
+	if (err && data)
+		json_object_set_new(err, "data", data);
+	else
+		json_decref(data);
+	return err;
+}
+
 static void on_connect(struct sio_layer *io, struct sio_client *c, struct sio_pkt *p)
 {
 	uint32_t cap = io->opts->max_namespaces_per_client;
@@ -123,11 +116,7 @@ static void on_connect(struct sio_layer *io, struct sio_client *c, struct sio_pk
 	char *message = NULL;
 	json_t *data = NULL;
 	if (namespace_run_middleware(nsp, s, &message, &data) != 0) {
-		json_t *err = json_pack("{s:s?}", "message", message ? message : "");
-		if (err && data)
-			json_object_set_new(err, "data", data);
-		else
-			json_decref(data);
+		json_t *err = refusal(c, message ? message : "", data);
 		connect_error(c, p->nsp, p->nsp_len, err);
 		json_decref(err);
 		free(message);
@@ -144,8 +133,77 @@ static void on_connect(struct sio_layer *io, struct sio_client *c, struct sio_pk
 	socket_connected(s);
 }
 
+/* The value of a query's "%XX" escape at p (3 bytes left at least), or -1. */
+static int pct_byte(const char *p)
+{
+	int hi = hex_digit_value((unsigned char)p[1]), lo = hex_digit_value((unsigned char)p[2]);
+	return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
+}
+
+/* Decodes one name or value of a query as URLSearchParams does ('+' is a
+ * space, "%XX" a byte, a malformed escape stays as it is) into a new
+ * string, or NULL when the bytes are not UTF-8 (the pair is then left
+ * out) or out of memory. */
+static json_t *query_string(const char *p, size_t n)
+{
+	char *d = malloc(n + 1);
+	if (!d)
+		return NULL;
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		int b = p[i] == '%' && i + 2 < n ? pct_byte(p + i) : -1;
+		if (b >= 0) {
+			d[o++] = (char)b;
+			i += 2;
+		} else {
+			d[o++] = p[i] == '+' ? ' ' : p[i];
+		}
+	}
+	json_t *v = json_stringn(d, o);
+	free(d);
+	return v;
+}
+
+/* A v4 client's namespace query ("token=1&x=2") as the object the
+ * reference hands over as auth: each name to its value, the last one of a
+ * name winning. A new reference, or NULL when out of memory. */
+static json_t *query_auth(const char *q, size_t len)
+{
+	json_t *auth = json_object();
+	const char *end = q + len;
+	while (auth && q < end) {
+		const char *amp = memchr(q, '&', (size_t)(end - q));
+		const char *stop = amp ? amp : end;
+		if (stop > q) {
+			const char *eq = memchr(q, '=', (size_t)(stop - q));
+			json_t *name = query_string(q, (size_t)((eq ? eq : stop) - q));
+			json_t *value = eq ? query_string(eq + 1, (size_t)(stop - eq - 1)) : json_string("");
+			if (name && value)
+				json_object_set(auth, json_string_value(name), value);
+			json_decref(name);
+			json_decref(value);
+		}
+		q = stop + 1;
+	}
+	return auth;
+}
+
 static void on_packet(struct sio_layer *io, struct sio_client *c, struct sio_pkt *p)
 {
+	if (client_v4(c)) {
+		/* a 1.x/2.x client's namespace may carry a query: the name is
+		 * what comes before it, the query a CONNECT's auth */
+		const char *q = memchr(p->nsp, '?', p->nsp_len);
+		if (q) {
+			size_t qlen = p->nsp_len - (size_t)(q - p->nsp) - 1;
+			if (p->type == SIO_PACKET_CONNECT) {
+				json_decref(p->data);
+				p->data = query_auth(q + 1, qlen);
+			}
+			p->nsp_len = (size_t)(q - p->nsp);
+			p->nsp[p->nsp_len] = '\0';
+		}
+	}
 	struct sio_socket *s = client_socket(c, p->nsp, p->nsp_len);
 	if (!s && p->type == SIO_PACKET_CONNECT) {
 		on_connect(io, c, p);
@@ -157,6 +215,34 @@ static void on_packet(struct sio_layer *io, struct sio_client *c, struct sio_pkt
 		return;
 	}
 	socket_on_packet(s, p);
+}
+
+static void on_open(sio_eio_socket *conn, void *userdata)
+{
+	struct sio_layer *io = userdata;
+	struct sio_client *c = calloc(1, sizeof(*c));
+	struct connect_wait *w = malloc(sizeof(*w));
+	if (!c || !w) {
+		free(c);
+		free(w);
+		sio_eio_close(conn);
+		return;
+	}
+	c->conn = conn;
+	list_init(&c->sockets);
+	sio_pkt_decoder_init(&c->dec, io->opts->max_attachments);
+	eio_session_set_layer(conn, c);
+	w->client = c;
+	w->wheel = io->wheel;
+	list_init(&w->timer.link);
+	c->wait = w;
+	timer_arm(io->wheel, &w->timer, now_ms() + io->opts->connect_timeout, connect_timed_out);
+	if (client_v4(c)) {
+		/* a 1.x/2.x client is in "/" from the start: the server connects it */
+		char root[] = "/";
+		struct sio_pkt p = {.type = SIO_PACKET_CONNECT, .nsp = root, .nsp_len = 1, .id = -1};
+		on_connect(io, c, &p);
+	}
 }
 
 static void on_message(sio_eio_socket *conn, const void *data, size_t len, bool binary,

@@ -118,12 +118,22 @@ struct sio_socket {
 	uint32_t nrooms;   /* rooms joined (kept by the adapter) */
 	uint32_t nacks_in; /* entries of acks_in */
 	uint32_t events_in_window;
-	char id[21];
 	bool connected;
 	bool closed; /* left (or refused): joins fail from now on */
 	bool disconnect_pending; /* sio_socket_disconnect() to run */
 	bool disconnect_close;
+	/* 20 random URL-safe characters; for an Engine.IO v3 client, as the
+	 * reference names it: the session's id in "/", "<nsp>#<session id>"
+	 * elsewhere */
+	char id[];
 };
+
+/* Whether the client speaks Socket.IO protocol v4 (socket.io-client 1.x
+ * and 2.x, always over Engine.IO v3). */
+static inline bool client_v4(const struct sio_client *c)
+{
+	return eio_session_protocol(c->conn) == 3;
+}
 
 /* client.c */
 /* The layer of a server: options and wheel borrowed; "/" exists. NULL

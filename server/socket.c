@@ -57,12 +57,21 @@ int event_array(const char *event, json_t *args, json_t **out)
 
 struct sio_socket *socket_new(struct sio_client *c, struct sio_namespace *nsp, json_t *auth)
 {
-	struct sio_socket *s = calloc(1, sizeof(*s));
-	if (!s || id_random(s->id) < 0) {
+	const char *sid = sio_eio_id(c->conn);
+	bool v4 = client_v4(c);
+	bool root = strcmp(nsp->name, "/") == 0;
+	size_t id_len = !v4 ? ID_LEN : root ? strlen(sid) : strlen(nsp->name) + 1 + strlen(sid);
+	struct sio_socket *s = calloc(1, sizeof(*s) + id_len + 1);
+	if (s && !v4 && id_random(s->id) < 0) {
 		free(s);
+		s = NULL;
+	}
+	if (!s) {
 		json_decref(auth);
 		return NULL;
 	}
+	if (v4)
+		snprintf(s->id, id_len + 1, "%s%s%s", root ? "" : nsp->name, root ? "" : "#", sid);
 	s->client = c;
 	s->nsp = nsp;
 	if (auth && json_is_object(auth)) {
@@ -526,7 +535,8 @@ void socket_connected(struct sio_socket *s)
 	list_insert_tail(&s->client->sockets, &s->client_link);
 	s->client->nsockets++;
 	nsp->adapter->ops->join(nsp->adapter, s, s->id); /* the own room */
-	json_t *reply = json_pack("{s:s}", "sid", s->id);
+	/* v4 clients (1.x/2.x) get a CONNECT without payload */
+	json_t *reply = client_v4(s->client) ? NULL : json_pack("{s:s}", "sid", s->id);
 	socket_packet(s, SIO_PACKET_CONNECT, -1, reply, NULL, 0, false);
 	json_decref(reply);
 	if (nsp->ev.connection)

@@ -83,6 +83,9 @@ void *eio_session_layer(const sio_eio_socket *s);
 void eio_session_set_layer(sio_eio_socket *s, void *layer);
 /* Whether packets can still be queued (not closing nor closed). */
 bool eio_session_open(const sio_eio_socket *s);
+/* The Engine.IO protocol the session speaks: 3 (clients 1.x/2.x, with
+ * allow_eio3) or 4. */
+int eio_session_protocol(const sio_eio_socket *s);
 /* The session is no longer a pending handshake (see
  * eio_engine_count_pending()). Idempotent. */
 void eio_session_settle(sio_eio_socket *s);

@@ -118,6 +118,7 @@ struct sio_eio_socket {
 
 	enum session_state state;
 	enum sio_transport transport; /* tr's kind, kept when tr is gone */
+	uint8_t protocol;             /* Engine.IO protocol: 3 or 4 */
 	char sid[21];
 	bool upgrading; /* probe answered */
 	bool awaiting_pong;
@@ -127,9 +128,9 @@ struct sio_eio_socket {
 };
 
 /* Creates a session for a handshake, taking ownership of req (from
- * request_keep()), and attaches tr (whose sess it sets). Queues the open
- * packet and runs the connection hook. Returns NULL on failure (req
- * released, tr untouched). */
+ * request_keep()), and attaches tr (whose sess it sets). The protocol
+ * (3 or 4) is the request's. Queues the open packet and runs the
+ * connection hook. Returns NULL on failure (req released, tr untouched). */
 struct sio_eio_socket *session_create(struct eio_engine *e, struct sio_request *req,
                                       struct eio_transport *tr);
 struct sio_eio_socket *session_find(struct eio_engine *e, const char *sid, size_t len);

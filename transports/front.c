@@ -181,7 +181,7 @@ static void dispatch_request(struct front_conn *c)
 		return;
 	}
 	if (!s) {
-		if (!handshake_eio_v4(req)) {
+		if (!handshake_protocol_allowed(e, handshake_protocol(req))) {
 			conn_respond_error(c, req, EIO_ERR_UNSUPPORTED_PROTOCOL_VERSION, NULL, keep);
 			return;
 		}

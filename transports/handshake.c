@@ -31,11 +31,16 @@ static bool origin_invalid(const struct sio_request *req)
 	return false;
 }
 
-bool handshake_eio_v4(const struct sio_request *req)
+int handshake_protocol(const struct sio_request *req)
 {
 	size_t len = 0;
 	const char *eio = request_query_n(req, "EIO", &len);
-	return eio && len == 1 && eio[0] == '4';
+	return eio && len == 1 && eio[0] == '4' ? 4 : 3;
+}
+
+bool handshake_protocol_allowed(const struct eio_engine *e, int protocol)
+{
+	return protocol == 4 || e->opts->allow_eio3;
 }
 
 enum eio_error_code handshake_verify(struct eio_engine *e, const struct sio_request *req,
@@ -63,7 +68,7 @@ enum eio_error_code handshake_verify(struct eio_engine *e, const struct sio_requ
 			return EIO_ERR_UNKNOWN_SID;
 		if (!upgrade && session_transport(s) != t)
 			return EIO_ERR_BAD_REQUEST;
-		if (!handshake_eio_v4(req))
+		if (handshake_protocol(req) != s->protocol)
 			return EIO_ERR_BAD_REQUEST;
 		*sess = s;
 		return EIO_ERR_NONE;

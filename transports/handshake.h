@@ -29,8 +29,13 @@ const char *eio_error_message(enum eio_error_code code);
 /* Whether the request is under the engine's path. */
 bool handshake_engine_path(const struct eio_engine *e, const struct sio_request *req);
 
-/* EIO=4, compared with its decoded length ("4%00" is not "4"). */
-bool handshake_eio_v4(const struct sio_request *req);
+/* The Engine.IO protocol a request speaks, as the reference reads it: 4
+ * for EIO=4 (compared with its decoded length: "4%00" is not "4"), 3 for
+ * anything else. */
+int handshake_protocol(const struct sio_request *req);
+
+/* Whether the engine serves that protocol (3 only with allow_eio3). */
+bool handshake_protocol_allowed(const struct eio_engine *e, int protocol);
 
 /*
  * The reference's verify() for a request (`upgrade`: a websocket upgrade

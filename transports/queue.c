@@ -14,7 +14,7 @@ struct outbuf *outbuf_new(enum eio_packet_type type, bool binary, const void *da
 	o->type = (uint8_t)type;
 	o->binary = binary;
 	o->len = len;
-	o->mem[OUTBUF_PRE] = (uint8_t)('0' + type);
+	o->mem[OUTBUF_PRE] = (uint8_t)(binary ? type : '0' + type);
 	if (len)
 		memcpy(outbuf_data(o), data, len);
 	return o;

@@ -16,14 +16,16 @@
 #include "protocol/eio_packet.h"
 
 /* An encoded packet shared by reference. Layout: OUTBUF_PRE bytes of
- * headroom (a websocket frame header goes there), the type digit, the
- * data. */
+ * headroom (a websocket frame header goes there), the type, the data. The
+ * type is the digit of a text packet ('4'), and for a binary one the byte
+ * itself (4): what a v3 websocket frame carries before the bytes (a v4
+ * one carries the bytes alone). */
 struct outbuf {
 	uint32_t refs;
 	uint8_t type; /* enum eio_packet_type */
 	bool binary;
 	size_t len;    /* data length */
-	uint8_t mem[]; /* [OUTBUF_PRE] type digit, then data */
+	uint8_t mem[]; /* [OUTBUF_PRE] type, then data */
 };
 
 #define OUTBUF_PRE 16 /* >= LWS_PRE and a websocket frame header */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "transports/handshake.h"
 #include "transports/upgrade.h"
 
 #define CLOSE_TIMEOUT_MS 30000 /* the reference's polling closeTimeout */
@@ -110,6 +111,14 @@ static void pong_missing(struct timer *t)
 	session_fail(s, "ping timeout");
 }
 
+/* v3: the client pings; it must within ping_interval + ping_timeout. */
+static void client_ping_wait(struct sio_eio_socket *s)
+{
+	const struct sio_server_options *o = s->engine->opts;
+	timer_arm(s->engine->wheel, &s->ping_timer,
+		  now_ms() + (uint64_t)o->ping_interval + o->ping_timeout, pong_missing);
+}
+
 static void ping_due(struct timer *t)
 {
 	struct sio_eio_socket *s = container_of(t, struct sio_eio_socket, ping_timer);
@@ -135,6 +144,7 @@ struct sio_eio_socket *session_create(struct eio_engine *e, struct sio_request *
 	s->engine = e;
 	s->req = req;
 	s->state = SS_OPEN;
+	s->protocol = (uint8_t)handshake_protocol(req);
 	list_init(&s->dirty);
 
 	char json[256];
@@ -149,7 +159,10 @@ struct sio_eio_socket *session_create(struct eio_engine *e, struct sio_request *
 	s->transport = tr->ops->kind;
 	tr->sess = s;
 	engine_add_session(e, s);
-	timer_arm(e->wheel, &s->ping_timer, now_ms() + o->ping_interval, ping_due);
+	if (s->protocol == 3)
+		client_ping_wait(s);
+	else
+		timer_arm(e->wheel, &s->ping_timer, now_ms() + o->ping_interval, ping_due);
 	if (e->hooks.ev.connection)
 		e->hooks.ev.connection(s, e->hooks.userdata);
 	return s;
@@ -170,7 +183,7 @@ void session_on_packet(struct sio_eio_socket *s, const struct eio_packet *p)
 	struct eio_engine *e = s->engine;
 	if (s->state != SS_OPEN)
 		return;
-	if (s->awaiting_pong && !s->refreshed && p->type != EIO_PONG) {
+	if (s->protocol != 3 && s->awaiting_pong && !s->refreshed && p->type != EIO_PONG) {
 		/* as the reference: another packet while waiting for the pong
 		 * refreshes the ping timeout once */
 		timer_arm(e->wheel, &s->ping_timer, now_ms() + e->opts->ping_timeout, pong_missing);
@@ -178,10 +191,16 @@ void session_on_packet(struct sio_eio_socket *s, const struct eio_packet *p)
 	}
 	switch (p->type) {
 	case EIO_PING:
-		session_fail(s, "transport error"); /* invalid heartbeat direction in v4 */
+		/* v3: the client's heartbeat, answered; v4: the wrong direction */
+		if (s->protocol != 3 || queue_control(s, EIO_PONG, NULL) < 0)
+			session_fail(s, "transport error");
+		else
+			client_ping_wait(s);
 		break;
 	case EIO_PONG:
-		if (s->awaiting_pong) {
+		if (s->protocol == 3)
+			session_fail(s, "transport error"); /* the wrong direction in v3 */
+		else if (s->awaiting_pong) {
 			s->awaiting_pong = false;
 			timer_arm(e->wheel, &s->ping_timer, now_ms() + e->opts->ping_interval,
 				  ping_due);
@@ -215,6 +234,11 @@ void eio_session_set_layer(sio_eio_socket *s, void *layer)
 bool eio_session_open(const sio_eio_socket *s)
 {
 	return s->state == SS_OPEN;
+}
+
+int eio_session_protocol(const sio_eio_socket *s)
+{
+	return s->protocol;
 }
 
 /* Whether `n` more packets of `bytes` fit the queue limits. */

@@ -79,7 +79,7 @@ int upgrade_request(struct front_conn *c, size_t used)
 	}
 	struct sio_request *copy = NULL;
 	if (!s) {
-		if (!handshake_eio_v4(req)) {
+		if (!handshake_protocol_allowed(e, handshake_protocol(req))) {
 			refuse(c, eio_error_message(EIO_ERR_UNSUPPORTED_PROTOCOL_VERSION));
 			return 0;
 		}

@@ -55,11 +55,13 @@ void ws_request_write(struct ws_conn *w)
 _Static_assert(OUTBUF_PRE >= 10, "OUTBUF_PRE must hold a frame header");
 
 /* The frame of a queued packet: header (written into the headroom) and
- * payload, as one contiguous span. */
-static struct iovec packet_frame(struct outbuf *o)
+ * payload, as one contiguous span. A binary packet is its bytes alone in
+ * v4, its type byte then its bytes in v3. */
+static struct iovec packet_frame(struct outbuf *o, int protocol)
 {
-	uint8_t *payload = o->binary ? outbuf_data(o) : o->mem + OUTBUF_PRE;
-	size_t len = o->binary ? o->len : o->len + 1;
+	bool bare = o->binary && protocol != 3;
+	uint8_t *payload = bare ? outbuf_data(o) : o->mem + OUTBUF_PRE;
+	size_t len = bare ? o->len : o->len + 1;
 	size_t h = ws_frame_header_before(payload, o->binary ? WS_OP_BINARY : WS_OP_TEXT, len);
 	return (struct iovec){.iov_base = payload - h, .iov_len = h + len};
 }
@@ -112,7 +114,7 @@ static int ws_send(struct ws_conn *w)
 		if (!w->closing && s && s->tr == &w->tr) {
 			while (niov < MAX_IOV && npackets < s->out.count) {
 				struct outbuf *o = queue_at(&s->out, npackets);
-				iov[niov++] = packet_frame(o);
+				iov[niov++] = packet_frame(o, s->protocol);
 				npackets++;
 				if (o->type == EIO_CLOSE)
 					break; /* nothing goes after the close packet */
@@ -246,10 +248,19 @@ static void ws_message(struct ws_conn *w, uint8_t *data, size_t len, bool binary
 		return;
 	struct eio_packet p;
 	bool ok = true;
-	if (binary)
+	if (binary && s->protocol == 3) {
+		/* v3: the type byte, then the bytes */
+		ok = len > 0 && data[0] <= EIO_NOOP;
+		if (ok)
+			p = (struct eio_packet){.type = (enum eio_packet_type)data[0],
+						.binary = true,
+						.data = data + 1,
+						.len = len - 1};
+	} else if (binary) {
 		p = (struct eio_packet){.type = EIO_MESSAGE, .binary = true, .data = data, .len = len};
-	else
+	} else {
 		ok = eio_packet_decode(data, len, &p) == EIO_DECODE_OK;
+	}
 	if (s->probe == w)
 		upgrade_probe_packet(s, ok ? &p : NULL);
 	else if (!ok)

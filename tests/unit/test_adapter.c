@@ -21,10 +21,10 @@ struct fixture {
 
 static struct sio_socket *socket_in(struct sio_namespace *nsp, int i)
 {
-	struct sio_socket *s = calloc(1, sizeof(*s));
+	struct sio_socket *s = calloc(1, sizeof(*s) + 21);
 	if (!s)
 		out_of_memory();
-	snprintf(s->id, sizeof(s->id), "socket-%02d-0123456789", i);
+	snprintf(s->id, 21, "socket-%02d-0123456789", i);
 	s->nsp = nsp;
 	s->connected = true;
 	list_init(&s->rooms);
