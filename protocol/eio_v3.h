@@ -114,9 +114,10 @@ int eio3_payload_next(uint8_t *buf, size_t len, size_t *pos, struct eio_packet *
  *  - a frame is a first byte (0: text; anything else: binary), length
  *    bytes up to a byte 255, then the packet; no 255 before the end, or
  *    more than 310 characters of length, is a framing error;
- *  - each length byte stands for its value written in decimal (a byte 12
- *    is "12"); the packet starts that many characters after the first
- *    byte, plus one: with bytes 0-9 right after the 255;
+ *  - the length is the length bytes' values written in decimal one after
+ *    the other (a byte 12 adds "12"), leading zeros allowed; the reference
+ *    skips as many bytes as that text has characters, so the packet starts
+ *    right after the 255 only when each length byte is 0-9;
  *  - a length beyond the end is cut to the end (not an error); no length
  *    digits at all ([type, 255]) gives an empty packet and the next frame
  *    starts at the 255;

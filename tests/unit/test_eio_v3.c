@@ -213,6 +213,7 @@ static const struct payload_vector text_vectors[] = {
 	TXT("\xe2\x80\xa8" "2:4a", P(4, "a"), END),
 	TXT("\xe1\xa0\x8e" "2:4a", ERR),
 	TXT("2\xe3\x80\x80:4a", P(4, "a"), END),
+	TXT("\xef\xbb\xbf" "2:4a", P(4, "a"), END),
 	TXT(" 2 2:4a", ERR),
 	TXT("2 x:4a", ERR),
 	TXT("1.9999999999999999:4a", P(4, "a"), END),
