@@ -24,7 +24,7 @@ enum eio_packet_type {
 
 struct eio_packet {
 	enum eio_packet_type type;
-	bool binary;         /* a binary message (type is EIO_MESSAGE) */
+	bool binary;         /* binary data (v4: type is EIO_MESSAGE; v3: any, eio_v3.h) */
 	const uint8_t *data; /* payload after the type character; borrowed */
 	size_t len;
 };
@@ -64,7 +64,8 @@ size_t eio_packet_payload_write(enum eio_packet_type type, bool binary, const ui
 				size_t len, uint8_t *out);
 
 /* Writes the open packet's JSON (without the leading '0') into out, at
- * most cap bytes including a NUL. Returns the length written (without the
+ * most cap bytes including a NUL. The same for v3 clients: the reference
+ * sends them maxPayload too. Returns the length written (without the
  * NUL), or -1 when cap is too small. */
 int eio_open_json(char *out, size_t cap, const char *sid, bool upgrade_to_websocket,
 		  uint32_t ping_interval, uint32_t ping_timeout, uint64_t max_payload);

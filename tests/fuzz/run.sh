@@ -40,6 +40,8 @@ declare -A sources=(
 	[base64]="protocol/eio_packet.c"
 	[eio_packet]="protocol/eio_packet.c"
 	[eio_payload]="protocol/eio_packet.c"
+	[eio_v3_payload]="protocol/eio_v3.c protocol/eio_packet.c protocol/json.c protocol/utf8.c"
+	[jsonp]="protocol/eio_v3.c protocol/eio_packet.c protocol/utf8.c"
 	[utf8]="protocol/utf8.c"
 	[sio_packet]="protocol/sio_packet.c protocol/json.c protocol/utf8.c"
 	[sio_decoder]="protocol/sio_packet.c protocol/json.c protocol/utf8.c"
@@ -51,8 +53,9 @@ declare -A sources=(
 # target name -> dictionary (dict/<name>.dict)
 declare -A dicts=(
 	[sio_packet]=json [sio_decoder]=json [json_args]=json [json]=json [http1]=http1
+	[eio_v3_payload]=eio_v3 [jsonp]=eio_v3
 )
-all_targets="base64 eio_packet eio_payload utf8 json sio_packet sio_decoder json_args http1 ws_parser"
+all_targets="base64 eio_packet eio_payload eio_v3_payload jsonp utf8 json sio_packet sio_decoder json_args http1 ws_parser"
 targets="${FUZZ_TARGETS:-$all_targets}"
 
 for t in $targets; do
