@@ -294,7 +294,8 @@ static void usage(void)
 {
 	fputs("usage: eio_server [--ping-interval MS] [--ping-timeout MS] [--upgrade-timeout MS]\n"
 	      "  [--max-http-buffer-size N] [--transports polling|websocket|polling,websocket]\n"
-	      "  [--no-upgrades] [--cors ORIGIN]... [--cors-credentials] [--cors-suffix S]\n"
+	      "  [--no-upgrades] [--allow-eio3] [--cors ORIGIN]... [--cors-credentials]\n"
+	      "  [--cors-suffix S]\n"
 	      "  [--forbid-query NAME]\n"
 	      "  [--initial-header NAME:VALUE]... [--max-queue-bytes N] [--max-queue-packets N]\n"
 	      "  [--queue-full close|reject] [--path PATH]\n"
@@ -347,6 +348,10 @@ static bool parse_args(int argc, char **argv, struct sio_server_options *opts,
 
 		if (!strcmp(a, "--no-upgrades")) {
 			opts->allow_upgrades = false;
+			continue;
+		}
+		if (!strcmp(a, "--allow-eio3")) {
+			opts->allow_eio3 = true;
 			continue;
 		}
 		if (!strcmp(a, "--cors-credentials")) {

@@ -41,6 +41,7 @@ for (let i = 0; i < argv.length; i++) {
     case '--max-http-buffer-size': opts.maxHttpBufferSize = Number(next()); break;
     case '--transports': opts.transports = next().split(','); break;
     case '--no-upgrades': opts.allowUpgrades = false; break;
+    case '--allow-eio3': opts.allowEIO3 = true; break;
     case '--cors': cors.origins.push(next()); break;
     case '--cors-credentials': cors.credentials = true; break;
     case '--cors-suffix': cors.suffix = next(); break;

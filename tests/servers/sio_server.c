@@ -62,7 +62,8 @@
  * --max-queue-packets N --queue-full close|reject --headers-timeout MS
  * --body-timeout MS --max-connections-per-ip N --max-pending-handshakes N
  * --max-namespaces N --max-rooms N --max-pending-acks N
- * --max-events-per-second N --shutdown-timeout MS.
+ * --max-events-per-second N --shutdown-timeout MS, --allow-eio3 on|off,
+ * --port N (listen there rather than on any free port).
  *
  * --disconnect-effects on: the disconnecting and disconnect callbacks act on
  * the server as an application might during a shutdown: broadcast, emit
@@ -985,7 +986,8 @@ static void usage(void)
 	      "  [--body-timeout MS] [--max-connections-per-ip N] [--max-pending-handshakes N]\n"
 	      "  [--max-namespaces N] [--max-rooms N] [--max-pending-acks N]\n"
 	      "  [--max-events-per-second N] [--shutdown-timeout MS]\n"
-	      "  [--disconnect-effects on|off]\n",
+	      "  [--disconnect-effects on|off] [--allow-eio3 on|off]\n"
+	      "  [--port N]\n",
 	      stderr);
 }
 
@@ -993,6 +995,7 @@ struct config {
 	const char **namespaces; /* argc entries at most */
 	size_t n_namespaces;
 	const char *pattern;
+	int port; /* --port, 0: any free one */
 };
 
 static bool parse_args(int argc, char **argv, struct sio_server_options *opts, struct config *cfg,
@@ -1061,6 +1064,10 @@ static bool parse_args(int argc, char **argv, struct sio_server_options *opts, s
 			opts->cleanup_empty_child_namespaces = !strcmp(val, "on");
 		else if (!strcmp(a, "--disconnect-effects"))
 			app->disconnect_effects = !strcmp(val, "on");
+		else if (!strcmp(a, "--port"))
+			cfg->port = atoi(val);
+		else if (!strcmp(a, "--allow-eio3"))
+			opts->allow_eio3 = !strcmp(val, "on");
 		else
 			ok = false;
 		if (!ok) {
@@ -1113,7 +1120,7 @@ int main(int argc, char **argv)
 		report("namespaces", rc);
 		goto out_server;
 	}
-	rc = sio_server_listen(app.srv, "127.0.0.1", 0);
+	rc = sio_server_listen(app.srv, "127.0.0.1", cfg.port);
 	if (rc < 0) {
 		report("sio_server_listen", rc);
 		goto out_server;

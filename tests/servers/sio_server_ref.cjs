@@ -20,6 +20,7 @@ const opts = { path: '/socket.io/', transports: ['polling', 'websocket'] };
 const staticNamespaces = [];
 let pattern = null;
 let prefix = null;
+let listenPort = 0;
 
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
@@ -34,6 +35,8 @@ for (let i = 0; i < argv.length; i++) {
   switch (a) {
     case '--connect-timeout': opts.connectTimeout = Number(next()); break;
     case '--ping-interval': opts.pingInterval = Number(next()); break;
+    case '--allow-eio3': opts.allowEIO3 = next() === 'on'; break;
+    case '--port': listenPort = Number(next()); break;
     case '--ping-timeout': opts.pingTimeout = Number(next()); break;
     case '--transports': opts.transports = next().split(','); break;
     case '--namespace': staticNamespaces.push(next()); break;
@@ -274,7 +277,7 @@ for (const nsp of namespaces) {
   nsp.on('connection', onConnection);
 }
 
-httpServer.listen(0, '127.0.0.1', () => out(`PORT ${httpServer.address().port}`));
+httpServer.listen(listenPort, '127.0.0.1', () => out(`PORT ${httpServer.address().port}`));
 const stop = () => {
   for (const t of timers) clearTimeout(t);
   io.close(() => process.exit(0));
