@@ -74,8 +74,7 @@ static bool is_reserved_event(const json_t *name)
 	return sio_pkt_event_reserved(json_string_value(name), json_string_length(name));
 }
 
-/* The reference's isPayloadValid() for a payload that is present. */
-static bool payload_valid(enum sio_packet_type type, const json_t *data)
+bool sio_pkt_payload_valid(enum sio_packet_type type, const json_t *data)
 {
 	const json_t *first;
 
@@ -238,7 +237,7 @@ int sio_pkt_decode(const char *buf, size_t len, uint32_t max_attachments, struct
 		pkt.data = jsonr_parse(buf + pos, len - pos, SIO_PKT_MAX_DEPTH, &jerr);
 		if (!pkt.data)
 			return jerr == JSONR_ENOMEM ? SIO_PKT_ENOMEM : SIO_PKT_EJSON;
-		if (!payload_valid(pkt.type, pkt.data)) {
+		if (!sio_pkt_payload_valid(pkt.type, pkt.data)) {
 			r = SIO_PKT_EPAYLOAD;
 			goto fail;
 		}
@@ -414,7 +413,7 @@ static int encode_check(enum sio_packet_type type, const char *nsp, size_t nsp_l
 		return SIO_PKT_EACKID;
 	if (!data)
 		return 0;
-	if (!payload_valid(type, data))
+	if (!sio_pkt_payload_valid(type, data))
 		return SIO_PKT_EPAYLOAD;
 	return check_tree(data, attachments, is_binary_type(type), 1);
 }

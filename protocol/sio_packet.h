@@ -125,6 +125,16 @@ void sio_pkt_finish(struct sio_pkt *pkt);
 int sio_pkt_decode(const char *buf, size_t len, uint32_t max_attachments, struct sio_pkt *out);
 
 /*
+ * The reference's isPayloadValid() for a payload that is present (data
+ * borrowed, not NULL), with the rules sio_pkt_decode() lists: CONNECT an
+ * object; DISCONNECT never; EVENT and BINARY_EVENT an array whose first
+ * element is a number or a string that is not a reserved event name; ACK
+ * and BINARY_ACK an array; CONNECT_ERROR a string or an object. Shared with
+ * the msgpack codec so that both parsers accept the same shapes.
+ */
+bool sio_pkt_payload_valid(enum sio_packet_type type, const json_t *data);
+
+/*
  * The index of a placeholder: if v (borrowed) is an object whose
  * "_placeholder" member is true and whose "num" is an integer in
  * [0, attachments), returns num; otherwise -1. In a packet that

@@ -12,7 +12,7 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # Debian packages the build and the tests cannot do without.
 required=(
 	meson ninja-build pkg-config gcc libc6-dev clang binutils
-	libwebsockets-dev libwebsockets-evlib-ev libev-dev libjansson-dev node-llhttp
+	libwebsockets-dev libwebsockets-evlib-ev libev-dev libjansson-dev libmsgpack-dev node-llhttp
 	# the build-time generator of the client bundle compresses with these
 	zlib1g-dev libbrotli-dev
 	# the browser tests (tests/browser/) drive /usr/bin/chromium
