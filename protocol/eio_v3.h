@@ -87,9 +87,10 @@ size_t eio3_utf16_len(const uint8_t *p, size_t n);
  *    included), leading zeros, a sign, a fraction, an exponent and 0x, 0o,
  *    0b prefixes are all allowed, and white space alone is 0; the value
  *    must be an integer no greater than the UTF-16 units left (so "-0" and
- *    "1e-400" are 0, "0x2" and "2.0" are 2, "2.5", "-1", "Infinity" and
- *    "2:4" + a longer packet are errors); a length shorter than its packet
- *    cuts it, and what follows must parse as the next length;
+ *    "1e-400" are 0, "0x2" and "2.0" are 2; "2.5", "-1", "Infinity" and a
+ *    length past the end, "3:4a", are errors; huge numbers never wrap); a
+ *    length shorter than its packet cuts it, and what follows must parse
+ *    as the next length ("1:4a" gives "4", then fails on "a");
  *  - a zero length is no packet, not an error ("0:" is an empty payload);
  *  - a packet whose first character is not '0'..'6' or 'b' is an error;
  *  - "b" alone, or 'b' followed by anything but '0'..'6', is skipped
