@@ -136,6 +136,15 @@ struct sio_cors_options {
 	int max_age;                 /* seconds; negative: not sent (default -1) */
 };
 
+/* How Socket.IO packets are written on the wire: the default parser of
+ * socket.io-parser (JSON text, binary as attachments), or
+ * socket.io-msgpack-parser 3.x (one msgpack binary message a packet);
+ * every client of the server must use the same one. */
+enum sio_parser {
+	SIO_PARSER_JSON = 0,
+	SIO_PARSER_MSGPACK = 1,
+};
+
 struct sio_server_options {
 	const char *path;            /* "/socket.io/" */
 	uint32_t ping_interval;      /* ms, 25000 */
@@ -175,6 +184,7 @@ struct sio_server_options {
 	bool cleanup_empty_child_namespaces; /* free a dynamic namespace when its last socket
 						leaves (pointers to it then die), false */
 	uint32_t max_attachments; /* binary attachments per packet, 10 */
+	enum sio_parser parser;   /* SIO_PARSER_JSON (the reference's parser option) */
 	bool serve_client;        /* serve the client bundle under path (socket.io.js ...), true */
 	const char *static_dir;   /* serve this folder's files for other GET paths; NULL: none */
 

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "protocol/sio_msgpack.h"
+
 /* Held by a client until it joins a namespace: most connections join one
  * at once, and an idle one then holds no timer. */
 struct connect_wait {
@@ -65,14 +67,16 @@ static struct sio_socket *client_socket(struct sio_client *c, const char *nsp, s
 }
 
 /* Sends a CONNECT_ERROR for a namespace with no socket. data borrowed. */
-static void connect_error(struct sio_client *c, const char *nsp, size_t len, const json_t *data)
+static void connect_error(struct sio_layer *io, struct sio_client *c, const char *nsp,
+			  size_t len, const json_t *data)
 {
-	char *text = NULL;
-	size_t tlen = 0;
-	if (sio_pkt_encode(SIO_PACKET_CONNECT_ERROR, nsp, len, -1, 0, data, 0, &text, &tlen) < 0)
+	struct outbuf *bufs[1];
+	int n = encode_packet(io->opts->parser, nsp, len, SIO_PACKET_CONNECT_ERROR, -1, data, NULL,
+			      0, bufs);
+	if (n <= 0)
 		return;
-	sio_eio_send(c->conn, text, tlen, false);
-	free(text);
+	eio_session_send(c->conn, bufs, 1, false);
+	outbuf_unref(bufs[0]);
 }
 
 /* A middleware's refusal as the client reads it: {message, data} (data
@@ -95,14 +99,14 @@ static void on_connect(struct sio_layer *io, struct sio_client *c, struct sio_pk
 	uint32_t cap = io->opts->max_namespaces_per_client;
 	if (cap && c->nsockets >= cap) {
 		json_t *err = json_pack("{s:s}", "message", "Too many namespaces");
-		connect_error(c, p->nsp, p->nsp_len, err);
+		connect_error(io, c, p->nsp, p->nsp_len, err);
 		json_decref(err);
 		return;
 	}
 	struct sio_namespace *nsp = namespace_for_connect(io, p->nsp, p->nsp_len, p->data);
 	if (!nsp) {
 		json_t *err = json_pack("{s:s}", "message", "Invalid namespace");
-		connect_error(c, p->nsp, p->nsp_len, err);
+		connect_error(io, c, p->nsp, p->nsp_len, err);
 		json_decref(err);
 		return;
 	}
@@ -117,7 +121,7 @@ static void on_connect(struct sio_layer *io, struct sio_client *c, struct sio_pk
 	json_t *data = NULL;
 	if (namespace_run_middleware(nsp, s, &message, &data) != 0) {
 		json_t *err = refusal(c, message ? message : "", data);
-		connect_error(c, p->nsp, p->nsp_len, err);
+		connect_error(io, c, p->nsp, p->nsp_len, err);
 		json_decref(err);
 		free(message);
 		nsp->adapter->ops->leave_all(nsp->adapter, s); /* rooms joined by the middleware */
@@ -253,8 +257,16 @@ static void on_message(sio_eio_socket *conn, const void *data, size_t len, bool 
 		return;
 	struct sio_pkt p;
 	memset(&p, 0, sizeof(p));
-	int r = binary ? sio_pkt_decoder_binary(&c->dec, data, len, &p)
-		       : sio_pkt_decoder_text(&c->dec, data, len, &p);
+	struct sio_layer *io = userdata;
+	int r;
+	if (io->opts->parser == SIO_PARSER_MSGPACK)
+		/* one binary message a packet; text is not msgpack */
+		r = binary && sio_msgpack_decode(data, len, io->opts->max_attachments, &p) == 0 ? 1
+											  : -1;
+	else if (binary)
+		r = sio_pkt_decoder_binary(&c->dec, data, len, &p);
+	else
+		r = sio_pkt_decoder_text(&c->dec, data, len, &p);
 	if (r < 0) {
 		/* a decode error closes this client's connection, nothing else;
 		 * the reference's sockets then see the engine's "forced close" */

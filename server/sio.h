@@ -159,10 +159,12 @@ void socket_on_packet(struct sio_socket *s, struct sio_pkt *p);
 /* Leaves: disconnecting callback, rooms left, pending acks fail, the
  * disconnect callback; the memory is freed later. */
 void socket_close(struct sio_socket *s, const char *reason);
-/* Encodes a packet (BINARY_* when nbins) into shared buffers: out[0] the
- * text, then one per attachment (out holds 1 + nbins). data borrowed.
- * Returns the number of buffers (new references) or a negative SIO_E*. */
-int encode_packet(const char *nsp, enum sio_packet_type type, int64_t id, const json_t *data,
+/* Encodes a packet (BINARY_* when nbins) with the parser into shared
+ * buffers: for JSON out[0] the text, then one per attachment (out holds
+ * 1 + nbins); for msgpack one binary message. data borrowed. Returns the
+ * number of buffers (new references) or a negative SIO_E*. */
+int encode_packet(enum sio_parser parser, const char *nsp, size_t nsp_len,
+		  enum sio_packet_type type, int64_t id, const json_t *data,
 		  const struct sio_binary *bins, size_t nbins, struct outbuf **out);
 /* Queues one packet for the socket. data borrowed. */
 int socket_packet(struct sio_socket *s, enum sio_packet_type type, int64_t id, const json_t *data,

@@ -10,6 +10,7 @@
 #include <sys/time.h>
 
 #include "base/id.h"
+#include "protocol/sio_msgpack.h"
 
 /* An emit of ours waiting for the client's ACK. */
 struct pending_ack {
@@ -114,9 +115,32 @@ void socket_free(struct sio_socket *s)
 
 /* ---- sending ------------------------------------------------------------ */
 
-/* Encodes a packet and its attachments into shared buffers. Returns the
- * number of buffers (1 + nbins) or a negative error. */
-int encode_packet(const char *nsp, enum sio_packet_type type, int64_t id, const json_t *data,
+/* The msgpack parser's one binary message for the packet. */
+static int encode_msgpack(const char *nsp, size_t nsp_len, enum sio_packet_type type,
+			  int64_t id, const json_t *data, const struct sio_binary *bins,
+			  size_t nbins, struct outbuf **out)
+{
+	struct sio_pkt_buf stack_bufs[16];
+	struct sio_pkt_buf *bufs = stack_bufs;
+	if (nbins > 16 && !(bufs = malloc(nbins * sizeof(*bufs))))
+		return SIO_ENOMEM;
+	for (size_t i = 0; i < nbins; i++)
+		bufs[i] = (struct sio_pkt_buf){.data = (uint8_t *)bins[i].data, .len = bins[i].len};
+	uint8_t *msg = NULL;
+	size_t len = 0;
+	int r = sio_msgpack_encode(type, nsp, nsp_len, id, (uint32_t)nbins, data,
+				   nbins ? bufs : NULL, 0, &msg, &len);
+	if (bufs != stack_bufs)
+		free(bufs);
+	if (r < 0)
+		return r == SIO_PKT_ENOMEM ? SIO_ENOMEM : SIO_EINVAL;
+	out[0] = outbuf_new(EIO_MESSAGE, true, msg, len);
+	free(msg);
+	return out[0] ? 1 : SIO_ENOMEM;
+}
+
+int encode_packet(enum sio_parser parser, const char *nsp, size_t nsp_len,
+		  enum sio_packet_type type, int64_t id, const json_t *data,
 		  const struct sio_binary *bins, size_t nbins, struct outbuf **out)
 {
 	if (nbins > 0) {
@@ -125,9 +149,11 @@ int encode_packet(const char *nsp, enum sio_packet_type type, int64_t id, const 
 		else if (type == SIO_PACKET_ACK)
 			type = SIO_PACKET_BINARY_ACK;
 	}
+	if (parser == SIO_PARSER_MSGPACK)
+		return encode_msgpack(nsp, nsp_len, type, id, data, bins, nbins, out);
 	char *text = NULL;
 	size_t len = 0;
-	int r = sio_pkt_encode(type, nsp, strlen(nsp), id, (uint32_t)nbins, data, 0, &text, &len);
+	int r = sio_pkt_encode(type, nsp, nsp_len, id, (uint32_t)nbins, data, 0, &text, &len);
 	if (r < 0)
 		return r == SIO_PKT_ENOMEM ? SIO_ENOMEM : SIO_EINVAL;
 	out[0] = outbuf_new(EIO_MESSAGE, false, text, len);
@@ -151,7 +177,8 @@ int socket_packet(struct sio_socket *s, enum sio_packet_type type, int64_t id, c
 	struct outbuf *bufs[1 + SIO_MAX_EMIT_BINS];
 	if (nbins > SIO_MAX_EMIT_BINS)
 		return SIO_ETOOBIG;
-	int n = encode_packet(s->nsp->name, type, id, data, bins, nbins, bufs);
+	int n = encode_packet(s->nsp->io->opts->parser, s->nsp->name, strlen(s->nsp->name), type,
+			      id, data, bins, nbins, bufs);
 	if (n < 0)
 		return n;
 	int r = eio_session_send(s->client->conn, bufs, (size_t)n, is_volatile);

@@ -63,7 +63,7 @@
  * --body-timeout MS --max-connections-per-ip N --max-pending-handshakes N
  * --max-namespaces N --max-rooms N --max-pending-acks N
  * --max-events-per-second N --shutdown-timeout MS, --allow-eio3 on|off,
- * --port N (listen there rather than on any free port).
+ * --port N (listen there rather than on any free port), --parser json|msgpack.
  *
  * --disconnect-effects on: the disconnecting and disconnect callbacks act on
  * the server as an application might during a shutdown: broadcast, emit
@@ -987,7 +987,7 @@ static void usage(void)
 	      "  [--max-namespaces N] [--max-rooms N] [--max-pending-acks N]\n"
 	      "  [--max-events-per-second N] [--shutdown-timeout MS]\n"
 	      "  [--disconnect-effects on|off] [--allow-eio3 on|off]\n"
-	      "  [--port N]\n",
+	      "  [--port N] [--parser json|msgpack]\n",
 	      stderr);
 }
 
@@ -1064,6 +1064,10 @@ static bool parse_args(int argc, char **argv, struct sio_server_options *opts, s
 			opts->cleanup_empty_child_namespaces = !strcmp(val, "on");
 		else if (!strcmp(a, "--disconnect-effects"))
 			app->disconnect_effects = !strcmp(val, "on");
+		else if (!strcmp(a, "--parser") && !strcmp(val, "msgpack"))
+			opts->parser = SIO_PARSER_MSGPACK;
+		else if (!strcmp(a, "--parser") && !strcmp(val, "json"))
+			opts->parser = SIO_PARSER_JSON;
 		else if (!strcmp(a, "--port"))
 			cfg->port = atoi(val);
 		else if (!strcmp(a, "--allow-eio3"))

@@ -37,6 +37,9 @@ for (let i = 0; i < argv.length; i++) {
     case '--ping-interval': opts.pingInterval = Number(next()); break;
     case '--allow-eio3': opts.allowEIO3 = next() === 'on'; break;
     case '--port': listenPort = Number(next()); break;
+    case '--parser':
+      if (next() === 'msgpack') opts.parser = require(path.join(modules, 'socket.io-msgpack-parser'));
+      break;
     case '--ping-timeout': opts.pingTimeout = Number(next()); break;
     case '--transports': opts.transports = next().split(','); break;
     case '--namespace': staticNamespaces.push(next()); break;

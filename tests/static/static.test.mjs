@@ -21,6 +21,7 @@ const DIST = process.env.SIOC_CLIENT_DIST;
 const BUNDLE = [
   'socket.io.js', 'socket.io.js.map',
   'socket.io.min.js', 'socket.io.min.js.map',
+  'socket.io.msgpack.min.js', 'socket.io.msgpack.min.js.map',
   'socket.io.esm.min.js', 'socket.io.esm.min.js.map',
 ];
 const JS_TYPE = 'application/javascript; charset=utf-8';
@@ -203,12 +204,6 @@ describe('client bundle', { timeout: 60000 }, () => {
       assert.ok(await conn.waitEnd(), 'the server closes the connection');
     } finally {
       conn.destroy();
-    }
-  });
-
-  test('the msgpack bundle is not served (no msgpack parser yet)', async () => {
-    for (const name of ['socket.io.msgpack.min.js', 'socket.io.msgpack.min.js.map']) {
-      assertEngineIo(await get(srv.port, `/socket.io/${name}`), name);
     }
   });
 
