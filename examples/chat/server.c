@@ -802,6 +802,10 @@ int main(int argc, char **argv)
 
 	sio_server_options_init(&opts);
 	opts.serve_client = true; /* /socket.io/socket.io.js for the page */
+	/* SIOC_CHAT_PARSER=msgpack: the page then loads ?parser=msgpack */
+	const char *parser = getenv("SIOC_CHAT_PARSER");
+	if (parser && strcmp(parser, "msgpack") == 0)
+		opts.parser = SIO_PARSER_MSGPACK;
 	opts.static_dir = dir;    /* everything else: index.html, app.js, style.css */
 	g_server = sio_server_create(&opts, &err);
 	if (g_server == NULL) {

@@ -4,7 +4,9 @@
 // ($SIOC_CHAT_SERVER, started on port 0) and people talk to each other.
 // The two-page conversation runs once per transport mode of the page
 // (?transport=polling, ?transport=websocket, and the default: polling, then
-// the upgrade). The server must exit cleanly on SIGTERM at the end (exit
+// the upgrade), and once more with the msgpack parser: a second server
+// (SIOC_CHAT_PARSER=msgpack) and the page loading socket.io.msgpack.min.js
+// (?parser=msgpack), served by sioc. The server must exit cleanly on SIGTERM at the end (exit
 // code 0, no sanitizer report).
 //
 // A screenshot of the demo is saved to tests/artifacts/chat.png.
@@ -24,8 +26,10 @@ const ARTIFACTS = path.join(HERE, '..', 'artifacts');
 const WAIT = 10000; // ms for anything to show up on a page
 
 let srv;
+let msgpackSrv;
 let browser;
 let base;
+let msgpackBase;
 const contexts = new Set();
 
 before(async () => {
@@ -34,6 +38,13 @@ before(async () => {
     `${CHROMIUM} is missing: install the Debian package chromium (scripts/setup.sh does)`);
   srv = await startServer(['0'], CHAT_SERVER);
   base = `http://127.0.0.1:${srv.port}`;
+  process.env.SIOC_CHAT_PARSER = 'msgpack';
+  try {
+    msgpackSrv = await startServer(['0'], CHAT_SERVER);
+  } finally {
+    delete process.env.SIOC_CHAT_PARSER;
+  }
+  msgpackBase = `http://127.0.0.1:${msgpackSrv.port}`;
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     // launch() gives the browser a fresh temporary profile of its own.
@@ -48,6 +59,7 @@ after(async () => {
   for (const c of contexts) await c.close().catch(() => {});
   await browser?.close();
   await srv?.stop();
+  await msgpackSrv?.stop();
   await closeAll();
 });
 
@@ -55,7 +67,7 @@ after(async () => {
 // window, as different people's browsers; pages sharing a context would
 // sit in background tabs, where input is slow), each collecting its
 // uncaught errors and dialogs (an alert would mean injected script ran).
-async function openPages(n, query = '') {
+async function openPages(n, query = '', at = base) {
   const pages = [];
   const own = [];
   for (let i = 0; i < n; i++) {
@@ -70,7 +82,7 @@ async function openPages(n, query = '') {
       page.dialogs.push(d.message());
       d.dismiss().catch(() => {});
     });
-    await page.goto(`${base}/${query}`);
+    await page.goto(`${at}/${query}`);
     pages.push(page);
   }
   return {
@@ -146,16 +158,25 @@ const MODES = [
   ['polling', '?transport=polling', 'polling'],
   ['websocket', '?transport=websocket', 'websocket'],
   ['default transports (polling, then upgrade)', '', 'websocket'],
+  ['msgpack parser, default transports', '?parser=msgpack', 'websocket', true],
 ];
 
-for (const [label, query, expected] of MODES) {
+for (const [label, query, expected, msgpack] of MODES) {
   // Names of their own: the server frees a name when it notices its owner
   // left, which the next test must not wait for (a loaded machine is slow
   // to notice a closed browser context).
-  const [A, B] = [`ann-${expected}${query ? '' : '-up'}`, `ben-${expected}${query ? '' : '-up'}`];
+  const tag = `${expected}${query.includes('transport') ? '' : '-up'}${msgpack ? '-mp' : ''}`;
+  const [A, B] = [`ann-${tag}`, `ben-${tag}`];
   test(`${label}: two pages join a room and talk both ways`, { timeout: 60000 }, async () => {
-    const room = `room-${expected}-${query ? 'forced' : 'default'}`;
-    const s = await openPages(2, query);
+    const room = `room-${tag}`;
+    const s = await openPages(2, query, msgpack ? msgpackBase : base);
+    if (msgpack) {
+      for (const p of s.pages) {
+        assert.ok(await p.evaluate(() => [...document.scripts].some(
+          (sc) => sc.src.endsWith('/socket.io/socket.io.msgpack.min.js'))),
+        'the page loaded the msgpack bundle');
+      }
+    }
     const [a, b] = s.pages;
     await enter(a, A);
     await enter(b, B);
