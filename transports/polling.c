@@ -66,7 +66,9 @@ static void respond(struct polling *p, bool noop)
 		rc = -1;
 	if (rc == 0 && noop) {
 		c->out.data[c->out.len++] = '6';
+		c->engine->stats.packets_sent++;
 	} else if (rc == 0) {
+		c->engine->stats.packets_sent += npackets;
 		bool first = true;
 		struct outbuf *o;
 		while (npackets-- > 0 && (o = queue_pop(&s->out))) {
