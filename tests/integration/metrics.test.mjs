@@ -117,6 +117,11 @@ describe('metrics and logs after a scripted workload', { timeout: 90000 }, () =>
     assert.match((await w.request(port, 'GET', eioPath(q))).text, /^40\{"sid":/);
     assert.equal((await w.request(port, 'POST', eioPath(q), {}, '42["echo","hi"]')).text, 'ok');
     assert.equal((await w.request(port, 'GET', eioPath(q))).text, '42["echo","hi"]');
+    // volatile emits with no GET held: dropped (one to the socket, one
+    // broadcast to the namespace, where it is alone)
+    assert.equal((await w.request(port, 'POST', eioPath(q), {}, '42["volatile","x"]')).text, 'ok');
+    assert.equal((await w.request(port, 'POST', eioPath(q), {}, '42["all-volatile","m"]')).text,
+      'ok');
     assert.equal((await w.request(port, 'POST', eioPath(q), {}, '1')).text, 'ok');
 
     // a websocket session: open, CONNECT, an event echoed, close
@@ -161,7 +166,7 @@ describe('metrics and logs after a scripted workload', { timeout: 90000 }, () =>
     assert.equal(b.metrics.sioc_clients, 0, 'sessions open');
     assert.equal(b.metrics['sioc_sockets{namespace="/"}'], 0);
     assert.equal(b.metrics['sioc_rooms{namespace="/"}'], 0);
-    assert.equal(d('sioc_packets_received_total'), 9, 'packets received');
+    assert.equal(d('sioc_packets_received_total'), 11, 'packets received');
     assert.equal(d('sioc_packets_sent_total'), 9, 'packets sent');
     assert.equal(d('sioc_bytes_received_total'), w.written + b.requestBytes, 'bytes received');
     assert.equal(d('sioc_bytes_sent_total'), w.read + a.responseBytes, 'bytes sent');
@@ -170,6 +175,9 @@ describe('metrics and logs after a scripted workload', { timeout: 90000 }, () =>
       assert.equal(d(`sioc_disconnections_total{reason="${r}"}`), 0, r);
     }
     assert.equal(d('sioc_upgrades_total'), 0);
+    assert.equal(d('sioc_events_dropped_total'), 2, 'volatile emits dropped');
+    assert.equal(d('sioc_queue_full_total'), 0);
+    assert.equal(b.metrics.sioc_queued_bytes, 0);
     for (const [cause, n] of Object.entries(REFUSALS)) {
       assert.equal(d(`sioc_handshakes_refused_total{cause="${cause}"}`), n, cause);
     }
@@ -242,6 +250,21 @@ describe('metrics and logs after a scripted workload', { timeout: 90000 }, () =>
     await ctx.srv.stop();
   });
 });
+
+describe("libwebsockets' log goes through the callback (--log-level debug)", { timeout: 30000 },
+  () => {
+    test('its notices arrive as event "lws" at debug; none at the default level', async () => {
+      const dbg = await startSio(['--record-logs', 'on', '--log-level', 'debug']);
+      const warn = await startSio(['--record-logs', 'on']);
+      try {
+        await dbg.waitFor(/^LOG debug lws /, 5000, 'an lws line');
+        assert.ok(!warn.lines.some((l) => / lws /.test(l)), warn.lines.join('\n'));
+      } finally {
+        await dbg.stop();
+        await warn.stop();
+      }
+    });
+  });
 
 describe('the metrics path is outside the caps (--max-pending-handshakes 1)', { timeout: 30000 },
   () => {
