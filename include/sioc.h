@@ -589,9 +589,10 @@ SIO_API int sio_namespace_disconnect_sockets(sio_namespace *nsp, const struct si
  * before it), "X-Forwarded-Proto: https" makes it secure, and the
  * connection counts against max_connections_per_ip for the client of its
  * latest request until it closes (a websocket: for its life) or serves
- * another client; a request whose client is over the cap gets 429. Without trust_proxy the headers are ignored and
- * proxied connections are not capped at all; a forged X-Forwarded-For from
- * an untrusted peer is always ignored.
+ * another client; a request whose client is over the cap gets 429.
+ * Without trust_proxy the headers are ignored and proxied connections are
+ * not capped at all; a forged X-Forwarded-For from an untrusted peer is
+ * always ignored.
  */
 
 /* The TCP peer's address (the proxy's, when it came through one). */
