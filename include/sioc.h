@@ -200,7 +200,7 @@ struct sio_server_options {
 	uint32_t shutdown_timeout;
 
 	/* Behind a reverse proxy (see "Proxies, metrics and logs" below). */
-	bool trust_proxy; /* believe X-Forwarded-For / X-Forwarded-Proto from trusted_proxies, false */
+	bool trust_proxy; /* believe X-Forwarded-* from trusted_proxies, false */
 	/* The proxies' addresses or CIDRs ("10.0.0.0/8", "::1", "fd00::/8"),
 	 * NULL-terminated; NULL or empty: loopback (127.0.0.0/8 and ::1). An
 	 * IPv4-mapped IPv6 address matches its IPv4 form. */
@@ -625,7 +625,7 @@ enum sio_log_level {
  */
 #define SIO_STATS_LOOP_BUCKETS 12
 /* The loop-turn histogram's upper bounds in µs; the last bucket is the rest. */
-#define SIO_STATS_LOOP_BOUNDS_US {50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 100000, 1000000}
+#define SIO_STATS_LOOP_US {50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 100000, 1000000}
 
 struct sio_server_stats {
 	size_t size; /* in: sizeof(struct sio_server_stats) */
@@ -640,12 +640,12 @@ struct sio_server_stats {
 	uint64_t queued_bytes; /* in every session's output queue */
 
 	/* counters since sio_server_create() */
-	uint64_t connections; /* Engine.IO sessions opened */
+	uint64_t connections;                    /* Engine.IO sessions opened */
 	uint64_t packets_received, packets_sent; /* Engine.IO packets */
 	uint64_t bytes_received, bytes_sent;     /* on the sockets, HTTP included */
-	uint64_t upgrades;                        /* polling to websocket */
-	uint64_t queue_full;                      /* sends refused by a full queue */
-	uint64_t events_dropped;                  /* volatile emits not sent */
+	uint64_t upgrades;                       /* polling to websocket */
+	uint64_t queue_full;                     /* sends refused by a full queue */
+	uint64_t events_dropped;                 /* volatile emits not sent */
 
 	/* sessions closed, by reason */
 	uint64_t disconnect_transport_close, disconnect_transport_error, disconnect_ping_timeout,

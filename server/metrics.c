@@ -221,7 +221,7 @@ int metrics_render(struct buf *b, void *userdata)
 		buf_printf(b, "sioc_handshakes_refused_total{cause=\"%s\"} %llu\n",
 		           layer_refusal_names[i], (unsigned long long)io->refused[i]);
 
-	static const unsigned bounds[] = SIO_STATS_LOOP_BOUNDS_US;
+	static const unsigned bounds[] = SIO_STATS_LOOP_US;
 	head(b, "sioc_loop_turn_seconds", "histogram",
 	     "Time the loop spent on each turn's work (between two waits).");
 	uint64_t cum = 0;
@@ -241,7 +241,7 @@ int metrics_render(struct buf *b, void *userdata)
 
 void metrics_loop_turn(struct sio_server *srv, uint64_t us)
 {
-	static const unsigned bounds[] = SIO_STATS_LOOP_BOUNDS_US;
+	static const unsigned bounds[] = SIO_STATS_LOOP_US;
 	int i = 0;
 	while (i < SIO_STATS_LOOP_BUCKETS - 1 && us > bounds[i])
 		i++;
