@@ -625,7 +625,9 @@ enum sio_log_level {
  */
 #define SIO_STATS_LOOP_BUCKETS 12
 /* The loop-turn histogram's upper bounds in µs; the last bucket is the rest. */
+/* clang-format off */
 #define SIO_STATS_LOOP_US {50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 100000, 1000000}
+/* clang-format on */
 
 struct sio_server_stats {
 	size_t size; /* in: sizeof(struct sio_server_stats) */
