@@ -217,7 +217,8 @@ struct sio_server_options {
 	 * (enum sio_log_level, SIO_LOG_WARN) go to `log`, or to stderr when it
 	 * is NULL. `event` is a short machine-readable name ("refused.forbidden",
 	 * "lws", ...), `message` the text; both borrowed. Called on the loop
-	 * thread. */
+	 * thread. libwebsockets' log is process-wide: it goes to the server
+	 * that listened last. */
 	void (*log)(int level, const char *event, const char *message, void *userdata);
 	void *log_userdata;
 	int log_level;
