@@ -8,7 +8,7 @@
 #   bench/run.sh [--quick] [--only idle,echo,...] [--servers sioc,node,floor]
 #                [--set KEY=V,...] [--quiet-wait S]
 #
-# The full run takes about 8 minutes; --quick is a smoke run of a minute or
+# The full run takes about 10 minutes (estimated); --quick is a smoke run of a minute or
 # two. Scenarios and the measurement method: BENCHMARKS.md. Benchmarks
 # report; they never fail: a scenario that cannot run is recorded as such.
 #
