@@ -1045,6 +1045,18 @@ static void conn_read(struct loadgen *lg, struct lg_conn *c)
 		conn_flush(lg, c);
 }
 
+/* Polling: the server closed c's idle POST connection (its keep-alive
+ * timeout); opens another, as a browser does. c stays ready. */
+static void post_reopen(struct loadgen *lg, struct lg_conn *c)
+{
+	close_fd(lg, &c->fd);
+	c->out_off = c->out_len = 0;
+	if (conn_open_socket(lg, c) < 0)
+		return; /* counted as dropped */
+	c->state = CS_READY;
+	c->post_connecting = true;
+}
+
 /*
  * Polling: reads once from c's GET socket (get_side) or POST socket and
  * handles the complete responses: a GET's packets, then the next GET at
@@ -1068,6 +1080,10 @@ static void poll_read(struct loadgen *lg, struct lg_conn *c, bool get_side)
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 			conn_fail_errno(lg, c, errno == ECONNRESET ? LG_ERR_CLOSED : LG_ERR_IO,
 			                "recv", errno);
+		return;
+	}
+	if (n == 0 && !get_side && !c->post_busy && *keep_len == 0) {
+		post_reopen(lg, c);
 		return;
 	}
 	if (n == 0) {
@@ -1133,6 +1149,24 @@ void conn_on_event(struct loadgen *lg, struct lg_conn *c, uint32_t events, bool 
 	}
 	if (c->state == CS_CLOSED || c->fd < 0)
 		return;
+	if (c->post_connecting) {
+		int err = 0;
+		socklen_t len = sizeof(err);
+
+		if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+			return;
+		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+			err = errno;
+		if (err) {
+			conn_fail_errno(lg, c, LG_ERR_CONNECT, "connect", err);
+			return;
+		}
+		c->post_connecting = false;
+		conn_epoll_set(lg, c, false);
+		if (c->body_len)
+			mark_dirty(lg, c);
+		return;
+	}
 	if (c->state == CS_TCP_CONNECTING) {
 		int err = 0;
 		socklen_t len = sizeof(err);
@@ -1227,7 +1261,8 @@ void conn_post(struct loadgen *lg, struct lg_conn *c)
 {
 	size_t n;
 
-	if (c->state != CS_READY || c->post_busy || c->body_len == 0 || c->fd < 0)
+	if (c->state != CS_READY || c->post_busy || c->post_connecting || c->body_len == 0 ||
+	    c->fd < 0)
 		return;
 	n = format_request(lg, c, (char *)c->out + c->out_len, lg->out_cap - c->out_len, "POST",
 	                   "polling", (const char *)c->body, c->body_len);

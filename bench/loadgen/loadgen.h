@@ -111,6 +111,7 @@ struct lg_conn {
 	uint8_t *body; /* polling: packets waiting for the next POST */
 	uint32_t body_len;
 	bool post_busy;          /* polling: a POST is in flight (its "ok" not in) */
+	bool post_connecting;    /* polling: the POST socket reopened, not up yet */
 	struct lg_pending *ring; /* by ack id & ring_mask, or a FIFO (no acks) */
 	uint32_t ring_mask;
 	uint32_t head, tail;  /* FIFO positions, without acks */
