@@ -1,0 +1,318 @@
+// Connection state recovery with the real socket.io-client 4.8, on polling
+// and on websocket: the transport is dropped (by the client, by the server,
+// by a ping timeout) while the server keeps emitting to the socket and to
+// its rooms; the client comes back with the same id, rooms and data and
+// gets every event exactly once, in order. The same tests run against the
+// reference (socket.io 4.8.4 with connectionStateRecovery) except those
+// that pin one of its bugs, marked with the issue number.
+
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { io } from 'socket.io-client';
+import { io as ioV3 } from 'socket.io-client-v3';
+import { closeAll, sleep, within, STOP_TEST } from './lib.mjs';
+import {
+  startSio, url, trackSocket, next, connected, ack, escapeRe, waitDisconnect, SIO_IS_REFERENCE,
+} from './sio_lib.mjs';
+
+after(closeAll);
+
+const REF_BUG = (n) => (SIO_IS_REFERENCE ? `the reference's bug socket.io #${n}` : false);
+
+// Waits until cond() holds (polled every 5 ms) or fails after ms.
+function until(cond, ms = 5000, what = 'condition') {
+  return within(ms, new Promise((resolve) => {
+    const check = () => (cond() ? resolve() : setTimeout(check, 5));
+    check();
+  }), what);
+}
+
+// Has the server emit "echo" to s and waits for it: s then holds an offset.
+async function echoed(s) {
+  const echo = next(s, 'echo');
+  s.emit('echo', 'x');
+  return echo;
+}
+
+const range = (n) => Array.from({ length: n }, (_, i) => i);
+const KINDS = ['room', 'self', 'direct'];
+
+// Checks the "tick" events a client got from a ticker of n ticks: the room
+// and self ticks each exactly 0..n-1, the direct ones (sent only while
+// connected) strictly increasing, everything in emit order, and each
+// carrying a string offset as its last argument.
+function checkTicks(got, n) {
+  const by = { room: [], self: [], direct: [] };
+  let last = -1;
+  for (const args of got) {
+    const [i, kind, offset] = args;
+    assert.equal(args.length, 3, `tick ${JSON.stringify(args)}: [i, kind, offset]`);
+    assert.equal(typeof offset, 'string', 'the offset is a string');
+    by[kind].push(i);
+    const key = i * 3 + KINDS.indexOf(kind);
+    assert.ok(key > last, `in emit order, once: ${JSON.stringify(got.map((a) => a.slice(0, 2)))}`);
+    last = key;
+  }
+  assert.deepEqual(by.room, range(n), 'every room tick once');
+  assert.deepEqual(by.self, range(n), 'every tick to the socket once');
+}
+
+// The ways a transport goes away.
+const DROPS = {
+  // the client closes its engine (what socket.io's docs use to simulate it)
+  'client engine close': (s) => s.io.engine.close(),
+  // the TCP connection torn down under the client
+  'client connection destroyed': (s) => {
+    const t = s.io.engine.transport;
+    if (t.ws) t.ws._socket.destroy();
+    else s.io.engine.close();
+  },
+  // the server closes the connection
+  'server close': (s) => s.emit('close-conn'),
+};
+
+for (const transport of ['polling', 'websocket']) {
+  describe(`connection state recovery over ${transport}`, { timeout: 180000 }, () => {
+    let srv;
+    before(async () => {
+      srv = await startSio(['--recovery', 'on', '--ping-interval', '300', '--ping-timeout', '300',
+        '--transports', 'polling,websocket']);
+    });
+    after(() => srv.stop());
+
+    function client(port, extra = {}) {
+      return trackSocket(io(url(port), {
+        forceNew: true, transports: [transport], timeout: 5000, reconnectionDelay: 50,
+        reconnectionDelayMax: 100, randomizationFactor: 0, ...extra,
+      }));
+    }
+
+    // A connected client in room "r" with data {user}, and a ticker of n
+    // ticks every ms started; returns what it needs to check afterwards.
+    async function ticking(port, n, ms, extra) {
+      const s = client(port, extra);
+      await connected(s);
+      assert.equal(s.recovered, false, 'a new session first');
+      await ack(s, 'join', 'r');
+      await ack(s, 'set-data', { user: 'ann', n: [1, 2] });
+      const got = [];
+      s.on('tick', (...a) => got.push(a));
+      const done = next(s, 'tick-done', 20000);
+      await ack(s, 'ticker', 'r', n, ms);
+      return { s, id: s.id, got, done };
+    }
+
+    // Drops the transport with `drop` once the client got `after` ticks;
+    // resolves once it is connected again.
+    async function dropAndBack(s, got, after, drop) {
+      await until(() => got.length >= after, 10000, `${after} ticks`);
+      const back = next(s, 'connect', 10000);
+      drop(s);
+      await back;
+    }
+
+    async function checkRestored(s, id, expectData = { user: 'ann', n: [1, 2] }) {
+      assert.equal(s.recovered, true, 'socket.recovered');
+      assert.equal(s.id, id, 'the same id');
+      const [data, recovered] = await ack(s, 'get-data');
+      assert.deepEqual(data, expectData, 'the JSON data came back');
+      assert.equal(recovered, true, 'the server says recovered');
+      const [list] = await ack(s, 'fetch', 'r');
+      assert.deepEqual(list.map((x) => x.id), [id], 'back in room r');
+      assert.deepEqual(new Set(list[0].rooms), new Set([id, 'r']), 'its rooms');
+      await srv.waitFor(new RegExp(`^RECOVERED / ${escapeRe(id)}$`));
+    }
+
+    for (const [name, drop] of Object.entries(DROPS)) {
+      test(`${name}: same id, rooms, data, every event once and in order`, { timeout: 30000 },
+        async () => {
+          const N = 40;
+          const { s, id, got, done } = await ticking(srv.port, N, 20);
+          await dropAndBack(s, got, 9, drop);
+          await checkRestored(s, id);
+          const [n] = await done;
+          assert.equal(n, N);
+          checkTicks(got, N);
+          s.disconnect();
+        });
+    }
+
+    test('ping timeout: recovered, every event once and in order', { timeout: 30000 },
+      async () => {
+        const N = 60;
+        const { s, id, got, done } = await ticking(srv.port, N, 20);
+        await until(() => got.length >= 9, 10000, '9 ticks');
+        const back = next(s, 'connect', 10000);
+        // the client stops answering pings: the server closes at the timeout
+        const engine = s.io.engine;
+        const send = engine._sendPacket;
+        engine._sendPacket = function (type, ...rest) {
+          if (type !== 'pong') send.call(this, type, ...rest);
+        };
+        const reason = await waitDisconnect(srv, '/', id, 5000);
+        assert.equal(reason, 'ping timeout');
+        await back;
+        await checkRestored(s, id);
+        await done;
+        checkTicks(got, N);
+        s.disconnect();
+      });
+
+    test('three drops in a row', { timeout: 30000, skip: REF_BUG(4880) }, async () => {
+      const N = 80;
+      const { s, id, got, done } = await ticking(srv.port, N, 20);
+      await dropAndBack(s, got, 9, DROPS['client engine close']);
+      await checkRestored(s, id);
+      await dropAndBack(s, got, got.length + 6, DROPS['server close']);
+      await checkRestored(s, id);
+      await dropAndBack(s, got, got.length + 6, DROPS['client connection destroyed']);
+      await checkRestored(s, id);
+      await done;
+      checkTicks(got, N);
+      s.disconnect();
+    });
+
+    test('a socket that got no event yet comes back with its pid alone',
+      { timeout: 20000, skip: REF_BUG(4733) }, async () => {
+        const a = client(srv.port, { reconnectionDelay: 400, reconnectionDelayMax: 400 });
+        await connected(a);
+        const b = client(srv.port);
+        await connected(b);
+        await ack(a, 'join', 'r2');
+        const id = a.id;
+        const got = [];
+        a.on('room-msg', (...x) => got.push(x));
+        const back = next(a, 'connect', 10000);
+        a.io.engine.close();
+        await waitDisconnect(srv, '/', id);
+        await ack(b, 'to-room', id, 'm1');
+        await ack(b, 'to-room', 'r2', 'm2');
+        await back;
+        assert.equal(a.recovered, true, 'socket.recovered');
+        assert.equal(a.id, id, 'the same id');
+        await until(() => got.length >= 2, 5000, 'the missed events');
+        await sleep(100);
+        assert.deepEqual(got.map((x) => x[0]), ['m1', 'm2'], 'both, once, in order');
+        a.disconnect();
+        b.disconnect();
+      });
+
+    test('a deliberate disconnect keeps no session', { timeout: 20000 }, async () => {
+      const s = client(srv.port, { reconnection: false });
+      await connected(s);
+      const id = s.id;
+      await echoed(s);
+      const gone = next(s, 'disconnect');
+      s.emit('disconnect-me');
+      assert.equal((await gone)[0], 'io server disconnect');
+      s.connect();
+      await connected(s);
+      assert.equal(s.recovered, false, 'not recovered after "server namespace disconnect"');
+      assert.notEqual(s.id, id, 'a new id');
+      s.disconnect();
+    });
+
+    test('offsets ride only on events a recovery may need', { timeout: 20000 }, async () => {
+      const s = client(srv.port);
+      await connected(s);
+      const echo = next(s, 'echo');
+      s.emit('echo', 'a', 1);
+      const args = await echo;
+      assert.equal(args.length, 3, 'echo: the args and an offset');
+      assert.deepEqual(args.slice(0, 2), ['a', 1]);
+      assert.equal(typeof args[2], 'string');
+      const v = next(s, 'v');
+      s.emit('volatile', 'x');
+      assert.deepEqual(await v, ['x'], 'volatile: no offset');
+      const q = next(s, 'question');
+      s.emit('ask', 0);
+      const [what, cb] = await q;
+      assert.equal(what, 'what?', 'an emit with an ack: no offset');
+      assert.equal(typeof cb, 'function');
+      cb('fine');
+      s.disconnect();
+    });
+
+    test('a client without recovery support (socket.io-client 3.x) is unaffected',
+      { timeout: 20000 }, async () => {
+        const s = trackSocket(ioV3(url(srv.port), {
+          forceNew: true, transports: [transport], reconnectionDelay: 50,
+          reconnectionDelayMax: 100, randomizationFactor: 0,
+        }));
+        await connected(s);
+        const id = s.id;
+        const echo = next(s, 'echo');
+        s.emit('echo', { a: 1 });
+        assert.deepEqual((await echo)[0], { a: 1 });
+        const back = next(s, 'connect', 10000);
+        s.io.engine.close();
+        await back;
+        assert.notEqual(s.id, id, 'a new session');
+        const echo2 = next(s, 'echo');
+        s.emit('echo', 2);
+        assert.deepEqual((await echo2)[0], 2);
+        s.disconnect();
+      });
+
+    test('the middleware is skipped for a recovered socket (skip_middlewares)',
+      { timeout: 20000 }, async () => {
+        const { s, id, got, done } = await ticking(srv.port, 20, 20);
+        await srv.waitFor(new RegExp(`^MIDDLEWARE / ${escapeRe(id)} 0$`));
+        await dropAndBack(s, got, 3, DROPS['client engine close']);
+        await checkRestored(s, id);
+        await done;
+        assert.ok(!srv.has(new RegExp(`^MIDDLEWARE / ${escapeRe(id)} 1$`)), 'no middleware run');
+        s.disconnect();
+      });
+
+    describe('with skip_middlewares off', () => {
+      let srv2;
+      before(async () => {
+        srv2 = await startSio(['--recovery', 'on', '--recovery-skip-middlewares', 'off']);
+      });
+      after(() => srv2.stop());
+
+      test('the middleware runs and sees the recovered socket', { timeout: 20000 }, async () => {
+        const s = client(srv2.port);
+        await connected(s);
+        const id = s.id;
+        await echoed(s);
+        const back = next(s, 'connect', 10000);
+        s.io.engine.close();
+        await back;
+        assert.equal(s.recovered, true);
+        assert.equal(s.id, id);
+        await srv2.waitFor(new RegExp(`^MIDDLEWARE / ${escapeRe(id)} 1$`));
+        s.disconnect();
+      });
+
+      test(STOP_TEST, () => srv2.stop());
+    });
+
+    describe('with a short max_disconnection_duration', () => {
+      let srv3;
+      before(async () => {
+        srv3 = await startSio(['--recovery', 'on', '--recovery-duration', '300']);
+      });
+      after(() => srv3.stop());
+
+      test('a drop longer than the duration gives a new session', { timeout: 20000 },
+        async () => {
+          const s = client(srv3.port, { reconnectionDelay: 900, reconnectionDelayMax: 900 });
+          await connected(s);
+          const id = s.id;
+          await echoed(s);
+          const back = next(s, 'connect', 10000);
+          s.io.engine.close();
+          await back;
+          assert.equal(s.recovered, false, 'not recovered');
+          assert.notEqual(s.id, id, 'a new id');
+          s.disconnect();
+        });
+
+      test(STOP_TEST, () => srv3.stop());
+    });
+
+    test(STOP_TEST, () => srv.stop());
+  });
+}
