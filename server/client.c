@@ -123,6 +123,7 @@ static void on_connect(struct sio_layer *io, struct sio_client *c, struct sio_pk
 	/* a session taken back: id, rooms and data before the middleware, as
 	 * in the reference; it stays kept until the socket is let in */
 	uint64_t from = 0;
+	recovery_take_over(io->recovery, nsp, c, s->hs.auth);
 	struct rec_session *sess = recovery_find(io->recovery, nsp, s->hs.auth, &from);
 	if (sess && recovery_apply(io->recovery, s, sess) < 0) {
 		nsp->adapter->ops->leave_all(nsp->adapter, s);

@@ -43,6 +43,8 @@ struct recovery {
 	struct timer hist_timer; /* armed when the oldest record is due to age out */
 	struct rec_session **sessions;
 	size_t nsessions, sessions_cap;
+	struct pid_link **live; /* connected sockets by pid */
+	size_t nlive, live_cap;
 	uint64_t duration;
 	bool skip_middlewares;
 };
@@ -51,6 +53,7 @@ struct recovery {
 #define OFFSET_MAX_DIGITS 20
 
 #define SESSION_HASH(s) hash_str((s)->pid)
+#define LIVE_HASH(l) hash_str((l)->sock->pid)
 
 uint64_t recovery_now(const struct recovery *rc)
 {
@@ -172,6 +175,44 @@ void recovery_drop_namespace(struct recovery *rc, struct sio_namespace *nsp)
 		session_free(container_of(nsp->sessions.next, struct rec_session, nsp_link));
 }
 
+/* ---- connected sockets by pid ---------------------------------------------- */
+
+void recovery_remember(struct recovery *rc, struct sio_socket *s)
+{
+	if (!rc || !s->pid[0] || s->pid_link.sock)
+		return;
+	/* out of memory: only a take-over (recovery_take_over()) is missed */
+	HASH_TABLE_RESERVE(rc->live, rc->live_cap, rc->nlive, 64, struct pid_link, LIVE_HASH,
+	                   return );
+	struct pid_link **slot = &rc->live[hash_str(s->pid) & (rc->live_cap - 1)];
+	s->pid_link.sock = s;
+	s->pid_link.hnext = *slot;
+	*slot = &s->pid_link;
+	rc->nlive++;
+}
+
+void recovery_forget(struct recovery *rc, struct sio_socket *s)
+{
+	if (!rc || !s->pid_link.sock)
+		return;
+	struct pid_link **pp = &rc->live[hash_str(s->pid) & (rc->live_cap - 1)];
+	while (*pp != &s->pid_link)
+		pp = &(*pp)->hnext;
+	*pp = s->pid_link.hnext;
+	s->pid_link = (struct pid_link){0};
+	rc->nlive--;
+}
+
+static struct sio_socket *live_find(const struct recovery *rc, const char *pid)
+{
+	if (!rc->live_cap)
+		return NULL;
+	for (struct pid_link *l = rc->live[hash_str(pid) & (rc->live_cap - 1)]; l; l = l->hnext)
+		if (strcmp(l->sock->pid, pid) == 0)
+			return l->sock;
+	return NULL;
+}
+
 /* ---- offsets --------------------------------------------------------------- */
 
 uint64_t recovery_offset(struct recovery *rc, json_t *data)
@@ -217,6 +258,26 @@ void recovery_store(struct recovery *rc, uint64_t seq, const struct sio_namespac
 	}
 	history_add(&rc->hist, seq, now_ms(), nsp->serial, &dest, bufs, n);
 	hist_timer_arm(rc);
+}
+
+static uint64_t offset_parse(const json_t *v);
+
+void recovery_take_over(struct recovery *rc, const struct sio_namespace *nsp,
+                        const struct sio_client *c, const json_t *auth)
+{
+	const json_t *pid = rc && json_is_object(auth) ? json_object_get(auth, "pid") : NULL;
+	if (!json_is_string(pid) || json_string_length(pid) != ID_LEN)
+		return;
+	struct sio_socket *old = live_find(rc, json_string_value(pid));
+	if (!old || old->nsp != nsp || old->client == c || old->client->closed)
+		return;
+	/* the offset must be one the old socket may hold; recovery_find()
+	 * then checks it in full */
+	const json_t *ov = json_object_get(auth, "offset");
+	uint64_t off = ov ? offset_parse(ov) : old->rec_start;
+	if (off < old->rec_start || off > old->rec_last)
+		return;
+	client_close(old->client, "transport close");
 }
 
 /* ---- recovering -------------------------------------------------------- */
@@ -329,6 +390,7 @@ void recovery_destroy(struct recovery *rc)
 		while (rc->sessions[i])
 			session_free(rc->sessions[i]);
 	free(rc->sessions);
+	free(rc->live);
 	timer_cancel(rc->io->wheel, &rc->hist_timer);
 	history_finish(&rc->hist);
 	free(rc);

@@ -29,6 +29,7 @@
 struct sio_layer;
 struct sio_namespace;
 struct sio_socket;
+struct sio_client;
 struct recovery;
 struct rec_session;
 
@@ -58,6 +59,17 @@ void recovery_store(struct recovery *rc, uint64_t seq, const struct sio_namespac
  * joined. */
 void recovery_persist(struct recovery *rc, struct sio_socket *s, const char *reason);
 
+/* A connected socket of s's namespace is findable by its pid from now on
+ * until recovery_forget(). */
+void recovery_remember(struct recovery *rc, struct sio_socket *s);
+void recovery_forget(struct recovery *rc, struct sio_socket *s);
+/* A CONNECT on client c whose auth names, with an offset it may hold, the
+ * pid of a socket of nsp still connected on another connection: the client
+ * came back before the server saw the old transport go (a client-side
+ * ping timeout, a network switch). The old connection is closed (reason
+ * "transport close"), which keeps the session for recovery_find(). */
+void recovery_take_over(struct recovery *rc, const struct sio_namespace *nsp,
+                        const struct sio_client *c, const json_t *auth);
 /* The session a CONNECT to nsp with `auth` may take back, or NULL: the
  * pid must name a live session of nsp and the offset (absent: nothing
  * received) one the server can replay exactly from. *from is where the

@@ -105,6 +105,10 @@ struct sio_socket {
 	uint64_t rec_start, rec_rooms, rec_last;
 	char pid[21]; /* the private session id; empty when recovery is off */
 	bool recovered;
+	struct pid_link {
+		struct pid_link *hnext;
+		struct sio_socket *sock;
+	} pid_link; /* in recovery.c's table of connected sockets by pid */
 
 	/* one block: nhandlers handlers, then their names (names_len bytes) */
 	struct handler *handlers;

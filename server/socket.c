@@ -575,6 +575,7 @@ void socket_connected(struct sio_socket *s)
 	struct recovery *rc = nsp->io->recovery;
 	if (rc && !s->recovered)
 		s->rec_start = s->rec_last = recovery_now(rc);
+	recovery_remember(rc, s);
 	json_t *reply = rc ? json_pack("{s:s,s:s}", "sid", s->id, "pid", s->pid)
 	                   : json_pack("{s:s}", "sid", s->id);
 	socket_packet(s, SIO_PACKET_CONNECT, -1, reply, NULL, 0, false);
@@ -639,6 +640,7 @@ void socket_close(struct sio_socket *s, const char *reason)
 		nsp->ev.disconnecting(s, reason, nsp->ev_userdata);
 	if (!s->connected)
 		return; /* closed from inside the callback */
+	recovery_forget(io->recovery, s);
 	recovery_persist(io->recovery, s, reason);
 	s->connected = false;
 	s->closed = true;
