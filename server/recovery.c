@@ -271,6 +271,12 @@ void recovery_take_over(struct recovery *rc, const struct sio_namespace *nsp,
 	struct sio_socket *old = live_find(rc, json_string_value(pid));
 	if (!old || old->nsp != nsp || old->client == c || old->client->closed)
 		return;
+	/* only a connection that stopped answering: the client gives up after
+	 * ping interval + timeout without a ping, by then the server's ping has
+	 * gone unanswered for about the timeout. A live one (a replayed pid)
+	 * is left alone, and the CONNECT gets a new session. */
+	if (eio_session_unanswered_ms(old->client->conn) * 2 < rc->io->opts->ping_timeout)
+		return;
 	/* the offset must be one the old socket may hold; recovery_find()
 	 * then checks it in full */
 	const json_t *ov = json_object_get(auth, "offset");

@@ -66,8 +66,10 @@ void recovery_forget(struct recovery *rc, struct sio_socket *s);
 /* A CONNECT on client c whose auth names, with an offset it may hold, the
  * pid of a socket of nsp still connected on another connection: the client
  * came back before the server saw the old transport go (a client-side
- * ping timeout, a network switch). The old connection is closed (reason
- * "transport close"), which keeps the session for recovery_find(). */
+ * ping timeout, a network switch). When the old connection has left a
+ * ping unanswered for half the ping timeout or more, it is closed (reason
+ * "transport close"), which keeps the session for recovery_find(); a live
+ * one is left alone. */
 void recovery_take_over(struct recovery *rc, const struct sio_namespace *nsp,
                         const struct sio_client *c, const json_t *auth);
 /* The session a CONNECT to nsp with `auth` may take back, or NULL: the
