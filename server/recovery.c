@@ -226,7 +226,7 @@ uint64_t recovery_offset(struct recovery *rc, json_t *data)
 }
 
 /* The offset in `v` (a string of decimal digits, as recovery_offset()
- * writes them), or 0 when it is not one. */
+ * writes them), or 0 when it is not one (no offset is 0). */
 static uint64_t offset_parse(const json_t *v)
 {
 	if (!json_is_string(v))
@@ -262,6 +262,15 @@ void recovery_store(struct recovery *rc, uint64_t seq, const struct sio_namespac
 
 static uint64_t offset_parse(const json_t *v);
 
+/* The offset a CONNECT's auth holds: absent is `none` (nothing received);
+ * false when present but not an offset. */
+static bool auth_offset(const json_t *auth, uint64_t none, uint64_t *off)
+{
+	const json_t *v = json_object_get(auth, "offset");
+	*off = v ? offset_parse(v) : none;
+	return *off != 0 || !v;
+}
+
 void recovery_take_over(struct recovery *rc, const struct sio_namespace *nsp,
                         const struct sio_client *c, const json_t *auth)
 {
@@ -279,9 +288,9 @@ void recovery_take_over(struct recovery *rc, const struct sio_namespace *nsp,
 		return;
 	/* the offset must be one the old socket may hold; recovery_find()
 	 * then checks it in full */
-	const json_t *ov = json_object_get(auth, "offset");
-	uint64_t off = ov ? offset_parse(ov) : old->rec_start;
-	if (off < old->rec_start || off > old->rec_last)
+	uint64_t off;
+	if (!auth_offset(auth, old->rec_start, &off) || off < old->rec_start ||
+	    off > old->rec_last)
 		return;
 	client_close(old->client, "transport close");
 }
@@ -314,10 +323,9 @@ struct rec_session *recovery_find(struct recovery *rc, const struct sio_namespac
 	history_expire(&rc->hist, now);
 	/* the offset: absent when the client took no event of this session
 	 * yet; otherwise ours, and one this socket could have got */
-	const json_t *ov = json_object_get(auth, "offset");
-	uint64_t off = ov ? offset_parse(ov) : sess->start;
-	if (off < sess->start || off > sess->delivered)
-		return NULL; /* 0 (not an offset), from before it, or never sent to it */
+	uint64_t off;
+	if (!auth_offset(auth, sess->start, &off) || off < sess->start || off > sess->delivered)
+		return NULL; /* not an offset, from before it, or never sent to it */
 	if (off < sess->delivered) {
 		/* records after the offset were sent to it: judged by its rooms,
 		 * which must not have changed since */
