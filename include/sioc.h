@@ -475,7 +475,8 @@ SIO_API sio_namespace *sio_socket_namespace(const sio_socket *sock);
 SIO_API sio_eio_socket *sio_socket_conn(const sio_socket *sock);
 SIO_API bool sio_socket_connected(const sio_socket *sock);
 /* Application data; free_fn (may be NULL) runs when it is replaced or the
- * socket is freed. */
+ * socket is freed. A recovered socket (connection state recovery) is a new
+ * object: this pointer is not carried over; sio_socket_set_json_data() is. */
 SIO_API void sio_socket_set_data(sio_socket *sock, void *data, void (*free_fn)(void *));
 SIO_API void *sio_socket_data(const sio_socket *sock);
 
