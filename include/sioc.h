@@ -152,8 +152,11 @@ struct sio_cors_options {
  * (sio_socket_set_json_data(); the void * data is not kept) and every
  * event it missed, in order, before anything new; sio_socket_recovered()
  * is then true. Unlike the reference this works any number of times in a
- * row, with any offset the client holds, and before the client got any
- * event (pid alone).
+ * row, with any offset the client holds, before the client got any event
+ * (pid alone), and when the client gave up on its transport before the
+ * server noticed: a CONNECT naming a socket still connected, whose
+ * connection has left a ping unanswered for half ping_timeout or more,
+ * closes that connection ("transport close") and recovers the socket.
  *
  * The history is one per server: one record per emit however many
  * sockets it went to (the encoded bytes shared with the sockets' queues),

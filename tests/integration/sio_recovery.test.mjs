@@ -76,7 +76,7 @@ for (const transport of ['polling', 'websocket']) {
     let srv;
     before(async () => {
       srv = await startSio(['--recovery', 'on', '--ping-interval', '300', '--ping-timeout', '300',
-        '--transports', 'polling,websocket']);
+        '--transports', 'polling,websocket', '--namespace', '/admin']);
     });
     after(() => srv.stop());
 
@@ -239,6 +239,25 @@ for (const transport of ['polling', 'websocket']) {
         a.disconnect();
         b.disconnect();
       });
+
+    test('two namespaces on one connection both recover', { timeout: 20000 }, async () => {
+      const s = client(srv.port);
+      await connected(s);
+      const admin = trackSocket(s.io.socket('/admin')); // connects by itself
+      await connected(admin);
+      const ids = [s.id, admin.id];
+      await echoed(s);
+      await echoed(admin);
+      const backs = [next(s, 'connect', 10000), next(admin, 'connect', 10000)];
+      s.io.engine.close();
+      await Promise.all(backs);
+      assert.deepEqual([s.recovered, admin.recovered], [true, true], 'both recovered');
+      assert.deepEqual([s.id, admin.id], ids, 'both ids kept');
+      const [, adminRecovered] = await ack(admin, 'get-data');
+      assert.equal(adminRecovered, true);
+      admin.disconnect();
+      s.disconnect();
+    });
 
     test('a deliberate disconnect keeps no session', { timeout: 20000 }, async () => {
       const s = client(srv.port, { reconnection: false });
