@@ -145,6 +145,45 @@ enum sio_parser {
 	SIO_PARSER_MSGPACK = 1,
 };
 
+/*
+ * Connection state recovery, as the reference's connectionStateRecovery
+ * (socket.io 4.6+). With it, the CONNECT reply carries a private session
+ * id `pid` beside `sid`, and every event sent to a socket that a recovery
+ * may need to send again (sio_socket_emit(), sio_namespace_emit(),
+ * sio_socket_broadcast(); not the volatile ones, not those asking for an
+ * acknowledgement) carries an offset, a string, as its last argument: the
+ * client sees it as one more argument of the event. A socket that leaves
+ * for a reason the reference keeps sessions for ("transport error",
+ * "transport close", "forced close", "ping timeout", "forced server close")
+ * is kept for max_disconnection_duration ms: a client CONNECT to the same
+ * namespace with {pid, offset} in its auth (socket.io-client 4.6+ adds them
+ * by itself) gets the same socket id, its rooms, its JSON data
+ * (sio_socket_set_json_data(); the void * data is not kept) and every
+ * event it missed, in order, before anything new; sio_socket_recovered()
+ * is then true. Unlike the reference this works any number of times in a
+ * row, with any offset the client holds, before the client got any event
+ * (pid alone), and when the client gave up on its transport before the
+ * server noticed: a CONNECT naming a socket still connected, whose
+ * connection has left a ping unanswered for half ping_timeout or more,
+ * closes that connection ("transport close") and recovers the socket.
+ *
+ * The history is one per server: one record per emit however many
+ * sockets it went to (the encoded bytes shared with the sockets' queues),
+ * dropped when older than max_disconnection_duration or, oldest first,
+ * when it holds more than max_history_bytes. A client whose missed events
+ * are no longer all there, or whose offset the server cannot vouch for
+ * (unknown, of another socket, from before a room change it cannot
+ * replay exactly), gets a new session (recovered false): never a gap, a
+ * duplicate, or an event from before its offset.
+ */
+struct sio_recovery_options {
+	bool enabled;                        /* false */
+	uint32_t max_disconnection_duration; /* ms a session is kept, 120000 */
+	bool skip_middlewares;               /* a recovered socket skips middleware, true */
+	size_t max_history_bytes;            /* bytes of events kept per server, 32 MiB;
+	                                        0: bounded by age only */
+};
+
 struct sio_server_options {
 	const char *path;            /* "/socket.io/" */
 	uint32_t ping_interval;      /* ms, 25000 */
@@ -236,6 +275,8 @@ struct sio_server_options {
 	void (*log)(int level, const char *event, const char *message, void *userdata);
 	void *log_userdata;
 	int log_level;
+	/* Off by default, as in the reference. */
+	struct sio_recovery_options connection_state_recovery;
 };
 
 /* Fills `opts` with the defaults above. Call it, then change fields. */
@@ -475,7 +516,8 @@ SIO_API sio_namespace *sio_socket_namespace(const sio_socket *sock);
 SIO_API sio_eio_socket *sio_socket_conn(const sio_socket *sock);
 SIO_API bool sio_socket_connected(const sio_socket *sock);
 /* Application data; free_fn (may be NULL) runs when it is replaced or the
- * socket is freed. */
+ * socket is freed. A recovered socket (connection state recovery) is a new
+ * object: this pointer is not carried over; sio_socket_set_json_data() is. */
 SIO_API void sio_socket_set_data(sio_socket *sock, void *data, void (*free_fn)(void *));
 SIO_API void *sio_socket_data(const sio_socket *sock);
 
@@ -692,6 +734,18 @@ SIO_API int sio_server_stats(const sio_server *srv, struct sio_server_stats *st)
 SIO_API size_t sio_namespace_rooms_count(const sio_namespace *nsp);
 /* Iterates the namespaces (not the dynamic parents): false past the last. */
 SIO_API bool sio_server_namespace_at(sio_server *srv, size_t i, sio_namespace **nsp);
+/* Whether the socket came back through connection state recovery (same
+ * id, rooms, JSON data, missed events replayed). Readable from
+ * middleware on. */
+SIO_API bool sio_socket_recovered(const sio_socket *sock);
+
+/* JSON application data on the socket, the reference's socket.data: kept
+ * across a connection state recovery (unlike sio_socket_set_data()'s
+ * pointer, which the server cannot keep for a socket that is gone).
+ * `data` is stolen (NULL clears). Returns 0 or SIO_EINVAL (NULL sock). */
+SIO_API int sio_socket_set_json_data(sio_socket *sock, json_t *data);
+/* The JSON data (borrowed), or NULL when none. */
+SIO_API json_t *sio_socket_json_data(const sio_socket *sock);
 
 #ifdef __cplusplus
 }

@@ -11,6 +11,7 @@
 struct bcast {
 	struct outbuf **bufs;
 	size_t n;
+	uint64_t offset;
 	bool is_volatile;
 	int count;
 };
@@ -19,6 +20,8 @@ static void bcast_one(struct sio_socket *s, void *arg)
 {
 	struct bcast *b = arg;
 	sio_eio_socket *conn = s->client->conn;
+	if (b->offset)
+		s->rec_last = b->offset; /* a recipient, whether its queue took it or not */
 	/* a volatile emit the transport cannot take now is skipped, uncounted */
 	if (b->is_volatile && !eio_session_writable(conn)) {
 		s->nsp->io->events_dropped++;
@@ -29,9 +32,9 @@ static void bcast_one(struct sio_socket *s, void *arg)
 }
 
 int adapter_local_broadcast(struct sio_adapter *a, const struct sio_target *t, struct outbuf **bufs,
-                            size_t n)
+                            size_t n, uint64_t offset)
 {
-	struct bcast b = {.bufs = bufs, .n = n, .is_volatile = t && t->volatile_};
+	struct bcast b = {.bufs = bufs, .n = n, .offset = offset, .is_volatile = t && t->volatile_};
 	a->ops->select(a, t, bcast_one, &b);
 	return b.count;
 }
@@ -78,8 +81,12 @@ int adapter_local_sockets_join(struct sio_adapter *a, const struct sio_target *t
 	if (!arr)
 		return SIO_ENOMEM;
 	int r = 0;
-	for (size_t i = 0; i < n && r == 0; i++)
+	for (size_t i = 0; i < n && r == 0; i++) {
+		bool had = a->ops->has(a, arr[i], room);
 		r = a->ops->join(a, arr[i], room);
+		if (r == 0 && !had)
+			socket_rooms_changed(arr[i]);
+	}
 	free(arr);
 	return r;
 }
@@ -90,8 +97,12 @@ int adapter_local_sockets_leave(struct sio_adapter *a, const struct sio_target *
 	struct sio_socket **arr = select_all(a, t, &n);
 	if (!arr)
 		return SIO_ENOMEM;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		if (!a->ops->has(a, arr[i], room))
+			continue;
 		a->ops->leave(a, arr[i], room);
+		socket_rooms_changed(arr[i]);
+	}
 	free(arr);
 	return 0;
 }

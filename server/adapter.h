@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <sioc.h>
 
@@ -41,9 +42,11 @@ struct sio_adapter_ops {
 	void (*select)(struct sio_adapter *a, const struct sio_target *t, adapter_each_fn fn,
 	               void *arg);
 	/* Queues the encoded packet bufs[0..n) (shared) for every socket of
-	 * the selection. Returns how many local sockets it was queued for. */
+	 * the selection. `offset` is its recovery offset (0: not stored):
+	 * each local recipient's rec_last takes it. Returns how many local
+	 * sockets it was queued for. */
 	int (*broadcast)(struct sio_adapter *a, const struct sio_target *t, struct outbuf **bufs,
-	                 size_t n);
+	                 size_t n, uint64_t offset);
 	/* The sockets of the selection: up to max into out; returns how many
 	 * there are. */
 	size_t (*fetch_sockets)(struct sio_adapter *a, const struct sio_target *t,
@@ -73,7 +76,7 @@ struct sio_adapter *adapter_memory_create(struct sio_namespace *nsp);
 /* The operations on this node's sockets, built on a->ops->select: what
  * the in-memory adapter does, and the local part of any other. */
 int adapter_local_broadcast(struct sio_adapter *a, const struct sio_target *t, struct outbuf **bufs,
-                            size_t n);
+                            size_t n, uint64_t offset);
 size_t adapter_local_fetch_sockets(struct sio_adapter *a, const struct sio_target *t,
                                    struct sio_socket **out, size_t max);
 int adapter_local_sockets_join(struct sio_adapter *a, const struct sio_target *t, const char *room);

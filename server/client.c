@@ -119,9 +119,24 @@ static void on_connect(struct sio_layer *io, struct sio_client *c, struct sio_pk
 		client_close(c, "forced server close");
 		return;
 	}
+	/* a session taken back: id, rooms and data before the middleware, as
+	 * in the reference; it stays kept until the socket is let in */
+	uint64_t from = 0;
+	struct rec_session *sess = NULL;
+	if (!client_v4(c)) { /* 1.x/2.x clients have no recovery */
+		recovery_take_over(io->recovery, nsp, c, s->hs.auth);
+		sess = recovery_find(io->recovery, nsp, s->hs.auth, &from);
+	}
+	if (sess && recovery_apply(io->recovery, s, sess) < 0) {
+		nsp->adapter->ops->leave_all(nsp->adapter, s);
+		socket_free(s);
+		client_close(c, "forced server close");
+		return;
+	}
 	char *message = NULL;
 	json_t *data = NULL;
-	if (namespace_run_middleware(nsp, s, &message, &data) != 0) {
+	bool skip = sess && recovery_skip_middlewares(io->recovery);
+	if (!skip && namespace_run_middleware(nsp, s, &message, &data) != 0) {
 		layer_refuse(io, SIO_REFUSED_MIDDLEWARE, c, p->nsp, p->nsp_len, message);
 		json_t *err = refusal(c, message ? message : "", data);
 		connect_error(io, c, p->nsp, p->nsp_len, err);
@@ -137,6 +152,8 @@ static void on_connect(struct sio_layer *io, struct sio_client *c, struct sio_pk
 		return;
 	}
 	client_not_pending(c);
+	if (sess)
+		recovery_resume(io->recovery, s, sess, from);
 	socket_connected(s);
 }
 
@@ -315,6 +332,10 @@ struct sio_layer *sio_layer_create(sio_server *owner, const struct sio_server_op
 	list_init(&io->reap);
 	list_init(&io->nsp_cleanup);
 	io->empty_object = json_object();
+	if (opts->connection_state_recovery.enabled && !(io->recovery = recovery_create(io))) {
+		sio_layer_destroy(io);
+		return NULL;
+	}
 	if (!io->empty_object || !namespace_of(io, "/")) {
 		sio_layer_destroy(io);
 		return NULL;
@@ -404,5 +425,6 @@ void sio_layer_destroy(struct sio_layer *io)
 		namespace_free(container_of(io->namespaces.next, struct sio_namespace, link));
 	while (!list_empty(&io->parents))
 		namespace_free(container_of(io->parents.next, struct sio_namespace, link));
+	recovery_destroy(io->recovery);
 	free(io);
 }

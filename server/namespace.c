@@ -21,6 +21,8 @@ static struct sio_namespace *namespace_new(struct sio_layer *io, const char *nam
 	memcpy(nsp->name, name, len);
 	nsp->name[len] = '\0';
 	nsp->io = io;
+	nsp->serial = ++io->nsp_serial;
+	list_init(&nsp->sessions);
 	list_init(&nsp->sockets);
 	list_init(&nsp->link);
 	list_init(&nsp->cleanup_link);
@@ -33,6 +35,7 @@ void namespace_free(struct sio_namespace *nsp)
 		return;
 	list_remove(&nsp->link);
 	list_remove(&nsp->cleanup_link);
+	recovery_drop_namespace(nsp->io->recovery, nsp);
 	if (nsp->adapter)
 		nsp->adapter->ops->destroy(nsp->adapter);
 	free(nsp->mws);
@@ -199,6 +202,9 @@ static int namespace_emit(sio_namespace *nsp, const struct sio_target *t, const 
 	r = event_array(event, args, &data);
 	if (r < 0)
 		return r;
+	/* stored for recovery once, with one offset, for all its recipients */
+	struct recovery *rc = nsp->io->recovery;
+	uint64_t seq = rc && !(t && t->volatile_) ? recovery_offset(rc, data) : 0;
 	/* encoded once: every recipient shares these buffers */
 	struct outbuf *bufs[1 + SIO_MAX_EMIT_BINS];
 	int n = encode_packet(nsp->io->opts->parser, nsp->name, strlen(nsp->name), SIO_PACKET_EVENT,
@@ -206,7 +212,9 @@ static int namespace_emit(sio_namespace *nsp, const struct sio_target *t, const 
 	json_decref(data);
 	if (n < 0)
 		return n;
-	r = nsp->adapter->ops->broadcast(nsp->adapter, t, bufs, (size_t)n);
+	if (seq)
+		recovery_store(rc, seq, nsp, t, NULL, bufs, (size_t)n);
+	r = nsp->adapter->ops->broadcast(nsp->adapter, t, bufs, (size_t)n, seq);
 	for (int i = 0; i < n; i++)
 		outbuf_unref(bufs[i]);
 	return r;

@@ -67,6 +67,10 @@ SIO_API void sio_server_options_init(struct sio_server_options *o)
 	o->max_events_per_second = 0;
 	o->shutdown_timeout = 5000;
 	o->log_level = SIO_LOG_WARN;
+	o->connection_state_recovery.enabled = false;
+	o->connection_state_recovery.max_disconnection_duration = 120000;
+	o->connection_state_recovery.skip_middlewares = true;
+	o->connection_state_recovery.max_history_bytes = 32u << 20;
 }
 
 static char *dup_or_null(const char *s)
@@ -118,7 +122,9 @@ static int options_copy(struct sio_server *srv, const struct sio_server_options 
 	*o = *in;
 	if (!o->transports || (o->transports & ~3u) || !o->ping_interval || !o->ping_timeout ||
 	    !o->max_http_buffer_size || !o->max_queue_packets || !o->max_queue_bytes ||
-	    !o->max_header_size)
+	    !o->max_header_size ||
+	    (o->connection_state_recovery.enabled &&
+	     !o->connection_state_recovery.max_disconnection_duration))
 		return SIO_EINVAL;
 	const char *p = in->path ? in->path : "/socket.io";
 	size_t n = strlen(p);

@@ -17,6 +17,7 @@
 #include "base/util.h"
 #include "protocol/sio_packet.h"
 #include "server/adapter.h"
+#include "server/recovery.h"
 #include "transports/eio.h"
 
 /* Binary attachments an emit may carry (a packet's buffers are kept on
@@ -48,6 +49,8 @@ struct sio_layer {
 	struct log *log;                        /* borrowed from the owner; NULL: none */
 	uint64_t refused[SIO_REFUSED_COUNT];    /* CONNECTs refused */
 	uint64_t events_dropped;                /* volatile broadcasts a transport could not take */
+	struct recovery *recovery;              /* NULL unless connection state recovery is on */
+	uint32_t nsp_serial;                    /* the last namespace serial given out */
 };
 
 /* One Engine.IO connection speaking Socket.IO. */
@@ -89,6 +92,8 @@ struct sio_namespace {
 	struct list sockets; /* connected sockets (struct sio_socket.nsp_link) */
 	size_t nsockets;
 	struct sio_adapter *adapter; /* NULL for a parent */
+	uint32_t serial;             /* unique in the layer (recovery records name it) */
+	struct list sessions;        /* recovery sessions of its sockets (recovery.c) */
 
 	struct list link; /* io->namespaces or io->parents */
 };
@@ -105,6 +110,18 @@ struct sio_socket {
 	struct sio_handshake hs; /* hs.auth is owned */
 	void *data;
 	void (*data_free)(void *);
+	json_t *json_data; /* owned, or NULL */
+
+	/* connection state recovery (recovery.h): the offsets last given out
+	 * when it first connected and when its rooms last changed, and the
+	 * last record it was a recipient of */
+	uint64_t rec_start, rec_rooms, rec_last;
+	char pid[21]; /* the private session id; empty when recovery is off */
+	bool recovered;
+	struct pid_link {
+		struct pid_link *hnext;
+		struct sio_socket *sock;
+	} pid_link; /* in recovery.c's table of connected sockets by pid */
 
 	/* one block: nhandlers handlers, then their names (names_len bytes) */
 	struct handler *handlers;
@@ -185,6 +202,8 @@ int socket_packet(struct sio_socket *s, enum sio_packet_type type, int64_t id, c
 /* Builds *out = [event, ...args] from args (stolen; NULL for none).
  * Returns 0, SIO_EINVAL (args not an array) or SIO_ENOMEM. */
 int event_array(const char *event, json_t *args, json_t **out);
+/* Notes that the rooms of s changed (for recovery). */
+void socket_rooms_changed(struct sio_socket *s);
 /* Checks an emit's event name and binaries: 0, SIO_EINVAL, SIO_ERESERVED
  * or SIO_ETOOBIG. */
 int emit_check(const char *event, const struct sio_binary *bins, size_t nbins);

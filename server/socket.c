@@ -63,7 +63,8 @@ struct sio_socket *socket_new(struct sio_client *c, struct sio_namespace *nsp, j
 	bool root = strcmp(nsp->name, "/") == 0;
 	size_t id_len = !v4 ? ID_LEN : root ? strlen(sid) : strlen(nsp->name) + 1 + strlen(sid);
 	struct sio_socket *s = calloc(1, sizeof(*s) + id_len + 1);
-	if (s && !v4 && id_random(s->id) < 0) {
+	/* a v4 client (1.x/2.x) has no recovery: no pid */
+	if (s && !v4 && (id_random(s->id) < 0 || (nsp->io->recovery && id_random(s->pid) < 0))) {
 		free(s);
 		s = NULL;
 	}
@@ -108,6 +109,7 @@ void socket_free(struct sio_socket *s)
 		free(a);
 	}
 	s->nacks_in = 0;
+	json_decref(s->json_data);
 	free(s->handlers);
 	json_decref((json_t *)s->hs.auth); /* owned: see socket_new() */
 	free(s);
@@ -227,6 +229,27 @@ SIO_API void sio_socket_set_data(sio_socket *s, void *data, void (*free_fn)(void
 SIO_API void *sio_socket_data(const sio_socket *s)
 {
 	return s ? s->data : NULL;
+}
+
+SIO_API int sio_socket_set_json_data(sio_socket *s, json_t *data)
+{
+	if (!s) {
+		json_decref(data);
+		return SIO_EINVAL;
+	}
+	json_decref(s->json_data);
+	s->json_data = data;
+	return 0;
+}
+
+SIO_API json_t *sio_socket_json_data(const sio_socket *s)
+{
+	return s ? s->json_data : NULL;
+}
+
+SIO_API bool sio_socket_recovered(const sio_socket *s)
+{
+	return s && s->recovered;
 }
 
 /* ---- handlers ----------------------------------------------------------- */
@@ -456,6 +479,28 @@ void socket_on_packet(struct sio_socket *s, struct sio_pkt *p)
 
 /* ---- emitting ------------------------------------------------------------ */
 
+/* An emit that a recovery may need: the offset appended, stored for the
+ * socket alone, then queued. data borrowed (the offset is appended). */
+static int emit_stored(struct sio_socket *s, json_t *data, const struct sio_binary *bins,
+                       size_t nbins)
+{
+	struct recovery *rc = s->nsp->io->recovery;
+	struct outbuf *bufs[1 + SIO_MAX_EMIT_BINS];
+	uint64_t seq = recovery_offset(rc, data);
+	if (!seq)
+		return SIO_ENOMEM;
+	int n = encode_packet(s->nsp->io->opts->parser, s->nsp->name, strlen(s->nsp->name),
+			      SIO_PACKET_EVENT, -1, data, bins, nbins, bufs);
+	if (n < 0)
+		return n; /* nothing sent: the offset is given to the next emit */
+	recovery_store(rc, seq, s->nsp, NULL, s->id, bufs, (size_t)n);
+	s->rec_last = seq;
+	int r = eio_session_send(s->client->conn, bufs, (size_t)n, false);
+	for (int i = 0; i < n; i++)
+		outbuf_unref(bufs[i]);
+	return r;
+}
+
 static int emit(sio_socket *s, const char *event, json_t *args, const struct sio_binary *bins,
 		size_t nbins, bool is_volatile, int64_t id)
 {
@@ -470,7 +515,10 @@ static int emit(sio_socket *s, const char *event, json_t *args, const struct sio
 	r = event_array(event, args, &data);
 	if (r < 0)
 		return r;
-	r = socket_packet(s, SIO_PACKET_EVENT, id, data, bins, nbins, is_volatile);
+	if (s->nsp->io->recovery && !is_volatile && id < 0)
+		r = emit_stored(s, data, bins, nbins);
+	else
+		r = socket_packet(s, SIO_PACKET_EVENT, id, data, bins, nbins, is_volatile);
 	json_decref(data);
 	return r;
 }
@@ -562,8 +610,14 @@ void socket_connected(struct sio_socket *s)
 	list_insert_tail(&s->client->sockets, &s->client_link);
 	s->client->nsockets++;
 	nsp->adapter->ops->join(nsp->adapter, s, s->id); /* the own room */
+	struct recovery *rc = nsp->io->recovery;
+	if (rc && !s->recovered)
+		s->rec_start = s->rec_last = recovery_now(rc);
+	recovery_remember(rc, s);
 	/* v4 clients (1.x/2.x) get a CONNECT without payload */
-	json_t *reply = client_v4(s->client) ? NULL : json_pack("{s:s}", "sid", s->id);
+	json_t *reply = client_v4(s->client) ? NULL
+	                : rc                 ? json_pack("{s:s,s:s}", "sid", s->id, "pid", s->pid)
+	                                     : json_pack("{s:s}", "sid", s->id);
 	socket_packet(s, SIO_PACKET_CONNECT, -1, reply, NULL, 0, false);
 	json_decref(reply);
 	if (nsp->ev.connection)
@@ -578,17 +632,32 @@ SIO_API int sio_socket_join(sio_socket *s, const char *room)
 		return SIO_ECLOSED; /* before connecting (in middleware) is fine */
 	struct sio_adapter *a = s->nsp->adapter;
 	uint32_t cap = s->nsp->io->opts->max_rooms_per_socket;
-	if (cap && s->nrooms >= cap && !a->ops->has(a, s, room))
+	bool had = a->ops->has(a, s, room);
+	if (cap && s->nrooms >= cap && !had)
 		return SIO_EFULL;
-	return a->ops->join(a, s, room);
+	int r = a->ops->join(a, s, room);
+	if (r == 0 && !had)
+		socket_rooms_changed(s);
+	return r;
 }
 
 SIO_API int sio_socket_leave(sio_socket *s, const char *room)
 {
 	if (!s || !room)
 		return SIO_EINVAL;
-	s->nsp->adapter->ops->leave(s->nsp->adapter, s, room);
+	struct sio_adapter *a = s->nsp->adapter;
+	if (a->ops->has(a, s, room)) {
+		a->ops->leave(a, s, room);
+		socket_rooms_changed(s);
+	}
 	return 0;
+}
+
+void socket_rooms_changed(struct sio_socket *s)
+{
+	struct recovery *rc = s->nsp->io->recovery;
+	if (rc)
+		s->rec_rooms = recovery_now(rc);
 }
 
 SIO_API bool sio_socket_in(const sio_socket *s, const char *room)
@@ -611,6 +680,8 @@ void socket_close(struct sio_socket *s, const char *reason)
 		nsp->ev.disconnecting(s, reason, nsp->ev_userdata);
 	if (!s->connected)
 		return; /* closed from inside the callback */
+	recovery_forget(io->recovery, s);
+	recovery_persist(io->recovery, s, reason);
 	s->connected = false;
 	s->closed = true;
 	nsp->adapter->ops->leave_all(nsp->adapter, s);

@@ -169,5 +169,8 @@ bool eio_session_writable(const sio_eio_socket *s);
  * dropped (returning 0) unless eio_session_writable(). Returns 0,
  * SIO_ECLOSED, SIO_EFULL or SIO_ENOMEM. */
 int eio_session_send(sio_eio_socket *s, struct outbuf **bufs, size_t n, bool is_volatile);
+/* For how many ms a ping has gone without its pong (0 when none is
+ * awaited): a session silent that long may be gone without a close seen. */
+uint64_t eio_session_unanswered_ms(const sio_eio_socket *s);
 
 #endif

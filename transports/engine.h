@@ -115,6 +115,7 @@ struct sio_eio_socket {
 	struct ws_conn *probe;    /* a websocket upgrading this session; its timer times it */
 
 	struct timer ping_timer;  /* the next ping, then the pong awaited */
+	uint64_t ping_sent;       /* ms when the last ping was queued */
 	struct timer close_timer; /* sio_eio_close(): the close packet's deadline */
 
 	struct list link;             /* engine->sessions */

@@ -130,6 +130,7 @@ static void ping_due(struct timer *t)
 	}
 	s->awaiting_pong = true;
 	s->refreshed = false;
+	s->ping_sent = now_ms();
 	timer_arm(e->wheel, &s->ping_timer, now_ms() + e->opts->ping_timeout, pong_missing);
 }
 
@@ -257,6 +258,12 @@ static int queue_full(struct sio_eio_socket *s)
 	if (s->engine->opts->queue_full == SIO_QUEUE_FULL_CLOSE)
 		session_fail(s, "queue full");
 	return SIO_EFULL;
+}
+
+uint64_t eio_session_unanswered_ms(const sio_eio_socket *s)
+{
+	uint64_t now = now_ms();
+	return s->awaiting_pong && now > s->ping_sent ? now - s->ping_sent : 0;
 }
 
 bool eio_session_writable(const sio_eio_socket *s)

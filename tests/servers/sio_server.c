@@ -53,7 +53,22 @@
  *                          calls emit "storm" [n] now and then. After the
  *                          server is destroyed it prints "STORM <accepted>
  *                          <ran> <refused after the stop>/100"
+ *   set-data [v]           sio_socket_set_json_data(v); acknowledges
+ *   get-data               acknowledges with [data or null, recovered]
+ *   ticker [room, n, ms]   a loop timer that, every ms for i in 0..n-1, emits
+ *                          "tick" [i, "room"] to the room, "tick" [i, "self"]
+ *                          to the room named by the socket's id (through the
+ *                          namespace: it goes on while the socket is away)
+ *                          and, when the socket is connected, "tick"
+ *                          [i, "direct"] to it with sio_socket_emit(); then
+ *                          "tick-done" [n] to the socket's id room
  * and any other event is answered with "unknown" [event name].
+ *
+ * With --recovery on (connection state recovery; --recovery-duration MS,
+ * --recovery-skip-middlewares on|off, --recovery-history-bytes N) the
+ * server also prints
+ *   MIDDLEWARE <nsp> <socket id> <recovered 0|1>   when the middleware runs
+ *   RECOVERED <nsp> <socket id>                   after CONNECT, when recovered
  *
  * Options: --connect-timeout MS --ping-interval MS --ping-timeout MS
  * --transports polling|websocket|polling,websocket --namespace NAME...
@@ -109,6 +124,7 @@ struct job {
 	long storm_accepted; /* calls sio_server_call() took (thread) */
 	long storm_ran;      /* calls that ran (loop) */
 	int storm_refused;   /* of the 100 calls after the stop, those refused */
+	long tick;           /* "ticker" jobs: the next tick */
 };
 
 struct app {
@@ -117,6 +133,7 @@ struct app {
 	struct job *jobs;   /* touched on the loop thread only */
 	bool disconnect_effects;
 	bool print_middleware; /* --print-middleware on */
+	bool recovery; /* --recovery on */
 };
 
 static sio_server *g_srv;
@@ -713,6 +730,75 @@ static void on_emit_then_stop(sio_socket *sock, const char *event, json_t *args,
 	sio_server_stop(app->srv);
 }
 
+/* "ticker": one tick (see the header comment); the job's payload is
+ * [room, n, ms]. */
+static void on_tick(sio_timer *t, void *userdata)
+{
+	struct job *job = userdata;
+	const char *room = json_string_value(json_array_get(job->payload, 0));
+	json_int_t n = json_integer_value(json_array_get(job->payload, 1));
+	json_int_t i = job->tick++;
+	struct selection sel;
+	sio_socket *sock = NULL;
+
+	if (i >= n) {
+		report("sio_namespace_emit",
+		       sio_namespace_emit(job->nsp, select_room(&sel, job->socket_id), "tick-done",
+		                          json_pack("[I]", n), NULL, 0));
+		sio_timer_stop(t);
+		job_unlink(job);
+		job_free(job);
+		return;
+	}
+	if (room)
+		report("sio_namespace_emit",
+		       sio_namespace_emit(job->nsp, select_room(&sel, room), "tick",
+		                          json_pack("[I,s]", i, "room"), NULL, 0));
+	report("sio_namespace_emit",
+	       sio_namespace_emit(job->nsp, select_room(&sel, job->socket_id), "tick",
+	                          json_pack("[I,s]", i, "self"), NULL, 0));
+	if (sio_namespace_fetch_sockets(job->nsp, select_room(&sel, job->socket_id), &sock, 1) &&
+	    sock)
+		report("sio_socket_emit",
+		       sio_socket_emit(sock, "tick", json_pack("[I,s]", i, "direct"), NULL, 0));
+}
+
+static void on_ticker(sio_socket *sock, const char *event, json_t *args,
+                      const struct sio_binary *bins, size_t nbins, sio_ack *ack, void *ud)
+{
+	struct app *app = ud;
+	struct job *job = job_create(app, sock, args);
+	json_int_t ms = json_integer_value(json_array_get(args, 2));
+
+	if (!job)
+		return;
+	job->timer = sio_timer_start(app->srv, ms > 0 ? (uint32_t)ms : 10,
+	                             ms > 0 ? (uint32_t)ms : 10, on_tick, job);
+	if (!job->timer) {
+		job_free(job);
+		return;
+	}
+	job->next = app->jobs;
+	app->jobs = job;
+	ack_with(ack, NULL);
+}
+
+static void on_set_data(sio_socket *sock, const char *event, json_t *args,
+                        const struct sio_binary *bins, size_t nbins, sio_ack *ack, void *ud)
+{
+	report("sio_socket_set_json_data",
+	       sio_socket_set_json_data(sock, json_deep_copy(arg_or_null(args, 0))));
+	ack_with(ack, NULL);
+}
+
+static void on_get_data(sio_socket *sock, const char *event, json_t *args,
+                        const struct sio_binary *bins, size_t nbins, sio_ack *ack, void *ud)
+{
+	json_t *data = sio_socket_json_data(sock);
+
+	ack_with(ack, json_pack("[O,b]", data ? data : json_null(), sio_socket_recovered(sock)));
+}
+
 struct storm_call {
 	struct job *job;
 	long n;
@@ -861,6 +947,9 @@ static const struct {
         {"thread", on_thread_event},
         {"emit-then-stop", on_emit_then_stop},
         {"call-storm", on_call_storm},
+        {"ticker", on_ticker},
+        {"set-data", on_set_data},
+        {"get-data", on_get_data},
 };
 
 static void on_connection(sio_socket *sock, void *userdata)
@@ -870,6 +959,9 @@ static void on_connection(sio_socket *sock, void *userdata)
 	emit("CONNECT %s %s %s", sio_namespace_name(sio_socket_namespace(sock)),
 	     sio_socket_id(sock), auth ? auth : "?");
 	free(auth);
+	if (sio_socket_recovered(sock))
+		emit("RECOVERED %s %s", sio_namespace_name(sio_socket_namespace(sock)),
+		     sio_socket_id(sock));
 	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
 		report("sio_socket_on",
 		       sio_socket_on(sock, handlers[i].event, handlers[i].fn, userdata));
@@ -971,6 +1063,9 @@ static int middleware(sio_socket *sock, const char **message, json_t **data, voi
 		     sio_request_address(hs->request), sio_request_peer_address(hs->request),
 		     hs->secure ? "https" : "http");
 
+	if (((struct app *)userdata)->recovery)
+		emit("MIDDLEWARE %s %s %d", sio_namespace_name(sio_socket_namespace(sock)),
+		     sio_socket_id(sock), sio_socket_recovered(sock));
 	if (token && strcmp(token, "bad") == 0) {
 		*message = "not authorized";
 		*data = json_pack("{s:s}", "reason", "bad token");
@@ -1047,7 +1142,9 @@ static void usage(void)
 	      "  [--max-namespaces N] [--max-rooms N] [--max-pending-acks N]\n"
 	      "  [--max-events-per-second N] [--shutdown-timeout MS]\n"
 	      "  [--disconnect-effects on|off] [--allow-eio3 on|off]\n"
-	      "  [--port N] [--parser json|msgpack]\n",
+	      "  [--port N] [--parser json|msgpack]\n"
+	      "  [--recovery on|off] [--recovery-duration MS]\n"
+	      "  [--recovery-skip-middlewares on|off] [--recovery-history-bytes N]\n",
 	      stderr);
 }
 
@@ -1160,6 +1257,16 @@ static bool parse_args(int argc, char **argv, struct sio_server_options *opts, s
 			app->prefix = val;
 		else if (!strcmp(a, "--cleanup-empty-child-namespaces"))
 			opts->cleanup_empty_child_namespaces = !strcmp(val, "on");
+		else if (!strcmp(a, "--recovery"))
+			app->recovery = opts->connection_state_recovery.enabled =
+			        !strcmp(val, "on");
+		else if (!strcmp(a, "--recovery-duration"))
+			ok = parse_ms(val,
+			              &opts->connection_state_recovery.max_disconnection_duration);
+		else if (!strcmp(a, "--recovery-skip-middlewares"))
+			opts->connection_state_recovery.skip_middlewares = !strcmp(val, "on");
+		else if (!strcmp(a, "--recovery-history-bytes"))
+			ok = parse_size(val, &opts->connection_state_recovery.max_history_bytes);
 		else if (!strcmp(a, "--disconnect-effects"))
 			app->disconnect_effects = !strcmp(val, "on");
 		else if (!strcmp(a, "--parser") && !strcmp(val, "msgpack"))

@@ -21,6 +21,8 @@ const staticNamespaces = [];
 let pattern = null;
 let prefix = null;
 let listenPort = 0;
+let recovery = null; // connectionStateRecovery, with --recovery on
+const recoveryOpts = {};
 
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
@@ -45,6 +47,10 @@ for (let i = 0; i < argv.length; i++) {
     case '--namespace': staticNamespaces.push(next()); break;
     case '--dynamic-pattern': pattern = next(); break;
     case '--dynamic-prefix': prefix = next(); break;
+    case '--recovery': recovery = next() === 'on'; break;
+    case '--recovery-duration': recoveryOpts.maxDisconnectionDuration = Number(next()); break;
+    case '--recovery-skip-middlewares': recoveryOpts.skipMiddlewares = next() === 'on'; break;
+    case '--recovery-history-bytes': next(); break; // the reference has no such bound
     default:
       process.stderr.write(`unknown option ${a}\n`);
       process.exit(2);
@@ -80,12 +86,14 @@ const showJson = (v) => JSON.stringify(v, (k, x) => {
   if (x && x.type === 'Buffer' && Array.isArray(x.data)) return { _bin: Buffer.from(x.data).toString('hex') };
   return x;
 });
+if (recovery) opts.connectionStateRecovery = recoveryOpts;
 const httpServer = http.createServer();
 const io = new Server(httpServer, opts);
 const timers = new Set();
 
 function middleware(socket, next) {
   const auth = socket.handshake.auth;
+  if (recovery) out(`MIDDLEWARE ${socket.nsp.name} ${socket.id} ${socket.recovered ? 1 : 0}`);
   if (auth && auth.token === 'bad') {
     const err = new Error('not authorized');
     err.data = { reason: 'bad token' };
@@ -97,7 +105,7 @@ function middleware(socket, next) {
 
 const HANDLED = new Set(['echo', 'ack', 'ask', 'join', 'leave', 'off', 'to-room', 'broadcast', 'to-except',
   'to-rooms', 'all', 'fetch', 'fetch-rooms', 'sockets-join', 'sockets-leave', 'disconnect-me', 'disconnect-room', 'volatile',
-  'handshake', 'timer', 'thread', 'close-conn']);
+  'handshake', 'timer', 'thread', 'close-conn', 'ticker', 'set-data', 'get-data']);
 
 // Splits off the acknowledgement callback, if any.
 function split(args) {
@@ -112,6 +120,7 @@ function onConnection(socket) {
   const pending = new Set(); // server-initiated acks not settled yet
 
   out(`CONNECT ${nsp.name} ${socket.id} ${JSON.stringify(socket.handshake.auth)}`);
+  if (socket.recovered) out(`RECOVERED ${nsp.name} ${socket.id}`);
   socket.on('disconnecting', (reason) => {
     out(`DISCONNECTING ${nsp.name} ${socket.id} ${reason} ${[...socket.rooms].join(',')}`);
   });
@@ -266,6 +275,36 @@ function onConnection(socket) {
     }, 10);
     timers.add(t);
   });
+  socket.on('set-data', (...all) => {
+    const [args, cb] = split(all);
+    socket.data = args[0] ?? null;
+    if (cb) cb();
+  });
+  socket.on('get-data', (...all) => {
+    const [, cb] = split(all);
+    if (cb) cb(socket.data ?? null, socket.recovered);
+  });
+  socket.on('ticker', (...all) => {
+    const [args, cb] = split(all);
+    const [room, n, ms] = args;
+    const id = socket.id;
+    let i = 0;
+    const t = setInterval(() => {
+      if (i >= n) {
+        clearInterval(t);
+        timers.delete(t);
+        nsp.to(id).emit('tick-done', n);
+        return;
+      }
+      if (room) nsp.to(room).emit('tick', i, 'room');
+      nsp.to(id).emit('tick', i, 'self');
+      const s = nsp.sockets.get(id);
+      if (s && s.connected) s.emit('tick', i, 'direct');
+      i++;
+    }, ms > 0 ? ms : 10);
+    timers.add(t);
+    if (cb) cb();
+  });
   socket.onAny((event) => {
     if (!HANDLED.has(event) || removed.has(event)) socket.emit('unknown', event);
   });
@@ -282,7 +321,7 @@ for (const nsp of namespaces) {
 
 httpServer.listen(listenPort, '127.0.0.1', () => out(`PORT ${httpServer.address().port}`));
 const stop = () => {
-  for (const t of timers) clearTimeout(t);
+  for (const t of timers) { clearTimeout(t); clearInterval(t); }
   io.close(() => process.exit(0));
   httpServer.closeAllConnections();
   setTimeout(() => process.exit(0), 500).unref();
