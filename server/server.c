@@ -20,6 +20,8 @@ struct tick {
 	struct sio_server *srv;
 };
 
+#define TIMER_TICK_MS 20 /* the period of the tick */
+
 SIO_API const char *sio_strerror(int err)
 {
 	switch (err) {
