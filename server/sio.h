@@ -176,7 +176,7 @@ const char *adapter_room_name(const struct sio_socket *s, const struct list *lin
 
 /* loop.c */
 void loop_free(struct sio_server *srv);
-/* Hands the timers started before listening to lws. */
+/* Arms the timers started before listening. */
 void loop_start_timers(struct sio_server *srv);
 void loop_drain_calls(struct sio_server *srv);
 
