@@ -1,6 +1,6 @@
 /*
  * The server: options, the lws context on a libev loop, the front and ws
- * vhosts, the periodic tick that drives the timing wheel, stop and
+ * vhosts, the one-shot tick that drives the timing wheel, stop and
  * destroy.
  */
 #include "server/server.h"
@@ -10,17 +10,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "server/sio.h"
 #include "transports/callbacks.h"
 #include "transports/engine.h"
 
-struct tick {
-	lws_sorted_usec_list_t sul;
-	struct sio_server *srv;
-};
+/* While stopping, how often the tick checks whether the drain is over. */
+#define STOP_CHECK_MS 20
+/* The longest the tick is set for, in seconds: a deadline further away is
+ * re-read then. */
+#define TICK_MAX_S 86400.
 
-#define TIMER_TICK_MS 20 /* the period of the tick */
+static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents);
+static void tick_update(struct sio_server *srv);
+static void tick_earlier(struct timer_wheel *w, uint64_t at);
 
 SIO_API const char *sio_strerror(int err)
 {
@@ -166,6 +170,10 @@ SIO_API sio_server *sio_server_create(const struct sio_server_options *opts, int
 	list_init(&srv->calls);
 	pthread_mutex_init(&srv->calls_lock, NULL);
 	timer_wheel_init(&srv->wheel, now_ms());
+	timer_wheel_set_hook(&srv->wheel, tick_earlier);
+	ev_timer_init(&srv->tick, tick_cb, 0., 0.);
+	srv->tick.data = srv;
+	srv->tick_at = UINT64_MAX;
 	rc = options_copy(srv, opts);
 	if (rc)
 		goto fail;
@@ -284,6 +292,7 @@ static void server_check_stop(struct sio_server *srv)
 			sio_layer_shutdown(srv);
 		for (struct list *n = srv->sessions.next; n != &srv->sessions; n = n->next)
 			sio_eio_close(container_of(n, struct sio_eio_socket, link));
+		tick_update(srv); /* checks the drain from now on */
 	}
 	if ((srv->nsessions == 0 && srv->pending_out == 0) || now_ms() >= srv->shutdown_deadline) {
 		sessions_close_all(srv, "server shutting down");
@@ -300,15 +309,66 @@ void server_wakeup(struct sio_server *srv)
 	server_leave(srv);
 }
 
-static void tick_cb(lws_sorted_usec_list_t *sul)
+/*
+ * The tick: one ev_timer set for the wheel's next deadline, moved earlier
+ * by the wheel's hook. Not an lws_sul: lws 4.1's libev backend re-arms its
+ * one ev_timer for its suls without stopping it, so a sul scheduled
+ * earlier than the one lws waits for runs late (a periodic tick hid that,
+ * to within its period).
+ */
+static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct tick *t = (struct tick *)sul;
-	struct sio_server *srv = t->srv;
+	(void)loop;
+	(void)revents;
+	struct sio_server *srv = w->data;
+	srv->tick_at = UINT64_MAX;
 	server_enter(srv);
 	timer_wheel_advance(&srv->wheel, now_ms());
 	server_check_stop(srv);
 	server_leave(srv);
-	lws_sul_schedule(srv->ctx, 0, &t->sul, tick_cb, TIMER_TICK_MS * LWS_US_PER_MS);
+	tick_update(srv);
+}
+
+/* Sets the tick for `at` (ms), or stops it for UINT64_MAX. */
+static void tick_set(struct sio_server *srv, uint64_t at)
+{
+	if (at == srv->tick_at)
+		return;
+	srv->tick_at = at;
+	ev_timer_stop(srv->loop, &srv->tick);
+	if (at == UINT64_MAX)
+		return;
+	/* libev counts from its loop time: brought to now, the delay is
+	 * measured on the same clock as now_ms(), to the microsecond */
+	ev_now_update(srv->loop);
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	double now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	double delay = (double)at / 1e3 - now;
+	if (delay > TICK_MAX_S)
+		delay = TICK_MAX_S; /* re-read then */
+	ev_timer_set(&srv->tick, delay > 0. ? delay : 0., 0.);
+	ev_timer_start(srv->loop, &srv->tick);
+}
+
+/* Sets the tick for the wheel's next deadline and, while stopping, for the
+ * next check of the drain. */
+static void tick_update(struct sio_server *srv)
+{
+	if (!srv->listening || srv->destroying)
+		return;
+	uint64_t at = timer_wheel_next(&srv->wheel);
+	if (srv->stopping && now_ms() + STOP_CHECK_MS < at)
+		at = now_ms() + STOP_CHECK_MS;
+	tick_set(srv, at);
+}
+
+/* The wheel's hook: a timer was armed for earlier than the tick. */
+static void tick_earlier(struct timer_wheel *w, uint64_t at)
+{
+	struct sio_server *srv = container_of(w, struct sio_server, wheel);
+	if (srv->listening && !srv->destroying && at < srv->tick_at)
+		tick_set(srv, at);
 }
 
 static struct lws_protocols front_protocols[] = {
@@ -377,19 +437,9 @@ SIO_API int sio_server_listen(sio_server *srv, const char *host, int port)
 		return SIO_ELISTEN;
 	}
 	srv->port = lws_get_vhost_listen_port(srv->front_vh);
-	struct tick *t = calloc(1, sizeof(*t));
-	if (!t) {
-		lws_context_destroy(srv->ctx);
-		srv->ctx = NULL;
-		ev_loop_destroy(srv->loop);
-		srv->loop = NULL;
-		return SIO_ENOMEM;
-	}
-	t->srv = srv;
-	srv->tick_sul = t;
-	lws_sul_schedule(srv->ctx, 0, &t->sul, tick_cb, TIMER_TICK_MS * LWS_US_PER_MS);
 	loop_start_timers(srv);
 	srv->listening = true;
+	tick_update(srv);
 	return 0;
 }
 
@@ -428,17 +478,14 @@ SIO_API void sio_server_destroy(sio_server *srv)
 		return;
 	srv->destroying = true;
 	sessions_close_all(srv, "server shutting down");
-	loop_free(srv); /* cancels the timers' suls while the context lives */
-	if (srv->ctx) {
-		struct tick *t = srv->tick_sul;
-		lws_sul_cancel(&t->sul);
+	loop_free(srv);
+	if (srv->ctx)
 		lws_context_destroy(srv->ctx);
-	}
 	sessions_process(srv);
 	sio_layer_free(srv);
 	pthread_mutex_destroy(&srv->calls_lock);
-	free(srv->tick_sul);
 	if (srv->loop) {
+		ev_timer_stop(srv->loop, &srv->tick);
 		ev_ref(srv->loop);
 		ev_prepare_stop(srv->loop, &srv->prepare);
 		ev_loop_destroy(srv->loop);

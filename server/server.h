@@ -46,7 +46,8 @@ struct sio_server {
 	size_t pending_out;         /* connections with bytes to write */
 
 	struct timer_wheel wheel;
-	void *tick_sul; /* lws_sorted_usec_list_t, allocated */
+	ev_timer tick;    /* one-shot at the wheel's next deadline */
+	uint64_t tick_at; /* ms the tick is set for; UINT64_MAX when it is not */
 
 	struct sio_eio_events eio_events;
 	void *eio_userdata;
