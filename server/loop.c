@@ -1,7 +1,7 @@
 /*
- * Loop services for applications: timers (lws_sul timers of their own,
- * not on the library's timing wheel), and sio_server_call(), the one
- * thread-safe way into the loop.
+ * Loop services for applications: timers (on the server's timing wheel,
+ * to the millisecond), and sio_server_call(), the one thread-safe way into
+ * the loop.
  */
 #include "server/server.h"
 
@@ -9,18 +9,17 @@
 
 #include <libwebsockets.h>
 
-/* Application timers keep the loop's millisecond precision (a bench
- * server emitting every 1 ms needs it), and there are few of them. */
+/* Application timers are on the timing wheel with the server's own; one
+ * started before the server listens is armed when it does. */
 struct sio_timer {
-	lws_sorted_usec_list_t sul; /* first: the callback gets this pointer */
+	struct timer timer;
 	struct sio_server *srv;
 	void (*fn)(sio_timer *t, void *userdata);
 	void *userdata;
 	uint32_t delay;
 	uint32_t repeat;
-	bool scheduled; /* handed to lws (false until the server listens) */
-	bool running;   /* inside fn */
-	bool stopped;   /* stopped inside fn: free after it */
+	bool running; /* inside fn */
+	bool stopped; /* stopped inside fn: free after it */
 	struct list link;
 };
 
@@ -32,40 +31,30 @@ struct call {
 
 static void timer_free(struct sio_timer *t)
 {
-	if (t->scheduled)
-		lws_sul_cancel(&t->sul);
+	timer_cancel(&t->srv->wheel, &t->timer);
 	list_remove(&t->link);
 	free(t);
 }
 
-static void timer_fired(lws_sorted_usec_list_t *sul)
+static void timer_fired(struct timer *w)
 {
-	struct sio_timer *t = (struct sio_timer *)sul;
-	struct sio_server *srv = t->srv;
-	t->scheduled = false;
-	server_enter(srv);
+	struct sio_timer *t = container_of(w, struct sio_timer, timer);
 	t->running = true;
 	t->fn(t, t->userdata);
 	t->running = false;
-	if (t->stopped || !t->repeat) {
+	if (t->stopped || !t->repeat)
 		timer_free(t);
-	} else {
-		lws_sul_schedule(srv->ctx, 0, &t->sul, timer_fired,
-				 (lws_usec_t)t->repeat * LWS_US_PER_MS);
-		t->scheduled = true;
-	}
-	server_leave(srv);
+	else
+		timer_arm(&t->srv->wheel, &t->timer, now_ms() + t->repeat, timer_fired);
 }
 
 void loop_start_timers(struct sio_server *srv)
 {
+	uint64_t now = now_ms();
 	for (struct list *n = srv->timers.next; n != &srv->timers; n = n->next) {
 		struct sio_timer *t = container_of(n, struct sio_timer, link);
-		if (!t->scheduled) {
-			lws_sul_schedule(srv->ctx, 0, &t->sul, timer_fired,
-					 (lws_usec_t)t->delay * LWS_US_PER_MS);
-			t->scheduled = true;
-		}
+		if (!timer_armed(&t->timer))
+			timer_arm(&srv->wheel, &t->timer, now + t->delay, timer_fired);
 	}
 }
 
@@ -83,11 +72,8 @@ SIO_API sio_timer *sio_timer_start(sio_server *srv, uint32_t delay_ms, uint32_t 
 	t->delay = delay_ms;
 	t->repeat = repeat_ms;
 	list_insert_tail(&srv->timers, &t->link);
-	if (srv->ctx) {
-		lws_sul_schedule(srv->ctx, 0, &t->sul, timer_fired,
-				 (lws_usec_t)delay_ms * LWS_US_PER_MS);
-		t->scheduled = true;
-	}
+	if (srv->ctx)
+		timer_arm(&srv->wheel, &t->timer, now_ms() + delay_ms, timer_fired);
 	return t;
 }
 

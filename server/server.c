@@ -1,6 +1,6 @@
 /*
  * The server, the wiring of the layers: options, the lws context on a
- * libev loop with its one listening vhost, the periodic tick that drives
+ * libev loop with its one listening vhost, the one-shot tick that drives
  * the timing wheel, one Engine.IO engine and one Socket.IO layer plugged
  * into it, stop and destroy.
  */
@@ -19,10 +19,15 @@
 #include "server/sio.h"
 #include "transports/eio.h"
 
-struct tick {
-	lws_sorted_usec_list_t sul;
-	struct sio_server *srv;
-};
+/* While stopping, how often the tick checks whether the drain is over. */
+#define STOP_CHECK_MS 20
+/* The longest the tick is set for, in seconds: a deadline further away is
+ * re-read then. */
+#define TICK_MAX_S 86400.
+
+static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents);
+static void tick_update(struct sio_server *srv);
+static void tick_earlier(struct timer_wheel *w, uint64_t at);
 
 SIO_API const char *sio_strerror(int err)
 {
@@ -253,6 +258,10 @@ SIO_API sio_server *sio_server_create(const struct sio_server_options *opts, int
 	list_init(&srv->calls);
 	pthread_mutex_init(&srv->calls_lock, NULL);
 	timer_wheel_init(&srv->wheel, now_ms());
+	timer_wheel_set_hook(&srv->wheel, tick_earlier);
+	ev_timer_init(&srv->tick, tick_cb, 0., 0.);
+	srv->tick.data = srv;
+	srv->tick_at = UINT64_MAX;
 	rc = options_copy(srv, opts);
 	if (rc)
 		goto fail;
@@ -341,12 +350,24 @@ static uint64_t now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* Writes the log's "N suppressed" summaries due by now; again later while
+ * some are still held back. */
+static void log_summaries(struct timer *t)
+{
+	struct sio_server *srv = container_of(t, struct sio_server, log_timer);
+	log_flush(&srv->log, now_ms());
+	if (srv->log.any_suppressed)
+		timer_arm(&srv->wheel, t, now_ms() + LOG_REFILL_MS, log_summaries);
+}
+
 static void prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
 	(void)loop;
 	(void)revents;
 	struct sio_server *srv = w->data;
 	eio_engine_process(srv->engine);
+	if (srv->log.any_suppressed && !timer_armed(&srv->log_timer))
+		timer_arm(&srv->wheel, &srv->log_timer, now_ms() + LOG_REFILL_MS, log_summaries);
 	if (srv->turn_start_us) {
 		metrics_loop_turn(srv, now_us() - srv->turn_start_us);
 		srv->turn_start_us = 0;
@@ -379,6 +400,7 @@ static void server_check_stop(struct sio_server *srv)
 		if (srv->sio_layer)
 			sio_layer_shutdown(srv->io);
 		eio_engine_stop(srv->engine);
+		tick_update(srv); /* checks the drain from now on */
 	}
 	if (eio_engine_idle(srv->engine) || now_ms() >= srv->shutdown_deadline) {
 		eio_engine_close_all(srv->engine, "server shutting down");
@@ -396,16 +418,66 @@ static void server_wakeup(void *userdata)
 	server_leave(srv);
 }
 
-static void tick_cb(lws_sorted_usec_list_t *sul)
+/*
+ * The tick: one ev_timer set for the wheel's next deadline, moved earlier
+ * by the wheel's hook. Not an lws_sul: lws 4.1's libev backend re-arms its
+ * one ev_timer for its suls without stopping it, so a sul scheduled
+ * earlier than the one lws waits for runs late (a periodic tick hid that,
+ * to within its period).
+ */
+static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct tick *t = (struct tick *)sul;
-	struct sio_server *srv = t->srv;
+	(void)loop;
+	(void)revents;
+	struct sio_server *srv = w->data;
+	srv->tick_at = UINT64_MAX;
 	server_enter(srv);
 	timer_wheel_advance(&srv->wheel, now_ms());
-	log_flush(&srv->log, now_ms());
 	server_check_stop(srv);
 	server_leave(srv);
-	lws_sul_schedule(srv->ctx, 0, &t->sul, tick_cb, TIMER_TICK_MS * LWS_US_PER_MS);
+	tick_update(srv);
+}
+
+/* Sets the tick for `at` (ms), or stops it for UINT64_MAX. */
+static void tick_set(struct sio_server *srv, uint64_t at)
+{
+	if (at == srv->tick_at)
+		return;
+	srv->tick_at = at;
+	ev_timer_stop(srv->loop, &srv->tick);
+	if (at == UINT64_MAX)
+		return;
+	/* libev counts from its loop time: brought to now, the delay is
+	 * measured on the same clock as now_ms(), to the microsecond */
+	ev_now_update(srv->loop);
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	double now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	double delay = (double)at / 1e3 - now;
+	if (delay > TICK_MAX_S)
+		delay = TICK_MAX_S; /* re-read then */
+	ev_timer_set(&srv->tick, delay > 0. ? delay : 0., 0.);
+	ev_timer_start(srv->loop, &srv->tick);
+}
+
+/* Sets the tick for the wheel's next deadline and, while stopping, for the
+ * next check of the drain. */
+static void tick_update(struct sio_server *srv)
+{
+	if (!srv->listening || srv->destroying)
+		return;
+	uint64_t at = timer_wheel_next(&srv->wheel);
+	if (srv->stopping && now_ms() + STOP_CHECK_MS < at)
+		at = now_ms() + STOP_CHECK_MS;
+	tick_set(srv, at);
+}
+
+/* The wheel's hook: a timer was armed for earlier than the tick. */
+static void tick_earlier(struct timer_wheel *w, uint64_t at)
+{
+	struct sio_server *srv = container_of(w, struct sio_server, wheel);
+	if (srv->listening && !srv->destroying && at < srv->tick_at)
+		tick_set(srv, at);
 }
 
 SIO_API int sio_server_listen(sio_server *srv, const char *host, int port)
@@ -472,19 +544,9 @@ SIO_API int sio_server_listen(sio_server *srv, const char *host, int port)
 		return SIO_ELISTEN;
 	}
 	srv->port = lws_get_vhost_listen_port(srv->front_vh);
-	struct tick *t = calloc(1, sizeof(*t));
-	if (!t) {
-		lws_context_destroy(srv->ctx);
-		srv->ctx = NULL;
-		ev_loop_destroy(srv->loop);
-		srv->loop = NULL;
-		return SIO_ENOMEM;
-	}
-	t->srv = srv;
-	srv->tick_sul = t;
-	lws_sul_schedule(srv->ctx, 0, &t->sul, tick_cb, TIMER_TICK_MS * LWS_US_PER_MS);
 	loop_start_timers(srv);
 	srv->listening = true;
+	tick_update(srv);
 	return 0;
 }
 
@@ -521,18 +583,17 @@ SIO_API void sio_server_destroy(sio_server *srv)
 {
 	if (!srv)
 		return;
+	srv->destroying = true;
+	timer_cancel(&srv->wheel, &srv->log_timer);
 	eio_engine_close_all(srv->engine, "server shutting down");
-	loop_free(srv); /* cancels the timers' suls while the context lives */
-	if (srv->ctx) {
-		struct tick *t = srv->tick_sul;
-		lws_sul_cancel(&t->sul);
+	loop_free(srv);
+	if (srv->ctx)
 		lws_context_destroy(srv->ctx);
-	}
 	eio_engine_destroy(srv->engine);
 	sio_layer_destroy(srv->io);
 	pthread_mutex_destroy(&srv->calls_lock);
-	free(srv->tick_sul);
 	if (srv->loop) {
+		ev_timer_stop(srv->loop, &srv->tick);
 		ev_ref(srv->loop);
 		ev_prepare_stop(srv->loop, &srv->prepare);
 		ev_ref(srv->loop);

@@ -34,7 +34,8 @@ struct sio_server {
 	char *metrics_path, *metrics_token;
 	struct ip_net *proxies; /* opts.trusted_proxies parsed (loopback by default) */
 	size_t nproxies;
-	struct log log; /* opts.log, or stderr */
+	struct log log;          /* opts.log, or stderr */
+	struct timer log_timer;  /* writes the "N suppressed" summaries while some wait */
 
 	struct eio_engine *engine;
 	struct sio_layer *io; /* the Socket.IO layer */
@@ -52,10 +53,12 @@ struct sio_server {
 	bool listening;
 	volatile sig_atomic_t stop_requested;
 	bool stopping;
+	bool destroying; /* sio_server_destroy() runs: the tick is not set again */
 	uint64_t shutdown_deadline; /* ms; connections still open then are closed */
 
 	struct timer_wheel wheel;
-	void *tick_sul; /* lws_sorted_usec_list_t, allocated */
+	ev_timer tick;      /* one-shot at the wheel's next deadline */
+	uint64_t tick_at;   /* ms the tick is set for; UINT64_MAX when it is not */
 	struct list timers; /* struct sio_timer.link */
 
 	/* sio_server_call(): the only state other threads touch */

@@ -306,8 +306,12 @@ static void conn_timer_fired(struct timer *t)
 		                                       : "request headers too slow");
 	}
 	c->timer_kind = CT_NONE;
-	if (c->wsi)
+	if (c->wsi) {
+		/* lws kills it when it next looks at its own timers, which is
+		 * after a socket event: one is made */
 		lws_set_timeout(c->wsi, PENDING_TIMEOUT_HTTP_CONTENT, LWS_TO_KILL_ASYNC);
+		lws_cancel_service(lws_get_context(c->wsi));
+	}
 }
 
 static void conn_update_timer(struct front_conn *c)

@@ -32,11 +32,14 @@ static void count_out(struct ws_conn *w)
 	engine_count_out(w->engine, &w->out_counted, w->cur || w->out_off < w->out.len);
 }
 
-/* Closes the socket from outside its callbacks. */
+/* Closes the socket from outside its callbacks. lws does it when it next
+ * looks at its own timers, which is after a socket event: one is made. */
 static void kill_now(struct ws_conn *w)
 {
-	if (w->wsi)
+	if (w->wsi) {
 		lws_set_timeout(w->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+		lws_cancel_service(lws_get_context(w->wsi));
+	}
 }
 
 static void kill_conn(struct timer *t)
