@@ -75,7 +75,8 @@ static void connect_error(struct sio_layer *io, struct sio_client *c, const char
 			      0, bufs);
 	if (n <= 0)
 		return;
-	eio_session_send(c->conn, bufs, 1, false);
+	if (eio_session_send(c->conn, bufs, 1, false) == 0)
+		SIO_OBSERVE(io, packets, true, 1, bufs[0]->len);
 	outbuf_unref(bufs[0]);
 }
 
@@ -224,6 +225,7 @@ static void on_packet(struct sio_layer *io, struct sio_client *c, struct sio_pkt
 static void on_open(sio_eio_socket *conn, void *userdata)
 {
 	struct sio_layer *io = userdata;
+	SIO_OBSERVE(io, conn_open, conn);
 	struct sio_client *c = calloc(1, sizeof(*c));
 	struct connect_wait *w = malloc(sizeof(*w));
 	if (!c || !w) {
@@ -252,6 +254,7 @@ static void on_open(sio_eio_socket *conn, void *userdata)
 static void on_message(sio_eio_socket *conn, const void *data, size_t len, bool binary,
 		       void *userdata)
 {
+	SIO_OBSERVE((struct sio_layer *)userdata, packets, false, 1, len);
 	struct sio_client *c = eio_session_layer(conn);
 	if (!c || c->closed)
 		return;
@@ -282,6 +285,7 @@ static void on_message(sio_eio_socket *conn, const void *data, size_t len, bool 
 static void on_close(sio_eio_socket *conn, const char *reason, void *userdata)
 {
 	struct sio_layer *io = userdata;
+	SIO_OBSERVE(io, conn_close, conn, reason);
 	struct sio_client *c = eio_session_layer(conn);
 	if (!c)
 		return;
@@ -329,6 +333,11 @@ void sio_layer_shutdown(struct sio_layer *io)
 			socket_packet(s, SIO_PACKET_DISCONNECT, -1, NULL, NULL, 0, false);
 		}
 	}
+}
+
+static void on_upgrade(sio_eio_socket *conn, void *userdata)
+{
+	SIO_OBSERVE((struct sio_layer *)userdata, conn_upgrade, conn);
 }
 
 /* Runs the disconnects asked for with sio_socket_disconnect() (the
@@ -384,7 +393,8 @@ void sio_layer_hooks(struct sio_layer *io, struct eio_hooks *hooks)
 		.ev = {.version = SIO_EIO_EVENTS_VERSION,
 		       .connection = on_open,
 		       .message = on_message,
-		       .close = on_close},
+		       .close = on_close,
+		       .upgrade = on_upgrade},
 		.userdata = io,
 		.before_flush = process_deferred,
 		.after_reap = reap_sockets,

@@ -23,6 +23,54 @@
  * the stack while it is encoded). */
 #define SIO_MAX_EMIT_BINS 256
 
+struct sio_socket;
+struct sio_pkt;
+
+/*
+ * Who watches the layer (the admin UI instrumentation, server/admin.c):
+ * the layer calls each member that is set, at the moment the reference's
+ * events fire. A member must not free or close what it is handed.
+ */
+struct sio_observer {
+	/* Engine.IO sessions of the layer: opened, moved to websocket, closed
+	 * (the transport is still readable in close). */
+	void (*conn_open)(void *ud, sio_eio_socket *conn);
+	void (*conn_upgrade)(void *ud, sio_eio_socket *conn);
+	void (*conn_close)(void *ud, sio_eio_socket *conn, const char *reason);
+	/* Engine.IO messages in (out false) or queued out: count and bytes. */
+	void (*packets)(void *ud, bool out, size_t count, size_t bytes);
+	/* A socket joined its namespace (before the connection callback), or
+	 * is leaving it (before the disconnect callback). */
+	void (*socket_connect)(void *ud, struct sio_socket *s);
+	void (*socket_disconnect)(void *ud, struct sio_socket *s, const char *reason);
+	/* A socket entered or left a room (its own room included). */
+	void (*room_join)(void *ud, struct sio_socket *s, const char *room);
+	void (*room_leave)(void *ud, struct sio_socket *s, const char *room);
+	/* An EVENT packet for a socket, before its handler ([name, ...args]). */
+	void (*event_in)(void *ud, struct sio_socket *s, const struct sio_pkt *p);
+	/* An emit to one socket (data: [name, ...args], borrowed). */
+	void (*event_out)(void *ud, struct sio_socket *s, const json_t *data,
+	                  const struct sio_binary *bins, size_t nbins);
+	void *userdata;
+};
+
+/* Calls io's observer's `member` when it is set. */
+#define SIO_OBSERVE(io, member, ...)                                                               \
+	do {                                                                                       \
+		const struct sio_observer *obs_ = (io)->observer;                                  \
+		if (obs_ && obs_->member)                                                          \
+			obs_->member(obs_->userdata, __VA_ARGS__);                                 \
+	} while (0)
+
+/* The data bytes of n packets. */
+static inline size_t outbufs_bytes(struct outbuf *const *bufs, size_t n)
+{
+	size_t bytes = 0;
+	for (size_t i = 0; i < n; i++)
+		bytes += bufs[i]->len;
+	return bytes;
+}
+
 /* The Socket.IO layer's state: one per server. */
 struct sio_layer {
 	sio_server *owner;                      /* what sio_namespace_server() returns */
@@ -35,6 +83,7 @@ struct sio_layer {
 	struct list deferred;                   /* sockets with a disconnect to run */
 	struct list reap;                       /* closed sockets to free */
 	struct list nsp_cleanup;                /* dynamic namespaces that may have emptied */
+	const struct sio_observer *observer;    /* NULL unless instrumented (admin.c) */
 };
 
 /* One Engine.IO connection speaking Socket.IO. */

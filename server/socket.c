@@ -182,6 +182,8 @@ int socket_packet(struct sio_socket *s, enum sio_packet_type type, int64_t id, c
 	if (n < 0)
 		return n;
 	int r = eio_session_send(s->client->conn, bufs, (size_t)n, is_volatile);
+	if (r == 0)
+		SIO_OBSERVE(s->nsp->io, packets, true, (size_t)n, outbufs_bytes(bufs, (size_t)n));
 	for (int i = 0; i < n; i++)
 		outbuf_unref(bufs[i]);
 	return r;
@@ -369,6 +371,7 @@ static void on_event(struct sio_socket *s, struct sio_pkt *p)
 				break;
 		}
 	}
+	SIO_OBSERVE(s->nsp->io, event_in, s, p);
 	json_array_remove(arr, 0);
 
 	sio_event_fn fn = s->any;
@@ -470,6 +473,7 @@ static int emit(sio_socket *s, const char *event, json_t *args, const struct sio
 	r = event_array(event, args, &data);
 	if (r < 0)
 		return r;
+	SIO_OBSERVE(s->nsp->io, event_out, s, data, bins, nbins);
 	r = socket_packet(s, SIO_PACKET_EVENT, id, data, bins, nbins, is_volatile);
 	json_decref(data);
 	return r;
@@ -566,6 +570,7 @@ void socket_connected(struct sio_socket *s)
 	json_t *reply = client_v4(s->client) ? NULL : json_pack("{s:s}", "sid", s->id);
 	socket_packet(s, SIO_PACKET_CONNECT, -1, reply, NULL, 0, false);
 	json_decref(reply);
+	SIO_OBSERVE(nsp->io, socket_connect, s);
 	if (nsp->ev.connection)
 		nsp->ev.connection(s, nsp->ev_userdata);
 }
@@ -630,6 +635,7 @@ void socket_close(struct sio_socket *s, const char *reason)
 		a->fn(s, SIO_ECLOSED, NULL, NULL, 0, a->userdata);
 		free(a);
 	}
+	SIO_OBSERVE(io, socket_disconnect, s, reason);
 	if (nsp->ev.disconnect)
 		nsp->ev.disconnect(s, reason, nsp->ev_userdata);
 	list_remove(&s->defer_link);
