@@ -14,6 +14,7 @@
 
 #include <libwebsockets.h>
 
+#include "server/admin.h"
 #include "server/sio.h"
 #include "transports/eio.h"
 
@@ -414,6 +415,7 @@ SIO_API void sio_server_destroy(sio_server *srv)
 	}
 	eio_engine_destroy(srv->engine);
 	sio_layer_destroy(srv->io);
+	admin_free(srv->admin); /* after the layer it observes, and the timers */
 	pthread_mutex_destroy(&srv->calls_lock);
 	free(srv->tick_sul);
 	if (srv->loop) {
