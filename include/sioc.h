@@ -614,7 +614,8 @@ SIO_API void sio_admin_options_init(struct sio_admin_options *opts);
  * sessionId), config, server_stats every 2 s, in development mode every
  * socket and the live events, and (unless read_only) the dashboard's
  * commands. The admin namespace is counted and listed as the reference
- * does (it is one of the server's namespaces). Call once, before
+ * does (it is one of the server's namespaces); its callbacks are the
+ * library's (set none of your own on it). Call once, before
  * listening (connections opened earlier are not counted as polling ones).
  * opts is copied (NULL: the defaults). Returns 0, SIO_EINVAL (NULL srv, a
  * namespace name not starting with '/', username without password_hash or
