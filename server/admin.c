@@ -204,15 +204,15 @@ static void agg_flush(struct sio_admin *a)
 	}
 }
 
-/* Counts n of kind i now. */
-static void agg_count(struct sio_admin *a, int i, uint64_t n)
+/* The counts of this second (those of an earlier one folded first). */
+static uint64_t *agg_now(struct sio_admin *a)
 {
 	int64_t now = (int64_t)time(NULL);
 	if (now != a->second) {
 		agg_flush(a);
 		a->second = now;
 	}
-	a->counts[i] += n;
+	return a->counts;
 }
 
 static void agg_clear(struct sio_admin *a)
@@ -241,7 +241,7 @@ static json_t *agg_json(const struct sio_admin *a)
 static void on_conn_open(void *ud, sio_eio_socket *conn)
 {
 	struct sio_admin *a = ud;
-	agg_count(a, AGG_RAW_CONNECTION, 1);
+	agg_now(a)[AGG_RAW_CONNECTION]++;
 	if (sio_eio_transport(conn) == SIO_TRANSPORT_POLLING)
 		a->polling++;
 }
@@ -249,8 +249,9 @@ static void on_conn_open(void *ud, sio_eio_socket *conn)
 static void on_packets(void *ud, bool out, size_t count, size_t bytes)
 {
 	struct sio_admin *a = ud;
-	agg_count(a, out ? AGG_PACKETS_OUT : AGG_PACKETS_IN, count);
-	agg_count(a, out ? AGG_BYTES_OUT : AGG_BYTES_IN, bytes);
+	uint64_t *counts = agg_now(a);
+	counts[out ? AGG_PACKETS_OUT : AGG_PACKETS_IN] += count;
+	counts[out ? AGG_BYTES_OUT : AGG_BYTES_IN] += bytes;
 }
 
 static void polling_done(struct sio_admin *a)

@@ -314,6 +314,10 @@ describe('admin namespace, basic auth, development mode', { timeout: 120000 }, (
       await Promise.all([next(a, 'greet'), next(b, 'greet')]);
       assert.deepEqual(gotA, [['hi', { n: 1 }], ['all']]);
       assert.deepEqual(gotB, [['team'], ['all']]);
+      // binary arguments go through
+      d.emit('emit', '/', a.id, 'blob', { file: Buffer.from([9, 8, 7]) });
+      const [blob] = await next(a, 'blob');
+      assert.deepEqual([...new Uint8Array(blob.file)], [9, 8, 7]);
 
       // join / leave one socket (the socket page), then everyone (the room page's clear)
       d.emit('join', '/', 'vip', a.id);
