@@ -180,6 +180,7 @@ describe('admin namespace, basic auth, development mode', { timeout: 120000 }, (
       assert.equal(hs.secure, false);
       assert.equal(hs.xdomain, false);
       assert.match(hs.time, /^\w{3} \w{3} \d\d \d{4} \d\d:\d\d:\d\d GMT[+-]\d{4} \(.+\)$/);
+      assert.equal(hs.time, new Date(hs.issued).toString(), 'time: Date#toString() of issued');
       const sb = byId.get(b.id);
       assert.equal(sb.transport, 'websocket');
       assert.equal(sb.handshake.query.transport, 'websocket');
