@@ -38,6 +38,7 @@ SRC = '127.0.0.1-127.0.0.16'  # 16 x 28k ephemeral ports: no TIME_WAIT shortage
 # Scenario sizes: the full run (a few minutes per server) and --quick.
 FULL = dict(idle_clients=10000, idle_rate=2000, idle_hold=30,
             echo_clients=100, echo_inflight=10, echo_duration=10,
+            poll_clients=100, poll_inflight=10, poll_duration=10,
             bcast_clients=10000, bcast_rate=5, bcast_burst=10, bcast_duration=10,
             lat_clients=1000, lat_rates=[5000, 10000, 20000, 30000, 50000, 75000, 100000],
             lat_duration=5,
@@ -45,12 +46,13 @@ FULL = dict(idle_clients=10000, idle_rate=2000, idle_hold=30,
             slow_clients=50, slow_rate=1000, slow_payload=1024, slow_duration=20)
 QUICK = dict(idle_clients=2000, idle_rate=2000, idle_hold=5,
              echo_clients=100, echo_inflight=10, echo_duration=3,
+             poll_clients=100, poll_inflight=10, poll_duration=3,
              bcast_clients=2000, bcast_rate=20, bcast_burst=10, bcast_duration=3,
              lat_clients=1000, lat_rates=[5000, 20000, 50000], lat_duration=2,
              storm_clients=1000,
              slow_clients=50, slow_rate=1000, slow_payload=1024, slow_duration=5)
 
-SCENARIOS = ['idle', 'echo', 'broadcast', 'latency', 'handshake', 'slow']
+SCENARIOS = ['idle', 'echo', 'msgpack', 'polling', 'broadcast', 'latency', 'handshake', 'slow']
 SERVERS = ['sioc', 'node', 'floor']
 
 
@@ -172,7 +174,7 @@ class Sampler(threading.Thread):
 class Server:
     """A peer started fresh for one scenario, pinned to SERVER_CPU."""
 
-    def __init__(self, kind, build, logdir, tag):
+    def __init__(self, kind, build, logdir, tag, args=()):
         if kind == 'sioc':
             cmd = [os.path.join(build, 'bench/peers/sioc/bench_server'), '--port', '0']
         elif kind == 'floor':
@@ -181,6 +183,7 @@ class Server:
             cmd = ['node', os.path.join(ROOT, 'bench/peers/node/server.js'), '--port', '0']
         else:
             raise ValueError(f'unknown server {kind!r}')
+        cmd += [str(a) for a in args]
         self.kind = kind
         self.log_path = os.path.join(logdir, f'{tag}-{kind}-server.log')
         self.log = open(self.log_path, 'w')
@@ -284,8 +287,8 @@ class Ctx:
         self.servers = []  # started by the scenario running now
         os.makedirs(self.logdir, exist_ok=True)
 
-    def server(self, kind, tag):
-        srv = Server(kind, self.build, self.logdir, tag)
+    def server(self, kind, tag, args=()):
+        srv = Server(kind, self.build, self.logdir, tag, args)
         self.servers.append(srv)
         return srv
 
@@ -361,18 +364,17 @@ def measured_run(ctx, kind, srv, tag, args, fds=False, progress=None):
     return res, window, sampler, marks
 
 
-def scenario_echo(ctx, kind):
-    """100 connections x 10 in flight, acked echoes, 16 B and 1 KB."""
-    z = ctx.size
+def echo_runs(ctx, kind, tag, server_args, loadgen_args, clients, inflight, duration):
+    """Acked echoes on one server, 16 B then 1 KB strings: CPU per echo."""
     out = {}
-    srv = ctx.server(kind, 'echo')
+    srv = ctx.server(kind, tag, server_args)
     try:
         for payload in (16, 1024):
             res, win, sampler, marks = measured_run(
-                ctx, kind, srv, 'echo',
-                ['--mode', 'echo', '--port', srv.port, '--clients', z['echo_clients'],
-                 '--inflight', z['echo_inflight'], '--payload', payload,
-                 '--duration', z['echo_duration']])
+                ctx, kind, srv, tag,
+                ['--mode', 'echo', '--port', srv.port, '--clients', clients,
+                 '--inflight', inflight, '--payload', payload,
+                 '--duration', duration] + loadgen_args)
             if not res or not win:
                 out[str(payload)] = dict(error='the load generator did not complete', loadgen=res)
                 continue
@@ -388,6 +390,28 @@ def scenario_echo(ctx, kind):
     finally:
         srv.stop()
     return out
+
+
+def scenario_echo(ctx, kind):
+    """100 connections x 10 in flight, acked echoes, 16 B and 1 KB."""
+    z = ctx.size
+    return echo_runs(ctx, kind, 'echo', [], [], z['echo_clients'], z['echo_inflight'],
+                     z['echo_duration'])
+
+
+def scenario_msgpack(ctx, kind):
+    """The echo scenario with socket.io-msgpack-parser on both sides."""
+    z = ctx.size
+    return echo_runs(ctx, kind, 'msgpack', ['--parser', 'msgpack'], ['--parser', 'msgpack'],
+                     z['echo_clients'], z['echo_inflight'], z['echo_duration'])
+
+
+def scenario_polling(ctx, kind):
+    """Acked echoes over HTTP long-polling that never upgrades: a GET held
+    and a POST connection per client."""
+    z = ctx.size
+    return echo_runs(ctx, kind, 'polling', [], ['--transport', 'polling'], z['poll_clients'],
+                     z['poll_inflight'], z['poll_duration'])
 
 
 def scenario_broadcast(ctx, kind):
@@ -544,7 +568,8 @@ def scenario_slow(ctx, kind):
         rss_over_time=series, loadgen=res)
 
 
-RUNNERS = dict(idle=scenario_idle, echo=scenario_echo, broadcast=scenario_broadcast,
+RUNNERS = dict(idle=scenario_idle, echo=scenario_echo, msgpack=scenario_msgpack,
+               polling=scenario_polling, broadcast=scenario_broadcast,
                latency=scenario_latency, handshake=scenario_handshake, slow=scenario_slow)
 
 
@@ -629,20 +654,25 @@ def metrics(cfg):
         Row('Idle: minor faults per million connects', '', 'idle.connect_minflt_per_M', 'lower',
             None, False),
     ]
-    for p, label in (('16', '16 B'), ('1024', '1 KB')):
-        rows += [
-            Row(f'Echo {label}: CPU-s per million echoes', 's', f'echo.{p}.cpu_s_per_M', 'lower',
-                ('>= 6x less', lambda s, n, f: n / s >= 6, 'node'), True),
-            Row(f'Echo {label}: user CPU-s per million', 's', f'echo.{p}.user_s_per_M', 'lower',
-                None, True),
-            Row(f'Echo {label}: system CPU-s per million', 's', f'echo.{p}.sys_s_per_M', 'lower',
-                None, True),
-            Row(f'Echo {label}: peak rate', '/s', f'echo.{p}.rate_per_s', 'higher', None, False),
-            Row(f'Echo {label}: server CPU busy', '%', f'echo.{p}.server_cpu_pct', None, None,
-                False),
-            Row(f'Echo {label}: minor faults per million echoes', '', f'echo.{p}.minflt_per_M',
-                'lower', None, False),
-        ]
+    echoes = [('echo', 'Echo', ('>= 6x less', lambda s, n, f: n / s >= 6, 'node')),
+              ('msgpack', 'Msgpack echo', None),
+              ('polling', f'Polling echo ({z["poll_clients"]} x {z["poll_inflight"]})', None)]
+    for scen, name, target in echoes:
+        for p, label in (('16', '16 B'), ('1024', '1 KB')):
+            rows += [
+                Row(f'{name} {label}: CPU-s per million echoes', 's',
+                    f'{scen}.{p}.cpu_s_per_M', 'lower', target, True),
+                Row(f'{name} {label}: user CPU-s per million', 's', f'{scen}.{p}.user_s_per_M',
+                    'lower', None, True),
+                Row(f'{name} {label}: system CPU-s per million', 's', f'{scen}.{p}.sys_s_per_M',
+                    'lower', None, True),
+                Row(f'{name} {label}: peak rate', '/s', f'{scen}.{p}.rate_per_s', 'higher', None,
+                    False),
+                Row(f'{name} {label}: server CPU busy', '%', f'{scen}.{p}.server_cpu_pct', None,
+                    None, False),
+                Row(f'{name} {label}: minor faults per million echoes', '',
+                    f'{scen}.{p}.minflt_per_M', 'lower', None, False),
+            ]
     for name, label in (('steady', f'{z["bcast_rate"]}/s'),
                         ('burst', f'{z["bcast_rate"]}/s in bursts of {z["bcast_burst"]}')):
         sys_target = ('<= 1.3x floor', lambda s, n, f: s / f <= 1.3, 'floor') \

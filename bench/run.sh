@@ -8,8 +8,8 @@
 #   bench/run.sh [--quick] [--only idle,echo,...] [--servers sioc,node,floor]
 #                [--set KEY=V,...] [--quiet-wait S]
 #
-# The full run takes about 8 minutes; --quick is a smoke run of a minute or
-# two. Scenarios and the measurement method: BENCHMARKS.md. Benchmarks
+# The full run takes about 10 minutes (estimated); --quick is a smoke run of
+# about three. Scenarios and the measurement method: BENCHMARKS.md. Benchmarks
 # report; they never fail: a scenario that cannot run is recorded as such.
 #
 # Setup done here when missing: gnuplot-nox (apt-get), the Node peer's

@@ -11,7 +11,8 @@ void request_reset(struct sio_request *r)
 	r->nheaders = 0;
 	r->nquery = 0;
 	r->sealed = false;
-	r->method = r->url = r->path = r->address = 0;
+	r->secure = false;
+	r->method = r->url = r->path = r->address = r->peer = 0;
 	/* offset 0 is the empty string */
 	buf_append(&r->arena, "", 1);
 }
@@ -152,7 +153,16 @@ int request_seal(struct sio_request *r)
 
 int request_set_address(struct sio_request *r, const char *addr)
 {
-	return request_add_string(r, addr, strlen(addr), &r->address);
+	if (request_add_string(r, addr, strlen(addr), &r->address) < 0)
+		return -1;
+	r->peer = r->address;
+	return 0;
+}
+
+int request_set_forwarded(struct sio_request *r, const char *client, bool secure)
+{
+	r->secure = secure;
+	return request_add_string(r, client, strlen(client), &r->address);
 }
 
 _Static_assert(_Alignof(struct req_header) <= _Alignof(struct sio_request) &&
@@ -258,6 +268,16 @@ SIO_API bool sio_request_query_at(const struct sio_request *req, size_t i, const
 SIO_API const char *sio_request_address(const struct sio_request *req)
 {
 	return req ? request_str(req, req->address) : NULL;
+}
+
+SIO_API const char *sio_request_peer_address(const struct sio_request *req)
+{
+	return req ? request_str(req, req->peer) : NULL;
+}
+
+SIO_API bool sio_request_secure(const struct sio_request *req)
+{
+	return req && req->secure;
 }
 
 static bool header_text_ok(const char *s, bool name)

@@ -38,8 +38,10 @@ struct sio_request {
 	uint32_t method; /* arena offsets of NUL-terminated strings */
 	uint32_t url;
 	uint32_t path;    /* decoded-free path part of the url (before '?') */
-	uint32_t address; /* the peer's address, "" until request_set_address */
+	uint32_t address; /* the client's address, "" until request_set_address */
+	uint32_t peer;    /* the TCP peer's (a proxy's), "" until request_set_address */
 	bool sealed;      /* offsets fixed; accessors may be used */
+	bool secure;      /* https, as a trusted proxy said */
 };
 
 /* Builder, used by the HTTP parser. Offsets returned by request_add_string
@@ -51,9 +53,13 @@ int request_append_to(struct sio_request *r, uint32_t off, const char *s, size_t
 int request_add_header(struct sio_request *r, uint32_t name, uint32_t value);
 /* Lower-cases header names, splits path and query, decodes the query. */
 int request_seal(struct sio_request *r);
-/* Stores the peer's address (copied) that sio_request_address returns.
- * Returns -1 when out of memory. */
+/* Stores the peer's address (copied) that sio_request_address and
+ * sio_request_peer_address return. Returns -1 when out of memory. */
 int request_set_address(struct sio_request *r, const char *addr);
+/* Stores the client's address (copied) a trusted proxy forwarded, and
+ * whether it came over https: sio_request_address returns it from now on.
+ * Returns -1 when out of memory. */
+int request_set_forwarded(struct sio_request *r, const char *client, bool secure);
 /* The decoded value of query parameter `name` with its length (it may
  * hold NUL bytes), or NULL. */
 const char *request_query_n(const struct sio_request *r, const char *name, size_t *len);

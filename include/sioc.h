@@ -196,7 +196,8 @@ struct sio_server_options {
 
 	/* Resource caps the reference does not have. 0 turns one off. */
 	uint32_t max_connections_per_ip;    /* open TCP connections from one address, 1000;
-					       more are closed at once */
+					       more are closed at once. Connections from
+					       trusted_proxies are not counted (see below) */
 	uint32_t max_pending_handshakes;    /* sessions not yet in any namespace, 8192; more
 					       handshakes get 503 */
 	uint32_t max_namespaces_per_client; /* namespaces one connection may join, 64; a
@@ -211,6 +212,30 @@ struct sio_server_options {
 	/* Shutdown: ms sio_server_stop() lets connections flush their output
 	 * (disconnect and close packets included) before closing them, 5000. */
 	uint32_t shutdown_timeout;
+
+	/* Behind a reverse proxy (see "Proxies, metrics and logs" below). */
+	bool trust_proxy; /* believe X-Forwarded-* from trusted_proxies, false */
+	/* The proxies' addresses or CIDRs ("10.0.0.0/8", "::1", "fd00::/8"),
+	 * NULL-terminated; NULL or empty: loopback (127.0.0.0/8 and ::1). An
+	 * IPv4-mapped IPv6 address matches its IPv4 form. */
+	const char *const *trusted_proxies;
+
+	/* Metrics: GET on this path (as "/metrics") answers Prometheus text;
+	 * NULL: off. */
+	const char *metrics_path;
+	/* When set, the metrics path wants "Authorization: Bearer <token>"
+	 * (401 otherwise). */
+	const char *metrics_token;
+
+	/* Logs: the library's messages and libwebsockets' at most log_level
+	 * (enum sio_log_level, SIO_LOG_WARN) go to `log`, or to stderr when it
+	 * is NULL. `event` is a short machine-readable name ("refused.forbidden",
+	 * "lws", ...), `message` the text; both borrowed. Called on the loop
+	 * thread. libwebsockets' log is process-wide: it goes to the server
+	 * that listened last. */
+	void (*log)(int level, const char *event, const char *message, void *userdata);
+	void *log_userdata;
+	int log_level;
 };
 
 /* Fills `opts` with the defaults above. Call it, then change fields. */
@@ -438,7 +463,7 @@ struct sio_handshake {
 	const struct sio_request *request; /* headers, query, address, url */
 	const json_t *auth;                /* the CONNECT auth object ({} when none) */
 	int64_t issued;                    /* ms since the epoch */
-	bool secure;                       /* TLS (always false: terminate TLS in a proxy) */
+	bool secure; /* https: X-Forwarded-Proto from a trusted proxy (see trust_proxy) */
 	bool xdomain;                      /* an Origin header was sent */
 };
 
@@ -564,6 +589,109 @@ SIO_API int sio_namespace_sockets_leave(sio_namespace *nsp, const struct sio_tar
 					const char *room);
 SIO_API int sio_namespace_disconnect_sockets(sio_namespace *nsp, const struct sio_target *t,
 					     bool close);
+
+/* ------------------------------------------------------------------ */
+/* Proxies, metrics and logs                                             */
+/* ------------------------------------------------------------------ */
+/*
+ * Behind a proxy. A connection from an address of trusted_proxies
+ * (loopback unless set) carries many clients' requests, so it never counts
+ * against max_connections_per_ip as the proxy's address. With
+ * trust_proxy, each request from such a proxy is the client's:
+ * sio_request_address() is the last untrusted hop of X-Forwarded-For
+ * (walking right to left past trusted proxies; the leftmost when all are
+ * trusted; an entry that is not an address stops the walk at the hop
+ * before it), "X-Forwarded-Proto: https" makes it secure, and the
+ * connection counts against max_connections_per_ip for the client of its
+ * latest request until it closes (a websocket: for its life) or serves
+ * another client; a request whose client is over the cap gets 429.
+ * Without trust_proxy the headers are ignored and proxied connections are
+ * not capped at all; a forged X-Forwarded-For from an untrusted peer is
+ * always ignored.
+ */
+
+/* The TCP peer's address (the proxy's, when it came through one). */
+SIO_API const char *sio_request_peer_address(const struct sio_request *req);
+/* Whether the request came over https (from a trusted proxy). */
+SIO_API bool sio_request_secure(const struct sio_request *req);
+
+/* Log levels (opts.log_level); SIO_LOG_NONE writes nothing. */
+enum sio_log_level {
+	SIO_LOG_NONE = 0,
+	SIO_LOG_ERROR = 1,
+	SIO_LOG_WARN = 2,
+	SIO_LOG_INFO = 3, /* every refusal once, with its cause ("refused.<cause>") */
+	SIO_LOG_DEBUG = 4,
+};
+
+/*
+ * Statistics, the numbers the metrics path serves. The struct only grows,
+ * at its end: set `size` to sizeof(struct sio_server_stats) before the
+ * call, and a newer library writes only that much.
+ *
+ * Refusal causes (metric label `cause`): per_address_cap (closed at
+ * accept, or 429 behind a proxy), pending_cap (503, max_pending_handshakes),
+ * shutting_down (503), unknown_transport, unknown_sid,
+ * bad_handshake_method, bad_request, bad_origin (an Origin holding control
+ * characters), forbidden (allow_request), unsupported_version, http_error
+ * (malformed HTTP, too large), timeout (headers or body too slow),
+ * unauthorized (metrics token), and in Socket.IO: invalid_namespace,
+ * namespace_cap (max_namespaces_per_client), middleware.
+ */
+#define SIO_STATS_LOOP_BUCKETS 12
+/* The loop-turn histogram's upper bounds in µs; the last bucket is the rest. */
+/* clang-format off */
+#define SIO_STATS_LOOP_US {50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 100000, 1000000}
+/* clang-format on */
+
+struct sio_server_stats {
+	size_t size; /* in: sizeof(struct sio_server_stats) */
+
+	/* gauges */
+	uint64_t clients; /* Engine.IO sessions */
+	uint64_t clients_polling;
+	uint64_t clients_websocket;
+	uint64_t namespaces;   /* not counting dynamic parents */
+	uint64_t sockets;      /* Socket.IO sockets, all namespaces */
+	uint64_t rooms;        /* all namespaces, each socket's own room included */
+	uint64_t queued_bytes; /* in every session's output queue */
+
+	/* counters since sio_server_create() */
+	uint64_t connections;                    /* Engine.IO sessions opened */
+	uint64_t packets_received, packets_sent; /* Engine.IO packets */
+	uint64_t bytes_received, bytes_sent;     /* on the sockets, HTTP included */
+	uint64_t upgrades;                       /* polling to websocket */
+	uint64_t queue_full;                     /* sends refused by a full queue */
+	uint64_t events_dropped;                 /* volatile emits not sent */
+
+	/* sessions closed, by reason */
+	uint64_t disconnect_transport_close, disconnect_transport_error, disconnect_ping_timeout,
+	        disconnect_parse_error, disconnect_forced_close, disconnect_queue_full,
+	        disconnect_server_shutting_down;
+
+	/* refusals, by cause (see above) */
+	uint64_t refused_per_address_cap, refused_pending_cap, refused_shutting_down,
+	        refused_unknown_transport, refused_unknown_sid, refused_bad_handshake_method,
+	        refused_bad_request, refused_bad_origin, refused_forbidden,
+	        refused_unsupported_version, refused_http_error, refused_timeout,
+	        refused_unauthorized, refused_invalid_namespace, refused_namespace_cap,
+	        refused_middleware;
+
+	/* loop turns (the work between two waits) by duration: bucket i
+	 * counts those above bound i-1 and at most bound i */
+	uint64_t loop_turns[SIO_STATS_LOOP_BUCKETS];
+	uint64_t loop_turn_us_sum;
+};
+
+/* Fills st (up to st->size bytes) with the server's numbers now. Returns
+ * 0, or SIO_EINVAL (NULL argument, or size smaller than the first
+ * version's struct). */
+SIO_API int sio_server_stats(const sio_server *srv, struct sio_server_stats *st);
+
+/* Rooms of a namespace (each connected socket's own room included). */
+SIO_API size_t sio_namespace_rooms_count(const sio_namespace *nsp);
+/* Iterates the namespaces (not the dynamic parents): false past the last. */
+SIO_API bool sio_server_namespace_at(sio_server *srv, size_t i, sio_namespace **nsp);
 
 /* ------------------------------------------------------------------ */
 /* Admin UI: the @socket.io/admin-ui 0.5 dashboard                      */

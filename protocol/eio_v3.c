@@ -13,9 +13,11 @@
 /*
  * Byte length of the character at p[0..n), n > 0, as the WHATWG UTF-8
  * decoder reads it: a valid sequence, or a maximal subpart of an invalid one
- * (which becomes one U+FFFD). *units is its UTF-16 length.
+ * (which becomes one U+FFFD). With `surrogates`, an encoded surrogate
+ * (ED A0..BF xx) counts as a valid sequence, as utf8.js reads it. *units
+ * is its UTF-16 length.
  */
-static size_t utf8_char(const uint8_t *p, size_t n, unsigned *units)
+static size_t utf8_char(const uint8_t *p, size_t n, bool surrogates, unsigned *units)
 {
 	uint8_t b = p[0];
 	uint8_t lo = 0x80, hi = 0xbf;
@@ -30,7 +32,7 @@ static size_t utf8_char(const uint8_t *p, size_t n, unsigned *units)
 		need = 2;
 		if (b == 0xe0)
 			lo = 0xa0;
-		else if (b == 0xed)
+		else if (b == 0xed && !surrogates)
 			hi = 0x9f;
 	} else if (b >= 0xf0 && b <= 0xf4) {
 		need = 3;
@@ -52,16 +54,20 @@ static size_t utf8_char(const uint8_t *p, size_t n, unsigned *units)
 	return need + 1;
 }
 
+/* The byte length a valid sequence led by b has, 0 for no valid lead. */
+static size_t utf8_want(uint8_t b)
+{
+	return b < 0x80 ? 1 : b < 0xc2 ? 0 : b < 0xe0 ? 2 : b < 0xf0 ? 3 : b < 0xf5 ? 4 : 0;
+}
+
 /* Whether the character at p[0..n), n > 0, is valid UTF-8 (RFC 3629);
  * *len is its byte length either way, as utf8_char() cuts it. */
 static bool utf8_valid_char(const uint8_t *p, size_t n, size_t *len)
 {
 	unsigned units;
-	uint8_t b = p[0];
-	size_t want = b < 0x80 ? 1 : b < 0xc2 ? 0 : b < 0xe0 ? 2 : b < 0xf0 ? 3 : b < 0xf5 ? 4 : 0;
 
-	*len = utf8_char(p, n, &units);
-	return *len == want;
+	*len = utf8_char(p, n, false, &units);
+	return *len == utf8_want(p[0]);
 }
 
 size_t eio3_utf16_len(const uint8_t *p, size_t n)
@@ -76,7 +82,7 @@ size_t eio3_utf16_len(const uint8_t *p, size_t n)
 			continue;
 		}
 		unsigned u;
-		i += utf8_char(p + i, n - i, &u);
+		i += utf8_char(p + i, n - i, false, &u);
 		units += u;
 	}
 	return units;
@@ -100,7 +106,7 @@ static bool utf16_advance(const uint8_t *p, size_t n, size_t units, size_t *byte
 			continue;
 		}
 		unsigned u;
-		size_t c = utf8_char(p + i, n - i, &u);
+		size_t c = utf8_char(p + i, n - i, false, &u);
 		if (u > units)
 			return false;
 		i += c;
@@ -455,46 +461,18 @@ static bool binary_frame(const uint8_t *buf, size_t len, size_t t, struct frame 
  */
 static bool utf8js_decode(uint8_t *p, size_t n)
 {
-	size_t i = 0;
+	for (size_t i = 0; i < n;) {
+		unsigned units;
+		size_t len = utf8_char(p + i, n - i, true, &units);
 
-	while (i < n) {
-		uint8_t b = p[i];
-		size_t need;
-		uint8_t lo = 0x80, hi = 0xbf;
-
-		if (b < 0x80) {
-			i++;
-			continue;
-		}
-		if (b >= 0xc2 && b <= 0xdf) {
-			need = 1;
-		} else if (b >= 0xe0 && b <= 0xef) {
-			need = 2;
-			if (b == 0xe0)
-				lo = 0xa0;
-		} else if (b >= 0xf0 && b <= 0xf4) {
-			need = 3;
-			if (b == 0xf0)
-				lo = 0x90;
-			else if (b == 0xf4)
-				hi = 0x8f;
-		} else {
+		if (len != utf8_want(p[i]))
 			return false;
-		}
-		if (n - i <= need)
-			return false;
-		for (size_t j = 1; j <= need; j++) {
-			if (p[i + j] < lo || p[i + j] > hi)
-				return false;
-			lo = 0x80;
-			hi = 0xbf;
-		}
-		if (b == 0xed && p[i + 1] >= 0xa0) {
+		if (p[i] == 0xed && p[i + 1] >= 0xa0) {
 			p[i] = 0xef;
 			p[i + 1] = 0xbf;
 			p[i + 2] = 0xbd;
 		}
-		i += need + 1;
+		i += len;
 	}
 	return true;
 }
@@ -843,7 +821,7 @@ static size_t form_value_decode(uint8_t *p, size_t n)
 		}
 		/* valid UTF-8 (the body was checked): the code point's UTF-16 */
 		unsigned u;
-		size_t c = utf8_char(p + i, n - i, &u);
+		size_t c = utf8_char(p + i, n - i, false, &u);
 		uint32_t cp =
 		        c == 2   ? (uint32_t)(p[i] & 0x1f) << 6 | (p[i + 1] & 0x3f)
 		        : c == 3 ? (uint32_t)(p[i] & 0x0f) << 12 |

@@ -19,6 +19,8 @@ required=(
 	zlib1g-dev libbrotli-dev
 	# the browser tests (tests/browser/) drive /usr/bin/chromium
 	chromium
+	# the proxy tests (tests/proxy/) run Debian's nginx in front of sioc
+	nginx
 )
 # Nice to have: the sanitizer runtimes for builds with clang (gcc brings its own).
 optional=(libclang-rt-14-dev)

@@ -20,8 +20,10 @@ static void bcast_one(struct sio_socket *s, void *arg)
 	struct bcast *b = arg;
 	sio_eio_socket *conn = s->client->conn;
 	/* a volatile emit the transport cannot take now is skipped, uncounted */
-	if (b->is_volatile && !eio_session_writable(conn))
+	if (b->is_volatile && !eio_session_writable(conn)) {
+		s->nsp->io->events_dropped++;
 		return;
+	}
 	if (eio_session_send(conn, b->bufs, b->n, false) == 0)
 		b->count++;
 }

@@ -56,6 +56,9 @@ struct sio_adapter_ops {
 	/* An event for the other nodes' handlers (args borrowed). The
 	 * in-memory adapter has no other node: 0, nothing sent. */
 	int (*server_side_emit)(struct sio_adapter *a, const char *event, const json_t *args);
+	/* The number of rooms on this node, each socket's own room included
+	 * (the reference's adapter.rooms.size). */
+	size_t (*rooms_count)(const struct sio_adapter *a);
 };
 
 /* The first member of every adapter. */

@@ -392,6 +392,20 @@ static int mem_server_side_emit(struct sio_adapter *a, const char *event, const 
 	return 0;
 }
 
+static size_t mem_rooms_count(const struct sio_adapter *a)
+{
+	const struct mem_adapter *ma = mem_of(a);
+	size_t n = ma->nrooms + ma->nids;
+	if (!ma->nids)
+		return n;
+	/* an ordinary room named as a socket's own is one room, not two */
+	for (size_t i = 0; i < ma->rooms_cap; i++)
+		for (const struct room *r = ma->rooms[i]; r; r = r->hnext)
+			if (own_find(ma, r->name))
+				n--;
+	return n;
+}
+
 static const struct sio_adapter_ops mem_ops = {
 	.destroy = mem_destroy,
 	.join = mem_join,
@@ -406,6 +420,7 @@ static const struct sio_adapter_ops mem_ops = {
 	.sockets_leave = adapter_local_sockets_leave,
 	.disconnect_sockets = adapter_local_disconnect_sockets,
 	.server_side_emit = mem_server_side_emit,
+	.rooms_count = mem_rooms_count,
 };
 
 struct sio_adapter *adapter_memory_create(struct sio_namespace *nsp)

@@ -99,6 +99,7 @@ static void on_connect(struct sio_layer *io, struct sio_client *c, struct sio_pk
 {
 	uint32_t cap = io->opts->max_namespaces_per_client;
 	if (cap && c->nsockets >= cap) {
+		layer_refuse(io, SIO_REFUSED_NAMESPACE_CAP, c, p->nsp, p->nsp_len, NULL);
 		json_t *err = json_pack("{s:s}", "message", "Too many namespaces");
 		connect_error(io, c, p->nsp, p->nsp_len, err);
 		json_decref(err);
@@ -106,6 +107,7 @@ static void on_connect(struct sio_layer *io, struct sio_client *c, struct sio_pk
 	}
 	struct sio_namespace *nsp = namespace_for_connect(io, p->nsp, p->nsp_len, p->data);
 	if (!nsp) {
+		layer_refuse(io, SIO_REFUSED_INVALID_NAMESPACE, c, p->nsp, p->nsp_len, NULL);
 		json_t *err = json_pack("{s:s}", "message", "Invalid namespace");
 		connect_error(io, c, p->nsp, p->nsp_len, err);
 		json_decref(err);
@@ -121,6 +123,7 @@ static void on_connect(struct sio_layer *io, struct sio_client *c, struct sio_pk
 	char *message = NULL;
 	json_t *data = NULL;
 	if (namespace_run_middleware(nsp, s, &message, &data) != 0) {
+		layer_refuse(io, SIO_REFUSED_MIDDLEWARE, c, p->nsp, p->nsp_len, message);
 		json_t *err = refusal(c, message ? message : "", data);
 		connect_error(io, c, p->nsp, p->nsp_len, err);
 		json_decref(err);

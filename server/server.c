@@ -11,10 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libwebsockets.h>
 
 #include "server/admin.h"
+#include "http/forwarded.h"
 #include "server/sio.h"
 #include "transports/eio.h"
 
@@ -65,6 +67,7 @@ SIO_API void sio_server_options_init(struct sio_server_options *o)
 	o->max_pending_acks = 1024;
 	o->max_events_per_second = 0;
 	o->shutdown_timeout = 5000;
+	o->log_level = SIO_LOG_WARN;
 }
 
 static char *dup_or_null(const char *s)
@@ -84,6 +87,29 @@ static void options_free(struct sio_server *srv)
 	free(srv->cors_allowed_headers);
 	free(srv->cors_exposed_headers);
 	free(srv->static_dir);
+	free(srv->metrics_path);
+	free(srv->metrics_token);
+	free(srv->proxies);
+}
+
+/* Parses opts.trusted_proxies (loopback when NULL or empty) into
+ * srv->proxies. Returns 0 or an SIO_E* code. */
+static int proxies_parse(struct sio_server *srv, const char *const *list)
+{
+	static const char *const loopback[] = {"127.0.0.0/8", "::1", NULL};
+	if (!list || !list[0])
+		list = loopback;
+	size_t n = 0;
+	while (list[n])
+		n++;
+	srv->proxies = calloc(n, sizeof(*srv->proxies));
+	if (!srv->proxies)
+		return SIO_ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (ip_net_parse(list[i], &srv->proxies[i]) < 0)
+			return SIO_EINVAL;
+	srv->nproxies = n;
+	return 0;
 }
 
 /* Copies the options, owning every string. Returns 0 or an SIO_E* code. */
@@ -132,7 +158,59 @@ static int options_copy(struct sio_server *srv, const struct sio_server_options 
 	if (in->static_dir && !(srv->static_dir = strdup(in->static_dir)))
 		return SIO_ENOMEM;
 	o->static_dir = srv->static_dir;
-	return 0;
+	if (in->metrics_path && in->metrics_path[0] != '/')
+		return SIO_EINVAL;
+	if ((in->metrics_path && !(srv->metrics_path = strdup(in->metrics_path))) ||
+	    (in->metrics_token && !(srv->metrics_token = strdup(in->metrics_token))))
+		return SIO_ENOMEM;
+	o->metrics_path = srv->metrics_path;
+	o->metrics_token = srv->metrics_token;
+	int rc = proxies_parse(srv, in->trusted_proxies);
+	o->trusted_proxies = NULL; /* parsed: the caller's list is not kept */
+	return rc;
+}
+
+/* The log's default sink: one line on stderr. */
+static void log_to_stderr(int level, const char *event, const char *message, void *userdata)
+{
+	(void)userdata;
+	fprintf(stderr, "sioc: %s: %s: %s\n", log_level_name(level), event, message);
+}
+
+/* libwebsockets' log is process-wide: it goes to the log of the server
+ * that listened last (and is not destroyed yet). */
+static struct sio_server *lws_log_server;
+
+static void lws_log_emit(int level, const char *line)
+{
+	struct sio_server *srv = lws_log_server;
+	if (!srv)
+		return;
+	int lv = level & LLL_ERR ? SIO_LOG_ERROR : level & LLL_WARN ? SIO_LOG_WARN : SIO_LOG_DEBUG;
+	/* "[date time] E: text\n", in case lws prefixed it */
+	if (line[0] == '[') {
+		const char *p = strstr(line, "] ");
+		if (p && p[2] && p[3] == ':' && p[4] == ' ')
+			line = p + 5;
+	}
+	size_t n = strlen(line);
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	log_msg(&srv->log, lv, "lws", "%.*s", (int)n, line);
+}
+
+/* The lws levels shown at our level: its notices are per event (in its
+ * libev plugin), so they are debug. */
+static int lws_levels(int level)
+{
+	int m = 0;
+	if (level >= SIO_LOG_ERROR)
+		m |= LLL_ERR;
+	if (level >= SIO_LOG_WARN)
+		m |= LLL_WARN;
+	if (level >= SIO_LOG_DEBUG)
+		m |= LLL_NOTICE | LLL_INFO | LLL_USER;
+	return m;
 }
 
 /* The engine's hooks: the Socket.IO layer's, or the application's
@@ -180,6 +258,12 @@ SIO_API sio_server *sio_server_create(const struct sio_server_options *opts, int
 		goto fail;
 	install_hooks(srv, NULL, NULL);
 	eio_engine_on_wakeup(srv->engine, server_wakeup, srv);
+	log_init(&srv->log, opts->log ? opts->log : log_to_stderr,
+	         opts->log ? opts->log_userdata : NULL, opts->log_level);
+	eio_engine_set_log(srv->engine, &srv->log);
+	srv->io->log = &srv->log;
+	eio_engine_set_proxies(srv->engine, srv->proxies, srv->nproxies);
+	eio_engine_on_metrics(srv->engine, metrics_render, srv);
 	if (err)
 		*err = 0;
 	return srv;
@@ -245,12 +329,32 @@ void server_leave(struct sio_server *srv)
 /* Runs when the loop has handled every ready event and is about to wait:
  * output queued by all of them is written now, one write per connection
  * (a read of six messages answers with one send, not six). */
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 static void prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
 	(void)loop;
 	(void)revents;
 	struct sio_server *srv = w->data;
 	eio_engine_process(srv->engine);
+	if (srv->turn_start_us) {
+		metrics_loop_turn(srv, now_us() - srv->turn_start_us);
+		srv->turn_start_us = 0;
+	}
+}
+
+/* The loop woke up: a turn starts. */
+static void check_cb(struct ev_loop *loop, ev_check *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct sio_server *srv = w->data;
+	srv->turn_start_us = now_us();
 }
 
 /* Runs on the loop after sio_server_stop(): every socket is told
@@ -293,6 +397,7 @@ static void tick_cb(lws_sorted_usec_list_t *sul)
 	struct sio_server *srv = t->srv;
 	server_enter(srv);
 	timer_wheel_advance(&srv->wheel, now_ms());
+	log_flush(&srv->log, now_ms());
 	server_check_stop(srv);
 	server_leave(srv);
 	lws_sul_schedule(srv->ctx, 0, &t->sul, tick_cb, TIMER_TICK_MS * LWS_US_PER_MS);
@@ -305,7 +410,8 @@ SIO_API int sio_server_listen(sio_server *srv, const char *host, int port)
 	if (srv->listening || srv->ctx)
 		return SIO_ESTATE;
 
-	lws_set_log_level(LLL_ERR, NULL);
+	lws_log_server = srv;
+	lws_set_log_level(lws_levels(srv->opts.log_level), lws_log_emit);
 	srv->loop = ev_loop_new(EVFLAG_AUTO);
 	if (!srv->loop)
 		return SIO_EEVLIB;
@@ -313,6 +419,10 @@ SIO_API int sio_server_listen(sio_server *srv, const char *host, int port)
 	srv->prepare.data = srv;
 	ev_prepare_start(srv->loop, &srv->prepare);
 	ev_unref(srv->loop); /* the prepare watcher alone does not keep the loop running */
+	ev_check_init(&srv->check, check_cb);
+	srv->check.data = srv;
+	ev_check_start(srv->loop, &srv->check);
+	ev_unref(srv->loop);
 	void *loops[1] = {srv->loop};
 	struct lws_context_creation_info info;
 	memset(&info, 0, sizeof(info));
@@ -421,7 +531,13 @@ SIO_API void sio_server_destroy(sio_server *srv)
 	if (srv->loop) {
 		ev_ref(srv->loop);
 		ev_prepare_stop(srv->loop, &srv->prepare);
+		ev_ref(srv->loop);
+		ev_check_stop(srv->loop, &srv->check);
 		ev_loop_destroy(srv->loop);
+	}
+	if (lws_log_server == srv) {
+		lws_log_server = NULL;
+		lws_set_log_level(LLL_ERR, lwsl_emit_stderr);
 	}
 	options_free(srv);
 	free(srv);

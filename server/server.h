@@ -15,6 +15,7 @@
 
 #include <sioc.h>
 
+#include "base/log.h"
 #include "base/timer.h"
 #include "base/util.h"
 
@@ -22,6 +23,7 @@ struct lws_context;
 struct lws_vhost;
 struct eio_engine;
 struct sio_layer;
+struct ip_net;
 struct sio_admin;
 
 struct sio_server {
@@ -30,6 +32,10 @@ struct sio_server {
 	char **cors_origins;            /* owned copy of opts.cors.origins */
 	char *cors_methods, *cors_allowed_headers, *cors_exposed_headers;
 	char *static_dir;
+	char *metrics_path, *metrics_token;
+	struct ip_net *proxies; /* opts.trusted_proxies parsed (loopback by default) */
+	size_t nproxies;
+	struct log log; /* opts.log, or stderr */
 
 	struct eio_engine *engine;
 	struct sio_layer *io; /* the Socket.IO layer */
@@ -38,6 +44,10 @@ struct sio_server {
 
 	struct ev_loop *loop;
 	ev_prepare prepare; /* flushes output once per loop turn */
+	ev_check check;     /* a loop turn starts: its time is measured */
+	uint64_t turn_start_us;
+	uint64_t loop_turns[SIO_STATS_LOOP_BUCKETS]; /* the loop-turn histogram */
+	uint64_t loop_turn_us_sum;
 	struct lws_context *ctx;
 	struct lws_vhost *front_vh;
 	int port;
@@ -60,6 +70,13 @@ struct sio_server {
  * engine's deferred work happens after it. */
 void server_enter(struct sio_server *srv);
 void server_leave(struct sio_server *srv);
+
+/* metrics.c */
+/* Appends the Prometheus page (the engine's render hook; userdata is the
+ * server). Returns 0 or -1. */
+int metrics_render(struct buf *out, void *userdata);
+/* Counts a loop turn of us microseconds in the histogram. */
+void metrics_loop_turn(struct sio_server *srv, uint64_t us);
 
 /* loop.c */
 void loop_free(struct sio_server *srv);

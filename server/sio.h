@@ -23,6 +23,16 @@
  * the stack while it is encoded). */
 #define SIO_MAX_EMIT_BINS 256
 
+/* Namespace CONNECTs the layer refuses, by cause. */
+enum sio_refusal {
+	SIO_REFUSED_INVALID_NAMESPACE,
+	SIO_REFUSED_NAMESPACE_CAP,
+	SIO_REFUSED_MIDDLEWARE,
+	SIO_REFUSED_COUNT
+};
+
+struct log;
+
 struct sio_socket;
 struct sio_pkt;
 
@@ -83,6 +93,9 @@ struct sio_layer {
 	struct list deferred;                   /* sockets with a disconnect to run */
 	struct list reap;                       /* closed sockets to free */
 	struct list nsp_cleanup;                /* dynamic namespaces that may have emptied */
+	struct log *log;                        /* borrowed from the owner; NULL: none */
+	uint64_t refused[SIO_REFUSED_COUNT];    /* CONNECTs refused */
+	uint64_t events_dropped;                /* volatile broadcasts a transport could not take */
 	const struct sio_observer *observer;    /* NULL unless instrumented (admin.c) */
 };
 
@@ -224,6 +237,12 @@ int event_array(const char *event, json_t *args, json_t **out);
 /* Checks an emit's event name and binaries: 0, SIO_EINVAL, SIO_ERESERVED
  * or SIO_ETOOBIG. */
 int emit_check(const char *event, const struct sio_binary *bins, size_t nbins);
+
+/* metrics.c */
+/* Counts a refused CONNECT to namespace name (len bytes) and logs it
+ * ("refused.<cause>", info); detail may be NULL. */
+void layer_refuse(struct sio_layer *io, enum sio_refusal cause, struct sio_client *c,
+                  const char *name, size_t len, const char *detail);
 
 /* namespace.c */
 /* The namespace called name, created when missing. NULL on a bad name or

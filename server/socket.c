@@ -86,7 +86,7 @@ struct sio_socket *socket_new(struct sio_client *c, struct sio_namespace *nsp, j
 	gettimeofday(&tv, NULL);
 	s->hs.request = sio_eio_request(c->conn);
 	s->hs.issued = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-	s->hs.secure = false;
+	s->hs.secure = sio_request_secure(s->hs.request);
 	s->hs.xdomain = sio_request_header(s->hs.request, "origin") != NULL;
 	list_init(&s->acks_out);
 	list_init(&s->acks_in);

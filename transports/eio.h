@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <sioc.h>
 
@@ -21,6 +22,9 @@
 
 struct lws_protocols;
 struct eio_engine;
+struct ip_net;
+struct log;
+struct buf;
 
 /* What the engine reports upward: the public callbacks, plus what a
  * layer above needs to run its deferred work in step with the engine. */
@@ -79,6 +83,74 @@ void eio_engine_close_all(struct eio_engine *e, const char *reason);
 bool eio_engine_idle(const struct eio_engine *e);
 /* Open sessions. */
 size_t eio_engine_sessions(const struct eio_engine *e);
+
+/* ---- proxies, statistics, logs -------------------------------------- */
+
+/* Requests the engine refuses, by cause (see sioc.h's sio_server_stats). */
+enum eio_refusal {
+	EIO_REFUSED_PER_ADDRESS_CAP,
+	EIO_REFUSED_PENDING_CAP,
+	EIO_REFUSED_SHUTTING_DOWN,
+	EIO_REFUSED_UNKNOWN_TRANSPORT,
+	EIO_REFUSED_UNKNOWN_SID,
+	EIO_REFUSED_BAD_HANDSHAKE_METHOD,
+	EIO_REFUSED_BAD_REQUEST,
+	EIO_REFUSED_BAD_ORIGIN,
+	EIO_REFUSED_FORBIDDEN,
+	EIO_REFUSED_UNSUPPORTED_VERSION,
+	EIO_REFUSED_HTTP_ERROR,
+	EIO_REFUSED_TIMEOUT,
+	EIO_REFUSED_UNAUTHORIZED,
+	EIO_REFUSED_COUNT
+};
+
+/* Why sessions closed: the reasons the close callback is given. */
+enum eio_close_reason {
+	EIO_CLOSE_TRANSPORT_CLOSE,
+	EIO_CLOSE_TRANSPORT_ERROR,
+	EIO_CLOSE_PING_TIMEOUT,
+	EIO_CLOSE_PARSE_ERROR,
+	EIO_CLOSE_FORCED_CLOSE,
+	EIO_CLOSE_QUEUE_FULL,
+	EIO_CLOSE_SERVER_SHUTTING_DOWN,
+	EIO_CLOSE_COUNT
+};
+
+/* The cause's metric label ("per_address_cap", ...). */
+const char *eio_refusal_name(enum eio_refusal cause);
+/* The reason's text ("transport close", ...). */
+const char *eio_close_reason_name(enum eio_close_reason reason);
+
+/* The engine's numbers. The counters are plain increments where things
+ * happen; the gauges are computed by eio_engine_stats(). */
+struct eio_stats {
+	uint64_t connections;      /* sessions opened */
+	uint64_t packets_received; /* Engine.IO packets, probes included */
+	uint64_t packets_sent;
+	uint64_t bytes_received; /* on every socket, HTTP included */
+	uint64_t bytes_sent;
+	uint64_t upgrades;
+	uint64_t queue_full;     /* sends refused by a full queue */
+	uint64_t events_dropped; /* volatile sends not queued */
+	uint64_t disconnections[EIO_CLOSE_COUNT];
+	uint64_t refused[EIO_REFUSED_COUNT];
+	/* gauges */
+	uint64_t clients;
+	uint64_t clients_polling;
+	uint64_t clients_websocket;
+	uint64_t queued_bytes;
+};
+
+/* Copies the counters and computes the gauges (a walk of the sessions). */
+void eio_engine_stats(const struct eio_engine *e, struct eio_stats *out);
+/* Refusals and errors are written to log (borrowed; NULL: none). */
+void eio_engine_set_log(struct eio_engine *e, struct log *log);
+/* The trusted proxies (borrowed, n of them; see opts.trust_proxy). */
+void eio_engine_set_proxies(struct eio_engine *e, const struct ip_net *nets, size_t n);
+/* With opts->metrics_path set, the front answers it with what render
+ * appends to out (Prometheus text; returns 0, or -1 for a 500). */
+void eio_engine_on_metrics(struct eio_engine *e, int (*render)(struct buf *out, void *userdata),
+                           void *userdata);
 
 /* ---- sessions, for the layer above ---------------------------------- */
 

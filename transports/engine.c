@@ -11,6 +11,7 @@
 
 #include "base/hash.h"
 #include "base/id.h"
+#include "base/log.h"
 
 struct ip_count {
 	struct ip_count *next;
@@ -118,6 +119,7 @@ void engine_add_session(struct eio_engine *e, struct sio_eio_socket *s)
 	s->hnext = e->buckets[k];
 	e->buckets[k] = s;
 	e->nsessions++;
+	e->stats.connections++;
 	list_insert_tail(&e->sessions, &s->link);
 	if (e->count_pending) {
 		s->pending = true;
@@ -162,7 +164,7 @@ static struct ip_count **ip_slot(struct eio_engine *e, const char *addr)
 	return pp;
 }
 
-bool engine_ip_acquire(struct eio_engine *e, const char *addr)
+struct ip_count *engine_ip_acquire(struct eio_engine *e, const char *addr)
 {
 	uint32_t cap = e->opts->max_connections_per_ip;
 	struct ip_count **pp = ip_slot(e, addr);
@@ -170,24 +172,152 @@ bool engine_ip_acquire(struct eio_engine *e, const char *addr)
 		size_t len = strlen(addr) + 1;
 		struct ip_count *c = calloc(1, sizeof(*c) + len);
 		if (!c)
-			return false;
+			return NULL;
 		memcpy(c->addr, addr, len);
 		*pp = c;
 	}
-	if ((*pp)->n >= cap)
-		return false;
-	(*pp)->n++;
-	return true;
+	struct ip_count *c = *pp;
+	if (c->n >= cap) {
+		if (c->n == 0) {
+			*pp = c->next;
+			free(c);
+		}
+		return NULL;
+	}
+	c->n++;
+	return c;
 }
 
-void engine_ip_release(struct eio_engine *e, const char *addr)
+void engine_ip_release(struct eio_engine *e, struct ip_count *c)
 {
-	struct ip_count **pp = ip_slot(e, addr);
-	struct ip_count *c = *pp;
-	if (c && --c->n == 0) {
-		*pp = c->next;
-		free(c);
+	if (--c->n > 0)
+		return;
+	struct ip_count **pp = ip_slot(e, c->addr);
+	*pp = c->next;
+	free(c);
+}
+
+const char *ip_count_addr(const struct ip_count *c)
+{
+	return c->addr;
+}
+
+/* ---- statistics and refusals ------------------------------------------- */
+
+static const char *const refusal_names[EIO_REFUSED_COUNT] = {
+        [EIO_REFUSED_PER_ADDRESS_CAP] = "per_address_cap",
+        [EIO_REFUSED_PENDING_CAP] = "pending_cap",
+        [EIO_REFUSED_SHUTTING_DOWN] = "shutting_down",
+        [EIO_REFUSED_UNKNOWN_TRANSPORT] = "unknown_transport",
+        [EIO_REFUSED_UNKNOWN_SID] = "unknown_sid",
+        [EIO_REFUSED_BAD_HANDSHAKE_METHOD] = "bad_handshake_method",
+        [EIO_REFUSED_BAD_REQUEST] = "bad_request",
+        [EIO_REFUSED_BAD_ORIGIN] = "bad_origin",
+        [EIO_REFUSED_FORBIDDEN] = "forbidden",
+        [EIO_REFUSED_UNSUPPORTED_VERSION] = "unsupported_version",
+        [EIO_REFUSED_HTTP_ERROR] = "http_error",
+        [EIO_REFUSED_TIMEOUT] = "timeout",
+        [EIO_REFUSED_UNAUTHORIZED] = "unauthorized",
+};
+
+/* The log's event names: string literals, one per cause. */
+static const char *const refusal_events[EIO_REFUSED_COUNT] = {
+        [EIO_REFUSED_PER_ADDRESS_CAP] = "refused.per_address_cap",
+        [EIO_REFUSED_PENDING_CAP] = "refused.pending_cap",
+        [EIO_REFUSED_SHUTTING_DOWN] = "refused.shutting_down",
+        [EIO_REFUSED_UNKNOWN_TRANSPORT] = "refused.unknown_transport",
+        [EIO_REFUSED_UNKNOWN_SID] = "refused.unknown_sid",
+        [EIO_REFUSED_BAD_HANDSHAKE_METHOD] = "refused.bad_handshake_method",
+        [EIO_REFUSED_BAD_REQUEST] = "refused.bad_request",
+        [EIO_REFUSED_BAD_ORIGIN] = "refused.bad_origin",
+        [EIO_REFUSED_FORBIDDEN] = "refused.forbidden",
+        [EIO_REFUSED_UNSUPPORTED_VERSION] = "refused.unsupported_version",
+        [EIO_REFUSED_HTTP_ERROR] = "refused.http_error",
+        [EIO_REFUSED_TIMEOUT] = "refused.timeout",
+        [EIO_REFUSED_UNAUTHORIZED] = "refused.unauthorized",
+};
+
+static const char *const close_names[EIO_CLOSE_COUNT] = {
+        [EIO_CLOSE_TRANSPORT_CLOSE] = "transport close",
+        [EIO_CLOSE_TRANSPORT_ERROR] = "transport error",
+        [EIO_CLOSE_PING_TIMEOUT] = "ping timeout",
+        [EIO_CLOSE_PARSE_ERROR] = "parse error",
+        [EIO_CLOSE_FORCED_CLOSE] = "forced close",
+        [EIO_CLOSE_QUEUE_FULL] = "queue full",
+        [EIO_CLOSE_SERVER_SHUTTING_DOWN] = "server shutting down",
+};
+
+const char *eio_refusal_name(enum eio_refusal cause)
+{
+	return cause < EIO_REFUSED_COUNT ? refusal_names[cause] : "unknown";
+}
+
+const char *eio_close_reason_name(enum eio_close_reason reason)
+{
+	return reason < EIO_CLOSE_COUNT ? close_names[reason] : "unknown";
+}
+
+void engine_count_close(struct eio_engine *e, const char *reason)
+{
+	for (int i = 0; i < EIO_CLOSE_COUNT; i++) {
+		if (reason && strcmp(reason, close_names[i]) == 0) {
+			e->stats.disconnections[i]++;
+			return;
+		}
 	}
+	e->stats.disconnections[EIO_CLOSE_TRANSPORT_ERROR]++;
+}
+
+void engine_refuse(struct eio_engine *e, enum eio_refusal cause, const struct sio_request *req,
+                   const char *addr, const char *detail)
+{
+	e->stats.refused[cause]++;
+	if (!log_enabled(e->log, SIO_LOG_INFO))
+		return;
+	if (!addr)
+		addr = req ? sio_request_address(req) : "";
+	if (req)
+		log_msg(e->log, SIO_LOG_INFO, refusal_events[cause], "%s %s %.200s: %s", addr,
+		        sio_request_method(req), sio_request_url(req),
+		        detail ? detail : refusal_names[cause]);
+	else
+		log_msg(e->log, SIO_LOG_INFO, refusal_events[cause], "%s: %s", addr,
+		        detail ? detail : refusal_names[cause]);
+}
+
+void eio_engine_stats(const struct eio_engine *e, struct eio_stats *out)
+{
+	*out = e->stats;
+	out->clients = e->nsessions;
+	out->clients_polling = out->clients_websocket = out->queued_bytes = 0;
+	for (struct list *n = e->sessions.next; n != &e->sessions; n = n->next) {
+		const struct sio_eio_socket *s = container_of(n, struct sio_eio_socket, link);
+		if (!session_alive(s))
+			continue;
+		if (s->transport == SIO_TRANSPORT_WEBSOCKET)
+			out->clients_websocket++;
+		else
+			out->clients_polling++;
+		out->queued_bytes += s->out.bytes;
+	}
+}
+
+void eio_engine_set_log(struct eio_engine *e, struct log *log)
+{
+	e->log = log;
+}
+
+void eio_engine_set_proxies(struct eio_engine *e, const struct ip_net *nets, size_t n)
+{
+	e->proxies = nets;
+	e->nproxies = n;
+}
+
+void eio_engine_on_metrics(struct eio_engine *e, int (*render)(struct buf *out, void *userdata),
+                           void *userdata)
+{
+	e->render_metrics = render;
+	e->metrics_userdata = userdata;
 }
 
 void engine_count_out(struct eio_engine *e, bool *counted, bool has)

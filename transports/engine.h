@@ -56,6 +56,13 @@ struct eio_engine {
 	struct list reap;     /* closed sessions to free */
 
 	struct ip_count *ips[IP_BUCKETS]; /* open connections per peer address */
+
+	struct eio_stats stats;
+	struct log *log;              /* borrowed; NULL: none */
+	const struct ip_net *proxies; /* trusted proxies, borrowed */
+	size_t nproxies;
+	int (*render_metrics)(struct buf *out, void *userdata);
+	void *metrics_userdata;
 };
 
 /* ---- the transport seam ------------------------------------------------ */
@@ -168,10 +175,19 @@ void engine_add_session(struct eio_engine *e, struct sio_eio_socket *s);
 void engine_remove_session(struct eio_engine *e, struct sio_eio_socket *s);
 /* Whether a new session may be made now (not stopping, the pending cap). */
 bool engine_accepts_handshake(const struct eio_engine *e);
-/* Counts a connection from addr against max_connections_per_ip: false
- * when over it (nothing counted). Release undoes one acquire. */
-bool engine_ip_acquire(struct eio_engine *e, const char *addr);
-void engine_ip_release(struct eio_engine *e, const char *addr);
+/* Counts a connection from addr against max_connections_per_ip: NULL
+ * when over it or out of memory (nothing counted). Release undoes one
+ * acquire; ip_count_addr is the address counted. */
+struct ip_count *engine_ip_acquire(struct eio_engine *e, const char *addr);
+void engine_ip_release(struct eio_engine *e, struct ip_count *c);
+const char *ip_count_addr(const struct ip_count *c);
+/* Counts a session's close by its reason. */
+void engine_count_close(struct eio_engine *e, const char *reason);
+/* Counts a refusal by cause and logs it ("refused.<cause>", info) with
+ * the client's address (addr, or req's when NULL), the request (may be
+ * NULL) and detail (may be NULL). */
+void engine_refuse(struct eio_engine *e, enum eio_refusal cause, const struct sio_request *req,
+                   const char *addr, const char *detail);
 /* Keeps engine->pending_out in step with one connection's `has` output;
  * *counted records whether it is counted. */
 void engine_count_out(struct eio_engine *e, bool *counted, bool has);

@@ -18,7 +18,9 @@
 #include <jansson.h>
 #include <libwebsockets.h>
 
+#include "base/log.h"
 #include "http/cors.h"
+#include "http/forwarded.h"
 #include "http/response.h"
 #include "http/static.h"
 #include "transports/handshake.h"
@@ -74,6 +76,14 @@ static const char *peer_text(const struct peer_addr *p, char buf[PEER_TEXT_SIZE]
 		lws_write_numeric_address(p->bytes, p->family == AF_INET ? 4 : 16, buf,
 		                          PEER_TEXT_SIZE);
 	return buf;
+}
+
+/* Whether the peer is one of the trusted proxies. */
+static bool peer_is_proxy(const struct eio_engine *e, const struct peer_addr *p)
+{
+	struct ip_addr a;
+	ip_from_bytes(p->bytes, p->family == AF_INET ? 4 : p->family == AF_INET6 ? 16 : 0, &a);
+	return a.len && ip_nets_match(e->proxies, e->nproxies, &a);
 }
 
 /* ---- responses ---------------------------------------------------------- */
@@ -147,6 +157,77 @@ void conn_request_done(struct front_conn *c)
 
 /* ---- request routing ---------------------------------------------------- */
 
+/* Whether req is for the metrics path (the query aside). */
+static bool metrics_request(const struct eio_engine *e, const struct sio_request *req)
+{
+	const char *path = e->opts->metrics_path;
+	if (!path || !e->render_metrics)
+		return false;
+	const char *url = sio_request_url(req);
+	size_t n = strlen(path);
+	return strncmp(url, path, n) == 0 && (url[n] == '\0' || url[n] == '?');
+}
+
+/* Whether the Authorization header holds the metrics token, compared in
+ * time independent of where they differ. */
+static bool metrics_authorized(const struct eio_engine *e, const struct sio_request *req)
+{
+	const char *token = e->opts->metrics_token;
+	if (!token)
+		return true;
+	const char *auth = sio_request_header(req, "authorization");
+	if (!auth || strlen(auth) < 7 || !ascii_ieqn(auth, 7, "bearer "))
+		return false;
+	auth += 7;
+	size_t n = strlen(token);
+	if (strlen(auth) != n)
+		return false;
+	unsigned char diff = 0;
+	for (size_t i = 0; i < n; i++)
+		diff |= (unsigned char)(auth[i] ^ token[i]);
+	return diff == 0;
+}
+
+/* The metrics page: served whatever the caps and the shutdown say. */
+static void serve_metrics(struct front_conn *c, const struct sio_request *req, bool keep)
+{
+	struct eio_engine *e = c->engine;
+	const char *method = sio_request_method(req);
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+		conn_respond(c, 405, NULL, NULL, NULL, 0, keep);
+		return;
+	}
+	if (!metrics_authorized(e, req)) {
+		engine_refuse(e, EIO_REFUSED_UNAUTHORIZED, req, NULL, "metrics token");
+		struct buf h = {0};
+		buf_append_str(&h, "www-authenticate: Bearer\r\n");
+		conn_respond(c, 401, NULL, &h, NULL, 0, keep);
+		buf_free(&h);
+		return;
+	}
+	struct buf body = {0};
+	if (e->render_metrics(&body, e->metrics_userdata) < 0) {
+		buf_free(&body);
+		conn_respond(c, 500, NULL, NULL, NULL, 0, keep);
+		return;
+	}
+	struct buf h = {0};
+	buf_append_str(&h, "cache-control: no-store\r\n");
+	bool head = strcmp(method, "HEAD") == 0;
+	if (head) {
+		if (http_head(&c->out, 200, "text/plain; version=0.0.4; charset=utf-8", body.len,
+		              &h, keep) < 0 ||
+		    !keep)
+			c->close_after = true;
+		conn_want_write(c);
+	} else {
+		conn_respond(c, 200, "text/plain; version=0.0.4; charset=utf-8", &h, body.data,
+		             body.len, keep);
+	}
+	buf_free(&h);
+	buf_free(&body);
+}
+
 static void dispatch_request(struct front_conn *c)
 {
 	struct eio_engine *e = c->engine;
@@ -154,6 +235,10 @@ static void dispatch_request(struct front_conn *c)
 	bool keep = h1_keep_alive(c->h1);
 	const char *method = sio_request_method(req);
 
+	if (metrics_request(e, req)) {
+		serve_metrics(c, req, keep);
+		return;
+	}
 	if ((strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) &&
 	    static_serve(e->opts, e->mount, req, &c->out, keep)) {
 		if (!keep)
@@ -176,16 +261,22 @@ static void dispatch_request(struct front_conn *c)
 	const char *message;
 	enum eio_error_code code = handshake_verify(e, req, false, &s, &message);
 	if (code != EIO_ERR_NONE) {
+		engine_refuse(e, handshake_refusal(code, req), req, NULL, message);
 		polling_release_post(c);
 		conn_respond_error(c, req, code, message, keep);
 		return;
 	}
 	if (!s) {
 		if (!handshake_protocol_allowed(e, handshake_protocol(req))) {
+			engine_refuse(e, EIO_REFUSED_UNSUPPORTED_VERSION, req, NULL, NULL);
 			conn_respond_error(c, req, EIO_ERR_UNSUPPORTED_PROTOCOL_VERSION, NULL, keep);
 			return;
 		}
 		if (!engine_accepts_handshake(e)) {
+			engine_refuse(e,
+			              e->stopping ? EIO_REFUSED_SHUTTING_DOWN
+			                          : EIO_REFUSED_PENDING_CAP,
+			              req, NULL, NULL);
 			conn_respond(c, 503, NULL, NULL, NULL, 0, false);
 			return;
 		}
@@ -208,6 +299,12 @@ static void dispatch_request(struct front_conn *c)
 static void conn_timer_fired(struct timer *t)
 {
 	struct front_conn *c = container_of(t, struct front_conn, timer);
+	if (c->timer_kind == CT_HEADERS || c->timer_kind == CT_BODY) {
+		char addr[PEER_TEXT_SIZE];
+		engine_refuse(c->engine, EIO_REFUSED_TIMEOUT, NULL, peer_text(&c->peer, addr),
+		              c->timer_kind == CT_BODY ? "request body too slow"
+		                                       : "request headers too slow");
+	}
 	c->timer_kind = CT_NONE;
 	if (c->wsi)
 		lws_set_timeout(c->wsi, PENDING_TIMEOUT_HTTP_CONTENT, LWS_TO_KILL_ASYNC);
@@ -239,6 +336,32 @@ static void conn_update_timer(struct front_conn *c)
 	}
 }
 
+/* A request from a trusted proxy, with trust_proxy: its client's address
+ * and scheme from X-Forwarded-*, and the connection counted for that
+ * client while it serves it. Returns 0 or the status to refuse with. */
+static int conn_forwarded(struct front_conn *c, struct sio_request *req)
+{
+	struct eio_engine *e = c->engine;
+	struct ip_addr peer, client;
+	ip_from_bytes(c->peer.bytes, c->peer.family == AF_INET ? 4 : 16, &peer);
+	forwarded_client(req, e->proxies, e->nproxies, &peer, &client);
+	char text[IP_TEXT_SIZE];
+	if (request_set_forwarded(req, ip_text(&client, text), forwarded_https(req)) < 0)
+		return 500;
+	if (!e->opts->max_connections_per_ip)
+		return 0;
+	if (c->ip && strcmp(ip_count_addr(c->ip), text) == 0)
+		return 0;
+	if (c->ip)
+		engine_ip_release(e, c->ip);
+	c->ip = engine_ip_acquire(e, text);
+	if (!c->ip) {
+		engine_refuse(e, EIO_REFUSED_PER_ADDRESS_CAP, req, NULL, "max_connections_per_ip");
+		return 429;
+	}
+	return 0;
+}
+
 static int on_headers(void *ud, struct sio_request *req, const struct h1_info *info)
 {
 	struct front_conn *c = ud;
@@ -248,6 +371,11 @@ static int on_headers(void *ud, struct sio_request *req, const struct h1_info *i
 	char addr[PEER_TEXT_SIZE];
 	if (request_set_address(req, peer_text(&c->peer, addr)) < 0)
 		return 500;
+	if (c->proxied && e->opts->trust_proxy) {
+		int st = conn_forwarded(c, req);
+		if (st)
+			return st;
+	}
 	if (!handshake_engine_path(e, req) || strcmp(sio_request_method(req), "POST") != 0)
 		return 0;
 	c->body_limit = e->opts->max_http_buffer_size;
@@ -292,6 +420,13 @@ static int conn_process(struct front_conn *c)
 			break;
 		}
 		if (r == H1_ERROR) {
+			if (status != 429) {
+				char addr[PEER_TEXT_SIZE];
+				char detail[32];
+				snprintf(detail, sizeof(detail), "HTTP %d", status);
+				engine_refuse(c->engine, EIO_REFUSED_HTTP_ERROR, NULL,
+				              peer_text(&c->peer, addr), detail);
+			}
 			polling_release_post(c); /* 413 keeps the session open, as the reference */
 			c->in.len = 0;
 			conn_respond(c, status, NULL, NULL, NULL, 0, false);
@@ -314,11 +449,9 @@ static int conn_process(struct front_conn *c)
 static void conn_closed(struct front_conn *c)
 {
 	struct eio_engine *e = c->engine;
-	if (c->ip_counted) {
-		char addr[PEER_TEXT_SIZE];
-		engine_ip_release(e, peer_text(&c->peer, addr));
-	}
-	c->ip_counted = false;
+	if (c->ip)
+		engine_ip_release(e, c->ip);
+	c->ip = NULL;
 	if (c->is_ws) {
 		ws_on_closed(&c->ws);
 		c->wsi = NULL;
@@ -348,6 +481,7 @@ static int conn_writeable(struct front_conn *c)
 			n = OUT_CHUNK;
 		if (lws_write(c->wsi, c->out.data + c->out_off, n, LWS_WRITE_RAW) < (int)n)
 			return -1;
+		c->engine->stats.bytes_sent += n;
 		c->out_off += n;
 		if (c->out_off < c->out.len) {
 			lws_callback_on_writable(c->wsi);
@@ -407,11 +541,15 @@ static int front_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
 		 * on a fresh one, and must get their DISCONNECT; new sessions are
 		 * refused with 503 instead. */
 		char addr[PEER_TEXT_SIZE];
-		if (rc == 0 && e->opts->max_connections_per_ip) {
-			if (engine_ip_acquire(e, peer_text(&c->peer, addr)))
-				c->ip_counted = true;
-			else
+		if (rc == 0)
+			c->proxied = peer_is_proxy(e, &c->peer);
+		if (rc == 0 && e->opts->max_connections_per_ip && !c->proxied) {
+			c->ip = engine_ip_acquire(e, peer_text(&c->peer, addr));
+			if (!c->ip) {
+				engine_refuse(e, EIO_REFUSED_PER_ADDRESS_CAP, NULL, addr,
+				              "max_connections_per_ip");
 				rc = -1;
+			}
 		}
 		if (rc == 0)
 			conn_update_timer(c);
@@ -419,6 +557,7 @@ static int front_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
 		break;
 	}
 	case LWS_CALLBACK_RAW_RX:
+		e->stats.bytes_received += len;
 		if (c->is_ws) {
 			eio_engine_enter(e);
 			rc = ws_on_data(&c->ws, in, len);

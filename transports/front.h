@@ -63,8 +63,9 @@ struct front_conn {
 		struct ws_conn ws;
 	};
 	struct peer_addr peer;
-	bool is_ws;      /* upgraded: `ws` is in use, the HTTP state is gone */
-	bool ip_counted; /* counted in max_connections_per_ip (set only with a cap) */
+	struct ip_count *ip; /* the address counted in max_connections_per_ip, or NULL */
+	bool is_ws;          /* upgraded: `ws` is in use, the HTTP state is gone */
+	bool proxied;        /* the peer is a trusted proxy: counted per request's client */
 };
 
 /* Asks for a write of c->out (and counts c's pending output). */

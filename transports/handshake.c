@@ -31,6 +31,24 @@ static bool origin_invalid(const struct sio_request *req)
 	return false;
 }
 
+enum eio_refusal handshake_refusal(enum eio_error_code code, const struct sio_request *req)
+{
+	switch (code) {
+	case EIO_ERR_UNKNOWN_TRANSPORT:
+		return EIO_REFUSED_UNKNOWN_TRANSPORT;
+	case EIO_ERR_UNKNOWN_SID:
+		return EIO_REFUSED_UNKNOWN_SID;
+	case EIO_ERR_BAD_HANDSHAKE_METHOD:
+		return EIO_REFUSED_BAD_HANDSHAKE_METHOD;
+	case EIO_ERR_FORBIDDEN:
+		return EIO_REFUSED_FORBIDDEN;
+	case EIO_ERR_UNSUPPORTED_PROTOCOL_VERSION:
+		return EIO_REFUSED_UNSUPPORTED_VERSION;
+	default:
+		return origin_invalid(req) ? EIO_REFUSED_BAD_ORIGIN : EIO_REFUSED_BAD_REQUEST;
+	}
+}
+
 int handshake_protocol(const struct sio_request *req)
 {
 	size_t len = 0;

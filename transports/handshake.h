@@ -48,6 +48,10 @@ enum eio_error_code handshake_verify(struct eio_engine *e, const struct sio_requ
                                      bool upgrade, struct sio_eio_socket **sess,
                                      const char **message);
 
+/* The refusal cause of a code handshake_verify returned for req
+ * (bad_origin is a bad_request whose Origin is invalid). */
+enum eio_refusal handshake_refusal(enum eio_error_code code, const struct sio_request *req);
+
 /* The websocket handshake headers checked as the `ws` package does: NULL
  * when they are fine, or the message to refuse with. */
 const char *handshake_ws_headers_error(const struct sio_request *req);

@@ -112,6 +112,8 @@ static void respond(struct polling *p, bool noop)
 	if (rc == 0 && buf_reserve(&c->out, len) < 0)
 		rc = -1;
 	uint8_t *w = rc == 0 ? c->out.data + c->out.len : NULL;
+	if (w)
+		c->engine->stats.packets_sent += noop ? 1 : npackets;
 	if (w && jsonp)
 		w += eio3_jsonp_head_write(p->j, jlen, w);
 	if (w && noop && protocol == 3) {

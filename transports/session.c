@@ -79,6 +79,7 @@ static void session_finish(struct sio_eio_socket *s)
 	if (s->probe)
 		upgrade_abort(s);
 	engine_remove_session(e, s);
+	engine_count_close(e, s->close_reason);
 	if (e->hooks.ev.close)
 		e->hooks.ev.close(s, s->close_reason, e->hooks.userdata);
 	queue_clear(&s->out);
@@ -181,6 +182,7 @@ fail:
 void session_on_packet(struct sio_eio_socket *s, const struct eio_packet *p)
 {
 	struct eio_engine *e = s->engine;
+	e->stats.packets_received++;
 	if (s->state != SS_OPEN)
 		return;
 	if (s->protocol != 3 && s->awaiting_pong && !s->refreshed && p->type != EIO_PONG) {
@@ -251,6 +253,7 @@ static bool room_for(const struct sio_eio_socket *s, size_t n, size_t bytes)
 /* The queue is full: applies the queue_full policy; returns SIO_EFULL. */
 static int queue_full(struct sio_eio_socket *s)
 {
+	s->engine->stats.queue_full++;
 	if (s->engine->opts->queue_full == SIO_QUEUE_FULL_CLOSE)
 		session_fail(s, "queue full");
 	return SIO_EFULL;
@@ -265,8 +268,10 @@ int eio_session_send(sio_eio_socket *s, struct outbuf **bufs, size_t n, bool is_
 {
 	if (s->state != SS_OPEN)
 		return SIO_ECLOSED;
-	if (is_volatile && !eio_session_writable(s))
+	if (is_volatile && !eio_session_writable(s)) {
+		s->engine->stats.events_dropped++;
 		return 0;
+	}
 	size_t bytes = 0;
 	for (size_t i = 0; i < n; i++)
 		bytes += bufs[i]->len;

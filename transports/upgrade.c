@@ -64,26 +64,34 @@ int upgrade_request(struct front_conn *c, size_t used)
 	const char *message;
 	enum eio_error_code code = handshake_verify(e, req, true, &s, &message);
 	if (code != EIO_ERR_NONE) {
+		engine_refuse(e, handshake_refusal(code, req), req, NULL, message);
 		refuse(c, message ? message : eio_error_message(code));
 		return 0;
 	}
 	const char *transport = sio_request_query(req, "transport");
 	if (strcmp(transport, "websocket") != 0) {
+		engine_refuse(e, EIO_REFUSED_BAD_REQUEST, req, NULL, "upgrade to polling");
 		refuse(c, eio_error_message(EIO_ERR_BAD_REQUEST));
 		return 0;
 	}
 	const char *err = handshake_ws_headers_error(req);
 	if (err) {
+		engine_refuse(e, EIO_REFUSED_BAD_REQUEST, req, NULL, err);
 		refuse(c, err);
 		return 0;
 	}
 	struct sio_request *copy = NULL;
 	if (!s) {
 		if (!handshake_protocol_allowed(e, handshake_protocol(req))) {
+			engine_refuse(e, EIO_REFUSED_UNSUPPORTED_VERSION, req, NULL, NULL);
 			refuse(c, eio_error_message(EIO_ERR_UNSUPPORTED_PROTOCOL_VERSION));
 			return 0;
 		}
 		if (!engine_accepts_handshake(e)) {
+			engine_refuse(e,
+			              e->stopping ? EIO_REFUSED_SHUTTING_DOWN
+			                          : EIO_REFUSED_PENDING_CAP,
+			              req, NULL, NULL);
 			conn_respond(c, 503, NULL, NULL, NULL, 0, false);
 			return 0;
 		}
@@ -141,6 +149,7 @@ static void complete(struct sio_eio_socket *s, struct ws_conn *w)
 	s->tr = &w->tr;
 	s->transport = SIO_TRANSPORT_WEBSOCKET;
 	old->ops->release(old);
+	e->stats.upgrades++;
 	if (e->hooks.ev.upgrade)
 		e->hooks.ev.upgrade(s, e->hooks.userdata);
 	session_mark_dirty(s);
@@ -149,6 +158,8 @@ static void complete(struct sio_eio_socket *s, struct ws_conn *w)
 void upgrade_probe_packet(struct sio_eio_socket *s, const struct eio_packet *p)
 {
 	struct ws_conn *w = s->probe;
+	if (p)
+		s->engine->stats.packets_received++;
 	if (!p || (s->state != SS_OPEN && s->state != SS_CLOSING))
 		goto abort;
 	if (p->type == EIO_PING && p->len == 5 && memcmp(p->data, "probe", 5) == 0) {

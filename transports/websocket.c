@@ -97,6 +97,7 @@ static int ws_send(struct ws_conn *w)
 		w->probe_pong = false;
 		if (out_frame(w, WS_OP_TEXT, "3probe", 6) < 0)
 			return -1;
+		w->engine->stats.packets_sent++;
 	}
 	int fd = lws_get_socket_fd(w->wsi);
 	for (;;) {
@@ -138,6 +139,7 @@ static int ws_send(struct ws_conn *w)
 		}
 		/* take off what the kernel took, in the order offered */
 		size_t k = (size_t)sent;
+		w->engine->stats.bytes_sent += k;
 		if (w->cur) {
 			size_t t = k < w->cur_left ? k : w->cur_left;
 			w->cur_p += t;
@@ -161,6 +163,7 @@ static int ws_send(struct ws_conn *w)
 		for (int i = first_packet; i < niov && k > 0; i++) {
 			struct outbuf *o = queue_pop(&s->out);
 			struct iovec f = iov[i];
+			w->engine->stats.packets_sent++;
 			bool is_close = o->type == EIO_CLOSE;
 			if (k >= f.iov_len) {
 				k -= f.iov_len;

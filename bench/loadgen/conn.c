@@ -2,7 +2,14 @@
  * One client connection of the load generator: non-blocking TCP, the HTTP
  * it needs (polling requests, the WebSocket upgrade), WebSocket frames,
  * and the Engine.IO v4 / Socket.IO v5 packets of the bench protocol
- * (bench/PROTOCOL.md).
+ * (bench/PROTOCOL.md), as JSON text or, with --parser msgpack, as
+ * socket.io-msgpack-parser's binary messages (msgpack.c).
+ *
+ * With --transport polling a client never upgrades: after the handshake
+ * its socket carries one GET at a time (a new one as soon as the last is
+ * answered), and a second socket carries the POSTs, one at a time, each
+ * with every packet that waited for the previous one's "ok", as
+ * engine.io-client does with its write buffer.
  *
  * Receiving: a read lands in the shared scratch buffer loadgen.rx, after
  * whatever partial frame the connection kept from its last read; complete
@@ -12,6 +19,7 @@
  * whose ack id digits are patched in) and written once per batch.
  */
 #include "loadgen.h"
+#include "msgpack.h"
 #include "wsframe.h"
 
 #include <errno.h>
@@ -153,6 +161,20 @@ static bool send_text(struct loadgen *lg, struct lg_conn *c, const char *s)
 	return false;
 }
 
+/* Polling: appends packet p (n bytes) to those waiting for the next POST;
+ * false when there is no room. */
+static bool body_append(struct loadgen *lg, struct lg_conn *c, const void *p, size_t n)
+{
+	if (lg->out_cap - LG_POST_HEAD - c->body_len < n + 1)
+		return false;
+	if (c->body_len > 0)
+		c->body[c->body_len++] = 0x1e; /* the record separator */
+	memcpy(c->body + c->body_len, p, n);
+	c->body_len += (uint32_t)n;
+	mark_dirty(lg, c);
+	return true;
+}
+
 static uint32_t take_ack_id(struct lg_conn *c)
 {
 	uint32_t id = c->next_id;
@@ -196,19 +218,17 @@ void conn_flush(struct loadgen *lg, struct lg_conn *c)
 	conn_epoll_set(lg, c, false);
 }
 
-/* Writes an HTTP request into c's output buffer. */
-static bool queue_request(struct loadgen *lg, struct lg_conn *c, const char *method,
-                          const char *transport, const char *body)
+/* Writes an HTTP request of c into dst (room bytes): the websocket upgrade,
+ * or a polling GET, or a polling POST's head announcing body_len bytes and
+ * then `body` when it is not NULL. Returns its length, 0 when it does not
+ * fit. */
+static size_t format_request(struct loadgen *lg, struct lg_conn *c, char *dst, size_t room,
+                             const char *method, const char *transport, const char *body,
+                             size_t body_len)
 {
-	char *dst;
-	size_t room;
 	int n;
 	bool sid = c->sid_len > 0;
 
-	if (!out_reserve(lg, c, 512))
-		return false;
-	dst = (char *)c->out + c->out_len;
-	room = lg->out_cap - c->out_len;
 	if (strcmp(transport, "websocket") == 0) {
 		uint8_t raw[16];
 		char key[25];
@@ -242,14 +262,20 @@ static bool queue_request(struct loadgen *lg, struct lg_conn *c, const char *met
 		             "Sec-WebSocket-Version: 13\r\n\r\n",
 		             lg->opt.path, sid ? "&sid=" : "", (int)c->sid_len, c->sid,
 		             lg->host_hdr, key);
-	} else if (body) {
+	} else if (strcmp(method, "POST") == 0) {
 		n = snprintf(dst, room,
 		             "%s %s?EIO=4&transport=polling%s%.*s HTTP/1.1\r\n"
 		             "Host: %s\r\n"
 		             "Content-Type: text/plain;charset=UTF-8\r\n"
-		             "Content-Length: %zu\r\n\r\n%s",
+		             "Content-Length: %zu\r\n\r\n",
 		             method, lg->opt.path, sid ? "&sid=" : "", (int)c->sid_len, c->sid,
-		             lg->host_hdr, strlen(body), body);
+		             lg->host_hdr, body_len);
+		if (n >= 0 && body) {
+			if ((size_t)n + body_len >= room)
+				return 0;
+			memcpy(dst + n, body, body_len);
+			n += (int)body_len;
+		}
 	} else {
 		n = snprintf(dst, room,
 		             "%s %s?EIO=4&transport=polling%s%.*s HTTP/1.1\r\n"
@@ -258,6 +284,22 @@ static bool queue_request(struct loadgen *lg, struct lg_conn *c, const char *met
 		             lg->host_hdr);
 	}
 	if (n < 0 || (size_t)n >= room)
+		return 0;
+	return (size_t)n;
+}
+
+/* Writes an HTTP request (format_request's) into c's output buffer; body
+ * is a NUL-terminated string or NULL. */
+static bool queue_request(struct loadgen *lg, struct lg_conn *c, const char *method,
+                          const char *transport, const char *body)
+{
+	size_t n;
+
+	if (!out_reserve(lg, c, 512))
+		return false;
+	n = format_request(lg, c, (char *)c->out + c->out_len, lg->out_cap - c->out_len, method,
+	                   transport, body, body ? strlen(body) : 0);
+	if (n == 0)
 		return false;
 	c->out_len += (uint32_t)n;
 	mark_dirty(lg, c);
@@ -323,7 +365,14 @@ static void conn_connected(struct loadgen *lg, struct lg_conn *c)
 {
 	bool ok;
 
-	if (lg->opt.transport == LG_POLLING_UPGRADE && !c->control && c->sid_len == 0) {
+	if (lg->opt.transport == LG_POLLING && c->joined) {
+		lg_conn_ready(lg, c, lg_now_ns()); /* the POST socket is up */
+		conn_epoll_set(lg, c, false);
+		if (c->body_len)
+			mark_dirty(lg, c); /* a pong waiting */
+		return;
+	}
+	if (lg->opt.transport != LG_WEBSOCKET && !c->control && c->sid_len == 0) {
 		ok = queue_request(lg, c, "GET", "polling", NULL);
 		c->state = CS_POLL_OPEN;
 	} else {
@@ -479,14 +528,17 @@ static void on_echo_reply(struct loadgen *lg, struct lg_conn *c, uint64_t t_ns, 
 		lg->sent++;
 }
 
-static void on_ack(struct loadgen *lg, struct lg_conn *c, const uint8_t *p, size_t n, uint64_t now)
+/* The ack of id; p (n bytes) is what follows its id in a text packet (the
+ * arguments), empty for msgpack. */
+static void on_ack_id(struct loadgen *lg, struct lg_conn *c, uint64_t id, const uint8_t *p,
+                      size_t n, uint64_t now)
 {
 	size_t i = 0;
-	uint64_t id, count;
+	uint64_t count;
 	struct lg_pending *slot;
 	uint8_t kind;
 
-	if (!parse_u64(p, n, &i, &id) || id > UINT32_MAX) {
+	if (id > UINT32_MAX) {
 		lg->unexpected++;
 		return;
 	}
@@ -521,6 +573,18 @@ static void on_ack(struct loadgen *lg, struct lg_conn *c, const uint8_t *p, size
 	default:
 		break;
 	}
+}
+
+static void on_ack(struct loadgen *lg, struct lg_conn *c, const uint8_t *p, size_t n, uint64_t now)
+{
+	size_t i = 0;
+	uint64_t id;
+
+	if (!parse_u64(p, n, &i, &id)) {
+		lg->unexpected++;
+		return;
+	}
+	on_ack_id(lg, c, id, p + i, n - i, now);
 }
 
 /* A "b" delivery: args are [payload, t_us] (or [t_us, ...]). */
@@ -600,6 +664,39 @@ static void on_sio_packet(struct loadgen *lg, struct lg_conn *c, const uint8_t *
 	}
 }
 
+/* A binary message with --parser msgpack: one Socket.IO packet. */
+static void on_mp_message(struct loadgen *lg, struct lg_conn *c, const uint8_t *p, size_t n,
+                          uint64_t now)
+{
+	struct mp_packet pk;
+
+	if (mp_packet_parse(p, n, &pk) < 0) {
+		conn_fail(lg, c, LG_ERR_PROTOCOL, "a binary message that is no msgpack packet");
+		return;
+	}
+	switch (pk.type) {
+	case 0:
+		if (!c->joined)
+			on_nsp_joined(lg, c, now);
+		break;
+	case 3:
+		if (pk.has_id)
+			on_ack_id(lg, c, pk.id, NULL, 0, now);
+		else
+			lg->unexpected++;
+		break;
+	case 4:
+		conn_fail(lg, c, LG_ERR_CONNECT_ERROR, "connect_error from the server");
+		break;
+	case 1:
+		conn_fail(lg, c, LG_ERR_CLOSED, "disconnected by the server");
+		break;
+	default:
+		lg->unexpected++;
+		break;
+	}
+}
+
 /* ------------------------------------------------------------------ */
 /* Engine.IO packets and WebSocket frames                               */
 /* ------------------------------------------------------------------ */
@@ -620,7 +717,14 @@ static void on_eio_packet(struct loadgen *lg, struct lg_conn *c, const uint8_t *
 			conn_fail(lg, c, LG_ERR_FULL, "no room for a pong");
 		break;
 	case '0':
-		if (c->state == CS_EIO_OPEN && send_text(lg, c, "40"))
+		if (c->state != CS_EIO_OPEN)
+			break;
+		if (lg->opt.parser == LG_PARSER_MSGPACK &&
+		    !queue_frame(lg, c, WS_OP_BINARY, mp_connect_packet, MP_CONNECT_LEN)) {
+			conn_fail(lg, c, LG_ERR_FULL, "no room for a control message");
+			break;
+		}
+		if (lg->opt.parser == LG_PARSER_MSGPACK || send_text(lg, c, "40"))
 			c->state = CS_SIO_CONNECTING;
 		break;
 	case '3':
@@ -677,6 +781,10 @@ static long parse_frames(struct loadgen *lg, struct lg_conn *c, const uint8_t *p
 		case WS_OP_TEXT:
 			on_eio_packet(lg, c, payload, (size_t)f.payload_len, now, now_real);
 			break;
+		case WS_OP_BINARY:
+			if (lg->opt.parser == LG_PARSER_MSGPACK)
+				on_mp_message(lg, c, payload, (size_t)f.payload_len, now);
+			break;
 		case WS_OP_PING:
 			if (!queue_frame(lg, c, WS_OP_PONG, payload, (size_t)f.payload_len))
 				conn_fail(lg, c, LG_ERR_FULL, "no room for a pong");
@@ -685,14 +793,14 @@ static long parse_frames(struct loadgen *lg, struct lg_conn *c, const uint8_t *p
 			conn_fail(lg, c, LG_ERR_CLOSED, "WebSocket close from the server");
 			return -1;
 		default:
-			break; /* binary messages and pongs: not in the protocol */
+			break; /* pongs: not in the protocol */
 		}
 	}
 	return c->state == CS_CLOSED ? -1 : (long)off;
 }
 
-/* The body of a polling response in state CS_POLL_WAIT: packets joined by
- * the record separator. */
+/* The body of a polling response (in state CS_POLL_WAIT, or any GET's with
+ * --transport polling): packets joined by the record separator. */
 static void on_poll_body(struct loadgen *lg, struct lg_conn *c, const uint8_t *p, size_t n,
                          uint64_t now)
 {
@@ -702,10 +810,100 @@ static void on_poll_body(struct loadgen *lg, struct lg_conn *c, const uint8_t *p
 	for (size_t i = 0; i <= n && c->state != CS_CLOSED; i++) {
 		if (i < n && p[i] != 0x1e)
 			continue;
-		if (i > start && p[start] == '4')
+		if (i > start && p[start] == '4') {
 			on_sio_packet(lg, c, p + start + 1, i - start - 1, now, &now_real);
+		} else if (i > start && p[start] == '2' && lg->opt.transport == LG_POLLING) {
+			if (!body_append(lg, c, "3", 1))
+				conn_fail(lg, c, LG_ERR_FULL, "no room for a pong");
+		} else if (i > start && p[start] == '1') {
+			conn_fail(lg, c, LG_ERR_CLOSED, "Engine.IO close from the server");
+		}
 		start = i + 1;
 	}
+}
+
+/*
+ * Reads the head of the HTTP/1.1 response at p (n bytes): 1 with its
+ * length (*hdr), *status and *body_len (its Content-Length, 0 for a 101),
+ * 0 when the head is not all there yet, -1 with *why when it is not a
+ * response the load generator reads (not HTTP/1.1, chunked, a head of max
+ * bytes or more).
+ */
+static int http_head(const uint8_t *p, size_t n, size_t max, size_t *hdr, uint64_t *status,
+                     uint64_t *body_len, const char **why)
+{
+	size_t i = 9;
+
+	*hdr = find_crlfcrlf(p, n);
+	*status = *body_len = 0;
+	if (*hdr == 0) {
+		*why = "response headers too large";
+		return n >= max ? -1 : 0;
+	}
+	*why = "not an HTTP/1.1 response";
+	if (n < 12 || memcmp(p, "HTTP/1.1 ", 9) != 0 || !parse_u64(p, *hdr, &i, status))
+		return -1;
+	for (size_t k = 0; k + 2 < *hdr; k++) {
+		if (p[k] != '\n')
+			continue;
+		if (ieq_prefix(p + k + 1, *hdr - k - 1, "content-length:")) {
+			size_t j = k + 1 + 15;
+
+			while (j < *hdr && p[j] == ' ')
+				j++;
+			parse_u64(p, *hdr, &j, body_len);
+		} else if (ieq_prefix(p + k + 1, *hdr - k - 1, "transfer-encoding:")) {
+			*why = "chunked response (unsupported)";
+			return -1;
+		}
+	}
+	if (*status == 101)
+		*body_len = 0;
+	return 1;
+}
+
+/* Polling: sends the next GET on c's GET socket (pfd). The socket only
+ * ever carries one small request at a time, so send() takes it whole. */
+static bool poll_get(struct loadgen *lg, struct lg_conn *c)
+{
+	char req[512];
+	size_t n = format_request(lg, c, req, sizeof(req), "GET", "polling", NULL, 0);
+	ssize_t w;
+
+	do
+		w = n ? send(c->pfd, req, n, MSG_NOSIGNAL) : -1;
+	while (w < 0 && errno == EINTR);
+	if (w == (ssize_t)n)
+		return true;
+	if (w < 0 && n)
+		conn_fail_errno(lg, c, LG_ERR_IO, "send", errno);
+	else
+		conn_fail(lg, c, LG_ERR_IO, "a GET did not go out whole");
+	return false;
+}
+
+/*
+ * Polling: the namespace is joined on c's handshake socket, which becomes
+ * the GET socket (pfd, epoll data tagged LG_GET_TAG) with the next GET sent
+ * at once; a second socket is opened for the POSTs (fd), and c is ready
+ * when it is up, as a browser keeps one connection for each. Returns -1
+ * when c was closed.
+ */
+static int poll_settle(struct loadgen *lg, struct lg_conn *c)
+{
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.u64 = c->index | LG_GET_TAG};
+
+	c->pfd = c->fd;
+	c->fd = -1;
+	c->want_out = false;
+	c->out_off = c->out_len = 0;
+	if (epoll_ctl(lg->epfd, EPOLL_CTL_MOD, c->pfd, &ev) < 0) {
+		conn_fail_errno(lg, c, LG_ERR_IO, "epoll_ctl", errno);
+		return -1;
+	}
+	if (!poll_get(lg, c) || conn_open_socket(lg, c) < 0)
+		return -1;
+	return 0;
 }
 
 /*
@@ -715,39 +913,18 @@ static void on_poll_body(struct loadgen *lg, struct lg_conn *c, const uint8_t *p
 static long parse_response(struct loadgen *lg, struct lg_conn *c, const uint8_t *p, size_t n,
                            uint64_t now)
 {
-	size_t hdr = find_crlfcrlf(p, n);
-	uint64_t status = 0, body_len = 0;
+	size_t hdr;
+	uint64_t status, body_len;
 	const uint8_t *body;
-	size_t i = 9;
+	const char *why;
 	char msg[96];
+	int r = http_head(p, n, lg->in_cap, &hdr, &status, &body_len, &why);
 
-	if (hdr == 0) {
-		if (n >= lg->in_cap) {
-			conn_fail(lg, c, LG_ERR_HTTP, "response headers too large");
-			return -1;
-		}
-		return 0;
+	if (r <= 0) {
+		if (r < 0)
+			conn_fail(lg, c, LG_ERR_HTTP, why);
+		return r;
 	}
-	if (n < 12 || memcmp(p, "HTTP/1.1 ", 9) != 0 || !parse_u64(p, hdr, &i, &status)) {
-		conn_fail(lg, c, LG_ERR_HTTP, "not an HTTP/1.1 response");
-		return -1;
-	}
-	for (size_t k = 0; k + 2 < hdr; k++) {
-		if (p[k] != '\n')
-			continue;
-		if (ieq_prefix(p + k + 1, hdr - k - 1, "content-length:")) {
-			size_t j = k + 1 + 15;
-
-			while (j < hdr && p[j] == ' ')
-				j++;
-			parse_u64(p, hdr, &j, &body_len);
-		} else if (ieq_prefix(p + k + 1, hdr - k - 1, "transfer-encoding:")) {
-			conn_fail(lg, c, LG_ERR_HTTP, "chunked response (unsupported)");
-			return -1;
-		}
-	}
-	if (status == 101)
-		body_len = 0;
 	if (body_len > lg->in_cap) {
 		conn_fail(lg, c, LG_ERR_TOO_BIG, "response body larger than the receive buffer");
 		return -1;
@@ -788,6 +965,8 @@ static long parse_response(struct loadgen *lg, struct lg_conn *c, const uint8_t 
 				break;
 			return (long)(hdr + body_len);
 		}
+		if (lg->opt.transport == LG_POLLING)
+			return poll_settle(lg, c) < 0 ? -1 : (long)(hdr + body_len);
 		/* keep the polling socket open, quiet, until the upgrade is done */
 		epoll_ctl(lg->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 		c->pfd = c->fd;
@@ -866,10 +1045,128 @@ static void conn_read(struct loadgen *lg, struct lg_conn *c)
 		conn_flush(lg, c);
 }
 
-void conn_on_event(struct loadgen *lg, struct lg_conn *c, uint32_t events)
+/* Polling: the server closed c's idle POST connection (its keep-alive
+ * timeout); opens another, as a browser does. c stays ready. */
+static void post_reopen(struct loadgen *lg, struct lg_conn *c)
 {
+	close_fd(lg, &c->fd);
+	c->out_off = c->out_len = 0;
+	if (conn_open_socket(lg, c) < 0)
+		return; /* counted as dropped */
+	c->state = CS_READY;
+	c->post_connecting = true;
+}
+
+/*
+ * Polling: reads once from c's GET socket (get_side) or POST socket and
+ * handles the complete responses: a GET's packets, then the next GET at
+ * once; a POST's "ok", then the packets that waited for it, if any (on the
+ * next flush).
+ */
+static void poll_read(struct loadgen *lg, struct lg_conn *c, bool get_side)
+{
+	int fd = get_side ? c->pfd : c->fd;
+	uint8_t *keep = get_side ? c->in : c->pin;
+	uint32_t *keep_len = get_side ? &c->in_len : &c->pin_len;
+	size_t cap = get_side ? lg->in_cap : LG_PIN_CAP;
+	uint8_t *buf = lg->rx;
+	size_t have = *keep_len, off = 0;
+	uint64_t now;
+	ssize_t n;
+
+	memcpy(buf, keep, have);
+	n = recv(fd, buf + have, LG_RX_READ, 0);
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			conn_fail_errno(lg, c, errno == ECONNRESET ? LG_ERR_CLOSED : LG_ERR_IO,
+			                "recv", errno);
+		return;
+	}
+	if (n == 0 && !get_side && !c->post_busy && *keep_len == 0) {
+		post_reopen(lg, c);
+		return;
+	}
+	if (n == 0) {
+		conn_fail(lg, c, LG_ERR_CLOSED,
+		          get_side ? "the server closed the GET connection"
+		                   : "the server closed the POST connection");
+		return;
+	}
+	have += (size_t)n;
+	now = lg_now_ns();
+	while (off < have) {
+		size_t hdr;
+		uint64_t status, body_len;
+		const uint8_t *body;
+		const char *why;
+		char msg[64];
+		int r = http_head(buf + off, have - off, cap, &hdr, &status, &body_len, &why);
+
+		if (r < 0) {
+			conn_fail(lg, c, LG_ERR_HTTP, why);
+			return;
+		}
+		if (r == 0)
+			break;
+		if (hdr + body_len > cap) {
+			conn_fail(lg, c, LG_ERR_TOO_BIG, "response larger than the receive buffer");
+			return;
+		}
+		if (body_len > have - off - hdr)
+			break;
+		if (status != 200) {
+			snprintf(msg, sizeof(msg), "HTTP status %u to a %s", (unsigned)status,
+			         get_side ? "GET" : "POST");
+			conn_fail(lg, c, LG_ERR_HTTP, msg);
+			return;
+		}
+		body = buf + off + hdr;
+		off += hdr + (size_t)body_len;
+		if (get_side) {
+			on_poll_body(lg, c, body, (size_t)body_len, now);
+			if (c->state == CS_CLOSED || !poll_get(lg, c))
+				return;
+		} else {
+			if (body_len != 2 || memcmp(body, "ok", 2) != 0) {
+				conn_fail(lg, c, LG_ERR_PROTOCOL, "a POST not answered \"ok\"");
+				return;
+			}
+			c->post_busy = false;
+			if (c->body_len)
+				mark_dirty(lg, c);
+		}
+	}
+	memcpy(keep, buf + off, have - off);
+	*keep_len = (uint32_t)(have - off);
+}
+
+void conn_on_event(struct loadgen *lg, struct lg_conn *c, uint32_t events, bool get_side)
+{
+	if (get_side) {
+		if (c->state != CS_CLOSED && c->pfd >= 0)
+			poll_read(lg, c, true);
+		return;
+	}
 	if (c->state == CS_CLOSED || c->fd < 0)
 		return;
+	if (c->post_connecting) {
+		int err = 0;
+		socklen_t len = sizeof(err);
+
+		if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+			return;
+		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+			err = errno;
+		if (err) {
+			conn_fail_errno(lg, c, LG_ERR_CONNECT, "connect", err);
+			return;
+		}
+		c->post_connecting = false;
+		conn_epoll_set(lg, c, false);
+		if (c->body_len)
+			mark_dirty(lg, c);
+		return;
+	}
 	if (c->state == CS_TCP_CONNECTING) {
 		int err = 0;
 		socklen_t len = sizeof(err);
@@ -887,20 +1184,50 @@ void conn_on_event(struct loadgen *lg, struct lg_conn *c, uint32_t events)
 	}
 	if (events & EPOLLOUT)
 		conn_flush(lg, c);
-	if (c->state != CS_CLOSED && c->fd >= 0 && !c->stalled &&
-	    (events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)))
+	if (c->state == CS_CLOSED || c->fd < 0 || c->stalled ||
+	    !(events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)))
+		return;
+	if (lg->opt.transport == LG_POLLING && c->state == CS_READY)
+		poll_read(lg, c, false);
+	else
 		conn_read(lg, c);
+}
+
+/* Writes ack id `id` into the copy of the echo template at dst: seven
+ * digits, or msgpack's four bytes, masked as the template is (polling's
+ * is not masked). */
+static void put_echo_id(const struct loadgen *lg, uint8_t *dst, uint32_t id)
+{
+	static const uint8_t unmasked[4];
+	const uint8_t *m = lg->opt.transport == LG_POLLING ? unmasked : lg->mask;
+	uint8_t *at = dst + lg->echo_id_at;
+	uint32_t phase = lg->echo_id_phase;
+
+	if (lg->opt.parser == LG_PARSER_MSGPACK) {
+		for (uint32_t k = 0; k < 4; k++)
+			at[k] = (uint8_t)(id >> (24 - 8 * k)) ^ m[(phase + k) & 3];
+		return;
+	}
+	for (int k = 6; k >= 0; k--) {
+		at[k] = (uint8_t)(('0' + id % 10) ^ m[(phase + (uint32_t)k) & 3]);
+		id /= 10;
+	}
 }
 
 bool conn_send_echo(struct loadgen *lg, struct lg_conn *c, uint64_t t_ns)
 {
+	bool polling = lg->opt.transport == LG_POLLING;
 	uint32_t id = 0;
 	uint8_t *dst;
 
 	if (c->state != CS_READY || c->stalled)
 		return false;
-	if (!out_reserve(lg, c, lg->echo_len + 64)) /* 64: room kept for pongs */
+	if (polling) { /* 16: room kept for pongs */
+		if (lg->out_cap - LG_POST_HEAD - c->body_len < lg->echo_len + 1 + 16)
+			return false;
+	} else if (!out_reserve(lg, c, lg->echo_len + 64)) { /* 64: room kept for pongs */
 		return false;
+	}
 	if (lg->opt.no_ack) {
 		struct lg_pending *slot;
 
@@ -915,20 +1242,37 @@ bool conn_send_echo(struct loadgen *lg, struct lg_conn *c, uint64_t t_ns)
 			return false;
 		take_ack_id(c);
 	}
-	dst = c->out + c->out_len;
+	if (polling && c->body_len > 0)
+		c->body[c->body_len++] = 0x1e;
+	dst = polling ? c->body + c->body_len : c->out + c->out_len;
 	memcpy(dst, lg->echo_frame, lg->echo_len);
-	if (!lg->opt.no_ack) {
-		/* the 7 digits sit at payload offset 2, after "42" */
-		for (int k = 6; k >= 0; k--) {
-			dst[lg->echo_id_at + (uint32_t)k] =
-			        (uint8_t)(('0' + id % 10) ^ lg->mask[(2 + k) & 3]);
-			id /= 10;
-		}
-	}
-	c->out_len += lg->echo_len;
+	if (!lg->opt.no_ack)
+		put_echo_id(lg, dst, id);
+	if (polling)
+		c->body_len += lg->echo_len;
+	else
+		c->out_len += lg->echo_len;
 	c->outstanding++;
 	mark_dirty(lg, c);
 	return true;
+}
+
+void conn_post(struct loadgen *lg, struct lg_conn *c)
+{
+	size_t n;
+
+	if (c->state != CS_READY || c->post_busy || c->post_connecting || c->body_len == 0 ||
+	    c->fd < 0)
+		return;
+	n = format_request(lg, c, (char *)c->out + c->out_len, lg->out_cap - c->out_len, "POST",
+	                   "polling", (const char *)c->body, c->body_len);
+	if (n == 0) {
+		conn_fail(lg, c, LG_ERR_FULL, "no room for a POST");
+		return;
+	}
+	c->out_len += (uint32_t)n;
+	c->body_len = 0;
+	c->post_busy = true;
 }
 
 bool conn_send_bcast(struct loadgen *lg, struct lg_conn *c, uint64_t now)

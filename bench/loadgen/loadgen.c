@@ -13,6 +13,7 @@
 #define _GNU_SOURCE /* epoll_pwait2 */
 
 #include "loadgen.h"
+#include "msgpack.h"
 #include "wsframe.h"
 
 #include <errno.h>
@@ -35,6 +36,12 @@
 static const char *const mode_names[] = {
         [LG_IDLE] = "idle",           [LG_ECHO] = "echo",           [LG_LATENCY] = "latency",
         [LG_BROADCAST] = "broadcast", [LG_HANDSHAKE] = "handshake", [LG_SLOW] = "slow",
+};
+
+static const char *const transport_names[] = {
+        [LG_WEBSOCKET] = "websocket",
+        [LG_POLLING_UPGRADE] = "polling-upgrade",
+        [LG_POLLING] = "polling",
 };
 
 static const char *const err_names[LG_ERR_COUNT] = {
@@ -107,7 +114,13 @@ static void usage(FILE *f)
 	           "  --clients N          clients (100)\n"
 	           "  --connect-rate R     new connections per second, 0 = all at once (0)\n"
 	           "  --concurrency C      handshakes in flight at most, 0 = no limit (0)\n"
-	           "  --transport T        websocket | polling-upgrade (websocket)\n"
+	           "  --transport T        websocket | polling-upgrade | polling (websocket);\n"
+	           "                       polling never upgrades: a GET always held, POSTs\n"
+	           "                       of the waiting packets on a second socket (idle,\n"
+	           "                       echo, latency, handshake)\n"
+	           "  --parser P           json | msgpack (json); msgpack is\n"
+	           "                       socket.io-msgpack-parser 3.x over websocket (idle,\n"
+	           "                       echo, latency, handshake; acks only)\n"
 	           "  --duration S         measuring time in seconds (10; handshake 0);\n"
 	           "                       broadcast, slow: the server's sending time\n"
 	           "  --timeout S          hard limit on the whole run (auto)\n"
@@ -232,6 +245,7 @@ enum {
 	OPT_CONNECT_RATE,
 	OPT_CONCURRENCY,
 	OPT_TRANSPORT,
+	OPT_PARSER,
 	OPT_DURATION,
 	OPT_TIMEOUT,
 	OPT_CONNECT_TIMEOUT,
@@ -255,6 +269,7 @@ static const struct option long_options[] = {
         {"connect-rate", required_argument, NULL, OPT_CONNECT_RATE},
         {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
         {"transport", required_argument, NULL, OPT_TRANSPORT},
+        {"parser", required_argument, NULL, OPT_PARSER},
         {"duration", required_argument, NULL, OPT_DURATION},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
@@ -333,6 +348,16 @@ static int parse_args(int argc, char **argv, struct lg_options *o)
 				o->transport = LG_WEBSOCKET;
 			else if (strcmp(optarg, "polling-upgrade") == 0)
 				o->transport = LG_POLLING_UPGRADE;
+			else if (strcmp(optarg, "polling") == 0)
+				o->transport = LG_POLLING;
+			else
+				ok = false;
+			break;
+		case OPT_PARSER:
+			if (strcmp(optarg, "json") == 0)
+				o->parser = LG_PARSER_JSON;
+			else if (strcmp(optarg, "msgpack") == 0)
+				o->parser = LG_PARSER_MSGPACK;
 			else
 				ok = false;
 			break;
@@ -398,6 +423,17 @@ static int parse_args(int argc, char **argv, struct lg_options *o)
 		usage(stderr);
 		return -1;
 	}
+	if ((o->transport == LG_POLLING || o->parser == LG_PARSER_MSGPACK) &&
+	    (o->mode == LG_BROADCAST || o->mode == LG_SLOW)) {
+		fprintf(stderr,
+		        "loadgen: %s does not speak --transport polling or --parser msgpack\n",
+		        mode_names[o->mode]);
+		return -1;
+	}
+	if (o->parser == LG_PARSER_MSGPACK && (o->transport != LG_WEBSOCKET || o->no_ack)) {
+		fprintf(stderr, "loadgen: --parser msgpack needs --transport websocket and acks\n");
+		return -1;
+	}
 	if (!have_duration && o->mode == LG_HANDSHAKE)
 		o->duration = 0;
 	if (!have_rate)
@@ -434,8 +470,9 @@ static bool check_fd_limit(const struct loadgen *lg)
 	struct rlimit rl;
 	uint64_t need = (uint64_t)lg->nconns + 16;
 
-	if (lg->opt.transport == LG_POLLING_UPGRADE)
-		need += lg->opt.clients; /* polling socket + websocket while upgrading */
+	if (lg->opt.transport != LG_WEBSOCKET)
+		need += lg->opt.clients; /* polling socket + websocket while upgrading, or
+		                            polling's GET and POST sockets */
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		return true;
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
@@ -469,7 +506,7 @@ static void check_port_range(const struct loadgen *lg)
 		return;
 	if (fscanf(f, "%u %u", &lo, &hi) == 2 && hi >= lo) {
 		ports = (uint64_t)(hi - lo + 1) * (lg->opt.src_count ? lg->opt.src_count : 1);
-		if (lg->opt.transport == LG_POLLING_UPGRADE)
+		if (lg->opt.transport != LG_WEBSOCKET)
 			need += lg->opt.clients;
 		if (need > ports)
 			fprintf(stderr,
@@ -481,26 +518,55 @@ static void check_port_range(const struct loadgen *lg)
 	fclose(f);
 }
 
-/* Builds the pre-encoded frames: the echo emit and the pong. */
+/* Builds the pre-encoded frames: the echo emit and the pong. The echo is
+ * a masked text frame (JSON), a masked binary frame (msgpack) or, for
+ * polling, the bare packet; its ack id is patched in per emit. */
 static bool build_frames(struct loadgen *lg)
 {
 	const char *head = lg->opt.no_ack ? "42[\"echo\",\"" : "420000000[\"echo\",\"";
 	size_t head_len = strlen(head);
-	size_t len = head_len + lg->opt.payload + 2;
-	char *text = malloc(len);
+	size_t len, id_at = 2;
+	uint8_t *text;
 
+	if (lg->opt.parser == LG_PARSER_MSGPACK)
+		len = mp_event_len(4, lg->opt.payload);
+	else
+		len = head_len + lg->opt.payload + 2;
+	text = malloc(len);
 	if (!text)
 		return false;
-	memcpy(text, head, head_len);
-	memset(text + head_len, 'x', lg->opt.payload);
-	memcpy(text + head_len + lg->opt.payload, "\"]", 2);
+	if (lg->opt.parser == LG_PARSER_MSGPACK) {
+		uint8_t *arg = malloc(lg->opt.payload + 1);
+
+		if (!arg) {
+			free(text);
+			return false;
+		}
+		memset(arg, 'x', lg->opt.payload);
+		len = mp_event_encode(text, "echo", 4, arg, lg->opt.payload, 0, &id_at);
+		free(arg);
+	} else {
+		memcpy(text, head, head_len);
+		memset(text + head_len, 'x', lg->opt.payload);
+		memcpy(text + head_len + lg->opt.payload, "\"]", 2);
+	}
 	lg->echo_frame = malloc(ws_header_len(len) + len);
 	if (!lg->echo_frame) {
 		free(text);
 		return false;
 	}
-	lg->echo_len = (uint32_t)ws_frame_encode(lg->echo_frame, WS_OP_TEXT, lg->mask, text, len);
-	lg->echo_id_at = (uint32_t)ws_header_len(len) + 2;
+	lg->echo_id_phase = (uint32_t)id_at;
+	if (lg->opt.transport == LG_POLLING) {
+		memcpy(lg->echo_frame, text, len);
+		lg->echo_len = (uint32_t)len;
+		lg->echo_id_at = (uint32_t)id_at;
+	} else {
+		lg->echo_len = (uint32_t)ws_frame_encode(
+		        lg->echo_frame,
+		        lg->opt.parser == LG_PARSER_MSGPACK ? WS_OP_BINARY : WS_OP_TEXT, lg->mask,
+		        text, len);
+		lg->echo_id_at = (uint32_t)(ws_header_len(len) + id_at);
+	}
 	free(text);
 	lg->pong_len = (uint32_t)ws_frame_encode(lg->pong_frame, WS_OP_TEXT, lg->mask, "3", 1);
 	return true;
@@ -529,9 +595,20 @@ static bool alloc_conns(struct loadgen *lg)
 		if (ring < 64)
 			ring = 64;
 	}
-	lg->out_cap = (lg->out_cap + 63) & ~63u;
 	lg->ring_size = pow2_at_least(ring);
+	if (o->transport == LG_POLLING) {
+		/* a GET's response holds every reply due, a POST every emit
+		 * waiting (each with its separator) after the request's head */
+		uint32_t batch = lg->ring_size < 256 ? lg->ring_size : 256;
+
+		lg->in_cap += batch * (o->payload + 64);
+		lg->out_cap += batch * (lg->echo_len + 1) + LG_POST_HEAD;
+	}
+	lg->out_cap = (lg->out_cap + 63) & ~63u;
+	lg->in_cap = (lg->in_cap + 63) & ~63u;
 	stride = lg->in_cap + lg->out_cap + (size_t)lg->ring_size * sizeof(struct lg_pending);
+	if (o->transport == LG_POLLING)
+		stride += LG_PIN_CAP + lg->out_cap; /* pin, body */
 	stride = (stride + 63) & ~(size_t)63;
 
 	lg->conns = calloc(lg->nconns, sizeof(*lg->conns));
@@ -552,6 +629,10 @@ static bool alloc_conns(struct loadgen *lg)
 		c->ring_mask = lg->ring_size - 1;
 		c->in = p + (size_t)lg->ring_size * sizeof(struct lg_pending);
 		c->out = c->in + lg->in_cap;
+		if (o->transport == LG_POLLING) {
+			c->pin = c->out + lg->out_cap;
+			c->body = c->pin + LG_PIN_CAP;
+		}
 	}
 	return true;
 }
@@ -842,6 +923,8 @@ static void flush_dirty(struct loadgen *lg)
 		struct lg_conn *c = &lg->conns[lg->dirty[i]];
 
 		c->dirty = false;
+		if (lg->opt.transport == LG_POLLING)
+			conn_post(lg, c);
 		if (c->out_len > c->out_off && c->fd >= 0)
 			conn_flush(lg, c);
 	}
@@ -892,7 +975,8 @@ static void loop(struct loadgen *lg)
 				lg->phase = PH_DONE;
 				break;
 			}
-			conn_on_event(lg, &lg->conns[evs[i].data.u64], evs[i].events);
+			conn_on_event(lg, &lg->conns[(uint32_t)evs[i].data.u64], evs[i].events,
+			              (evs[i].data.u64 & LG_GET_TAG) != 0);
 		}
 		flush_dirty(lg);
 	}
@@ -987,16 +1071,17 @@ static void report(struct loadgen *lg)
 	printf("\"connect_ms\":{\"total\":%.3f,\"p50\":%.3f,\"p99\":%.3f},", connect_total * 1e3,
 	       (double)hist_quantile(&lg->connect, 0.5) / 1e3,
 	       (double)hist_quantile(&lg->connect, 0.99) / 1e3);
+	printf("\"parser\":\"%s\",", o->parser == LG_PARSER_MSGPACK ? "msgpack" : "json");
 	printf("\"transport\":\"%s\",\"payload\":%u,\"inflight\":%u,\"target_rate\":%.1f,"
 	       "\"server_sent\":%llu,\"expected\":%llu,\"late\":%llu,\"lost\":%llu,"
 	       "\"outstanding\":%llu,\"unexpected\":%llu,\"errors\":%llu,\"timed_out\":%s,"
 	       "\"interrupted\":%s}\n",
-	       o->transport == LG_POLLING_UPGRADE ? "polling-upgrade" : "websocket", o->payload,
-	       o->inflight, o->rate, (unsigned long long)lg->bcast_count,
-	       (unsigned long long)expected, (unsigned long long)lg->late,
-	       (unsigned long long)lg->lost, (unsigned long long)outstanding,
-	       (unsigned long long)lg->unexpected, (unsigned long long)errors,
-	       lg->timed_out ? "true" : "false", lg->interrupted ? "true" : "false");
+	       transport_names[o->transport], o->payload, o->inflight, o->rate,
+	       (unsigned long long)lg->bcast_count, (unsigned long long)expected,
+	       (unsigned long long)lg->late, (unsigned long long)lg->lost,
+	       (unsigned long long)outstanding, (unsigned long long)lg->unexpected,
+	       (unsigned long long)errors, lg->timed_out ? "true" : "false",
+	       lg->interrupted ? "true" : "false");
 	fflush(stdout);
 }
 
@@ -1020,10 +1105,10 @@ int main(int argc, char **argv)
 		free(lg);
 		return 2;
 	}
-	fprintf(stderr, "loadgen: %s: %u clients over %s to %s%s\n", mode_names[lg->opt.mode],
-	        lg->opt.clients,
-	        lg->opt.transport == LG_POLLING_UPGRADE ? "polling-upgrade" : "websocket",
-	        lg->host_hdr, lg->opt.path);
+	fprintf(stderr, "loadgen: %s: %u clients over %s%s to %s%s\n", mode_names[lg->opt.mode],
+	        lg->opt.clients, transport_names[lg->opt.transport],
+	        lg->opt.parser == LG_PARSER_MSGPACK ? " (msgpack)" : "", lg->host_hdr,
+	        lg->opt.path);
 	loop(lg);
 	report(lg);
 	status = lg->timed_out || lg->interrupted || lg->connected == 0 || lg->control_failed ||

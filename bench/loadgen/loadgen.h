@@ -28,6 +28,13 @@ enum lg_mode {
 enum lg_transport {
 	LG_WEBSOCKET,       /* GET ...&transport=websocket, upgraded at once */
 	LG_POLLING_UPGRADE, /* polling handshake and CONNECT, then websocket */
+	LG_POLLING,         /* polling for good: a GET held, POSTs on a second socket */
+};
+
+/* How Socket.IO packets are written (the server must use the same). */
+enum lg_parser {
+	LG_PARSER_JSON,    /* socket.io-parser's text packets */
+	LG_PARSER_MSGPACK, /* socket.io-msgpack-parser 3.x: one binary message each */
 };
 
 /* Why a connection failed or was lost; counted per reason. */
@@ -83,7 +90,8 @@ struct lg_pending {
 
 struct lg_conn {
 	int fd;         /* the socket in use, -1 when none */
-	int pfd;        /* polling socket kept while upgrading, -1 */
+	int pfd;        /* polling socket kept while upgrading; with --transport
+	                   polling, the GET socket once connected (fd: POSTs); -1 */
 	uint32_t index; /* in loadgen.conns; clients.. is the control */
 	uint8_t state;  /* enum conn_state */
 	bool control;   /* the broadcast control client */
@@ -98,6 +106,12 @@ struct lg_conn {
 	uint32_t in_len;
 	uint8_t *out; /* bytes to send: out[out_off, out_len) */
 	uint32_t out_off, out_len;
+	uint8_t *pin; /* polling: partial POST response kept between reads */
+	uint32_t pin_len;
+	uint8_t *body; /* polling: packets waiting for the next POST */
+	uint32_t body_len;
+	bool post_busy;          /* polling: a POST is in flight (its "ok" not in) */
+	bool post_connecting;    /* polling: the POST socket reopened, not up yet */
 	struct lg_pending *ring; /* by ack id & ring_mask, or a FIFO (no acks) */
 	uint32_t ring_mask;
 	uint32_t head, tail;  /* FIFO positions, without acks */
@@ -109,6 +123,7 @@ struct lg_conn {
 struct lg_options {
 	enum lg_mode mode;
 	enum lg_transport transport;
+	enum lg_parser parser;
 	uint32_t host; /* IPv4, host byte order, in 127.0.0.0/8 */
 	uint16_t port;
 	const char *path; /* "/socket.io/" */
@@ -130,6 +145,11 @@ struct lg_options {
 	uint32_t slow_rcvbuf; /* slow: SO_RCVBUF of the stalled client, 0: default */
 	bool verbose;
 };
+
+/* Polling: room for a POST's request line and headers, and for a kept
+ * partial POST response. */
+#define LG_POST_HEAD 512u
+#define LG_PIN_CAP 1024u
 
 /* Receive scratch space: one read, plus what a connection kept. */
 #define LG_RX_READ (256u * 1024u)
@@ -154,8 +174,10 @@ struct loadgen {
 	uint8_t mask[4];
 	uint8_t *echo_frame; /* "42NNNNNNN[\"echo\",\"xx..\"]" (or without id) */
 	uint32_t echo_len;
-	uint32_t echo_id_at;   /* offset of the 7 id digits in echo_frame */
-	uint8_t pong_frame[8]; /* "3" */
+	uint32_t echo_id_at;    /* offset of the id in echo_frame: 7 digits, or
+	                           msgpack's 4 bytes */
+	uint32_t echo_id_phase; /* the id's offset in the payload (for the mask) */
+	uint8_t pong_frame[8];  /* "3" */
 	uint32_t pong_len;
 	char host_hdr[32]; /* "127.0.0.1:3000" */
 	uint64_t rng;      /* xorshift state for websocket keys */
@@ -215,8 +237,15 @@ void lg_conn_ready(struct loadgen *lg, struct lg_conn *c, uint64_t now);
  * -1 when it failed at once (then counted as failed). */
 int conn_start(struct loadgen *lg, struct lg_conn *c, uint64_t now);
 
-/* Handles epoll events on c's socket. */
-void conn_on_event(struct loadgen *lg, struct lg_conn *c, uint32_t events);
+/* epoll data of a polling client's GET socket: its index | LG_GET_TAG. */
+#define LG_GET_TAG (1ull << 32)
+
+/* Handles epoll events on c's socket (get_side: on its polling GET socket). */
+void conn_on_event(struct loadgen *lg, struct lg_conn *c, uint32_t events, bool get_side);
+
+/* Polling: puts the packets c has waiting in a POST, unless one is in
+ * flight (then they go when its "ok" comes). */
+void conn_post(struct loadgen *lg, struct lg_conn *c);
 
 /* Writes what c has queued; registers EPOLLOUT for the rest. */
 void conn_flush(struct loadgen *lg, struct lg_conn *c);

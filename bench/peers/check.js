@@ -4,19 +4,25 @@
  * socket.io-client (from tests/node_modules: run npm ci in tests/ first).
  * Both peers must pass it with the same output.
  *
- *   node bench/peers/check.js PORT
+ *   node bench/peers/check.js PORT [--parser msgpack]
+ *
+ * --parser msgpack: the client speaks socket.io-msgpack-parser (for a
+ * server started with --parser msgpack).
  *
  * Prints one line per check and exits non-zero on the first failure.
  */
 const path = require('node:path');
 const assert = require('node:assert/strict');
-const { io } = require(path.join(__dirname, '../../tests/node_modules/socket.io-client'));
+const modules = path.join(__dirname, '../../tests/node_modules');
+const { io } = require(path.join(modules, 'socket.io-client'));
 
 const port = Number(process.argv[2]);
 const url = `http://127.0.0.1:${port}`;
+const parser = process.argv[3] === '--parser' && process.argv[4] === 'msgpack' ?
+	{ parser: require(path.join(modules, 'socket.io-msgpack-parser')) } : {};
 
 function connect(transports) {
-	const s = io(url, { transports, forceNew: true, reconnection: false });
+	const s = io(url, { transports, forceNew: true, reconnection: false, ...parser });
 	return new Promise((resolve, reject) => {
 		s.once('connect', () => resolve(s));
 		s.once('connect_error', reject);

@@ -997,10 +997,12 @@ describe('the peer address of a request', { timeout: 60000 }, () => {
       });
   }
 
+  // loopback is a trusted proxy by default (not capped): name another one
   test('dual-stack listener: connections counted per address (--max-connections-per-ip 2)',
     { timeout: 20000, skip: (IS_REFERENCE && 'sioc only') || (!HAS_IPV6 && 'no IPv6 loopback') },
     async () => {
-      await withServer(['--host', '::', '--max-connections-per-ip', '2'], async (srv) => {
+      await withServer(['--host', '::', '--max-connections-per-ip', '2',
+        '--trusted-proxy', '192.0.2.1'], async (srv) => {
         const idle = [await tcpFrom('::1', srv.port), await tcpFrom('::1', srv.port)];
         try {
           await sleep(100);

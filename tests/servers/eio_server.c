@@ -302,7 +302,7 @@ static void usage(void)
 	      "  [--no-serve-client] [--static-dir DIR]\n"
 	      "  [--keep-alive-timeout MS] [--headers-timeout MS] [--body-timeout MS]\n"
 	      "  [--max-connections-per-ip N] [--max-pending-handshakes N]\n"
-	      "  [--shutdown-timeout MS] [--host ADDRESS]\n",
+	      "  [--shutdown-timeout MS] [--host ADDRESS] [--trusted-proxy NETWORK]\n",
 	      stderr);
 }
 
@@ -438,6 +438,11 @@ static bool parse_args(int argc, char **argv, struct sio_server_options *opts,
 			opts->static_dir = val;
 		} else if (!strcmp(a, "--host")) {
 			cfg->host = val;
+		} else if (!strcmp(a, "--trusted-proxy")) {
+			/* one network, as the only trusted proxy */
+			static const char *proxies[2];
+			proxies[0] = val;
+			opts->trusted_proxies = proxies;
 		} else {
 			goto bad;
 		}

@@ -65,6 +65,14 @@
  * --max-events-per-second N --shutdown-timeout MS, --allow-eio3 on|off,
  * --port N (listen there rather than on any free port), --parser json|msgpack.
  *
+ * Proxies, metrics, logs: --trust-proxy on, --trusted-proxies A,B (addresses
+ * or CIDRs), --metrics-path PATH, --metrics-token TOKEN, --log-level
+ * none|error|warn|info|debug, --record-logs on (every log message printed
+ * as "LOG <level> <event> <message>"), --print-middleware on (the
+ * middleware prints "MIDDLEWARE <nsp> <address> <peer address> http|https").
+ * The event "stats" acknowledges with sio_server_stats() as an object; the
+ * "handshake" answer has the peer address too ("peer").
+ *
  * --disconnect-effects on: the disconnecting and disconnect callbacks act on
  * the server as an application might during a shutdown: broadcast, emit
  * to the socket itself, join a room, ask every other socket for an ack,
@@ -108,6 +116,7 @@ struct app {
 	const char *prefix; /* --dynamic-prefix */
 	struct job *jobs;   /* touched on the loop thread only */
 	bool disconnect_effects;
+	bool print_middleware; /* --print-middleware on */
 };
 
 static sio_server *g_srv;
@@ -499,6 +508,48 @@ static json_t *pick(const json_t *names, const struct sio_request *req,
 	return out;
 }
 
+/* Acknowledges with sio_server_stats() as {field: number}. */
+static void on_stats(sio_socket *sock, const char *event, json_t *args,
+                     const struct sio_binary *bins, size_t nbins, sio_ack *ack, void *ud)
+{
+	struct sio_server_stats st = {.size = sizeof(st)};
+	json_t *o = json_object();
+
+	report("sio_server_stats",
+	       sio_server_stats(sio_namespace_server(sio_socket_namespace(sock)), &st));
+#define STAT(f) json_object_set_new(o, #f, json_integer((json_int_t)st.f))
+	STAT(clients);
+	STAT(clients_polling);
+	STAT(clients_websocket);
+	STAT(namespaces);
+	STAT(sockets);
+	STAT(rooms);
+	STAT(queued_bytes);
+	STAT(connections);
+	STAT(packets_received);
+	STAT(packets_sent);
+	STAT(bytes_received);
+	STAT(bytes_sent);
+	STAT(upgrades);
+	STAT(queue_full);
+	STAT(events_dropped);
+	STAT(disconnect_transport_close);
+	STAT(disconnect_forced_close);
+	STAT(refused_unknown_sid);
+	STAT(refused_bad_request);
+	STAT(refused_bad_origin);
+	STAT(refused_forbidden);
+	STAT(refused_invalid_namespace);
+	STAT(refused_middleware);
+	STAT(refused_unauthorized);
+#undef STAT
+	uint64_t turns = 0;
+	for (int i = 0; i < SIO_STATS_LOOP_BUCKETS; i++)
+		turns += st.loop_turns[i];
+	json_object_set_new(o, "loop_turns", json_integer((json_int_t)turns));
+	ack_with(ack, json_pack("[o]", o));
+}
+
 static void on_handshake(sio_socket *sock, const char *event, json_t *args,
                          const struct sio_binary *bins, size_t nbins, sio_ack *ack, void *ud)
 {
@@ -506,13 +557,14 @@ static void on_handshake(sio_socket *sock, const char *event, json_t *args,
 	const json_t *want = json_array_get(args, 0);
 
 	ack_with(ack,
-	         json_pack("[{s:o,s:o,s:s,s:o,s:b,s:b,s:I,s:s}]", "query",
+	         json_pack("[{s:o,s:o,s:s,s:s,s:o,s:b,s:b,s:I,s:s}]", "query",
 	                   pick(json_object_get(want, "query"), hs->request, sio_request_query),
 	                   "headers",
 	                   pick(json_object_get(want, "headers"), hs->request, sio_request_header),
-	                   "address", sio_request_address(hs->request), "auth",
-	                   json_deep_copy(hs->auth), "secure", hs->secure, "xdomain", hs->xdomain,
-	                   "issued", (json_int_t)hs->issued, "url", sio_request_url(hs->request)));
+	                   "address", sio_request_address(hs->request), "peer",
+	                   sio_request_peer_address(hs->request), "auth", json_deep_copy(hs->auth),
+	                   "secure", hs->secure, "xdomain", hs->xdomain, "issued",
+	                   (json_int_t)hs->issued, "url", sio_request_url(hs->request)));
 }
 
 /* ---- timers and threads ------------------------------------------ */
@@ -804,6 +856,7 @@ static const struct {
         {"volatile", on_volatile},
         {"all-volatile", on_all_volatile},
         {"handshake", on_handshake},
+        {"stats", on_stats},
         {"timer", on_timer_event},
         {"thread", on_thread_event},
         {"emit-then-stop", on_emit_then_stop},
@@ -908,8 +961,15 @@ static void on_disconnect(sio_socket *sock, const char *reason, void *userdata)
 
 static int middleware(sio_socket *sock, const char **message, json_t **data, void *userdata)
 {
-	const json_t *auth = sio_socket_handshake(sock)->auth;
+	const struct sio_handshake *hs = sio_socket_handshake(sock);
+	const json_t *auth = hs->auth;
 	const char *token = json_string_value(json_object_get(auth, "token"));
+	const struct app *app = userdata;
+
+	if (app->print_middleware)
+		emit("MIDDLEWARE %s %s %s %s", sio_namespace_name(sio_socket_namespace(sock)),
+		     sio_request_address(hs->request), sio_request_peer_address(hs->request),
+		     hs->secure ? "https" : "http");
 
 	if (token && strcmp(token, "bad") == 0) {
 		*message = "not authorized";
@@ -989,6 +1049,44 @@ static void usage(void)
 	      "  [--disconnect-effects on|off] [--allow-eio3 on|off]\n"
 	      "  [--port N] [--parser json|msgpack]\n",
 	      stderr);
+}
+
+/* --record-logs on: every log message as a line "LOG <level> <event> <message>". */
+static void record_log(int level, const char *event, const char *message, void *userdata)
+{
+	static const char *const names[] = {"none", "error", "warn", "info", "debug"};
+
+	(void)userdata;
+	emit("LOG %s %s %s", level >= 0 && level <= 4 ? names[level] : "?", event, message);
+}
+
+/* Splits a comma-separated list into a NULL-terminated array (static: one
+ * list per run). */
+static const char *const *split_list(const char *val)
+{
+	static char copy[1024];
+	static const char *items[32];
+	size_t n = 0;
+
+	snprintf(copy, sizeof(copy), "%s", val);
+	for (char *save = NULL, *t = strtok_r(copy, ",", &save); t && n < 31;
+	     t = strtok_r(NULL, ",", &save))
+		items[n++] = t;
+	items[n] = NULL;
+	return items;
+}
+
+static bool parse_level(const char *val, int *out)
+{
+	static const char *const names[] = {"none", "error", "warn", "info", "debug"};
+
+	for (int i = 0; i < 5; i++) {
+		if (!strcmp(val, names[i])) {
+			*out = i;
+			return true;
+		}
+	}
+	return false;
 }
 
 struct config {
@@ -1072,6 +1170,20 @@ static bool parse_args(int argc, char **argv, struct sio_server_options *opts, s
 			cfg->port = atoi(val);
 		else if (!strcmp(a, "--allow-eio3"))
 			opts->allow_eio3 = !strcmp(val, "on");
+		else if (!strcmp(a, "--print-middleware"))
+			app->print_middleware = !strcmp(val, "on");
+		else if (!strcmp(a, "--trust-proxy"))
+			opts->trust_proxy = !strcmp(val, "on");
+		else if (!strcmp(a, "--trusted-proxies"))
+			opts->trusted_proxies = split_list(val);
+		else if (!strcmp(a, "--metrics-path"))
+			opts->metrics_path = val;
+		else if (!strcmp(a, "--metrics-token"))
+			opts->metrics_token = val;
+		else if (!strcmp(a, "--log-level"))
+			ok = parse_level(val, &opts->log_level);
+		else if (!strcmp(a, "--record-logs") && !strcmp(val, "on"))
+			opts->log = record_log;
 		else
 			ok = false;
 		if (!ok) {

@@ -25,6 +25,13 @@
  *     strings the bytes are the same).
  *   - A ping ("2") to every websocket client every 25 s (pingInterval);
  *     pongs are not timed. A client is in at most one room.
+ *   - With --parser msgpack, binary messages are socket.io-msgpack-parser
+ *     packets (read with bench/loadgen/msgpack.c): the CONNECT and the
+ *     "echo" with an ack id, answered with sioc's bytes, the arguments
+ *     copied as they came.
+ *   - Polling that never upgrades: POSTs of "40" and "echo" packets (the
+ *     acks built as on the websocket), answered "ok"; the packets wait in
+ *     the session for its GET (one send on the GET's connection).
  *
  * Writes, as sioc: input is read 64 KiB at a time; what one read asks for
  * is answered with one send() on that connection; a broadcast tick (every
@@ -35,9 +42,13 @@
  *
  * Engine.IO and Socket.IO ids come from a xorshift generator seeded once
  * (sioc asks getrandom() for each). Polling sessions live until their
- * upgrade completes (none of the load generator's is left behind).
+ * upgrade completes or the connection of their waiting GET closes; they
+ * get no pings (the load generator's polling runs are shorter than the
+ * ping interval).
  *
- *   floor_server [--port N]     (0 picks a free port; prints "PORT <n>")
+ *   floor_server [--port N] [--parser msgpack]
+ *
+ * --port 0 picks a free port; it prints "PORT <n>".
  *
  * SIGINT or SIGTERM stops it.
  */
@@ -58,6 +69,8 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "msgpack.h" /* the load generator's msgpack reader (bench/loadgen) */
 
 #define READ_MAX (64u * 1024u)       /* bytes per recv(), as sioc reads */
 #define MAX_PAYLOAD 1000000u         /* maxPayload of the open packet */
@@ -130,15 +143,16 @@ struct bcast {
 	char ack_id[24]; /* empty: no ack asked */
 };
 
-/* A polling session until its upgrade completes. */
+/* A polling session, until its upgrade completes or its waiting GET's
+ * connection closes. */
 struct session {
 	char sid[SID_LEN];
 	int poll_fd;   /* a GET waiting for a packet, -1 */
 	int next_free; /* in the free list, -1 at its end */
 	bool in_use;
-	bool probed; /* "2probe" came: a GET is answered at once */
-	uint8_t pending_len;
-	char pending[48]; /* the CONNECT reply waiting for a GET */
+	bool probed;    /* "2probe" came: a GET is answered at once */
+	uint8_t *queue; /* packets waiting for a GET, joined by 0x1e */
+	size_t queue_len, queue_cap;
 };
 
 struct floor {
@@ -149,6 +163,9 @@ struct floor {
 	uint8_t *rx;      /* KEEP_MAX + READ_MAX */
 	uint8_t *tx;      /* what goes out in one send */
 	size_t tx_len, tx_cap;
+	uint8_t *scratch; /* a msgpack message unmasked; a waiting GET's response */
+	size_t scratch_cap;
+	bool msgpack; /* --parser msgpack */
 	uint32_t tx_packets;
 	struct room *rooms;
 	struct bcast *bcasts;
@@ -629,6 +646,8 @@ static void session_free(struct floor *f, struct session *s)
 {
 	int i = (int)(s - f->sessions);
 
+	free(s->queue);
+	s->queue = NULL;
 	s->in_use = false;
 	s->next_free = f->free_session;
 	f->free_session = i;
@@ -898,6 +917,108 @@ static bool on_message(struct floor *f, int fd, const uint8_t *payload, size_t n
 	return true;
 }
 
+/* Writes v as msgpack's shortest unsigned at out; returns its length. */
+static size_t mp_put_uint(uint8_t *out, uint64_t v)
+{
+	size_t n = v < 128 ? 0 : v < 256 ? 1 : v < 65536 ? 2 : v <= UINT32_MAX ? 4 : 8;
+
+	if (n == 0) {
+		out[0] = (uint8_t)v;
+		return 1;
+	}
+	out[0] = n == 1 ? 0xcc : n == 2 ? 0xcd : n == 4 ? 0xce : 0xcf;
+	for (size_t i = 0; i < n; i++)
+		out[1 + i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+	return 1 + n;
+}
+
+/*
+ * A binary message with --parser msgpack (n bytes, masked with mask): a
+ * packet map, unmasked into f->scratch and read for its type, id and data.
+ * The CONNECT gets sioc's {type:0,data:{sid},nsp:"/"}; an "echo" with an
+ * ack id gets sioc's ack {id,type:3,data:[args],nsp:"/"}, the arguments
+ * copied as they came (sioc decodes and re-encodes them; for the load
+ * generator's strings the bytes are the same). The rest is dropped.
+ */
+static void on_binary(struct floor *f, const uint8_t *payload, size_t n, const uint8_t *mask)
+{
+	static const uint8_t connect_head[] = {0x83, 0xa4, 't', 'y', 'p', 'e',
+	                                       0x00, 0xa4, 'd', 'a', 't', 'a',
+	                                       0x81, 0xa3, 's', 'i', 'd', 0xa0 | SID_LEN};
+	static const uint8_t nsp_tail[] = {0xa3, 'n', 's', 'p', 0xa1, '/'};
+	struct mp_packet pk;
+	const uint8_t *d;
+	size_t off, count, len, h, rest, idn;
+	uint8_t id[9], *p;
+
+	unmask(f->scratch, payload, n, mask, 0);
+	if (mp_packet_parse(f->scratch, n, &pk) < 0)
+		return;
+	if (pk.type == 0) {
+		len = sizeof(connect_head) + SID_LEN + sizeof(nsp_tail);
+		p = tx_reserve(f, len + 10);
+		h = frame_header(p, 0x2, len);
+		memcpy(p + h, connect_head, sizeof(connect_head));
+		random_id(f, (char *)p + h + sizeof(connect_head), SID_LEN);
+		memcpy(p + h + len - sizeof(nsp_tail), nsp_tail, sizeof(nsp_tail));
+		f->tx_len += h + len;
+		f->tx_packets++;
+		return;
+	}
+	if (pk.type != 2 || !pk.has_id || !pk.data)
+		return;
+	d = pk.data; /* [name, args...] */
+	if (d[0] >= 0x91 && d[0] <= 0x9f) {
+		count = d[0] & 0x0f;
+		off = 1;
+	} else if (d[0] == 0xdc && pk.data_len >= 3) {
+		count = (size_t)d[1] << 8 | d[2];
+		off = 3;
+	} else {
+		return;
+	}
+	if (count < 1 || pk.data_len - off < 5 ||
+	    memcmp(d + off,
+	           "\xa4"
+	           "echo",
+	           5) != 0)
+		return;
+	off += 5;
+	rest = pk.data_len - off;
+	count--;
+	idn = mp_put_uint(id, pk.id);
+	len = 1 + 3 + idn + 6 + 5 + (count < 16 ? 1 : 3) + rest + sizeof(nsp_tail);
+	p = tx_reserve(f, len + 10);
+	h = frame_header(p, 0x2, len);
+	p += h;
+	*p++ = 0x84;
+	memcpy(p,
+	       "\xa2"
+	       "id",
+	       3);
+	memcpy(p + 3, id, idn);
+	p += 3 + idn;
+	memcpy(p,
+	       "\xa4"
+	       "type"
+	       "\x03"
+	       "\xa4"
+	       "data",
+	       11);
+	p += 11;
+	if (count < 16) {
+		*p++ = (uint8_t)(0x90 | count);
+	} else {
+		*p++ = 0xdc;
+		*p++ = (uint8_t)(count >> 8);
+		*p++ = (uint8_t)count;
+	}
+	memcpy(p, d + off, rest);
+	memcpy(p + rest, nsp_tail, sizeof(nsp_tail));
+	f->tx_len += h + len;
+	f->tx_packets++;
+}
+
 /* Handles the complete frames in buf; returns the bytes used, -1 when fd
  * was closed. */
 static long ws_input(struct floor *f, int fd, const uint8_t *buf, size_t len)
@@ -936,6 +1057,10 @@ static long ws_input(struct floor *f, int fd, const uint8_t *buf, size_t len)
 		case 0x1:
 			if (!on_message(f, fd, p + h + 4, (size_t)plen, p + h))
 				return -1;
+			break;
+		case 0x2:
+			if (f->msgpack)
+				on_binary(f, p + h + 4, (size_t)plen, p + h);
 			break;
 		case 0x8:
 			conn_close(f, fd);
@@ -1055,6 +1180,96 @@ static size_t open_packet(char *out, const char *sid, bool upgrades)
 	                       sid, upgrades ? "\"websocket\"" : "");
 }
 
+/* Appends packet p (n bytes) to what waits for s's next GET; false when out
+ * of memory. */
+static bool poll_queue(struct session *s, const void *p, size_t n)
+{
+	size_t need = s->queue_len + 1 + n;
+
+	if (need > s->queue_cap) {
+		size_t cap = s->queue_cap ? s->queue_cap : 256;
+		uint8_t *q;
+
+		while (cap < need)
+			cap *= 2;
+		q = realloc(s->queue, cap);
+		if (!q)
+			return false;
+		s->queue = q;
+		s->queue_cap = cap;
+	}
+	if (s->queue_len)
+		s->queue[s->queue_len++] = 0x1e;
+	memcpy(s->queue + s->queue_len, p, n);
+	s->queue_len += n;
+	return true;
+}
+
+/*
+ * One packet of a POST to s (n bytes): "40" queues the CONNECT reply; an
+ * "echo" with an ack id queues "43<id>[" and the arguments as they came,
+ * without one the packet itself; the rest ("3", "1", other events) are
+ * dropped. False when out of memory.
+ */
+static bool poll_packet(struct floor *f, struct session *s, const uint8_t *p, size_t n)
+{
+	size_t i = 2, id_len;
+	uint8_t *q;
+
+	if (n < 2 || p[0] != '4')
+		return true;
+	if (p[1] == '0') {
+		char r[10 + SID_LEN + 2] = "40{\"sid\":\"";
+
+		random_id(f, r + 10, SID_LEN);
+		memcpy(r + 10 + SID_LEN, "\"}", 2);
+		return poll_queue(s, r, sizeof(r));
+	}
+	if (p[1] != '2')
+		return true;
+	while (i < n && p[i] >= '0' && p[i] <= '9')
+		i++;
+	id_len = i - 2;
+	if (id_len > 20 || n - i < 7 || memcmp(p + i, "[\"echo\"", 7) != 0)
+		return true;
+	if (!id_len)
+		return poll_queue(s, p, n);
+	i += 7;
+	if (i < n && p[i] == ',')
+		i++;
+	/* "43" id "[" rest: the packet's first bytes, patched */
+	if (!poll_queue(s, p, 3 + id_len + (n - i)))
+		return false;
+	q = s->queue + s->queue_len - (3 + id_len + (n - i));
+	q[1] = '3';
+	q[2 + id_len] = '[';
+	memcpy(q + 3 + id_len, p + i, n - i);
+	return true;
+}
+
+/* Answers the GET waiting on s with every packet queued, one send. */
+static void poll_answer(struct floor *f, struct session *s)
+{
+	int w = s->poll_fd, k;
+	size_t need = 256 + s->queue_len;
+
+	if (need > f->scratch_cap) {
+		uint8_t *p = realloc(f->scratch, need);
+
+		if (!p)
+			return; /* left waiting */
+		f->scratch = p;
+		f->scratch_cap = need;
+	}
+	k = snprintf((char *)f->scratch, 256, HTTP_200, TEXT_PLAIN, s->queue_len);
+	memcpy(f->scratch + k, s->queue, s->queue_len);
+	need = (size_t)k + s->queue_len;
+	s->queue_len = 0;
+	s->poll_fd = -1;
+	f->conns[w].sess = 0;
+	conn_send(f, w, f->scratch, need, 1);
+}
+
 /*
  * Serves one request. Returns 1 when fd became a websocket, 0 when more
  * requests may follow, -1 when fd was closed.
@@ -1105,35 +1320,22 @@ static int http_request(struct floor *f, int fd, const struct request *r, const 
 		return 0;
 	}
 	if (r->post) {
-		/* packets joined by the record separator: "40" asks for the CONNECT */
+		/* packets joined by the record separator */
 		for (size_t i = 0, start = 0; i <= r->content_length; i++) {
 			if (i < r->content_length && body[i] != 0x1e)
 				continue;
-			if (i - start >= 2 && body[start] == '4' && body[start + 1] == '0') {
-				memcpy(s->pending, "40{\"sid\":\"", 10);
-				random_id(f, s->pending + 10, SID_LEN);
-				memcpy(s->pending + 10 + SID_LEN, "\"}", 2);
-				s->pending_len = 10 + SID_LEN + 2;
-			}
+			if (!poll_packet(f, s, body + start, i - start))
+				goto bad;
 			start = i + 1;
 		}
 		tx_http_200(f, "text/html", "ok", 2);
-		if (s->pending_len && s->poll_fd >= 0 && s->poll_fd != fd) {
-			char res[256];
-			int k = snprintf(res, sizeof(res), HTTP_200 "%.*s", TEXT_PLAIN,
-			                 (size_t)s->pending_len, (int)s->pending_len, s->pending);
-			int w = s->poll_fd;
-
-			s->pending_len = 0;
-			s->poll_fd = -1;
-			f->conns[w].sess = 0;
-			conn_send(f, w, (const uint8_t *)res, (size_t)k, 1);
-		}
+		if (s->queue_len && s->poll_fd >= 0 && s->poll_fd != fd)
+			poll_answer(f, s);
 		return 0;
 	}
-	if (s->pending_len) {
-		tx_http_200(f, TEXT_PLAIN, s->pending, s->pending_len);
-		s->pending_len = 0;
+	if (s->queue_len) {
+		tx_http_200(f, TEXT_PLAIN, (const char *)s->queue, s->queue_len);
+		s->queue_len = 0;
 	} else if (s->probed) {
 		tx_http_200(f, TEXT_PLAIN, "6", 1); /* the upgrade is under way */
 	} else {
@@ -1208,8 +1410,15 @@ static void conn_close(struct floor *f, int fd)
 	for (b = f->bcasts; b; b = b->next)
 		if (b->fd == fd)
 			b->fd = -1; /* stopped at its next tick, as the others stop it */
-	if (c->sess && c->kind == CK_HTTP && f->sessions[c->sess - 1].poll_fd == fd)
-		f->sessions[c->sess - 1].poll_fd = -1;
+	if (c->sess && c->kind == CK_HTTP && f->sessions[c->sess - 1].poll_fd == fd) {
+		struct session *s = &f->sessions[c->sess - 1];
+
+		s->poll_fd = -1;
+		if (!s->probed) { /* a polling client gone */
+			session_free(f, s);
+			f->clients--;
+		}
+	}
 	if (c->kind == CK_WS && !c->probing)
 		f->clients--;
 	free(c->in);
@@ -1415,20 +1624,31 @@ static void on_signal(int sig)
 	g_stop = 1;
 }
 
-static int parse_port(int argc, char **argv)
+/* Reads the command line into *port and *msgpack; false on a usage error. */
+static bool parse_args(int argc, char **argv, int *port, bool *msgpack)
 {
-	if (argc == 1)
-		return 0;
-	if (argc == 3 && strcmp(argv[1], "--port") == 0) {
-		char *end;
-		long v;
+	*port = 0;
+	*msgpack = false;
+	for (int i = 1; i < argc; i += 2) {
+		if (i + 1 >= argc)
+			return false;
+		if (strcmp(argv[i], "--port") == 0) {
+			char *end;
+			long v;
 
-		errno = 0;
-		v = strtol(argv[2], &end, 10);
-		if (*argv[2] && !*end && !errno && v >= 0 && v <= 65535)
-			return (int)v;
+			errno = 0;
+			v = strtol(argv[i + 1], &end, 10);
+			if (!*argv[i + 1] || *end || errno || v < 0 || v > 65535)
+				return false;
+			*port = (int)v;
+		} else if (strcmp(argv[i], "--parser") == 0 &&
+		           strcmp(argv[i + 1], "msgpack") == 0) {
+			*msgpack = true;
+		} else {
+			return false;
+		}
 	}
-	return -1;
+	return true;
 }
 
 /* The listening socket on 127.0.0.1:port; -1 with a message on failure. */
@@ -1458,10 +1678,10 @@ int main(int argc, char **argv)
 	struct sigaction sa = {.sa_handler = on_signal};
 	struct epoll_event evs[MAX_EVENTS];
 	struct rlimit rl;
-	int port = parse_port(argc, argv), bound = 0;
+	int port, bound = 0;
 
-	if (port < 0) {
-		fprintf(stderr, "usage: %s [--port N]\n", argv[0]);
+	if (!parse_args(argc, argv, &port, &f.msgpack)) {
+		fprintf(stderr, "usage: %s [--port N] [--parser msgpack]\n", argv[0]);
 		return 2;
 	}
 	/* 10k clients need 10k descriptors */
@@ -1475,9 +1695,11 @@ int main(int argc, char **argv)
 	f.tx_cap = READ_MAX;
 	f.tx = malloc(f.tx_cap);
 	f.rx = malloc(KEEP_MAX + READ_MAX);
+	f.scratch_cap = MAX_PAYLOAD;
+	f.scratch = malloc(f.scratch_cap);
 	f.lfd = listen_on(port, &bound);
 	f.epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (!f.tx || !f.rx || f.lfd < 0 || f.epfd < 0 ||
+	if (!f.tx || !f.rx || !f.scratch || f.lfd < 0 || f.epfd < 0 ||
 	    epoll_ctl(f.epfd, EPOLL_CTL_ADD, f.lfd,
 	              &(struct epoll_event){.events = EPOLLIN, .data.u64 = (uint64_t)f.lfd}) < 0) {
 		fprintf(stderr, "floor_server: cannot start\n");
@@ -1524,8 +1746,12 @@ int main(int argc, char **argv)
 		free(r->fds);
 		free(r);
 	}
+	for (int i = 0; i < f.nsessions; i++)
+		if (f.sessions[i].in_use)
+			free(f.sessions[i].queue);
 	free(f.sessions);
 	free(f.conns);
+	free(f.scratch);
 	free(f.rx);
 	free(f.tx);
 	close(f.epfd);

@@ -5,7 +5,10 @@
  * bench/peers/sioc/bench_server.c is the same server on sioc; keep the two
  * in step.
  *
- *   node server.js [--port N]     (0 picks a free port; prints "PORT <n>")
+ *   node server.js [--port N] [--parser msgpack]
+ *
+ * --port 0 picks a free port; it prints "PORT <n>". --parser msgpack
+ * speaks socket.io-msgpack-parser 3.x instead of the default parser.
  *
  * SIGINT or SIGTERM stops it.
  */
@@ -14,15 +17,28 @@ const fs = require('node:fs');
 const { performance } = require('node:perf_hooks');
 const { Server } = require('socket.io');
 
-function parsePort(argv) {
-	const i = argv.indexOf('--port');
-	const port = i >= 0 ? Number(argv[i + 1]) : 0;
-	if (!Number.isInteger(port) || port < 0 || port > 65535) {
-		console.error('usage: node server.js [--port N]');
-		process.exit(2);
-	}
-	return port;
+function usage() {
+	console.error('usage: node server.js [--port N] [--parser msgpack]');
+	process.exit(2);
 }
+
+/* { port, parser } from the command line. */
+function parseArgs(argv) {
+	const opts = { port: 0, parser: null };
+	for (let i = 0; i < argv.length; i += 2) {
+		if (argv[i] === '--port') {
+			opts.port = Number(argv[i + 1]);
+			if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535)
+				usage();
+		} else if (argv[i] === '--parser' && argv[i + 1] === 'msgpack') {
+			opts.parser = require('socket.io-msgpack-parser');
+		} else {
+			usage();
+		}
+	}
+	return opts;
+}
+const cli = parseArgs(process.argv.slice(2));
 
 /* CLOCK_REALTIME in microseconds, as the C server's t_us. */
 function nowUs() {
@@ -44,6 +60,7 @@ const io = new Server(httpServer, {
 	httpCompression: false,
 	maxHttpBufferSize: 1e6,
 	serveClient: false,
+	...(cli.parser ? { parser: cli.parser } : {}),
 });
 
 /*
@@ -118,7 +135,7 @@ io.on('connection', (socket) => {
 	});
 });
 
-httpServer.listen(parsePort(process.argv), '127.0.0.1', () => {
+httpServer.listen(cli.port, '127.0.0.1', () => {
 	process.stdout.write(`PORT ${httpServer.address().port}\n`);
 });
 

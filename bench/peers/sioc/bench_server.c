@@ -4,7 +4,11 @@
  * bench/peers/node/server.js is the same server on the reference; keep the
  * two in step.
  *
- *   bench_server [--port N]     (0 picks a free port; prints "PORT <n>")
+ *   bench_server [--port N] [--parser msgpack]
+ *
+ * --port 0 picks a free port; it prints "PORT <n>". --parser msgpack
+ * speaks socket.io-msgpack-parser 3.x (SIO_PARSER_MSGPACK) instead of the
+ * default parser.
  *
  * SIGINT or SIGTERM stops it cleanly.
  */
@@ -226,20 +230,31 @@ static void on_connection(sio_socket *s, void *userdata)
 	sio_socket_on(s, "stats", on_stats, NULL);
 }
 
-static int parse_port(int argc, char **argv)
+/* Reads the command line into *port and *parser; false on a usage error. */
+static bool parse_args(int argc, char **argv, int *port, enum sio_parser *parser)
 {
-	if (argc == 1)
-		return 0;
-	if (argc == 3 && strcmp(argv[1], "--port") == 0) {
-		char *end;
-		long v;
+	*port = 0;
+	*parser = SIO_PARSER_JSON;
+	for (int i = 1; i < argc; i += 2) {
+		if (i + 1 >= argc)
+			return false;
+		if (strcmp(argv[i], "--port") == 0) {
+			char *end;
+			long v;
 
-		errno = 0;
-		v = strtol(argv[2], &end, 10);
-		if (*argv[2] && !*end && !errno && v >= 0 && v <= 65535)
-			return (int)v;
+			errno = 0;
+			v = strtol(argv[i + 1], &end, 10);
+			if (!*argv[i + 1] || *end || errno || v < 0 || v > 65535)
+				return false;
+			*port = (int)v;
+		} else if (strcmp(argv[i], "--parser") == 0 &&
+		           strcmp(argv[i + 1], "msgpack") == 0) {
+			*parser = SIO_PARSER_MSGPACK;
+		} else {
+			return false;
+		}
 	}
-	return -1;
+	return true;
 }
 
 int main(int argc, char **argv)
@@ -251,11 +266,12 @@ int main(int argc, char **argv)
 	        .disconnect = on_disconnect,
 	};
 	struct sigaction sa = {.sa_handler = on_signal};
-	int port = parse_port(argc, argv);
+	enum sio_parser parser;
+	int port;
 	int err = 0;
 
-	if (port < 0) {
-		fprintf(stderr, "usage: %s [--port N]\n", argv[0]);
+	if (!parse_args(argc, argv, &port, &parser)) {
+		fprintf(stderr, "usage: %s [--port N] [--parser msgpack]\n", argv[0]);
 		return 2;
 	}
 	/* The Node peer's settings (per-message deflate and HTTP compression
@@ -266,6 +282,7 @@ int main(int argc, char **argv)
 	opts.ping_timeout = 20000;
 	opts.max_http_buffer_size = 1000000;
 	opts.serve_client = false;
+	opts.parser = parser;
 	/* The reference has no caps on connections per address or pending
 	 * handshakes, and the load generator opens thousands of connections
 	 * from a few addresses at once. The other caps never bind here. */
