@@ -699,8 +699,9 @@ SIO_API bool sio_server_namespace_at(sio_server *srv, size_t i, sio_namespace **
 
 /* What the admin namespace tells its dashboards. */
 enum sio_admin_mode {
-	/* server_stats only (counts and aggregated events): no per-socket
-	 * data, and nothing done per event or room change. */
+	/* server_stats only (counts and aggregated events, from the
+	 * server's statistics): no per-socket data, and nothing done per
+	 * event, packet or room change. */
 	SIO_ADMIN_PRODUCTION = 0,
 	/* Also all_sockets on login and the live events: socket_connected,
 	 * socket_updated, socket_disconnected, room_joined, room_left,
@@ -743,12 +744,14 @@ SIO_API void sio_admin_options_init(struct sio_admin_options *opts);
  * socket and the live events, and (unless read_only) the dashboard's
  * commands. The admin namespace is counted and listed as the reference
  * does (it is one of the server's namespaces); its callbacks are the
- * library's (set none of your own on it). Call once, before
- * listening (connections opened earlier are not counted as polling ones).
- * opts is copied (NULL: the defaults). Returns 0, SIO_EINVAL (NULL srv, a
- * namespace name not starting with '/', username without password_hash or
- * the reverse, a hash that is not bcrypt, a ui_path not starting with
- * '/', a server speaking plain Engine.IO), SIO_ENOTFOUND (ui_path set and
+ * library's (set none of your own on it). server_stats reports the
+ * numbers of sio_server_stats(): its aggregatedEvents are what the
+ * counters grew by since the last one (bytes on the sockets, HTTP
+ * included). Call once, preferably before listening. opts is copied
+ * (NULL: the defaults). Returns 0, SIO_EINVAL (NULL srv, a namespace
+ * name not starting with '/', username without password_hash or the
+ * reverse, a hash that is not bcrypt, a ui_path not starting with '/', a
+ * server speaking plain Engine.IO), SIO_ENOTFOUND (ui_path set and
  * no index.html in the UI folder), SIO_ESTATE (instrumented already) or
  * SIO_ENOMEM. The state lives until sio_server_destroy(). */
 SIO_API int sio_admin_instrument(sio_server *srv, const struct sio_admin_options *opts);

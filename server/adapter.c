@@ -33,8 +33,6 @@ int adapter_local_broadcast(struct sio_adapter *a, const struct sio_target *t, s
 {
 	struct bcast b = {.bufs = bufs, .n = n, .is_volatile = t && t->volatile_};
 	a->ops->select(a, t, bcast_one, &b);
-	SIO_OBSERVE(a->nsp->io, packets, true, (size_t)b.count * n,
-	            (size_t)b.count * outbufs_bytes(bufs, n));
 	return b.count;
 }
 

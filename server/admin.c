@@ -3,12 +3,13 @@
  * of the reference's instrument(io, opts), its dist/index.js being the
  * protocol's definition.
  *
- * The layer reports to us through its observer (struct sio_observer in
- * sio.h); everything admin lives here: the options, the sessions, the
- * counts behind server_stats (connections on polling, the aggregated
- * events of the current second and of the last two), and what is sent to
- * the dashboards, with the public emit calls. In production mode only
- * the counting members of the observer are set.
+ * The numbers of server_stats are the engine's counters (struct eio_stats,
+ * shared with the metrics): sampled at each server_stats, their growth
+ * since the last one becomes the aggregated events. In development mode
+ * the layer also reports to us through its observer (struct sio_observer
+ * in sio.h). Everything admin lives here: the options, the sessions, the
+ * last sample, and what is sent to the dashboards, with the public emit
+ * calls.
  */
 #include "server/admin.h"
 
@@ -33,19 +34,6 @@
 #define STATS_INTERVAL_MS 2000
 #define SESSION_ID_LEN 16 /* hex digits of 8 random bytes, as the reference */
 
-/* One entry of aggregatedEvents: {timestamp, type, subType, count}. */
-struct agg_event {
-	int64_t timestamp; /* ms, a whole second */
-	const char *type;  /* static */
-	char *sub_type;    /* owned; NULL: none */
-	uint64_t count;
-};
-
-/* The counts of one second, folded into the entries when it ends. */
-enum { AGG_RAW_CONNECTION, AGG_PACKETS_IN, AGG_BYTES_IN, AGG_PACKETS_OUT, AGG_BYTES_OUT, AGG_N };
-static const char *const agg_types[AGG_N] = {"rawConnection", "packetsIn", "bytesIn", "packetsOut",
-                                             "bytesOut"};
-
 struct sio_admin {
 	struct sio_server *srv;
 	struct sio_namespace *nsp; /* the admin namespace */
@@ -64,11 +52,7 @@ struct sio_admin {
 	char (*sessions)[SESSION_ID_LEN + 1];
 	size_t max_sessions, nsessions, next_session;
 
-	size_t polling; /* sessions on polling now (pollingClientsCount) */
-	int64_t second; /* of the counts below, s since the epoch */
-	uint64_t counts[AGG_N];
-	struct agg_event *events; /* since the last server_stats */
-	size_t nevents, events_cap;
+	struct eio_stats last; /* the engine's counters at the last server_stats */
 };
 
 /* ---- passwords and sessions ----------------------------------------------- */
@@ -166,107 +150,37 @@ static int auth_middleware(sio_socket *s, const char **message, json_t **data, v
 
 /* ---- aggregated events ----------------------------------------------------- */
 
-/* Adds count to the entry (second, type, sub_type), made when missing. */
-static void agg_add(struct sio_admin *a, int64_t second, const char *type, const char *sub_type,
-                    uint64_t count)
+/* Appends {timestamp, type, subType, count} to arr unless count is 0. */
+static void agg_add(json_t *arr, int64_t ts, const char *type, const char *sub_type, uint64_t count)
 {
-	int64_t ts = second * 1000;
-	for (size_t i = a->nevents; i-- > 0;) {
-		struct agg_event *e = &a->events[i];
-		if (e->timestamp == ts && e->type == type &&
-		    (e->sub_type ? sub_type && strcmp(e->sub_type, sub_type) == 0 : !sub_type)) {
-			e->count += count;
-			return;
-		}
-	}
-	if (a->nevents == a->events_cap) {
-		size_t cap = a->events_cap ? 2 * a->events_cap : 16;
-		struct agg_event *ev = realloc(a->events, cap * sizeof(*ev));
-		if (!ev)
-			return; /* a count lost rather than a failure */
-		a->events = ev;
-		a->events_cap = cap;
-	}
-	char *sub = sub_type ? strdup(sub_type) : NULL;
-	if (sub_type && !sub)
+	if (!arr || !count)
 		return;
-	a->events[a->nevents++] =
-	        (struct agg_event){.timestamp = ts, .type = type, .sub_type = sub, .count = count};
+	json_t *o = json_pack("{s:I,s:s,s:I}", "timestamp", (json_int_t)ts, "type", type, "count",
+	                      (json_int_t)count);
+	if (o && sub_type)
+		json_object_set_new(o, "subType", json_string(sub_type));
+	json_array_append_new(arr, o);
 }
 
-/* Folds the current second's counts into the entries. */
-static void agg_flush(struct sio_admin *a)
+/* The aggregated events since the last call: what the counters grew by,
+ * at this second (the reference stamps each event with its own second;
+ * the dashboard sums them by 10 s). Remembers st as the last sample. */
+static json_t *agg_sample(struct sio_admin *a, const struct eio_stats *st)
 {
-	for (int i = 0; i < AGG_N; i++) {
-		if (a->counts[i])
-			agg_add(a, a->second, agg_types[i], NULL, a->counts[i]);
-		a->counts[i] = 0;
-	}
-}
-
-/* The counts of this second (those of an earlier one folded first). */
-static uint64_t *agg_now(struct sio_admin *a)
-{
-	int64_t now = (int64_t)time(NULL);
-	if (now != a->second) {
-		agg_flush(a);
-		a->second = now;
-	}
-	return a->counts;
-}
-
-static void agg_clear(struct sio_admin *a)
-{
-	for (size_t i = 0; i < a->nevents; i++)
-		free(a->events[i].sub_type);
-	a->nevents = 0;
-}
-
-static json_t *agg_json(const struct sio_admin *a)
-{
+	const struct eio_stats *l = &a->last;
+	int64_t ts = (int64_t)time(NULL) * 1000;
 	json_t *arr = json_array();
-	for (size_t i = 0; arr && i < a->nevents; i++) {
-		const struct agg_event *e = &a->events[i];
-		json_t *o = json_pack("{s:I,s:s,s:I}", "timestamp", (json_int_t)e->timestamp,
-		                      "type", e->type, "count", (json_int_t)e->count);
-		if (o && e->sub_type)
-			json_object_set_new(o, "subType", json_string(e->sub_type));
-		json_array_append_new(arr, o);
-	}
+	agg_add(arr, ts, "rawConnection", NULL, st->connections - l->connections);
+	for (int i = 0; i < EIO_CLOSE_COUNT; i++)
+		agg_add(arr, ts, "rawDisconnection",
+		        eio_close_reason_name((enum eio_close_reason)i),
+		        st->disconnections[i] - l->disconnections[i]);
+	agg_add(arr, ts, "packetsIn", NULL, st->packets_received - l->packets_received);
+	agg_add(arr, ts, "bytesIn", NULL, st->bytes_received - l->bytes_received);
+	agg_add(arr, ts, "packetsOut", NULL, st->packets_sent - l->packets_sent);
+	agg_add(arr, ts, "bytesOut", NULL, st->bytes_sent - l->bytes_sent);
+	a->last = *st;
 	return arr;
-}
-
-/* ---- observer: counting (every mode) ----------------------------------------- */
-
-static void on_conn_open(void *ud, sio_eio_socket *conn)
-{
-	struct sio_admin *a = ud;
-	agg_now(a)[AGG_RAW_CONNECTION]++;
-	if (sio_eio_transport(conn) == SIO_TRANSPORT_POLLING)
-		a->polling++;
-}
-
-static void on_packets(void *ud, bool out, size_t count, size_t bytes)
-{
-	struct sio_admin *a = ud;
-	uint64_t *counts = agg_now(a);
-	counts[out ? AGG_PACKETS_OUT : AGG_PACKETS_IN] += count;
-	counts[out ? AGG_BYTES_OUT : AGG_BYTES_IN] += bytes;
-}
-
-static void polling_done(struct sio_admin *a)
-{
-	if (a->polling) /* sessions opened before instrument() were not counted */
-		a->polling--;
-}
-
-static void on_conn_close(void *ud, sio_eio_socket *conn, const char *reason)
-{
-	struct sio_admin *a = ud;
-	if (sio_eio_transport(conn) == SIO_TRANSPORT_POLLING)
-		polling_done(a);
-	agg_flush(a);
-	agg_add(a, (int64_t)time(NULL), "rawDisconnection", reason, 1);
 }
 
 /* ---- what the dashboards are sent ----------------------------------------- */
@@ -472,9 +386,8 @@ static void on_event_out(void *ud, struct sio_socket *s, const json_t *data,
 static void on_conn_upgrade(void *ud, sio_eio_socket *conn)
 {
 	struct sio_admin *a = ud;
-	polling_done(a);
 	struct sio_client *c = eio_session_layer(conn);
-	if (!a->dev || !c || !watched(a))
+	if (!c || !watched(a))
 		return;
 	for (struct list *n = c->sockets.next; n != &c->sockets; n = n->next) {
 		struct sio_socket *s = container_of(n, struct sio_socket, client_link);
@@ -529,19 +442,21 @@ static void stats_tick(sio_timer *t, void *userdata)
 {
 	(void)t;
 	struct sio_admin *a = userdata;
-	agg_flush(a);
-	if (watched(a)) {
-		double uptime = a->uptime_at_start + (double)(now_ms() - a->start_ms) / 1000.0;
-		json_t *stats = json_pack(
-		        "{s:s,s:s,s:I,s:f,s:I,s:I,s:o*,s:o*}", "serverId", a->server_id, "hostname",
-		        a->hostname, "pid", (json_int_t)getpid(), "uptime", uptime, "clientsCount",
-		        (json_int_t)sio_server_clients_count(a->srv), "pollingClientsCount",
-		        (json_int_t)a->polling, "aggregatedEvents", agg_json(a), "namespaces",
-		        namespaces_json(a));
-		if (stats)
-			admin_emit(a, "server_stats", json_pack("[o]", stats), NULL, 0);
+	struct eio_stats st;
+	eio_engine_stats(a->srv->engine, &st);
+	json_t *events = agg_sample(a, &st); /* sent or not, as getValuesAndClear() */
+	if (!watched(a)) {
+		json_decref(events);
+		return;
 	}
-	agg_clear(a); /* sent or not, as the reference's getValuesAndClear() */
+	double uptime = a->uptime_at_start + (double)(now_ms() - a->start_ms) / 1000.0;
+	json_t *stats = json_pack("{s:s,s:s,s:I,s:f,s:I,s:I,s:o*,s:o*}", "serverId", a->server_id,
+	                          "hostname", a->hostname, "pid", (json_int_t)getpid(), "uptime",
+	                          uptime, "clientsCount", (json_int_t)st.clients,
+	                          "pollingClientsCount", (json_int_t)st.clients_polling,
+	                          "aggregatedEvents", events, "namespaces", namespaces_json(a));
+	if (stats)
+		admin_emit(a, "server_stats", json_pack("[o]", stats), NULL, 0);
 }
 
 /* ---- commands ---------------------------------------------------------------- */
@@ -684,8 +599,6 @@ void admin_free(struct sio_admin *a)
 {
 	if (!a)
 		return;
-	agg_clear(a);
-	free(a->events);
 	free(a->sessions);
 	json_decref(a->features);
 	free(a->crypt);
@@ -812,14 +725,10 @@ SIO_API int sio_admin_instrument(sio_server *srv, const struct sio_admin_options
 	sio_namespace_set_events(a->nsp, &ev, a);
 	a->start_ms = now_ms();
 	a->uptime_at_start = process_uptime();
-	a->obs = (struct sio_observer){
-	        .conn_open = on_conn_open,
-	        .conn_upgrade = on_conn_upgrade,
-	        .conn_close = on_conn_close,
-	        .packets = on_packets,
-	        .userdata = a,
-	};
+	eio_engine_stats(srv->engine, &a->last); /* what came before is not reported */
 	if (a->dev) {
+		a->obs.userdata = a;
+		a->obs.conn_upgrade = on_conn_upgrade;
 		a->obs.socket_connect = on_socket_connect;
 		a->obs.socket_disconnect = on_socket_disconnect;
 		a->obs.room_join = on_room_join;
@@ -827,7 +736,7 @@ SIO_API int sio_admin_instrument(sio_server *srv, const struct sio_admin_options
 		a->obs.event_in = on_event_in;
 		a->obs.event_out = on_event_out;
 	}
-	srv->io->observer = &a->obs;
+	srv->io->observer = a->dev ? &a->obs : NULL; /* production: no hook at all */
 	if (a->ui_prefix)
 		eio_engine_set_static_mount(srv->engine, &a->mount);
 	srv->admin = a;

@@ -75,8 +75,7 @@ static void connect_error(struct sio_layer *io, struct sio_client *c, const char
 			      0, bufs);
 	if (n <= 0)
 		return;
-	if (eio_session_send(c->conn, bufs, 1, false) == 0)
-		SIO_OBSERVE(io, packets, true, 1, bufs[0]->len);
+	eio_session_send(c->conn, bufs, 1, false);
 	outbuf_unref(bufs[0]);
 }
 
@@ -228,7 +227,6 @@ static void on_packet(struct sio_layer *io, struct sio_client *c, struct sio_pkt
 static void on_open(sio_eio_socket *conn, void *userdata)
 {
 	struct sio_layer *io = userdata;
-	SIO_OBSERVE(io, conn_open, conn);
 	struct sio_client *c = calloc(1, sizeof(*c));
 	struct connect_wait *w = malloc(sizeof(*w));
 	if (!c || !w) {
@@ -257,7 +255,6 @@ static void on_open(sio_eio_socket *conn, void *userdata)
 static void on_message(sio_eio_socket *conn, const void *data, size_t len, bool binary,
 		       void *userdata)
 {
-	SIO_OBSERVE((struct sio_layer *)userdata, packets, false, 1, len);
 	struct sio_client *c = eio_session_layer(conn);
 	if (!c || c->closed)
 		return;
@@ -288,7 +285,6 @@ static void on_message(sio_eio_socket *conn, const void *data, size_t len, bool 
 static void on_close(sio_eio_socket *conn, const char *reason, void *userdata)
 {
 	struct sio_layer *io = userdata;
-	SIO_OBSERVE(io, conn_close, conn, reason);
 	struct sio_client *c = eio_session_layer(conn);
 	if (!c)
 		return;

@@ -42,13 +42,9 @@ struct sio_pkt;
  * events fire. A member must not free or close what it is handed.
  */
 struct sio_observer {
-	/* Engine.IO sessions of the layer: opened, moved to websocket, closed
-	 * (the transport is still readable in close). */
-	void (*conn_open)(void *ud, sio_eio_socket *conn);
+	/* A session of the layer moved to websocket. (Sessions opened and
+	 * closed, packets and bytes are the engine's counters, eio_stats.) */
 	void (*conn_upgrade)(void *ud, sio_eio_socket *conn);
-	void (*conn_close)(void *ud, sio_eio_socket *conn, const char *reason);
-	/* Engine.IO messages in (out false) or queued out: count and bytes. */
-	void (*packets)(void *ud, bool out, size_t count, size_t bytes);
 	/* A socket joined its namespace (before the connection callback), or
 	 * is leaving it (before the disconnect callback). */
 	void (*socket_connect)(void *ud, struct sio_socket *s);
@@ -71,15 +67,6 @@ struct sio_observer {
 		if (obs_ && obs_->member)                                                          \
 			obs_->member(obs_->userdata, __VA_ARGS__);                                 \
 	} while (0)
-
-/* The data bytes of n packets. */
-static inline size_t outbufs_bytes(struct outbuf *const *bufs, size_t n)
-{
-	size_t bytes = 0;
-	for (size_t i = 0; i < n; i++)
-		bytes += bufs[i]->len;
-	return bytes;
-}
 
 /* The Socket.IO layer's state: one per server. */
 struct sio_layer {

@@ -182,8 +182,6 @@ int socket_packet(struct sio_socket *s, enum sio_packet_type type, int64_t id, c
 	if (n < 0)
 		return n;
 	int r = eio_session_send(s->client->conn, bufs, (size_t)n, is_volatile);
-	if (r == 0)
-		SIO_OBSERVE(s->nsp->io, packets, true, (size_t)n, outbufs_bytes(bufs, (size_t)n));
 	for (int i = 0; i < n; i++)
 		outbuf_unref(bufs[i]);
 	return r;
