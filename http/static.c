@@ -571,8 +571,9 @@ static void file_respond(int fd, const struct stat *st, const char *name,
 }
 
 /* The static folder's answer: 1 when a response was appended, 0 for the
- * caller's 404. */
-static int dir_serve(const char *static_dir, const struct sio_request *req, bool head,
+ * caller's 404. The URL path names a file of static_dir once its first
+ * skip bytes (a mount's prefix but its final '/') are dropped. */
+static int dir_serve(const char *static_dir, size_t skip, const struct sio_request *req, bool head,
                      struct buf *out, bool keep_alive)
 {
 	const char *url = sio_request_url(req);
@@ -600,7 +601,7 @@ static int dir_serve(const char *static_dir, const struct sio_request *req, bool
 	char *root = realpath(static_dir, NULL);
 	size_t root_len = root ? strlen(root) : 0;
 	size_t plen = strlen(path);
-	const char *rel = path + strspn(path, "/");
+	const char *rel = path + skip + strspn(path + skip, "/");
 	if (root)
 		full = malloc(root_len + 1 + strlen(rel) + sizeof("/index.html"));
 	if (full) {
@@ -636,8 +637,16 @@ static int dir_serve(const char *static_dir, const struct sio_request *req, bool
 
 /* ---- entry -------------------------------------------------------------- */
 
-int static_serve(const struct sio_server_options *opts, const struct sio_request *req,
-                 struct buf *out, bool keep_alive)
+/* Whether url's path is the mount's prefix, or that without its final
+ * '/', or below it. */
+static bool mount_matches(const struct static_mount *m, const char *url)
+{
+	size_t n = strlen(m->prefix) - 1;
+	return strncmp(url, m->prefix, n) == 0 && strchr("/?#", url[n]); /* or the NUL */
+}
+
+int static_serve(const struct sio_server_options *opts, const struct static_mount *mount,
+                 const struct sio_request *req, struct buf *out, bool keep_alive)
 {
 	const char *method = sio_request_method(req);
 	bool head = strcmp(method, "HEAD") == 0;
@@ -652,7 +661,9 @@ int static_serve(const struct sio_server_options *opts, const struct sio_request
 		bundle_respond(f, req, head, out, keep_alive);
 		return 1;
 	}
+	if (mount && mount_matches(mount, url))
+		return dir_serve(mount->dir, strlen(mount->prefix) - 1, req, head, out, keep_alive);
 	if (!opts->static_dir)
 		return 0;
-	return dir_serve(opts->static_dir, req, head, out, keep_alive);
+	return dir_serve(opts->static_dir, 0, req, head, out, keep_alive);
 }

@@ -13,9 +13,18 @@
 #include "base/util.h"
 #include "http/request.h"
 
+/* A folder served under a URL path besides static_dir (the admin UI):
+ * <prefix><rel> names <dir>/<rel>, by the rules of static_dir below, and
+ * the prefix without its final '/' is redirected to it. */
+struct static_mount {
+	const char *prefix; /* starts and ends with '/', not "/" alone */
+	const char *dir;
+};
+
 /*
  * Serves the client bundle (opts->serve_client) under opts->path (which
- * ends with '/') and files of opts->static_dir, for GET and HEAD. Appends one whole
+ * ends with '/'), files of opts->static_dir and of mount (NULL: none), for
+ * GET and HEAD. Appends one whole
  * HTTP/1.1 response (status line, headers incl. Content-Length and
  * "Connection: keep-alive" or "Connection: close" per keep_alive, body
  * unless HEAD) to out and returns 1 when the request was for it; returns 0
@@ -33,7 +42,7 @@
  * Out of memory: out is left as it was, plus a bodiless 500 with
  * "Connection: close" when even that fits.
  */
-int static_serve(const struct sio_server_options *opts, const struct sio_request *req,
-                 struct buf *out, bool keep_alive);
+int static_serve(const struct sio_server_options *opts, const struct static_mount *mount,
+                 const struct sio_request *req, struct buf *out, bool keep_alive);
 
 #endif

@@ -747,6 +747,69 @@ SIO_API int sio_socket_set_json_data(sio_socket *sock, json_t *data);
 /* The JSON data (borrowed), or NULL when none. */
 SIO_API json_t *sio_socket_json_data(const sio_socket *sock);
 
+/* ------------------------------------------------------------------ */
+/* Admin UI: the @socket.io/admin-ui 0.5 dashboard                      */
+/* ------------------------------------------------------------------ */
+
+/* What the admin namespace tells its dashboards. */
+enum sio_admin_mode {
+	/* server_stats only (counts and aggregated events, from the
+	 * server's statistics): no per-socket data, and nothing done per
+	 * event, packet or room change. */
+	SIO_ADMIN_PRODUCTION = 0,
+	/* Also all_sockets on login and the live events: socket_connected,
+	 * socket_updated, socket_disconnected, room_joined, room_left,
+	 * event_received, event_sent. */
+	SIO_ADMIN_DEVELOPMENT = 1,
+};
+
+/* The reference's instrument(io, opts) options, in C. */
+struct sio_admin_options {
+	const char *namespace_name; /* the admin namespace, "/admin" */
+	/* Basic authentication: the dashboard's username and a bcrypt hash
+	 * ("$2a$", "$2b$" or "$2y$", as bcryptjs, htpasswd -B or PHP make) of
+	 * its password, checked with the system's crypt(3) (libxcrypt). Both
+	 * NULL: no authentication, anyone may connect (the reference's
+	 * auth: false). Each password check blocks the loop for the hash's
+	 * cost (some 50 ms at cost 10). */
+	const char *username;
+	const char *password_hash;
+	bool read_only;           /* no commands (emit, join, leave, _disconnect); false */
+	enum sio_admin_mode mode; /* SIO_ADMIN_PRODUCTION */
+	const char *server_id;    /* serverId in server_stats; NULL: "<hostname>#<pid>" */
+	/* Admin sessions remembered for login by sessionId, in memory; past
+	 * it the oldest is forgotten. 1000. */
+	size_t max_sessions;
+	/* Serve the dashboard itself (the built UI of @socket.io/admin-ui,
+	 * its ui/dist folder) under this URL path ("/admin-ui/"), so that no
+	 * outside site is needed; NULL (default): not served. */
+	const char *ui_path;
+	/* That folder; NULL: the copy scripts/setup.sh installed when the
+	 * library was built (static/admin-ui/node_modules/...). */
+	const char *ui_dir;
+};
+
+/* Fills `opts` with the defaults above. */
+SIO_API void sio_admin_options_init(struct sio_admin_options *opts);
+
+/* Opens the admin namespace that the Socket.IO Admin UI connects to, as
+ * the reference's instrument(io, opts): logins (basic auth, then by
+ * sessionId), config, server_stats every 2 s, in development mode every
+ * socket and the live events, and (unless read_only) the dashboard's
+ * commands. The admin namespace is counted and listed as the reference
+ * does (it is one of the server's namespaces); its callbacks are the
+ * library's (set none of your own on it). server_stats reports the
+ * numbers of sio_server_stats(): its aggregatedEvents are what the
+ * counters grew by since the last one (bytes on the sockets, HTTP
+ * included). Call once, preferably before listening. opts is copied
+ * (NULL: the defaults). Returns 0, SIO_EINVAL (NULL srv, a namespace
+ * name not starting with '/', username without password_hash or the
+ * reverse, a hash that is not bcrypt, a ui_path not starting with '/', a
+ * server speaking plain Engine.IO), SIO_ENOTFOUND (ui_path set and
+ * no index.html in the UI folder), SIO_ESTATE (instrumented already) or
+ * SIO_ENOMEM. The state lives until sio_server_destroy(). */
+SIO_API int sio_admin_instrument(sio_server *srv, const struct sio_admin_options *opts);
+
 #ifdef __cplusplus
 }
 #endif

@@ -13,6 +13,8 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 required=(
 	meson ninja-build pkg-config gcc libc6-dev clang binutils
 	libwebsockets-dev libwebsockets-evlib-ev libev-dev libjansson-dev libmsgpack-dev node-llhttp
+	# crypt(3) with bcrypt (libxcrypt), for the admin UI's password
+	libcrypt-dev
 	# the build-time generator of the client bundle compresses with these
 	zlib1g-dev libbrotli-dev
 	# the browser tests (tests/browser/) drive /usr/bin/chromium
@@ -78,7 +80,8 @@ fi
 
 # Node packages, reinstalled in a folder only when its lockfile changed:
 # tests/ holds the clients the integration tests use, static/ the browser
-# client bundle that the build compiles into the library.
+# client bundle that the build compiles into the library, static/admin-ui/
+# the Socket.IO Admin UI's built dashboard.
 npm_ci_in() {
 	local dir="$repo/$1"
 	local stamp="$dir/node_modules/.sioc-lock-hash"
@@ -94,6 +97,7 @@ npm_ci_in() {
 }
 npm_ci_in tests
 npm_ci_in static
+npm_ci_in static/admin-ui # the admin UI that sio_admin_instrument() serves (ui_path)
 npm_ci_in tests/browser # playwright-core, which drives the system chromium
 
 echo "setup: done"

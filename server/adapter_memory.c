@@ -149,6 +149,7 @@ static int own_join(struct mem_adapter *ma, struct sio_socket *s)
 	ma->nids++;
 	list_insert_tail(&s->rooms, &s->own_link);
 	s->nrooms++;
+	SIO_OBSERVE(ma->base.nsp->io, room_join, s, s->id);
 	return 0;
 }
 
@@ -164,6 +165,7 @@ static void own_leave(struct mem_adapter *ma, struct sio_socket *s)
 	ma->nids--;
 	list_remove(&s->own_link);
 	s->nrooms--;
+	SIO_OBSERVE(ma->base.nsp->io, room_leave, s, s->id);
 }
 
 static int mem_join(struct sio_adapter *a, struct sio_socket *s, const char *name)
@@ -215,21 +217,24 @@ static int mem_join(struct sio_adapter *a, struct sio_socket *s, const char *nam
 	m->hnext = ma->members[k];
 	ma->members[k] = m;
 	ma->nmembers++;
+	SIO_OBSERVE(ma->base.nsp->io, room_join, s, name);
 	return 0;
 }
 
 static void member_remove(struct mem_adapter *ma, struct membership *m)
 {
 	struct room *r = m->room;
-	struct membership **pp = &ma->members[pair_hash(r, m->sock) & (ma->members_cap - 1)];
+	struct sio_socket *s = m->sock;
+	struct membership **pp = &ma->members[pair_hash(r, s) & (ma->members_cap - 1)];
 	while (*pp != m)
 		pp = &(*pp)->hnext;
 	*pp = m->hnext;
 	ma->nmembers--;
 	list_remove(&m->in_room);
 	list_remove(&m->in_sock);
-	m->sock->nrooms--;
+	s->nrooms--;
 	free(m);
+	SIO_OBSERVE(ma->base.nsp->io, room_leave, s, r->name);
 	if (--r->count == 0) {
 		struct room **rp = &ma->rooms[r->hash & (ma->rooms_cap - 1)];
 		while (*rp != r)

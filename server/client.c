@@ -355,6 +355,11 @@ void sio_layer_shutdown(struct sio_layer *io)
 	}
 }
 
+static void on_upgrade(sio_eio_socket *conn, void *userdata)
+{
+	SIO_OBSERVE((struct sio_layer *)userdata, conn_upgrade, conn);
+}
+
 /* Runs the disconnects asked for with sio_socket_disconnect() (the
  * engine's before_flush hook). */
 static void process_deferred(void *userdata)
@@ -408,7 +413,8 @@ void sio_layer_hooks(struct sio_layer *io, struct eio_hooks *hooks)
 		.ev = {.version = SIO_EIO_EVENTS_VERSION,
 		       .connection = on_open,
 		       .message = on_message,
-		       .close = on_close},
+		       .close = on_close,
+		       .upgrade = on_upgrade},
 		.userdata = io,
 		.before_flush = process_deferred,
 		.after_reap = reap_sockets,

@@ -15,6 +15,7 @@
 
 #include <libwebsockets.h>
 
+#include "server/admin.h"
 #include "http/forwarded.h"
 #include "server/sio.h"
 #include "transports/eio.h"
@@ -591,6 +592,7 @@ SIO_API void sio_server_destroy(sio_server *srv)
 		lws_context_destroy(srv->ctx);
 	eio_engine_destroy(srv->engine);
 	sio_layer_destroy(srv->io);
+	admin_free(srv->admin); /* after the layer it observes, and the timers */
 	pthread_mutex_destroy(&srv->calls_lock);
 	if (srv->loop) {
 		ev_timer_stop(srv->loop, &srv->tick);

@@ -24,6 +24,7 @@ struct lws_vhost;
 struct eio_engine;
 struct sio_layer;
 struct ip_net;
+struct sio_admin;
 
 struct sio_server {
 	struct sio_server_options opts; /* strings point into the owned copies below */
@@ -40,6 +41,7 @@ struct sio_server {
 	struct eio_engine *engine;
 	struct sio_layer *io; /* the Socket.IO layer */
 	bool sio_layer;       /* plugged into the engine (off after sio_eio_set_events()) */
+	struct sio_admin *admin; /* sio_admin_instrument()'s state (admin.c), or NULL */
 
 	struct ev_loop *loop;
 	ev_prepare prepare; /* flushes output once per loop turn */

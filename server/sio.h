@@ -34,6 +34,41 @@ enum sio_refusal {
 
 struct log;
 
+struct sio_socket;
+struct sio_pkt;
+
+/*
+ * Who watches the layer (the admin UI instrumentation, server/admin.c):
+ * the layer calls each member that is set, at the moment the reference's
+ * events fire. A member must not free or close what it is handed.
+ */
+struct sio_observer {
+	/* A session of the layer moved to websocket. (Sessions opened and
+	 * closed, packets and bytes are the engine's counters, eio_stats.) */
+	void (*conn_upgrade)(void *ud, sio_eio_socket *conn);
+	/* A socket joined its namespace (before the connection callback), or
+	 * is leaving it (before the disconnect callback). */
+	void (*socket_connect)(void *ud, struct sio_socket *s);
+	void (*socket_disconnect)(void *ud, struct sio_socket *s, const char *reason);
+	/* A socket entered or left a room (its own room included). */
+	void (*room_join)(void *ud, struct sio_socket *s, const char *room);
+	void (*room_leave)(void *ud, struct sio_socket *s, const char *room);
+	/* An EVENT packet for a socket, before its handler ([name, ...args]). */
+	void (*event_in)(void *ud, struct sio_socket *s, const struct sio_pkt *p);
+	/* An emit to one socket (data: [name, ...args], borrowed). */
+	void (*event_out)(void *ud, struct sio_socket *s, const json_t *data,
+	                  const struct sio_binary *bins, size_t nbins);
+	void *userdata;
+};
+
+/* Calls io's observer's `member` when it is set. */
+#define SIO_OBSERVE(io, member, ...)                                                               \
+	do {                                                                                       \
+		const struct sio_observer *obs_ = (io)->observer;                                  \
+		if (obs_ && obs_->member)                                                          \
+			obs_->member(obs_->userdata, __VA_ARGS__);                                 \
+	} while (0)
+
 /* The Socket.IO layer's state: one per server. */
 struct sio_layer {
 	sio_server *owner;                      /* what sio_namespace_server() returns */
@@ -51,6 +86,7 @@ struct sio_layer {
 	uint64_t events_dropped;                /* volatile broadcasts a transport could not take */
 	struct recovery *recovery;              /* NULL unless connection state recovery is on */
 	uint32_t nsp_serial;                    /* the last namespace serial given out */
+	const struct sio_observer *observer;    /* NULL unless instrumented (admin.c) */
 };
 
 /* One Engine.IO connection speaking Socket.IO. */

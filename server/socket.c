@@ -392,6 +392,7 @@ static void on_event(struct sio_socket *s, struct sio_pkt *p)
 				break;
 		}
 	}
+	SIO_OBSERVE(s->nsp->io, event_in, s, p);
 	json_array_remove(arr, 0);
 
 	sio_event_fn fn = s->any;
@@ -515,6 +516,7 @@ static int emit(sio_socket *s, const char *event, json_t *args, const struct sio
 	r = event_array(event, args, &data);
 	if (r < 0)
 		return r;
+	SIO_OBSERVE(s->nsp->io, event_out, s, data, bins, nbins);
 	if (s->nsp->io->recovery && !is_volatile && id < 0)
 		r = emit_stored(s, data, bins, nbins);
 	else
@@ -620,6 +622,7 @@ void socket_connected(struct sio_socket *s)
 	                                     : json_pack("{s:s}", "sid", s->id);
 	socket_packet(s, SIO_PACKET_CONNECT, -1, reply, NULL, 0, false);
 	json_decref(reply);
+	SIO_OBSERVE(nsp->io, socket_connect, s);
 	if (nsp->ev.connection)
 		nsp->ev.connection(s, nsp->ev_userdata);
 }
@@ -701,6 +704,7 @@ void socket_close(struct sio_socket *s, const char *reason)
 		a->fn(s, SIO_ECLOSED, NULL, NULL, 0, a->userdata);
 		free(a);
 	}
+	SIO_OBSERVE(io, socket_disconnect, s, reason);
 	if (nsp->ev.disconnect)
 		nsp->ev.disconnect(s, reason, nsp->ev_userdata);
 	list_remove(&s->defer_link);

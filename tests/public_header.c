@@ -11,6 +11,7 @@
 int main(void)
 {
 	struct sio_server_options opts;
+	struct sio_admin_options admin;
 	sio_server *srv;
 	const char *msg;
 	int err = 0;
@@ -24,6 +25,13 @@ int main(void)
 	srv = sio_server_create(&opts, &err);
 	if (srv == NULL) {
 		fprintf(stderr, "sio_server_create failed: %d\n", err);
+		return 1;
+	}
+	/* the admin UI's namespace, with the defaults */
+	sio_admin_options_init(&admin);
+	err = sio_admin_instrument(srv, &admin);
+	if (err != 0) {
+		fprintf(stderr, "sio_admin_instrument failed: %s\n", sio_strerror(err));
 		return 1;
 	}
 	sio_server_destroy(srv);

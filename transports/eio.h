@@ -51,6 +51,10 @@ void eio_engine_set_hooks(struct eio_engine *e, const struct eio_hooks *hooks);
 /* fn(userdata) runs when another thread woke the loop
  * (lws_cancel_service()): the loop's owner, not a layer, handles that. */
 void eio_engine_on_wakeup(struct eio_engine *e, void (*fn)(void *userdata), void *userdata);
+/* Serves another static folder under a path (http/static.h; borrowed, it
+ * must outlive the engine; NULL: none). */
+struct static_mount;
+void eio_engine_set_static_mount(struct eio_engine *e, const struct static_mount *mount);
 /* With `on`, a new session counts against max_pending_handshakes until
  * eio_session_settle() (the Socket.IO layer: until it joins a namespace). */
 void eio_engine_count_pending(struct eio_engine *e, bool on);

@@ -62,6 +62,11 @@ void eio_engine_on_wakeup(struct eio_engine *e, void (*fn)(void *userdata), void
 	e->wakeup_userdata = userdata;
 }
 
+void eio_engine_set_static_mount(struct eio_engine *e, const struct static_mount *mount)
+{
+	e->mount = mount;
+}
+
 void eio_engine_count_pending(struct eio_engine *e, bool on)
 {
 	e->count_pending = on;

@@ -36,6 +36,7 @@ struct eio_engine {
 	struct timer_wheel *wheel;             /* the loop's */
 	sio_server *owner;
 	struct eio_hooks hooks;
+	const struct static_mount *mount; /* another static folder (admin UI), or NULL */
 	void (*wakeup)(void *userdata);
 	void *wakeup_userdata;
 

@@ -240,7 +240,7 @@ static void dispatch_request(struct front_conn *c)
 		return;
 	}
 	if ((strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) &&
-	    static_serve(e->opts, req, &c->out, keep)) {
+	    static_serve(e->opts, e->mount, req, &c->out, keep)) {
 		if (!keep)
 			c->close_after = true;
 		conn_want_write(c);
