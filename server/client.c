@@ -200,7 +200,7 @@ static void on_close(sio_eio_socket *conn, const char *reason, void *userdata)
 }
 
 struct sio_layer *sio_layer_create(sio_server *owner, const struct sio_server_options *opts,
-				   struct timer_wheel *wheel)
+				   struct timer_wheel *wheel, struct pool *pool)
 {
 	struct sio_layer *io = calloc(1, sizeof(*io));
 	if (!io)
@@ -208,6 +208,7 @@ struct sio_layer *sio_layer_create(sio_server *owner, const struct sio_server_op
 	io->owner = owner;
 	io->opts = opts;
 	io->wheel = wheel;
+	io->pool = pool;
 	list_init(&io->namespaces);
 	list_init(&io->parents);
 	list_init(&io->deferred);
@@ -299,6 +300,7 @@ void sio_layer_destroy(struct sio_layer *io)
 		return;
 	reap_sockets(io);
 	json_decref(io->empty_object);
+	buf_free(&io->scratch);
 	while (!list_empty(&io->namespaces))
 		namespace_free(container_of(io->namespaces.next, struct sio_namespace, link));
 	while (!list_empty(&io->parents))

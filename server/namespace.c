@@ -201,7 +201,7 @@ static int namespace_emit(sio_namespace *nsp, const struct sio_target *t, const 
 		return r;
 	/* encoded once: every recipient shares these buffers */
 	struct outbuf *bufs[1 + SIO_MAX_EMIT_BINS];
-	int n = encode_packet(nsp->name, SIO_PACKET_EVENT, -1, data, bins, nbins, bufs);
+	int n = encode_packet(nsp->io, nsp->name, SIO_PACKET_EVENT, -1, data, bins, nbins, bufs);
 	json_decref(data);
 	if (n < 0)
 		return n;

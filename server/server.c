@@ -174,7 +174,9 @@ SIO_API sio_server *sio_server_create(const struct sio_server_options *opts, int
 		goto fail;
 	rc = SIO_ENOMEM;
 	srv->engine = eio_engine_create(&srv->opts, &srv->wheel, srv);
-	srv->io = sio_layer_create(srv, &srv->opts, &srv->wheel);
+	if (srv->engine)
+		srv->io = sio_layer_create(srv, &srv->opts, &srv->wheel,
+					   eio_engine_pool(srv->engine));
 	if (!srv->engine || !srv->io)
 		goto fail;
 	install_hooks(srv, NULL, NULL);

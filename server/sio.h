@@ -29,6 +29,8 @@ struct sio_layer {
 	const struct sio_server_options *opts; /* borrowed from the owner */
 	struct timer_wheel *wheel;              /* the loop's */
 	json_t *empty_object;                   /* shared {} for sockets without auth */
+	struct pool *pool;                      /* the engine's, where packets are encoded */
+	struct buf scratch;                     /* a packet's text before it goes to the pool */
 	bool stopping;                          /* the server is shutting down */
 	struct list namespaces;                 /* struct sio_namespace.link */
 	struct list parents;                    /* dynamic namespace parents */
@@ -126,10 +128,10 @@ struct sio_socket {
 };
 
 /* client.c */
-/* The layer of a server: options and wheel borrowed; "/" exists. NULL
- * when out of memory. */
+/* The layer of a server: options, wheel and pool borrowed; "/" exists.
+ * NULL when out of memory. */
 struct sio_layer *sio_layer_create(sio_server *owner, const struct sio_server_options *opts,
-				   struct timer_wheel *wheel);
+				   struct timer_wheel *wheel, struct pool *pool);
 /* The engine hooks that plug the layer in (userdata is the layer). */
 void sio_layer_hooks(struct sio_layer *io, struct eio_hooks *hooks);
 void sio_layer_destroy(struct sio_layer *io);
@@ -149,10 +151,11 @@ void socket_on_packet(struct sio_socket *s, struct sio_pkt *p);
 /* Leaves: disconnecting callback, rooms left, pending acks fail, the
  * disconnect callback; the memory is freed later. */
 void socket_close(struct sio_socket *s, const char *reason);
-/* Encodes a packet (BINARY_* when nbins) into shared buffers: out[0] the
- * text, then one per attachment (out holds 1 + nbins). data borrowed.
- * Returns the number of buffers (new references) or a negative SIO_E*. */
-int encode_packet(const char *nsp, enum sio_packet_type type, int64_t id, const json_t *data,
+/* Encodes a packet (BINARY_* when nbins) into shared buffers of io's
+ * pool: out[0] the text, then one per attachment (out holds 1 + nbins).
+ * data borrowed. Returns the number of buffers (new references) or a
+ * negative SIO_E*. */
+int encode_packet(struct sio_layer *io, const char *nsp, enum sio_packet_type type, int64_t id, const json_t *data,
 		  const struct sio_binary *bins, size_t nbins, struct outbuf **out);
 /* Queues one packet for the socket. data borrowed. */
 int socket_packet(struct sio_socket *s, enum sio_packet_type type, int64_t id, const json_t *data,

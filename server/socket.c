@@ -107,8 +107,12 @@ void socket_free(struct sio_socket *s)
 
 /* Encodes a packet and its attachments into shared buffers. Returns the
  * number of buffers (1 + nbins) or a negative error. */
-int encode_packet(const char *nsp, enum sio_packet_type type, int64_t id, const json_t *data,
-		  const struct sio_binary *bins, size_t nbins, struct outbuf **out)
+/* The most the scratch buffer of encode_packet() keeps between packets. */
+#define SCRATCH_KEEP 65536
+
+int encode_packet(struct sio_layer *io, const char *nsp, enum sio_packet_type type, int64_t id,
+		  const json_t *data, const struct sio_binary *bins, size_t nbins,
+		  struct outbuf **out)
 {
 	if (nbins > 0) {
 		if (type == SIO_PACKET_EVENT)
@@ -116,17 +120,20 @@ int encode_packet(const char *nsp, enum sio_packet_type type, int64_t id, const 
 		else if (type == SIO_PACKET_ACK)
 			type = SIO_PACKET_BINARY_ACK;
 	}
-	char *text = NULL;
-	size_t len = 0;
-	int r = sio_pkt_encode(type, nsp, strlen(nsp), id, (uint32_t)nbins, data, 0, &text, &len);
+	/* encoded into memory kept for it, then copied once into a buffer of
+	 * the pool of exactly its size class */
+	struct buf *text = &io->scratch;
+	text->len = 0;
+	int r = sio_pkt_encode_buf(type, nsp, strlen(nsp), id, (uint32_t)nbins, data, text);
 	if (r < 0)
 		return r == SIO_PKT_ENOMEM ? SIO_ENOMEM : SIO_EINVAL;
-	out[0] = outbuf_new(EIO_MESSAGE, false, text, len);
-	free(text);
+	out[0] = outbuf_new(io->pool, EIO_MESSAGE, false, text->data, text->len);
+	if (text->cap > SCRATCH_KEEP)
+		buf_free(text);
 	if (!out[0])
 		return SIO_ENOMEM;
 	for (size_t i = 0; i < nbins; i++) {
-		out[i + 1] = outbuf_new(EIO_MESSAGE, true, bins[i].data, bins[i].len);
+		out[i + 1] = outbuf_new(io->pool, EIO_MESSAGE, true, bins[i].data, bins[i].len);
 		if (!out[i + 1]) {
 			for (size_t k = 0; k <= i; k++)
 				outbuf_unref(out[k]);
@@ -142,7 +149,7 @@ int socket_packet(struct sio_socket *s, enum sio_packet_type type, int64_t id, c
 	struct outbuf *bufs[1 + SIO_MAX_EMIT_BINS];
 	if (nbins > SIO_MAX_EMIT_BINS)
 		return SIO_ETOOBIG;
-	int n = encode_packet(s->nsp->name, type, id, data, bins, nbins, bufs);
+	int n = encode_packet(s->nsp->io, s->nsp->name, type, id, data, bins, nbins, bufs);
 	if (n < 0)
 		return n;
 	int r = eio_session_send(s->client->conn, bufs, (size_t)n, is_volatile);

@@ -27,6 +27,8 @@
 #include "transports/queue.h"
 
 #define IP_BUCKETS 1024
+#define POOL_IDLE_MAX ((size_t)8 << 20) /* bytes the packet pool keeps idle at most */
+#define POOL_TRIM_MS 1000               /* how often the pool gives back idle memory */
 
 struct ip_count;
 
@@ -55,6 +57,11 @@ struct eio_engine {
 	struct list reap;     /* closed sessions to free */
 
 	struct ip_count *ips[IP_BUCKETS]; /* open connections per peer address */
+
+	/* encoded packets and received messages (the server's, shared with
+	 * the layer above), trimmed every POOL_TRIM_MS */
+	struct pool pool;
+	struct timer pool_timer;
 };
 
 /* ---- the transport seam ------------------------------------------------ */

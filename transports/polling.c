@@ -259,7 +259,7 @@ static void polling_end(struct eio_transport *t, bool closing, bool noop)
 	struct polling *p = container_of(t, struct polling, tr);
 	struct sio_eio_socket *s = t->sess;
 	if (p->get) {
-		struct outbuf *o = noop ? NULL : outbuf_new(EIO_CLOSE, false, NULL, 0);
+		struct outbuf *o = noop ? NULL : outbuf_new(&s->engine->pool, EIO_CLOSE, false, NULL, 0);
 		if (noop || (o && queue_push(&s->out, o) == 0)) {
 			respond(p, noop);
 		} else {

@@ -3,13 +3,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct outbuf *outbuf_new(enum eio_packet_type type, bool binary, const void *data, size_t len)
+/* The bytes of an outbuf of len data bytes. */
+static size_t outbuf_size(size_t len)
+{
+	return sizeof(struct outbuf) + OUTBUF_PRE + 1 + len;
+}
+
+struct outbuf *outbuf_new(struct pool *pool, enum eio_packet_type type, bool binary,
+                          const void *data, size_t len)
 {
 	if (len > SIZE_MAX - sizeof(struct outbuf) - OUTBUF_PRE - 1)
 		return NULL;
-	struct outbuf *o = malloc(sizeof(*o) + OUTBUF_PRE + 1 + len);
+	struct outbuf *o = pool ? pool_alloc(pool, outbuf_size(len)) : malloc(outbuf_size(len));
 	if (!o)
 		return NULL;
+	o->pool = pool;
 	o->refs = 1;
 	o->type = (uint8_t)type;
 	o->binary = binary;
@@ -22,7 +30,11 @@ struct outbuf *outbuf_new(enum eio_packet_type type, bool binary, const void *da
 
 void outbuf_unref(struct outbuf *o)
 {
-	if (o && --o->refs == 0)
+	if (!o || --o->refs > 0)
+		return;
+	if (o->pool)
+		pool_free(o->pool, o, outbuf_size(o->len));
+	else
 		free(o);
 }
 

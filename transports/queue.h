@@ -13,12 +13,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/pool.h"
 #include "protocol/eio_packet.h"
 
 /* An encoded packet shared by reference. Layout: OUTBUF_PRE bytes of
  * headroom (a websocket frame header goes there), the type digit, the
  * data. */
 struct outbuf {
+	struct pool *pool; /* its memory's, NULL: malloc's */
 	uint32_t refs;
 	uint8_t type; /* enum eio_packet_type */
 	bool binary;
@@ -33,9 +35,10 @@ static inline uint8_t *outbuf_data(struct outbuf *o)
 	return o->mem + OUTBUF_PRE + 1;
 }
 
-/* A new packet holding a copy of data (one reference, the caller's), or
- * NULL when out of memory. */
-struct outbuf *outbuf_new(enum eio_packet_type type, bool binary, const void *data, size_t len);
+/* A new packet holding a copy of data (one reference, the caller's), in
+ * memory from pool (NULL: malloc), or NULL when out of memory. */
+struct outbuf *outbuf_new(struct pool *pool, enum eio_packet_type type, bool binary,
+                          const void *data, size_t len);
 static inline struct outbuf *outbuf_ref(struct outbuf *o)
 {
 	o->refs++;

@@ -16,7 +16,7 @@
  * queue limits. Returns 0 or -1. */
 static int queue_control(struct sio_eio_socket *s, enum eio_packet_type type, const char *data)
 {
-	struct outbuf *o = outbuf_new(type, false, data, data ? strlen(data) : 0);
+	struct outbuf *o = outbuf_new(&s->engine->pool, type, false, data, data ? strlen(data) : 0);
 	if (!o || queue_push(&s->out, o) < 0) {
 		outbuf_unref(o);
 		return -1;
@@ -269,7 +269,7 @@ SIO_API int sio_eio_send(sio_eio_socket *s, const void *data, size_t len, bool b
 		return SIO_ETOOBIG;
 	if (!room_for(s, 1, len))
 		return queue_full(s);
-	struct outbuf *ob = outbuf_new(EIO_MESSAGE, binary, data, len);
+	struct outbuf *ob = outbuf_new(&s->engine->pool, EIO_MESSAGE, binary, data, len);
 	if (!ob || queue_push(&s->out, ob) < 0) {
 		outbuf_unref(ob);
 		return SIO_ENOMEM;

@@ -13,7 +13,7 @@
 
 static struct outbuf *packet(const char *text)
 {
-	struct outbuf *o = outbuf_new(EIO_MESSAGE, false, text, strlen(text));
+	struct outbuf *o = outbuf_new(NULL, EIO_MESSAGE, false, text, strlen(text));
 	if (!o)
 		out_of_memory();
 	return o;
