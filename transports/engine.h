@@ -102,20 +102,24 @@ enum session_state {
 
 struct ws_conn;
 
-/* Pointer-sized fields first, the small ones last: no padding holes. */
+struct session_close;
+struct session_data;
+
+/* Pointer-sized fields first, the small ones last: no padding holes. What
+ * only some sessions need (a close deadline, sio_eio_set_data) is
+ * allocated apart, when needed: an idle session is 200 bytes. */
 struct sio_eio_socket {
 	struct eio_engine *engine;
 	struct sio_request *req; /* the handshake request, owned */
 	void *layer;             /* the layer above's object */
-	void *data;
-	void (*data_free)(void *);
+	struct session_data *data; /* sio_eio_set_data(), NULL when none */
 	const char *close_reason;
 
 	struct eio_transport *tr; /* the transport in use */
 	struct ws_conn *probe;    /* a websocket upgrading this session; its timer times it */
 
-	struct timer ping_timer;  /* the next ping, then the pong awaited */
-	struct timer close_timer; /* sio_eio_close(): the close packet's deadline */
+	struct timer ping_timer;       /* the next ping, then the pong awaited */
+	struct session_close *closing; /* sio_eio_close(): the close packet's deadline */
 
 	struct list link;             /* engine->sessions */
 	struct list dirty;            /* engine->dirty or engine->reap; linked when marked */
@@ -123,8 +127,8 @@ struct sio_eio_socket {
 
 	struct queue out;
 
-	enum session_state state;
-	enum sio_transport transport; /* tr's kind, kept when tr is gone */
+	uint8_t state;     /* enum session_state */
+	uint8_t transport; /* enum sio_transport: tr's kind, kept when tr is gone */
 	char sid[21];
 	bool upgrading; /* probe answered */
 	bool awaiting_pong;
@@ -144,7 +148,7 @@ struct sio_eio_socket *session_find(struct eio_engine *e, const char *sid, size_
 bool session_alive(const struct sio_eio_socket *s);
 static inline enum sio_transport session_transport(const struct sio_eio_socket *s)
 {
-	return s->transport;
+	return (enum sio_transport)s->transport;
 }
 /* Handles one received Engine.IO packet. */
 void session_on_packet(struct sio_eio_socket *s, const struct eio_packet *p);

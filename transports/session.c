@@ -12,6 +12,27 @@
 
 #define CLOSE_TIMEOUT_MS 30000 /* the reference's polling closeTimeout */
 
+/* A closing session's deadline (sio_eio_close()). */
+struct session_close {
+	struct timer timer;
+	struct sio_eio_socket *sess;
+};
+
+/* What sio_eio_set_data() stores. */
+struct session_data {
+	void *data;
+	void (*free_fn)(void *);
+};
+
+static void close_cancel(struct sio_eio_socket *s)
+{
+	if (s->closing) {
+		timer_cancel(s->engine->wheel, &s->closing->timer);
+		free(s->closing);
+		s->closing = NULL;
+	}
+}
+
 /* Queues a packet of our own (open, ping, close...): not bounded by the
  * queue limits. Returns 0 or -1. */
 static int queue_control(struct sio_eio_socket *s, enum eio_packet_type type, const char *data)
@@ -66,7 +87,7 @@ static void session_finish(struct sio_eio_socket *s)
 	struct eio_engine *e = s->engine;
 	s->state = SS_CLOSED;
 	timer_cancel(e->wheel, &s->ping_timer);
-	timer_cancel(e->wheel, &s->close_timer);
+	close_cancel(s);
 	queue_clear(&s->out);
 	if (s->tr) {
 		/* as the reference: a held GET gets the close packet, or a noop
@@ -87,8 +108,10 @@ static void session_finish(struct sio_eio_socket *s)
 void session_free(struct sio_eio_socket *s)
 {
 	list_remove(&s->link);
-	if (s->data_free)
-		s->data_free(s->data);
+	close_cancel(s);
+	if (s->data && s->data->free_fn)
+		s->data->free_fn(s->data->data);
+	free(s->data);
 	request_release(s->req);
 	queue_free(&s->out);
 	free(s);
@@ -280,7 +303,8 @@ SIO_API int sio_eio_send(sio_eio_socket *s, const void *data, size_t len, bool b
 
 static void close_expired(struct timer *t)
 {
-	struct sio_eio_socket *s = container_of(t, struct sio_eio_socket, close_timer);
+	struct sio_eio_socket *s = container_of(t, struct session_close, timer)->sess;
+	close_cancel(s);
 	session_fail(s, s->engine->stopping ? "server shutting down" : "forced close");
 }
 
@@ -288,12 +312,17 @@ SIO_API void sio_eio_close(sio_eio_socket *s)
 {
 	if (!s || s->state != SS_OPEN)
 		return;
-	if (queue_control(s, EIO_CLOSE, NULL) < 0) {
+	struct session_close *c = malloc(sizeof(*c));
+	if (!c || queue_control(s, EIO_CLOSE, NULL) < 0) {
+		free(c);
 		session_fail(s, "forced close");
 		return;
 	}
 	s->state = SS_CLOSING;
-	timer_arm(s->engine->wheel, &s->close_timer, now_ms() + CLOSE_TIMEOUT_MS, close_expired);
+	c->sess = s;
+	list_init(&c->timer.link);
+	s->closing = c;
+	timer_arm(s->engine->wheel, &c->timer, now_ms() + CLOSE_TIMEOUT_MS, close_expired);
 }
 
 SIO_API const char *sio_eio_id(const sio_eio_socket *s)
@@ -303,7 +332,7 @@ SIO_API const char *sio_eio_id(const sio_eio_socket *s)
 
 SIO_API enum sio_transport sio_eio_transport(const sio_eio_socket *s)
 {
-	return s->transport;
+	return session_transport(s);
 }
 
 SIO_API const struct sio_request *sio_eio_request(const sio_eio_socket *s)
@@ -325,13 +354,26 @@ SIO_API void sio_eio_set_data(sio_eio_socket *s, void *data, void (*free_fn)(voi
 {
 	if (!s)
 		return;
-	if (s->data_free && s->data != data)
-		s->data_free(s->data);
-	s->data = data;
-	s->data_free = free_fn;
+	struct session_data *d = s->data;
+	if (d && d->free_fn && d->data != data)
+		d->free_fn(d->data);
+	if (!d && !data && !free_fn)
+		return;
+	if (!d) {
+		d = malloc(sizeof(*d));
+		if (!d) {
+			/* nowhere to keep it: as if the session were freed now */
+			if (free_fn)
+				free_fn(data);
+			return;
+		}
+		s->data = d;
+	}
+	d->data = data;
+	d->free_fn = free_fn;
 }
 
 SIO_API void *sio_eio_data(const sio_eio_socket *s)
 {
-	return s ? s->data : NULL;
+	return s && s->data ? s->data->data : NULL;
 }
