@@ -16,6 +16,7 @@
 #include "transports/engine.h"
 
 struct lws;
+struct ws_ctl;
 
 /* A websocket. It begins, as the HTTP state it replaces, with wsi and
  * engine (front.c reads them through either). */
@@ -31,11 +32,9 @@ struct ws_conn {
 
 	/* output, in this order: the rest of a frame cut by the kernel, then
 	 * handshake and control bytes, then the session's queue */
-	struct outbuf *cur;
-	const uint8_t *cur_p;
-	size_t cur_left;
-	struct buf out;
-	size_t out_off;
+	struct outbuf *cur; /* the packet whose frame the kernel cut */
+	size_t cur_off;     /* bytes of cur's frame written */
+	struct ws_ctl *ctl; /* handshake and control bytes; NULL when none wait */
 	struct timer timer; /* a probe's upgrade wait (upgrade.c), then close wait, then drain */
 
 	struct ws_parser rx;
