@@ -40,8 +40,16 @@ void outbuf_unref(struct outbuf *o)
 
 int queue_push(struct queue *q, struct outbuf *o)
 {
-	if (q->count == q->cap) {
-		uint32_t ncap = q->cap ? q->cap * 2 : 2;
+	if (!q->ring) {
+		/* empty: a ring as large as the last one (cap is its size) */
+		uint32_t ncap = q->cap ? q->cap : 2;
+		q->ring = malloc(ncap * sizeof(*q->ring));
+		if (!q->ring)
+			return -1;
+		q->cap = ncap;
+		q->head = 0;
+	} else if (q->count == q->cap) {
+		uint32_t ncap = q->cap * 2;
 		struct outbuf **r = malloc(ncap * sizeof(*r));
 		if (!r)
 			return -1;
@@ -66,6 +74,11 @@ struct outbuf *queue_pop(struct queue *q)
 	q->head = (q->head + 1) % q->cap;
 	q->count--;
 	q->bytes -= o->len;
+	if (!q->count) {
+		/* an idle session holds no ring; the next push makes one */
+		free(q->ring);
+		q->ring = NULL;
+	}
 	return o;
 }
 

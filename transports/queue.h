@@ -47,11 +47,14 @@ static inline struct outbuf *outbuf_ref(struct outbuf *o)
 /* Drops one reference; the last frees it. NULL is a no-op. */
 void outbuf_unref(struct outbuf *o);
 
-/* A FIFO of packets; all zero is an empty queue that owns nothing. */
+/* A FIFO of packets; all zero is an empty queue that owns nothing. An
+ * empty queue holds no ring: the ring goes when the last packet is
+ * popped (idle sessions are many), and comes back as large as it was. */
 struct queue {
-	struct outbuf **ring;
-	size_t bytes; /* data bytes of the packets queued */
-	uint32_t cap, head, count;
+	struct outbuf **ring; /* NULL when empty */
+	size_t bytes;         /* data bytes of the packets queued */
+	uint32_t cap;         /* slots of ring (of the last one when NULL) */
+	uint32_t head, count;
 };
 
 /* Appends o, taking over the caller's reference. Returns 0, or -1 when
@@ -65,7 +68,7 @@ static inline struct outbuf *queue_at(const struct queue *q, uint32_t i)
 /* Removes the first packet and hands its reference to the caller; NULL
  * when empty. */
 struct outbuf *queue_pop(struct queue *q);
-/* Drops every packet; the ring's memory stays for reuse. */
+/* Drops every packet. */
 void queue_clear(struct queue *q);
 /* Drops every packet and frees the ring. */
 void queue_free(struct queue *q);

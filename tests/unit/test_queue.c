@@ -52,9 +52,12 @@ static void test_ring(void)
 		bytes += strlen(text);
 	}
 	CHECK(q.bytes == bytes);
+	uint32_t cap = q.cap;
 	queue_clear(&q);
 	CHECK(q.count == 0 && q.bytes == 0 && queue_pop(&q) == NULL);
+	CHECK(q.ring == NULL && q.cap == cap); /* an empty queue holds no ring */
 	CHECK(queue_push(&q, packet("again")) == 0);
+	CHECK(q.ring != NULL && q.cap == cap); /* as large as the last one */
 	CHECK(is(queue_at(&q, 0), "again"));
 	queue_free(&q);
 	CHECK(q.ring == NULL && q.cap == 0 && q.count == 0);
