@@ -7,6 +7,16 @@ void ws_parser_free(struct ws_parser *p)
 	buf_free(&p->rx);
 }
 
+void ws_parser_shrink(struct ws_parser *p)
+{
+	if (p->ctl_in_rx) {
+		p->rx.len = p->ctl_at;
+		p->ctl_in_rx = false;
+	}
+	if (!p->in_message && !p->in_frame)
+		buf_free(&p->rx);
+}
+
 size_t ws_frame_header_before(uint8_t *payload, uint8_t opcode, size_t len)
 {
 	uint8_t h[10];

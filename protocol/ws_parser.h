@@ -75,6 +75,12 @@ struct ws_parser {
  * what it holds. */
 void ws_parser_free(struct ws_parser *p);
 
+/* Frees the parser's buffer unless a message or a control frame is being
+ * reassembled in it: what the last event pointed to is gone. Call it once
+ * the events of a read are handled, so that an idle connection holds no
+ * buffer (a message cut across reads needed one). */
+void ws_parser_shrink(struct ws_parser *p);
+
 /*
  * Parses from data[0..len), unmasking payload bytes in place, until an
  * event or the end of the bytes. Returns the number of bytes consumed;

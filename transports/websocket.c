@@ -323,6 +323,7 @@ int ws_on_data(struct ws_conn *w, uint8_t *data, size_t len)
 			break;
 		}
 	}
+	ws_parser_shrink(&w->rx);
 	return 0;
 }
 
