@@ -161,7 +161,8 @@ _Static_assert(_Alignof(struct req_header) <= _Alignof(struct sio_request) &&
 
 /* Strings a kept request shares rather than copies: methods, the usual
  * header names (lower-cased, as request_seal leaves them) and values, the
- * Engine.IO query names and values. */
+ * default path and the url of a websocket-only client, the Engine.IO query
+ * names and values. */
 const char *const request_common[] = {
         "",
         "GET",
@@ -198,6 +199,9 @@ const char *const request_common[] = {
         "gzip, deflate, br",
         "permessage-deflate; client_max_window_bits",
         "text/plain;charset=UTF-8",
+        "/socket.io/",
+        "/socket.io/?EIO=4&transport=websocket",
+        "/socket.io/?EIO=3&transport=websocket",
         "EIO",
         "4",
         "3",
