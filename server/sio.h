@@ -82,10 +82,10 @@ struct sio_namespace {
 	struct list link; /* io->namespaces or io->parents */
 };
 
+/* The names follow the handler array, NUL-terminated, in its order. */
 struct handler {
 	sio_event_fn fn;
 	void *userdata;
-	uint32_t event; /* offset of the name after the handler array */
 };
 
 struct sio_socket {
@@ -95,7 +95,8 @@ struct sio_socket {
 	void *data;
 	void (*data_free)(void *);
 
-	/* one block: nhandlers handlers, then their names (names_len bytes) */
+	/* one block: nhandlers handlers, then their names in the same order
+	 * (names_len bytes) */
 	struct handler *handlers;
 	sio_event_fn any;
 	void *any_userdata;

@@ -207,15 +207,28 @@ static char *handler_names(const struct sio_socket *s)
 	return (char *)(s->handlers + s->nhandlers);
 }
 
+/* The index of event's handler, with the offset of its name; -1 when
+ * none. */
+static long handler_index(const struct sio_socket *s, const char *event, uint32_t *name_off)
+{
+	const char *names = handler_names(s);
+	uint32_t off = 0;
+	for (uint32_t i = 0; i < s->nhandlers; i++) {
+		const char *name = names + off;
+		if (strcmp(name, event) == 0) {
+			if (name_off)
+				*name_off = off;
+			return (long)i;
+		}
+		off += (uint32_t)strlen(name) + 1;
+	}
+	return -1;
+}
+
 static struct handler *handler_find(const struct sio_socket *s, const char *event)
 {
-	if (!s->nhandlers)
-		return NULL;
-	const char *names = handler_names(s);
-	for (uint32_t i = 0; i < s->nhandlers; i++)
-		if (strcmp(names + s->handlers[i].event, event) == 0)
-			return &s->handlers[i];
-	return NULL;
+	long i = handler_index(s, event, NULL);
+	return i < 0 ? NULL : &s->handlers[i];
 }
 
 SIO_API int sio_socket_on(sio_socket *s, const char *event, sio_event_fn fn, void *userdata)
@@ -242,7 +255,7 @@ SIO_API int sio_socket_on(sio_socket *s, const char *event, sio_event_fn fn, voi
 		memcpy(names, handler_names(s), s->names_len);
 	}
 	memcpy(names + s->names_len, event, len);
-	nh[n] = (struct handler){.fn = fn, .userdata = userdata, .event = s->names_len};
+	nh[n] = (struct handler){.fn = fn, .userdata = userdata};
 	free(s->handlers);
 	s->handlers = nh;
 	s->nhandlers++;
@@ -263,20 +276,19 @@ SIO_API int sio_socket_off(sio_socket *s, const char *event)
 {
 	if (!s || !event)
 		return SIO_EINVAL;
-	struct handler *h = handler_find(s, event);
-	if (!h)
+	uint32_t off;
+	long i = handler_index(s, event, &off);
+	if (i < 0)
 		return SIO_ENOTFOUND;
-	/* in place: the name's bytes closed up, the last handler moved into
-	 * the hole, the names moved down by one handler */
+	/* in place, the order kept: the name's bytes closed up, the handlers
+	 * after it moved down, then the names moved down by one handler */
 	char *names = handler_names(s);
-	uint32_t off = h->event;
 	uint32_t len = (uint32_t)strlen(names + off) + 1;
 	memmove(names + off, names + off + len, s->names_len - off - len);
 	s->names_len -= len;
-	for (uint32_t i = 0; i < s->nhandlers; i++)
-		if (s->handlers[i].event > off)
-			s->handlers[i].event -= len;
-	*h = s->handlers[--s->nhandlers];
+	memmove(&s->handlers[i], &s->handlers[i + 1],
+	        (s->nhandlers - (uint32_t)i - 1) * sizeof(*s->handlers));
+	s->nhandlers--;
 	memmove(handler_names(s), names, s->names_len);
 	return 0;
 }
