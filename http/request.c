@@ -292,19 +292,20 @@ static void keep_strings(struct keep_ctx *k, struct sio_request *out)
 	}
 }
 
-struct sio_request *request_keep(const struct sio_request *r)
+struct sio_request *request_keep_with(const struct sio_request *r, size_t before)
 {
 	/* Exactly the size: a kept request lives as long as its session. The
-	 * struct, the header pairs, the query pairs, then the strings that
-	 * are not common, each once. */
+	 * caller's bytes, the struct, the header pairs, the query pairs, then
+	 * the strings that are not common, each once. */
 	size_t hbytes = r->nheaders * sizeof(*r->headers);
 	size_t qbytes = r->nquery * sizeof(*r->query);
 	struct keep_ctx ctx = {.r = r, .arena = NULL, .len = 0};
 	keep_strings(&ctx, NULL);
 	size_t alen = ctx.len;
-	struct sio_request *k = malloc(sizeof(*k) + hbytes + qbytes + alen);
-	if (!k)
+	char *block = malloc(before + sizeof(struct sio_request) + hbytes + qbytes + alen);
+	if (!block)
 		return NULL;
+	struct sio_request *k = (struct sio_request *)(block + before);
 	*k = *r;
 	k->headers = (struct req_header *)(k + 1);
 	k->query = (struct req_pair *)(k->headers + r->nheaders);
@@ -316,6 +317,11 @@ struct sio_request *request_keep(const struct sio_request *r)
 	ctx.len = 0;
 	keep_strings(&ctx, k);
 	return k;
+}
+
+struct sio_request *request_keep(const struct sio_request *r)
+{
+	return request_keep_with(r, 0);
 }
 
 void request_release(struct sio_request *kept)

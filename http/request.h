@@ -71,6 +71,11 @@ const char *request_query_n(const struct sio_request *r, const char *name, size_
  * the accessors can return are kept. r is not changed and may be reused.
  * Free it with request_release, never with request_free. */
 struct sio_request *request_keep(const struct sio_request *r);
+/* request_keep, in a heap block that begins with `before` bytes of the
+ * caller's (a multiple of 8; the request follows them): the block, at
+ * (char *)kept - before, is the caller's to free() as a whole, never with
+ * request_release. */
+struct sio_request *request_keep_with(const struct sio_request *r, size_t before);
 /* Frees a request made by request_keep. NULL is a no-op. */
 void request_release(struct sio_request *kept);
 

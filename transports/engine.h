@@ -110,7 +110,7 @@ struct session_data;
  * allocated apart, when needed: an idle session is 200 bytes. */
 struct sio_eio_socket {
 	struct eio_engine *engine;
-	struct sio_request *req; /* the handshake request, owned */
+	struct sio_request *req; /* the handshake request, in the session's block */
 	void *layer;             /* the layer above's object */
 	struct session_data *data; /* sio_eio_set_data(), NULL when none */
 	const char *close_reason;
@@ -137,11 +137,16 @@ struct sio_eio_socket {
 	bool client_closed; /* the client sent a close packet */
 };
 
-/* Creates a session for a handshake, taking ownership of req (from
- * request_keep()), and attaches tr (whose sess it sets). Queues the open
- * packet and runs the connection hook. Returns NULL on failure (req
- * released, tr untouched). */
-struct sio_eio_socket *session_create(struct eio_engine *e, struct sio_request *req,
+/* The memory of a session for a handshake: the session, zeroed, and the
+ * kept copy of req (s->req) in one block (the session's lifetime is the
+ * kept request's). NULL when out of memory. Free it with
+ * session_create(), or session_discard() when it is not created. */
+struct sio_eio_socket *session_alloc(const struct sio_request *req);
+void session_discard(struct sio_eio_socket *s);
+/* Creates the session s (from session_alloc(), taken over) and attaches
+ * tr (whose sess it sets). Queues the open packet and runs the connection
+ * hook. Returns NULL on failure (s freed, tr untouched). */
+struct sio_eio_socket *session_create(struct eio_engine *e, struct sio_eio_socket *s,
                                       struct eio_transport *tr);
 struct sio_eio_socket *session_find(struct eio_engine *e, const char *sid, size_t len);
 /* A session that may still be served (neither failed nor closed). */

@@ -135,6 +135,15 @@ void conn_respond_error(struct front_conn *c, const struct sio_request *req, int
 	buf_free(&body);
 }
 
+void conn_body_free(struct front_conn *c)
+{
+	if (c->body) {
+		buf_free(c->body);
+		free(c->body);
+		c->body = NULL;
+	}
+}
+
 void conn_request_done(struct front_conn *c)
 {
 	c->sess = NULL;
@@ -243,7 +252,7 @@ static int on_headers(void *ud, struct sio_request *req, const struct h1_info *i
 {
 	struct front_conn *c = ud;
 	struct eio_engine *e = c->engine;
-	buf_free(&c->body);
+	conn_body_free(c);
 	c->body_limit = MAX_OTHER_BODY;
 	char addr[PEER_TEXT_SIZE];
 	if (request_set_address(req, peer_text(&c->peer, addr)) < 0)
@@ -262,9 +271,11 @@ static int on_headers(void *ud, struct sio_request *req, const struct h1_info *i
 static int on_body(void *ud, const uint8_t *p, size_t n)
 {
 	struct front_conn *c = ud;
-	if (c->body.len + n > c->body_limit)
+	if (!c->body && !(c->body = calloc(1, sizeof(*c->body))))
+		return 500;
+	if (c->body->len + n > c->body_limit)
 		return 413;
-	return buf_append(&c->body, p, n) < 0 ? 500 : 0;
+	return buf_append(c->body, p, n) < 0 ? 500 : 0;
 }
 
 static const struct h1_events h1_events = {
@@ -299,7 +310,7 @@ static int conn_process(struct front_conn *c)
 		}
 		buf_consume(&c->in, used);
 		dispatch_request(c);
-		buf_free(&c->body);
+		conn_body_free(c);
 		if (!c->busy)
 			h1_next(c->h1);
 	}
@@ -333,7 +344,7 @@ static void conn_closed(struct front_conn *c)
 	c->h1 = NULL;
 	buf_free(&c->in);
 	buf_free(&c->out);
-	buf_free(&c->body);
+	conn_body_free(c);
 }
 
 static int conn_writeable(struct front_conn *c)

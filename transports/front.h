@@ -47,7 +47,7 @@ struct front_conn {
 			struct buf in;  /* received, not yet parsed */
 			struct buf out; /* response bytes not yet written */
 			size_t out_off;
-			struct buf body; /* the current request's body */
+			struct buf *body; /* the current request's body; NULL when none came */
 			size_t body_limit;
 			struct sio_eio_socket *sess; /* the session served (held GET or POST) */
 			enum conn_role role;
@@ -86,6 +86,8 @@ void conn_respond_bare(struct front_conn *c, int status, bool keep_alive);
  * (initial_headers too when `initial`). */
 void conn_engine_headers(struct front_conn *c, const struct sio_request *req, struct buf *h,
                          bool initial);
+/* Frees c's request body (made when its first bytes came). */
+void conn_body_free(struct front_conn *c);
 /* The request is answered: c goes on with the next one. */
 void conn_request_done(struct front_conn *c);
 

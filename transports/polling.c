@@ -106,8 +106,8 @@ void polling_handshake(struct front_conn *c, struct sio_request *req)
 	struct polling *p = calloc(1, sizeof(*p));
 	if (p)
 		p->tr.ops = &polling_ops;
-	struct sio_request *copy = p ? request_keep(req) : NULL;
-	struct sio_eio_socket *s = copy ? session_create(e, copy, &p->tr) : NULL;
+	struct sio_eio_socket *fresh = p ? session_alloc(req) : NULL;
+	struct sio_eio_socket *s = fresh ? session_create(e, fresh, &p->tr) : NULL;
 	if (!s) {
 		free(p);
 		conn_respond_error(c, req, EIO_ERR_BAD_REQUEST, NULL, false);
@@ -166,15 +166,16 @@ void polling_release_post(struct front_conn *c)
  * that is not UTF-8 (the message callback promises UTF-8). */
 static bool feed(struct front_conn *c, struct sio_eio_socket *s)
 {
+	uint8_t *body = c->body ? c->body->data : NULL;
+	size_t len = c->body ? c->body->len : 0;
 	size_t count = 1;
-	for (size_t i = 0; i < c->body.len; i++)
-		count += c->body.data[i] == EIO_SEPARATOR;
+	for (size_t i = 0; i < len; i++)
+		count += body[i] == EIO_SEPARATOR;
 	bool ok = count <= MAX_PAYLOAD_PACKETS;
 	size_t pos = 0;
 	struct eio_packet p;
 	int r = 0;
-	while (ok && s->state == SS_OPEN &&
-	       (r = eio_payload_next(c->body.data, c->body.len, &pos, &p)) > 0) {
+	while (ok && s->state == SS_OPEN && (r = eio_payload_next(body, len, &pos, &p)) > 0) {
 		struct utf8_state u = {0};
 		if (!p.binary && (!utf8_feed(&u, p.data, p.len) || !utf8_complete(&u))) {
 			ok = false;

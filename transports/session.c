@@ -112,7 +112,6 @@ void session_free(struct sio_eio_socket *s)
 	if (s->data && s->data->free_fn)
 		s->data->free_fn(s->data->data);
 	free(s->data);
-	request_release(s->req);
 	queue_free(&s->out);
 	free(s);
 }
@@ -148,15 +147,32 @@ static void ping_due(struct timer *t)
 
 /* ---- creation ----------------------------------------------------------- */
 
-struct sio_eio_socket *session_create(struct eio_engine *e, struct sio_request *req,
-				      struct eio_transport *tr)
+/* A session's size in its block, the kept request after it. */
+#define SESSION_SIZE ((sizeof(struct sio_eio_socket) + 7) & ~(size_t)7)
+
+struct sio_eio_socket *session_alloc(const struct sio_request *req)
+{
+	struct sio_request *k = request_keep_with(req, SESSION_SIZE);
+	if (!k)
+		return NULL;
+	struct sio_eio_socket *s = (struct sio_eio_socket *)((char *)k - SESSION_SIZE);
+	memset(s, 0, sizeof(*s));
+	s->req = k;
+	return s;
+}
+
+void session_discard(struct sio_eio_socket *s)
+{
+	free(s);
+}
+
+struct sio_eio_socket *session_create(struct eio_engine *e, struct sio_eio_socket *s,
+                                      struct eio_transport *tr)
 {
 	const struct sio_server_options *o = e->opts;
-	struct sio_eio_socket *s = calloc(1, sizeof(*s));
 	if (!s || engine_reserve_session(e, s) < 0)
 		goto fail;
 	s->engine = e;
-	s->req = req;
 	s->state = SS_OPEN;
 	list_init(&s->dirty);
 
@@ -182,7 +198,6 @@ fail:
 		queue_free(&s->out);
 		free(s);
 	}
-	request_release(req);
 	return NULL;
 }
 

@@ -71,7 +71,28 @@ static void kill_now(struct ws_conn *w)
 
 static void kill_conn(struct timer *t)
 {
-	kill_now(container_of(t, struct ws_conn, timer));
+	kill_now(ws_timer_conn(t));
+}
+
+int ws_timer_arm(struct ws_conn *w, uint64_t at, timer_fn fn)
+{
+	if (!w->timer) {
+		w->timer = calloc(1, sizeof(*w->timer));
+		if (!w->timer)
+			return -1;
+		w->timer->w = w;
+	}
+	timer_arm(w->engine->wheel, &w->timer->t, at, fn);
+	return 0;
+}
+
+void ws_timer_free(struct ws_conn *w)
+{
+	if (w->timer) {
+		timer_cancel(w->engine->wheel, &w->timer->t);
+		free(w->timer);
+		w->timer = NULL;
+	}
 }
 
 void ws_request_write(struct ws_conn *w)
@@ -222,7 +243,8 @@ static int ws_send(struct ws_conn *w)
 		 * loses the close frame), for DRAIN_MS at most */
 		w->draining = true;
 		shutdown(fd, SHUT_WR);
-		timer_arm(w->engine->wheel, &w->timer, now_ms() + DRAIN_MS, kill_conn);
+		if (ws_timer_arm(w, now_ms() + DRAIN_MS, kill_conn) < 0)
+			kill_now(w);
 	}
 	return 0;
 }
@@ -245,7 +267,8 @@ void ws_close(struct ws_conn *w, int code)
 		kill_now(w);
 	/* A peer that stopped reading (a slow consumer cut off for "queue
 	 * full") never takes the close frame: its socket goes after a while. */
-	timer_arm(w->engine->wheel, &w->timer, now_ms() + CLOSE_WAIT_MS, kill_conn);
+	if (ws_timer_arm(w, now_ms() + CLOSE_WAIT_MS, kill_conn) < 0)
+		kill_now(w);
 	count_out(w);
 	ws_request_write(w);
 }
@@ -378,7 +401,7 @@ int ws_on_writeable(struct ws_conn *w)
 void ws_on_closed(struct ws_conn *w)
 {
 	w->wsi = NULL;
-	timer_cancel(w->engine->wheel, &w->timer);
+	ws_timer_free(w);
 	ws_lost(w);
 	if (w->cur)
 		outbuf_unref(w->cur);

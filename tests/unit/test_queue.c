@@ -158,7 +158,7 @@ static void setup(struct fixture *f, enum sio_queue_full_policy policy)
 	request_reset(&empty);
 	if (request_seal(&empty) < 0)
 		out_of_memory();
-	f->s = session_create(f->e, request_keep(&empty), &f->t.tr);
+	f->s = session_create(f->e, session_alloc(&empty), &f->t.tr);
 	request_free(&empty);
 	if (!f->e || !f->s)
 		out_of_memory();
