@@ -69,7 +69,7 @@ static void respond(struct polling *p, bool noop)
 	} else if (rc == 0) {
 		bool first = true;
 		struct outbuf *o;
-		while (npackets-- > 0 && (o = queue_pop(&s->out))) {
+		while (npackets-- > 0 && (o = queue_pop(&s->engine->pool, &s->out))) {
 			if (!first)
 				c->out.data[c->out.len++] = EIO_SEPARATOR;
 			first = false;
@@ -261,7 +261,7 @@ static void polling_end(struct eio_transport *t, bool closing, bool noop)
 	struct sio_eio_socket *s = t->sess;
 	if (p->get) {
 		struct outbuf *o = noop ? NULL : outbuf_new(&s->engine->pool, EIO_CLOSE, false, NULL, 0);
-		if (noop || (o && queue_push(&s->out, o) == 0)) {
+		if (noop || (o && queue_push(&s->engine->pool, &s->out, o) == 0)) {
 			respond(p, noop);
 		} else {
 			outbuf_unref(o);

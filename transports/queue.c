@@ -38,24 +38,39 @@ void outbuf_unref(struct outbuf *o)
 		free(o);
 }
 
-int queue_push(struct queue *q, struct outbuf *o)
+/* A ring of cap slots from pool (NULL: malloc). */
+static struct outbuf **ring_new(struct pool *pool, uint32_t cap)
+{
+	size_t n = (size_t)cap * sizeof(struct outbuf *);
+	return pool ? pool_alloc(pool, n) : malloc(n);
+}
+
+static void ring_free(struct pool *pool, struct outbuf **ring, uint32_t cap)
+{
+	if (pool)
+		pool_free(pool, ring, (size_t)cap * sizeof(*ring));
+	else
+		free(ring);
+}
+
+int queue_push(struct pool *pool, struct queue *q, struct outbuf *o)
 {
 	if (!q->ring) {
 		/* empty: a ring as large as the last one (cap is its size) */
 		uint32_t ncap = q->cap ? q->cap : 2;
-		q->ring = malloc(ncap * sizeof(*q->ring));
+		q->ring = ring_new(pool, ncap);
 		if (!q->ring)
 			return -1;
 		q->cap = ncap;
 		q->head = 0;
 	} else if (q->count == q->cap) {
 		uint32_t ncap = q->cap * 2;
-		struct outbuf **r = malloc(ncap * sizeof(*r));
+		struct outbuf **r = ring_new(pool, ncap);
 		if (!r)
 			return -1;
 		for (uint32_t i = 0; i < q->count; i++)
 			r[i] = queue_at(q, i);
-		free(q->ring);
+		ring_free(pool, q->ring, q->cap);
 		q->ring = r;
 		q->cap = ncap;
 		q->head = 0;
@@ -66,7 +81,7 @@ int queue_push(struct queue *q, struct outbuf *o)
 	return 0;
 }
 
-struct outbuf *queue_pop(struct queue *q)
+struct outbuf *queue_pop(struct pool *pool, struct queue *q)
 {
 	if (!q->count)
 		return NULL;
@@ -76,22 +91,23 @@ struct outbuf *queue_pop(struct queue *q)
 	q->bytes -= o->len;
 	if (!q->count) {
 		/* an idle session holds no ring; the next push makes one */
-		free(q->ring);
+		ring_free(pool, q->ring, q->cap);
 		q->ring = NULL;
 	}
 	return o;
 }
 
-void queue_clear(struct queue *q)
+void queue_clear(struct pool *pool, struct queue *q)
 {
 	struct outbuf *o;
-	while ((o = queue_pop(q)))
+	while ((o = queue_pop(pool, q)))
 		outbuf_unref(o);
 }
 
-void queue_free(struct queue *q)
+void queue_free(struct pool *pool, struct queue *q)
 {
-	queue_clear(q);
-	free(q->ring);
+	queue_clear(pool, q);
+	if (q->ring)
+		ring_free(pool, q->ring, q->cap);
 	*q = (struct queue){0};
 }

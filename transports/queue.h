@@ -57,9 +57,12 @@ struct queue {
 	uint32_t head, count;
 };
 
+/* The functions below take the pool the ring's memory comes from (NULL:
+ * malloc's), the same for every call on one queue. */
+
 /* Appends o, taking over the caller's reference. Returns 0, or -1 when
  * out of memory (o still the caller's). */
-int queue_push(struct queue *q, struct outbuf *o);
+int queue_push(struct pool *pool, struct queue *q, struct outbuf *o);
 /* The packet i places from the front (i < q->count), borrowed. */
 static inline struct outbuf *queue_at(const struct queue *q, uint32_t i)
 {
@@ -67,10 +70,10 @@ static inline struct outbuf *queue_at(const struct queue *q, uint32_t i)
 }
 /* Removes the first packet and hands its reference to the caller; NULL
  * when empty. */
-struct outbuf *queue_pop(struct queue *q);
+struct outbuf *queue_pop(struct pool *pool, struct queue *q);
 /* Drops every packet. */
-void queue_clear(struct queue *q);
+void queue_clear(struct pool *pool, struct queue *q);
 /* Drops every packet and frees the ring. */
-void queue_free(struct queue *q);
+void queue_free(struct pool *pool, struct queue *q);
 
 #endif

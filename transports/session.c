@@ -38,7 +38,7 @@ static void close_cancel(struct sio_eio_socket *s)
 static int queue_control(struct sio_eio_socket *s, enum eio_packet_type type, const char *data)
 {
 	struct outbuf *o = outbuf_new(&s->engine->pool, type, false, data, data ? strlen(data) : 0);
-	if (!o || queue_push(&s->out, o) < 0) {
+	if (!o || queue_push(&s->engine->pool, &s->out, o) < 0) {
 		outbuf_unref(o);
 		return -1;
 	}
@@ -88,7 +88,7 @@ static void session_finish(struct sio_eio_socket *s)
 	s->state = SS_CLOSED;
 	timer_cancel(e->wheel, &s->ping_timer);
 	close_cancel(s);
-	queue_clear(&s->out);
+	queue_clear(&s->engine->pool, &s->out);
 	if (s->tr) {
 		/* as the reference: a held GET gets the close packet, or a noop
 		 * when the client asked for the close */
@@ -101,7 +101,7 @@ static void session_finish(struct sio_eio_socket *s)
 	engine_remove_session(e, s);
 	if (e->hooks.ev.close)
 		e->hooks.ev.close(s, s->close_reason, e->hooks.userdata);
-	queue_clear(&s->out);
+	queue_clear(&s->engine->pool, &s->out);
 	list_insert_tail(&e->reap, &s->dirty);
 }
 
@@ -112,7 +112,7 @@ void session_free(struct sio_eio_socket *s)
 	if (s->data && s->data->free_fn)
 		s->data->free_fn(s->data->data);
 	free(s->data);
-	queue_free(&s->out);
+	queue_free(&s->engine->pool, &s->out);
 	free(s);
 }
 
@@ -195,7 +195,7 @@ struct sio_eio_socket *session_create(struct eio_engine *e, struct sio_eio_socke
 fail:
 	if (s) {
 		list_remove(&s->dirty);
-		queue_free(&s->out);
+		queue_free(&e->pool, &s->out);
 		free(s);
 	}
 	return NULL;
@@ -287,7 +287,7 @@ int eio_session_send(sio_eio_socket *s, struct outbuf **bufs, size_t n, bool is_
 	if (!room_for(s, n, bytes))
 		return queue_full(s);
 	for (size_t i = 0; i < n; i++) {
-		if (queue_push(&s->out, bufs[i]) < 0)
+		if (queue_push(&s->engine->pool, &s->out, bufs[i]) < 0)
 			return SIO_ENOMEM;
 		outbuf_ref(bufs[i]);
 	}
@@ -308,7 +308,7 @@ SIO_API int sio_eio_send(sio_eio_socket *s, const void *data, size_t len, bool b
 	if (!room_for(s, 1, len))
 		return queue_full(s);
 	struct outbuf *ob = outbuf_new(&s->engine->pool, EIO_MESSAGE, binary, data, len);
-	if (!ob || queue_push(&s->out, ob) < 0) {
+	if (!ob || queue_push(&s->engine->pool, &s->out, ob) < 0) {
 		outbuf_unref(ob);
 		return SIO_ENOMEM;
 	}

@@ -213,7 +213,7 @@ static int ws_send(struct ws_conn *w)
 				ctl_drop(w); /* the handshake and control frames: kept no longer */
 		}
 		for (int i = first_packet; i < niov && k > 0; i++) {
-			struct outbuf *o = queue_pop(&s->out);
+			struct outbuf *o = queue_pop(&s->engine->pool, &s->out);
 			struct iovec f = iov[i];
 			bool is_close = o->type == EIO_CLOSE;
 			if (k >= f.iov_len) {
