@@ -22,6 +22,8 @@
 /* Binary attachments an emit may carry (a packet's buffers are kept on
  * the stack while it is encoded). */
 #define SIO_MAX_EMIT_BINS 256
+/* Event handlers one socket may have (sio_socket_on). */
+#define SIO_MAX_HANDLERS 65535
 
 /* The Socket.IO layer's state: one per server. */
 struct sio_layer {
@@ -95,14 +97,12 @@ struct sio_socket {
 	void *data;
 	void (*data_free)(void *);
 
-	/* one block: nhandlers handlers, then their names in the same order
-	 * (names_len bytes) */
+	/* one block: nhandlers handlers, then their names in the same order */
 	struct handler *handlers;
-	sio_event_fn any;
-	void *any_userdata;
+	struct socket_rare *rare; /* sio_socket_on_any(), the events-per-second window;
+	                           * NULL while neither is in use */
 
 	int64_t next_ack_id;
-	uint64_t events_window; /* start (ms) of the current one-second window */
 	uint64_t gen;           /* selection stamp of the in-memory adapter */
 	struct list acks_out; /* struct pending_ack: our emits awaiting a reply */
 	struct list acks_in;  /* struct sio_ack: client requests not answered yet */
@@ -116,16 +116,22 @@ struct sio_socket {
 	struct list client_link;
 	struct list defer_link; /* io->deferred or io->reap */
 
-	uint32_t nhandlers;
-	uint32_t names_len;
-	uint32_t nrooms;   /* rooms joined (kept by the adapter) */
-	uint32_t nacks_in; /* entries of acks_in */
-	uint32_t events_in_window;
+	uint32_t nrooms;    /* rooms joined (kept by the adapter) */
+	uint32_t nacks_in;  /* entries of acks_in */
+	uint16_t nhandlers; /* SIO_MAX_HANDLERS at most */
 	char id[21];
-	bool connected;
-	bool closed; /* left (or refused): joins fail from now on */
-	bool disconnect_pending; /* sio_socket_disconnect() to run */
-	bool disconnect_close;
+	bool connected : 1;
+	bool closed : 1;             /* left (or refused): joins fail from now on */
+	bool disconnect_pending : 1; /* sio_socket_disconnect() to run */
+	bool disconnect_close : 1;
+};
+
+/* What few sockets use, allocated apart (an idle socket is 248 bytes). */
+struct socket_rare {
+	sio_event_fn any;
+	void *any_userdata;
+	uint64_t events_window; /* start (ms) of the current one-second window */
+	uint32_t events_in_window;
 };
 
 /* client.c */

@@ -58,7 +58,11 @@ int event_array(const char *event, json_t *args, json_t **out)
 struct sio_socket *socket_new(struct sio_client *c, struct sio_namespace *nsp, json_t *auth)
 {
 	struct sio_socket *s = calloc(1, sizeof(*s));
-	if (!s || id_random(s->id) < 0) {
+	if (s && nsp->io->opts->max_events_per_second)
+		s->rare = calloc(1, sizeof(*s->rare)); /* its window is counted on every event */
+	if (!s || id_random(s->id) < 0 || (nsp->io->opts->max_events_per_second && !s->rare)) {
+		if (s)
+			free(s->rare);
 		free(s);
 		json_decref(auth);
 		return NULL;
@@ -99,6 +103,7 @@ void socket_free(struct sio_socket *s)
 	}
 	s->nacks_in = 0;
 	free(s->handlers);
+	free(s->rare);
 	json_decref((json_t *)s->hs.auth); /* owned: see socket_new() */
 	free(s);
 }
@@ -207,6 +212,16 @@ static char *handler_names(const struct sio_socket *s)
 	return (char *)(s->handlers + s->nhandlers);
 }
 
+/* The bytes of the names after the handlers. */
+static size_t handler_names_len(const struct sio_socket *s)
+{
+	const char *names = handler_names(s);
+	size_t off = 0;
+	for (uint32_t i = 0; i < s->nhandlers; i++)
+		off += strlen(names + off) + 1;
+	return off;
+}
+
 /* The index of event's handler, with the offset of its name; -1 when
  * none. */
 static long handler_index(const struct sio_socket *s, const char *event, uint32_t *name_off)
@@ -243,23 +258,23 @@ SIO_API int sio_socket_on(sio_socket *s, const char *event, sio_event_fn fn, voi
 	}
 	/* a new block: one more handler, the names moved after it */
 	size_t len = strlen(event) + 1;
-	if (len > UINT32_MAX - s->names_len || s->nhandlers == UINT32_MAX)
+	size_t names_len = handler_names_len(s);
+	if (len > UINT32_MAX - names_len || s->nhandlers == SIO_MAX_HANDLERS)
 		return SIO_EINVAL;
 	size_t n = s->nhandlers;
-	struct handler *nh = malloc((n + 1) * sizeof(*nh) + s->names_len + len);
+	struct handler *nh = malloc((n + 1) * sizeof(*nh) + names_len + len);
 	if (!nh)
 		return SIO_ENOMEM;
 	char *names = (char *)(nh + n + 1);
 	if (n) {
 		memcpy(nh, s->handlers, n * sizeof(*nh));
-		memcpy(names, handler_names(s), s->names_len);
+		memcpy(names, handler_names(s), names_len);
 	}
-	memcpy(names + s->names_len, event, len);
+	memcpy(names + names_len, event, len);
 	nh[n] = (struct handler){.fn = fn, .userdata = userdata};
 	free(s->handlers);
 	s->handlers = nh;
 	s->nhandlers++;
-	s->names_len += (uint32_t)len;
 	return 0;
 }
 
@@ -267,8 +282,15 @@ SIO_API int sio_socket_on_any(sio_socket *s, sio_event_fn fn, void *userdata)
 {
 	if (!s)
 		return SIO_EINVAL;
-	s->any = fn;
-	s->any_userdata = userdata;
+	if (!s->rare) {
+		if (!fn)
+			return 0;
+		s->rare = calloc(1, sizeof(*s->rare));
+		if (!s->rare)
+			return SIO_ENOMEM;
+	}
+	s->rare->any = fn;
+	s->rare->any_userdata = userdata;
 	return 0;
 }
 
@@ -283,13 +305,14 @@ SIO_API int sio_socket_off(sio_socket *s, const char *event)
 	/* in place, the order kept: the name's bytes closed up, the handlers
 	 * after it moved down, then the names moved down by one handler */
 	char *names = handler_names(s);
-	uint32_t len = (uint32_t)strlen(names + off) + 1;
-	memmove(names + off, names + off + len, s->names_len - off - len);
-	s->names_len -= len;
+	size_t names_len = handler_names_len(s);
+	size_t len = strlen(names + off) + 1;
+	memmove(names + off, names + off + len, names_len - off - len);
+	names_len -= len;
 	memmove(&s->handlers[i], &s->handlers[i + 1],
 	        (s->nhandlers - (uint32_t)i - 1) * sizeof(*s->handlers));
 	s->nhandlers--;
-	memmove(handler_names(s), names, s->names_len);
+	memmove(handler_names(s), names, names_len);
 	return 0;
 }
 
@@ -307,12 +330,13 @@ static bool event_allowed(struct sio_socket *s, const struct sio_pkt *p)
 {
 	const struct sio_server_options *o = s->nsp->io->opts;
 	if (o->max_events_per_second) {
+		struct socket_rare *r = s->rare; /* made by socket_new() with the option */
 		uint64_t now = now_ms();
-		if (now - s->events_window >= 1000) {
-			s->events_window = now;
-			s->events_in_window = 0;
+		if (now - r->events_window >= 1000) {
+			r->events_window = now;
+			r->events_in_window = 0;
 		}
-		if (++s->events_in_window > o->max_events_per_second) {
+		if (++r->events_in_window > o->max_events_per_second) {
 			client_close(s->client, "forced close");
 			return false;
 		}
@@ -354,8 +378,8 @@ static void on_event(struct sio_socket *s, struct sio_pkt *p)
 	}
 	json_array_remove(arr, 0);
 
-	sio_event_fn fn = s->any;
-	void *ud = s->any_userdata;
+	sio_event_fn fn = s->rare ? s->rare->any : NULL;
+	void *ud = s->rare ? s->rare->any_userdata : NULL;
 	const struct handler *h = handler_find(s, event);
 	if (h) {
 		fn = h->fn;
