@@ -46,14 +46,14 @@ struct ws_event {
 	size_t len;
 };
 
-/* Fields widest first: no padding between them (80 bytes). */
+/* Fields widest first: no padding between them (72 bytes). */
 struct ws_parser {
 	size_t max_message; /* bytes */
 	uint64_t left;      /* payload bytes of the current frame still to come */
 	/* a message arriving in several frames or reads; a control frame's
 	 * payload goes after it, until its event is reported */
 	struct buf rx;
-	size_t ctl_at;   /* where the control payload starts in rx */
+	uint32_t ctl_at; /* where the control payload starts in rx */
 	uint16_t frames; /* frames of the message so far (<= WS_MAX_FRAGMENTS + 1) */
 
 	uint8_t hdr[14];

@@ -253,14 +253,14 @@ static int on_headers(void *ud, struct sio_request *req, const struct h1_info *i
 	struct front_conn *c = ud;
 	struct eio_engine *e = c->engine;
 	conn_body_free(c);
-	c->body_limit = MAX_OTHER_BODY;
+	c->engine_post = false;
 	char addr[PEER_TEXT_SIZE];
 	if (request_set_address(req, peer_text(&c->peer, addr)) < 0)
 		return 500;
 	if (!handshake_engine_path(e, req) || strcmp(sio_request_method(req), "POST") != 0)
 		return 0;
-	c->body_limit = e->opts->max_http_buffer_size;
-	if (info->has_length && info->content_length > c->body_limit)
+	c->engine_post = true;
+	if (info->has_length && info->content_length > e->opts->max_http_buffer_size)
 		return 413; /* before any of the body is read */
 	size_t slen = 0;
 	const char *sid = request_query_n(req, "sid", &slen);
@@ -273,7 +273,8 @@ static int on_body(void *ud, const uint8_t *p, size_t n)
 	struct front_conn *c = ud;
 	if (!c->body && !(c->body = calloc(1, sizeof(*c->body))))
 		return 500;
-	if (c->body->len + n > c->body_limit)
+	size_t limit = c->engine_post ? c->engine->opts->max_http_buffer_size : MAX_OTHER_BODY;
+	if (c->body->len + n > limit)
 		return 413;
 	return buf_append(c->body, p, n) < 0 ? 500 : 0;
 }
