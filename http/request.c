@@ -10,7 +10,6 @@ void request_reset(struct sio_request *r)
 	r->arena.len = 0;
 	r->nheaders = 0;
 	r->nquery = 0;
-	r->sealed = false;
 	r->method = r->url = r->path = r->address = 0;
 	/* offset 0 is the empty string */
 	buf_append(&r->arena, "", 1);
@@ -146,7 +145,6 @@ int request_seal(struct sio_request *r)
 		}
 	}
 	free(url);
-	r->sealed = rc == 0;
 	return rc;
 }
 

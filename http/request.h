@@ -46,7 +46,6 @@ struct sio_request {
 	uint32_t url;
 	uint32_t path;    /* decoded-free path part of the url (before '?') */
 	uint32_t address; /* the peer's address, "" until request_set_address */
-	bool sealed;      /* offsets fixed; accessors may be used */
 };
 
 /* Builder, used by the HTTP parser. Offsets returned by request_add_string
