@@ -36,7 +36,9 @@ static inline uint64_t hash_str(const char *s)
 /*
  * Makes room for one more entry in a chained hash table `tab` (type **)
  * of `cap` buckets (a power of two, 0 when unallocated) holding `count`
- * entries: when count + 1 would exceed cap, the table doubles (to
+ * entries: when count + 1 would exceed twice cap (chains of two on average
+ * at most: a bucket is a pointer per entry or two, the memory of an idle
+ * connection counts), the table doubles (to
  * `first_cap` buckets from empty) and every entry is rehashed with
  * hash_expr(entry); entries chain through their `hnext` member. Evaluates
  * `on_fail` (a statement, such as `return -1`) when out of memory, the
@@ -44,7 +46,7 @@ static inline uint64_t hash_str(const char *s)
  */
 #define HASH_TABLE_RESERVE(tab, cap, count, first_cap, type, hash_expr, on_fail)                   \
 	do {                                                                                       \
-		if ((count) + 1 <= (cap))                                                          \
+		if ((count) + 1 <= (cap)*2)                                                        \
 			break;                                                                     \
 		size_t ncap_ = (cap) ? (cap)*2 : (first_cap);                                      \
 		type **nt_ = calloc(ncap_, sizeof(*nt_));                                          \

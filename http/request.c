@@ -27,7 +27,7 @@ void request_free(struct sio_request *r)
 
 int request_add_string(struct sio_request *r, const char *s, size_t n, uint32_t *off)
 {
-	if (r->arena.len + n + 1 > UINT32_MAX)
+	if (r->arena.len + n + 1 > REQ_COMMON) /* offsets must not reach REQ_COMMON */
 		return -1;
 	*off = (uint32_t)r->arena.len;
 	if (buf_reserve(&r->arena, n + 1) < 0)
@@ -147,7 +147,6 @@ int request_seal(struct sio_request *r)
 		}
 	}
 	free(url);
-	r->sealed = rc == 0;
 	return rc;
 }
 
@@ -169,29 +168,172 @@ _Static_assert(_Alignof(struct req_header) <= _Alignof(struct sio_request) &&
 		       _Alignof(struct req_pair) <= _Alignof(struct req_header),
 	       "in a kept request the header pairs follow the struct, the query pairs them");
 
-struct sio_request *request_keep(const struct sio_request *r)
+/* Strings a kept request shares rather than copies: methods, the usual
+ * header names (lower-cased, as request_seal leaves them) and values, the
+ * default path and the url of a websocket-only client, the Engine.IO query
+ * names and values. */
+const char *const request_common[] = {
+        "",
+        "GET",
+        "POST",
+        "host",
+        "upgrade",
+        "connection",
+        "sec-websocket-key",
+        "sec-websocket-version",
+        "sec-websocket-extensions",
+        "user-agent",
+        "accept",
+        "accept-encoding",
+        "accept-language",
+        "origin",
+        "cookie",
+        "cache-control",
+        "pragma",
+        "referer",
+        "content-type",
+        "content-length",
+        "x-forwarded-for",
+        "x-forwarded-proto",
+        "x-real-ip",
+        "websocket",
+        "Upgrade",
+        "keep-alive",
+        "Keep-Alive",
+        "close",
+        "13",
+        "*/*",
+        "no-cache",
+        "gzip, deflate",
+        "gzip, deflate, br",
+        "permessage-deflate; client_max_window_bits",
+        "text/plain;charset=UTF-8",
+        "/socket.io/",
+        "/socket.io/?EIO=4&transport=websocket",
+        "/socket.io/?EIO=3&transport=websocket",
+        "EIO",
+        "4",
+        "3",
+        "transport",
+        "polling",
+        "sid",
+        "t",
+        "b64",
+        "1",
+        "127.0.0.1",
+        "::1",
+        "::ffff:127.0.0.1",
+        NULL,
+};
+
+/* The offset of s (len bytes, no NUL among them) among request_common
+ * (REQ_COMMON set), or 0 when it is not one. */
+static uint32_t common_of(const char *s, size_t len)
+{
+	for (uint32_t i = 1; request_common[i]; i++)
+		if (request_common[i][0] == s[0] && strlen(request_common[i]) == len &&
+		    memcmp(request_common[i], s, len) == 0)
+			return REQ_COMMON | i;
+	return 0;
+}
+
+/* A kept request being made: strings go to arena at len. */
+struct keep_ctx {
+	const struct sio_request *r;
+	uint8_t *arena; /* NULL while counting */
+	size_t len;
+};
+
+/* The offset in the copy of the string at off in r (n bytes and its NUL;
+ * SIZE_MAX: up to its NUL): shared when common, else appended. */
+static uint32_t keep_str(struct keep_ctx *k, uint32_t off, size_t n)
+{
+	if (off & REQ_COMMON)
+		return off;
+	if (off >= k->r->arena.len)
+		return REQ_COMMON; /* request_common[0], "": an empty request */
+	const char *s = request_str(k->r, off);
+	if (n == SIZE_MAX)
+		n = strlen(s);
+	if (n == 0)
+		return REQ_COMMON;
+	uint32_t c = memchr(s, '\0', n) ? 0 : common_of(s, n);
+	if (c)
+		return c;
+	uint32_t at = (uint32_t)k->len;
+	if (k->arena)
+		memcpy(k->arena + at, s, n + 1);
+	k->len += n + 1;
+	return at;
+}
+
+/* Copies r's strings into k (only counting when k->arena is NULL) and,
+ * when `out`, its offsets into out's pairs. */
+static void keep_strings(struct keep_ctx *k, struct sio_request *out)
+{
+	const struct sio_request *r = k->r;
+	uint32_t v;
+	v = keep_str(k, r->method, SIZE_MAX);
+	if (out)
+		out->method = v;
+	v = keep_str(k, r->url, SIZE_MAX);
+	if (out)
+		out->url = v;
+	v = keep_str(k, r->path, SIZE_MAX);
+	if (out)
+		out->path = v;
+	v = keep_str(k, r->address, SIZE_MAX);
+	if (out)
+		out->address = v;
+	v = keep_str(k, r->peer, SIZE_MAX);
+	if (out)
+		out->peer = v;
+	for (uint32_t i = 0; i < r->nheaders; i++) {
+		const struct req_header *h = &r->headers[i];
+		uint32_t n = keep_str(k, h->name, SIZE_MAX);
+		uint32_t val = keep_str(k, h->value, SIZE_MAX);
+		if (out)
+			out->headers[i] = (struct req_header){n, val};
+	}
+	for (uint32_t i = 0; i < r->nquery; i++) {
+		const struct req_pair *q = &r->query[i];
+		uint32_t n = keep_str(k, q->name, SIZE_MAX);
+		uint32_t val = keep_str(k, q->value, q->value_len);
+		if (out)
+			out->query[i] = (struct req_pair){n, val, q->value_len};
+	}
+}
+
+struct sio_request *request_keep_with(const struct sio_request *r, size_t before)
 {
 	/* Exactly the size: a kept request lives as long as its session. The
-	 * struct, the header pairs, the query pairs, then the arena bytes. */
+	 * caller's bytes, the struct, the header pairs, the query pairs, then
+	 * the strings that are not common, each once. */
 	size_t hbytes = r->nheaders * sizeof(*r->headers);
 	size_t qbytes = r->nquery * sizeof(*r->query);
-	struct sio_request *k = malloc(sizeof(*k) + hbytes + qbytes + r->arena.len);
-	if (!k)
+	struct keep_ctx ctx = {.r = r, .arena = NULL, .len = 0};
+	keep_strings(&ctx, NULL);
+	size_t alen = ctx.len;
+	char *block = malloc(before + sizeof(struct sio_request) + hbytes + qbytes + alen);
+	if (!block)
 		return NULL;
+	struct sio_request *k = (struct sio_request *)(block + before);
 	*k = *r;
 	k->headers = (struct req_header *)(k + 1);
 	k->query = (struct req_pair *)(k->headers + r->nheaders);
 	k->cap_headers = r->nheaders;
 	k->cap_query = r->nquery;
 	k->arena.data = (uint8_t *)(k->query + r->nquery);
-	k->arena.cap = r->arena.len;
-	if (hbytes)
-		memcpy(k->headers, r->headers, hbytes);
-	if (qbytes)
-		memcpy(k->query, r->query, qbytes);
-	if (r->arena.len)
-		memcpy(k->arena.data, r->arena.data, r->arena.len);
+	k->arena.len = k->arena.cap = alen;
+	ctx.arena = k->arena.data;
+	ctx.len = 0;
+	keep_strings(&ctx, k);
 	return k;
+}
+
+struct sio_request *request_keep(const struct sio_request *r)
+{
+	return request_keep_with(r, 0);
 }
 
 void request_release(struct sio_request *kept)

@@ -18,6 +18,13 @@
 
 #include "base/util.h"
 
+/* A string offset with this bit set is not in the arena but the common
+ * string request_common[off & ~REQ_COMMON] (a kept request shares the
+ * usual header names and values, such as "sec-websocket-key", instead of
+ * holding copies). */
+#define REQ_COMMON 0x80000000u
+extern const char *const request_common[];
+
 struct req_header {
 	uint32_t name; /* arena offsets of NUL-terminated strings */
 	uint32_t value;
@@ -65,14 +72,23 @@ int request_set_forwarded(struct sio_request *r, const char *client, bool secure
 const char *request_query_n(const struct sio_request *r, const char *name, size_t *len);
 /* A read-only copy of r in one heap block of exactly the size it needs
  * (the handshake request a session keeps for its lifetime), or NULL when
- * out of memory. r is not changed and may be reused. Free it with
- * request_release, never with request_free. */
+ * out of memory: common strings (method, usual header names and values,
+ * the Engine.IO query) are not copied but shared, and only the strings
+ * the accessors can return are kept. r is not changed and may be reused.
+ * Free it with request_release, never with request_free. */
 struct sio_request *request_keep(const struct sio_request *r);
+/* request_keep, in a heap block that begins with `before` bytes of the
+ * caller's (a multiple of 8; the request follows them): the block, at
+ * (char *)kept - before, is the caller's to free() as a whole, never with
+ * request_release. */
+struct sio_request *request_keep_with(const struct sio_request *r, size_t before);
 /* Frees a request made by request_keep. NULL is a no-op. */
 void request_release(struct sio_request *kept);
 
 static inline const char *request_str(const struct sio_request *r, uint32_t off)
 {
+	if (off & REQ_COMMON)
+		return request_common[off & ~REQ_COMMON];
 	return (const char *)r->arena.data + off;
 }
 

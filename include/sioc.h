@@ -537,7 +537,7 @@ typedef void (*sio_event_fn)(sio_socket *sock, const char *event, json_t *args,
  * Returns 0, SIO_ENOMEM, or SIO_EINVAL (NULL argument). */
 SIO_API int sio_socket_on(sio_socket *sock, const char *event, sio_event_fn fn, void *userdata);
 /* A handler for events that have no handler of their own (fn NULL: none).
- * Returns 0 or SIO_EINVAL (NULL sock). */
+ * Returns 0, SIO_ENOMEM, or SIO_EINVAL (NULL sock). */
 SIO_API int sio_socket_on_any(sio_socket *sock, sio_event_fn fn, void *userdata);
 /* Removes the handler of `event`. Returns 0, SIO_EINVAL (NULL argument) or
  * SIO_ENOTFOUND (none registered). */

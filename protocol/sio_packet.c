@@ -418,13 +418,40 @@ static int encode_check(enum sio_packet_type type, const char *nsp, size_t nsp_l
 	return check_tree(data, attachments, is_binary_type(type), 1);
 }
 
+/* Writes the packet (checked) through out: the type digit, the
+ * attachments, the namespace, the ack id, the JSON. Returns 0, or -1 when
+ * out or the JSON writer failed. */
+static int encode_parts(enum sio_packet_type type, const char *nsp, size_t nsp_len, int64_t id,
+                        uint32_t attachments, const json_t *data, jsonr_out_fn out, void *ctx)
+{
+	char num[32];
+	int n;
+
+	/* the type digit, "<attachments>-" for binary types */
+	num[0] = (char)('0' + (int)type);
+	n = 1;
+	if (is_binary_type(type)) {
+		n += (int)jsonr_format_int(num + n, attachments);
+		num[n++] = '-';
+	}
+	if (out(num, (size_t)n, ctx) < 0)
+		return -1;
+	if (nsp_len > 0 && !(nsp_len == 1 && nsp[0] == '/')) {
+		if (out(nsp, nsp_len, ctx) < 0 || out(",", 1, ctx) < 0)
+			return -1;
+	}
+	if (id >= 0 && out(num, jsonr_format_int(num, id), ctx) < 0)
+		return -1;
+	if (data && jsonr_dump(data, out, ctx) < 0)
+		return -1;
+	return 0;
+}
+
 int sio_pkt_encode(enum sio_packet_type type, const char *nsp, size_t nsp_len, int64_t id,
                    uint32_t attachments, const json_t *data, size_t headroom, char **out,
                    size_t *out_len)
 {
 	struct out_buf ob = {0};
-	char num[32];
-	int n;
 	int r;
 
 	*out = NULL;
@@ -438,33 +465,44 @@ int sio_pkt_encode(enum sio_packet_type type, const char *nsp, size_t nsp_len, i
 	if (!ob.p)
 		return SIO_PKT_ENOMEM;
 	ob.len = headroom;
-
-	/* the type digit, "<attachments>-" for binary types */
-	num[0] = (char)('0' + (int)type);
-	n = 1;
-	if (is_binary_type(type)) {
-		n += (int)jsonr_format_int(num + n, attachments);
-		num[n++] = '-';
-	}
-	out_append(num, (size_t)n, &ob);
-	if (nsp_len > 0 && !(nsp_len == 1 && nsp[0] == '/')) {
-		out_append(nsp, nsp_len, &ob);
-		out_append(",", 1, &ob);
-	}
-	if (id >= 0) {
-		out_append(num, jsonr_format_int(num, id), &ob);
-	}
-	if (data && jsonr_dump(data, out_append, &ob) < 0) {
+	if (encode_parts(type, nsp, nsp_len, id, attachments, data, out_append, &ob) < 0 ||
+	    ob.nomem) {
 		free(ob.p);
 		return ob.nomem ? SIO_PKT_ENOMEM : SIO_PKT_EJSON;
-	}
-	if (ob.nomem) {
-		free(ob.p);
-		return SIO_PKT_ENOMEM;
 	}
 	ob.p[ob.len] = '\0';
 	*out = ob.p;
 	*out_len = ob.len - headroom;
+	return 0;
+}
+
+struct buf_out {
+	struct buf *b;
+	bool nomem;
+};
+
+static int buf_out_append(const char *s, size_t n, void *data)
+{
+	struct buf_out *bo = data;
+	if (buf_append(bo->b, s, n) < 0) {
+		bo->nomem = true;
+		return -1;
+	}
+	return 0;
+}
+
+int sio_pkt_encode_buf(enum sio_packet_type type, const char *nsp, size_t nsp_len, int64_t id,
+                       uint32_t attachments, const json_t *data, struct buf *out)
+{
+	size_t start = out->len;
+	struct buf_out bo = {out, false};
+	int r = encode_check(type, nsp, nsp_len, id, attachments, data);
+	if (r < 0)
+		return r;
+	if (encode_parts(type, nsp, nsp_len, id, attachments, data, buf_out_append, &bo) < 0) {
+		out->len = start;
+		return bo.nomem ? SIO_PKT_ENOMEM : SIO_PKT_EJSON;
+	}
 	return 0;
 }
 

@@ -31,6 +31,8 @@
 
 #include <jansson.h>
 
+#include "base/util.h"
+
 enum sio_packet_type {
 	SIO_PACKET_CONNECT = 0,
 	SIO_PACKET_DISCONNECT = 1,
@@ -214,6 +216,11 @@ int sio_pkt_decoder_binary(struct sio_pkt_decoder *dec, const uint8_t *buf, size
 int sio_pkt_encode(enum sio_packet_type type, const char *nsp, size_t nsp_len, int64_t id,
                    uint32_t attachments, const json_t *data, size_t headroom, char **out,
                    size_t *out_len);
+
+/* sio_pkt_encode(), appending the packet's bytes (no NUL) to out, whose
+ * memory is the caller's to reuse. On error out is as it was. */
+int sio_pkt_encode_buf(enum sio_packet_type type, const char *nsp, size_t nsp_len, int64_t id,
+                       uint32_t attachments, const json_t *data, struct buf *out);
 
 /* Returns a static description of a SIO_PKT_E* code. */
 const char *sio_pkt_strerror(int err);

@@ -7,6 +7,16 @@ void ws_parser_free(struct ws_parser *p)
 	buf_free(&p->rx);
 }
 
+void ws_parser_shrink(struct ws_parser *p)
+{
+	if (p->ctl_in_rx) {
+		p->rx.len = p->ctl_at;
+		p->ctl_in_rx = false;
+	}
+	if (!p->in_message && !p->in_frame)
+		buf_free(&p->rx);
+}
+
 size_t ws_frame_header_before(uint8_t *payload, uint8_t opcode, size_t len)
 {
 	uint8_t h[10];
@@ -152,7 +162,11 @@ static bool header_done(struct ws_parser *p, struct ws_event *ev)
 	p->hdr_len = 0;
 	p->in_frame = true;
 	if (p->opcode & 8) {
-		p->ctl_at = p->rx.len;
+		/* a control frame amid a message of 4 GiB or more: refused (its
+		 * place in rx is kept in 32 bits) */
+		if (p->rx.len > UINT32_MAX - 125)
+			return fail(p, ev, WS_CLOSE_TOO_BIG);
+		p->ctl_at = (uint32_t)p->rx.len;
 		return true;
 	}
 	if (p->opcode != WS_OP_CONT) {

@@ -46,15 +46,15 @@ struct ws_event {
 	size_t len;
 };
 
-/* Fields widest first: no padding between them. */
+/* Fields widest first: no padding between them (72 bytes). */
 struct ws_parser {
 	size_t max_message; /* bytes */
 	uint64_t left;      /* payload bytes of the current frame still to come */
 	/* a message arriving in several frames or reads; a control frame's
 	 * payload goes after it, until its event is reported */
 	struct buf rx;
-	size_t ctl_at;   /* where the control payload starts in rx */
-	uint32_t frames; /* frames of the message so far */
+	uint32_t ctl_at; /* where the control payload starts in rx */
+	uint16_t frames; /* frames of the message so far (<= WS_MAX_FRAGMENTS + 1) */
 
 	uint8_t hdr[14];
 	uint8_t hdr_len, hdr_need;
@@ -62,16 +62,24 @@ struct ws_parser {
 	uint8_t mask[4];
 	uint8_t mask_pos;
 	struct utf8_state utf8;
-	bool failed;
-	bool fin;
-	bool in_frame; /* the header is read: payload bytes follow */
-	bool in_message, binary;
-	bool ctl_in_rx; /* rx ends with a reported control payload */
+	/* flags in one byte: a websocket's state is kept small */
+	bool failed : 1;
+	bool fin : 1;
+	bool in_frame : 1; /* the header is read: payload bytes follow */
+	bool in_message : 1;
+	bool binary : 1;
+	bool ctl_in_rx : 1; /* rx ends with a reported control payload */
 };
 
 /* A zeroed parser with max_message set is ready; ws_parser_free() frees
  * what it holds. */
 void ws_parser_free(struct ws_parser *p);
+
+/* Frees the parser's buffer unless a message or a control frame is being
+ * reassembled in it: what the last event pointed to is gone. Call it once
+ * the events of a read are handled, so that an idle connection holds no
+ * buffer (a message cut across reads needed one). */
+void ws_parser_shrink(struct ws_parser *p);
 
 /*
  * Parses from data[0..len), unmasking payload bytes in place, until an

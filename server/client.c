@@ -71,7 +71,7 @@ static void connect_error(struct sio_layer *io, struct sio_client *c, const char
 			  size_t len, const json_t *data)
 {
 	struct outbuf *bufs[1];
-	int n = encode_packet(io->opts->parser, nsp, len, SIO_PACKET_CONNECT_ERROR, -1, data, NULL,
+	int n = encode_packet(io, nsp, len, SIO_PACKET_CONNECT_ERROR, -1, data, NULL,
 			      0, bufs);
 	if (n <= 0)
 		return;
@@ -318,7 +318,7 @@ static void on_close(sio_eio_socket *conn, const char *reason, void *userdata)
 }
 
 struct sio_layer *sio_layer_create(sio_server *owner, const struct sio_server_options *opts,
-				   struct timer_wheel *wheel)
+				   struct timer_wheel *wheel, struct pool *pool)
 {
 	struct sio_layer *io = calloc(1, sizeof(*io));
 	if (!io)
@@ -326,6 +326,7 @@ struct sio_layer *sio_layer_create(sio_server *owner, const struct sio_server_op
 	io->owner = owner;
 	io->opts = opts;
 	io->wheel = wheel;
+	io->pool = pool;
 	list_init(&io->namespaces);
 	list_init(&io->parents);
 	list_init(&io->deferred);
@@ -427,6 +428,7 @@ void sio_layer_destroy(struct sio_layer *io)
 		return;
 	reap_sockets(io);
 	json_decref(io->empty_object);
+	buf_free(&io->scratch);
 	while (!list_empty(&io->namespaces))
 		namespace_free(container_of(io->namespaces.next, struct sio_namespace, link));
 	while (!list_empty(&io->parents))

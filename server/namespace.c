@@ -207,8 +207,8 @@ static int namespace_emit(sio_namespace *nsp, const struct sio_target *t, const 
 	uint64_t seq = rc && !(t && t->volatile_) ? recovery_offset(rc, data) : 0;
 	/* encoded once: every recipient shares these buffers */
 	struct outbuf *bufs[1 + SIO_MAX_EMIT_BINS];
-	int n = encode_packet(nsp->io->opts->parser, nsp->name, strlen(nsp->name), SIO_PACKET_EVENT,
-			      -1, data, bins, nbins, bufs);
+	int n = encode_packet(nsp->io, nsp->name, strlen(nsp->name), SIO_PACKET_EVENT, -1, data,
+			      bins, nbins, bufs);
 	json_decref(data);
 	if (n < 0)
 		return n;

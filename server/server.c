@@ -268,7 +268,9 @@ SIO_API sio_server *sio_server_create(const struct sio_server_options *opts, int
 		goto fail;
 	rc = SIO_ENOMEM;
 	srv->engine = eio_engine_create(&srv->opts, &srv->wheel, srv);
-	srv->io = sio_layer_create(srv, &srv->opts, &srv->wheel);
+	if (srv->engine)
+		srv->io = sio_layer_create(srv, &srv->opts, &srv->wheel,
+					   eio_engine_pool(srv->engine));
 	if (!srv->engine || !srv->io)
 		goto fail;
 	install_hooks(srv, NULL, NULL);
@@ -590,9 +592,14 @@ SIO_API void sio_server_destroy(sio_server *srv)
 	loop_free(srv);
 	if (srv->ctx)
 		lws_context_destroy(srv->ctx);
-	eio_engine_destroy(srv->engine);
+	eio_engine_process(srv->engine); /* frees what the closes left, the layer's sockets too */
+	/* The layer goes before the engine: the packets it keeps (the recovery
+	 * history) are the engine's pool's. The engine reports to it no more. */
+	struct eio_hooks none = {0};
+	eio_engine_set_hooks(srv->engine, &none);
 	sio_layer_destroy(srv->io);
 	admin_free(srv->admin); /* after the layer it observes, and the timers */
+	eio_engine_destroy(srv->engine);
 	pthread_mutex_destroy(&srv->calls_lock);
 	if (srv->loop) {
 		ev_timer_stop(srv->loop, &srv->tick);

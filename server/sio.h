@@ -23,6 +23,8 @@
 /* Binary attachments an emit may carry (a packet's buffers are kept on
  * the stack while it is encoded). */
 #define SIO_MAX_EMIT_BINS 256
+/* Event handlers one socket may have (sio_socket_on). */
+#define SIO_MAX_HANDLERS 65535
 
 /* Namespace CONNECTs the layer refuses, by cause. */
 enum sio_refusal {
@@ -75,6 +77,8 @@ struct sio_layer {
 	const struct sio_server_options *opts; /* borrowed from the owner */
 	struct timer_wheel *wheel;              /* the loop's */
 	json_t *empty_object;                   /* shared {} for sockets without auth */
+	struct pool *pool;                      /* the engine's, where packets are encoded */
+	struct buf scratch;                     /* a packet's text before it goes to the pool */
 	bool stopping;                          /* the server is shutting down */
 	struct list namespaces;                 /* struct sio_namespace.link */
 	struct list parents;                    /* dynamic namespace parents */
@@ -134,10 +138,10 @@ struct sio_namespace {
 	struct list link; /* io->namespaces or io->parents */
 };
 
+/* The names follow the handler array, NUL-terminated, in its order. */
 struct handler {
 	sio_event_fn fn;
 	void *userdata;
-	uint32_t event; /* offset of the name after the handler array */
 };
 
 struct sio_socket {
@@ -159,13 +163,12 @@ struct sio_socket {
 		struct sio_socket *sock;
 	} pid_link; /* in recovery.c's table of connected sockets by pid */
 
-	/* one block: nhandlers handlers, then their names (names_len bytes) */
+	/* one block: nhandlers handlers, then their names in the same order */
 	struct handler *handlers;
-	sio_event_fn any;
-	void *any_userdata;
+	struct socket_rare *rare; /* sio_socket_on_any(), the events-per-second window;
+	                           * NULL while neither is in use */
 
 	int64_t next_ack_id;
-	uint64_t events_window; /* start (ms) of the current one-second window */
 	uint64_t gen;           /* selection stamp of the in-memory adapter */
 	struct list acks_out; /* struct pending_ack: our emits awaiting a reply */
 	struct list acks_in;  /* struct sio_ack: client requests not answered yet */
@@ -179,19 +182,25 @@ struct sio_socket {
 	struct list client_link;
 	struct list defer_link; /* io->deferred or io->reap */
 
-	uint32_t nhandlers;
-	uint32_t names_len;
-	uint32_t nrooms;   /* rooms joined (kept by the adapter) */
-	uint32_t nacks_in; /* entries of acks_in */
-	uint32_t events_in_window;
-	bool connected;
-	bool closed; /* left (or refused): joins fail from now on */
-	bool disconnect_pending; /* sio_socket_disconnect() to run */
-	bool disconnect_close;
+	uint32_t nrooms;    /* rooms joined (kept by the adapter) */
+	uint32_t nacks_in;  /* entries of acks_in */
+	uint16_t nhandlers; /* SIO_MAX_HANDLERS at most */
+	bool connected : 1;
+	bool closed : 1;             /* left (or refused): joins fail from now on */
+	bool disconnect_pending : 1; /* sio_socket_disconnect() to run */
+	bool disconnect_close : 1;
 	/* 20 random URL-safe characters; for an Engine.IO v3 client, as the
 	 * reference names it: the session's id in "/", "<nsp>#<session id>"
 	 * elsewhere */
 	char id[];
+};
+
+/* What few sockets use, allocated apart (an idle socket is 248 bytes). */
+struct socket_rare {
+	sio_event_fn any;
+	void *any_userdata;
+	uint64_t events_window; /* start (ms) of the current one-second window */
+	uint32_t events_in_window;
 };
 
 /* Whether the client speaks Socket.IO protocol v4 (socket.io-client 1.x
@@ -202,10 +211,10 @@ static inline bool client_v4(const struct sio_client *c)
 }
 
 /* client.c */
-/* The layer of a server: options and wheel borrowed; "/" exists. NULL
- * when out of memory. */
+/* The layer of a server: options, wheel and pool borrowed; "/" exists.
+ * NULL when out of memory. */
 struct sio_layer *sio_layer_create(sio_server *owner, const struct sio_server_options *opts,
-				   struct timer_wheel *wheel);
+				   struct timer_wheel *wheel, struct pool *pool);
 /* The engine hooks that plug the layer in (userdata is the layer). */
 void sio_layer_hooks(struct sio_layer *io, struct eio_hooks *hooks);
 void sio_layer_destroy(struct sio_layer *io);
@@ -225,11 +234,12 @@ void socket_on_packet(struct sio_socket *s, struct sio_pkt *p);
 /* Leaves: disconnecting callback, rooms left, pending acks fail, the
  * disconnect callback; the memory is freed later. */
 void socket_close(struct sio_socket *s, const char *reason);
-/* Encodes a packet (BINARY_* when nbins) with the parser into shared
- * buffers: for JSON out[0] the text, then one per attachment (out holds
- * 1 + nbins); for msgpack one binary message. data borrowed. Returns the
- * number of buffers (new references) or a negative SIO_E*. */
-int encode_packet(enum sio_parser parser, const char *nsp, size_t nsp_len,
+/* Encodes a packet (BINARY_* when nbins) with the server's parser into
+ * shared buffers of io's pool: for JSON out[0] the text, then one per
+ * attachment (out holds 1 + nbins); for msgpack one binary message. data
+ * borrowed. Returns the number of buffers (new references) or a negative
+ * SIO_E*. */
+int encode_packet(struct sio_layer *io, const char *nsp, size_t nsp_len,
 		  enum sio_packet_type type, int64_t id, const json_t *data,
 		  const struct sio_binary *bins, size_t nbins, struct outbuf **out);
 /* Queues one packet for the socket. data borrowed. */

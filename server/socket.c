@@ -63,8 +63,12 @@ struct sio_socket *socket_new(struct sio_client *c, struct sio_namespace *nsp, j
 	bool root = strcmp(nsp->name, "/") == 0;
 	size_t id_len = !v4 ? ID_LEN : root ? strlen(sid) : strlen(nsp->name) + 1 + strlen(sid);
 	struct sio_socket *s = calloc(1, sizeof(*s) + id_len + 1);
+	if (s && nsp->io->opts->max_events_per_second)
+		s->rare = calloc(1, sizeof(*s->rare)); /* its window is counted on every event */
 	/* a v4 client (1.x/2.x) has no recovery: no pid */
-	if (s && !v4 && (id_random(s->id) < 0 || (nsp->io->recovery && id_random(s->pid) < 0))) {
+	if (s && ((!v4 && (id_random(s->id) < 0 || (nsp->io->recovery && id_random(s->pid) < 0))) ||
+		  (nsp->io->opts->max_events_per_second && !s->rare))) {
+		free(s->rare);
 		free(s);
 		s = NULL;
 	}
@@ -111,16 +115,18 @@ void socket_free(struct sio_socket *s)
 	s->nacks_in = 0;
 	json_decref(s->json_data);
 	free(s->handlers);
+	free(s->rare);
 	json_decref((json_t *)s->hs.auth); /* owned: see socket_new() */
 	free(s);
 }
 
 /* ---- sending ------------------------------------------------------------ */
 
-/* The msgpack parser's one binary message for the packet. */
-static int encode_msgpack(const char *nsp, size_t nsp_len, enum sio_packet_type type,
-			  int64_t id, const json_t *data, const struct sio_binary *bins,
-			  size_t nbins, struct outbuf **out)
+/* The msgpack parser's one binary message for the packet, copied into a
+ * buffer of io's pool. */
+static int encode_msgpack(struct sio_layer *io, const char *nsp, size_t nsp_len,
+			  enum sio_packet_type type, int64_t id, const json_t *data,
+			  const struct sio_binary *bins, size_t nbins, struct outbuf **out)
 {
 	struct sio_pkt_buf stack_bufs[16];
 	struct sio_pkt_buf *bufs = stack_bufs;
@@ -136,12 +142,15 @@ static int encode_msgpack(const char *nsp, size_t nsp_len, enum sio_packet_type 
 		free(bufs);
 	if (r < 0)
 		return r == SIO_PKT_ENOMEM ? SIO_ENOMEM : SIO_EINVAL;
-	out[0] = outbuf_new(EIO_MESSAGE, true, msg, len);
+	out[0] = outbuf_new(io->pool, EIO_MESSAGE, true, msg, len);
 	free(msg);
 	return out[0] ? 1 : SIO_ENOMEM;
 }
 
-int encode_packet(enum sio_parser parser, const char *nsp, size_t nsp_len,
+/* The most the scratch buffer of encode_packet() keeps between packets. */
+#define SCRATCH_KEEP 65536
+
+int encode_packet(struct sio_layer *io, const char *nsp, size_t nsp_len,
 		  enum sio_packet_type type, int64_t id, const json_t *data,
 		  const struct sio_binary *bins, size_t nbins, struct outbuf **out)
 {
@@ -151,19 +160,22 @@ int encode_packet(enum sio_parser parser, const char *nsp, size_t nsp_len,
 		else if (type == SIO_PACKET_ACK)
 			type = SIO_PACKET_BINARY_ACK;
 	}
-	if (parser == SIO_PARSER_MSGPACK)
-		return encode_msgpack(nsp, nsp_len, type, id, data, bins, nbins, out);
-	char *text = NULL;
-	size_t len = 0;
-	int r = sio_pkt_encode(type, nsp, nsp_len, id, (uint32_t)nbins, data, 0, &text, &len);
+	if (io->opts->parser == SIO_PARSER_MSGPACK)
+		return encode_msgpack(io, nsp, nsp_len, type, id, data, bins, nbins, out);
+	/* encoded into memory kept for it, then copied once into a buffer of
+	 * the pool of exactly its size class */
+	struct buf *text = &io->scratch;
+	text->len = 0;
+	int r = sio_pkt_encode_buf(type, nsp, nsp_len, id, (uint32_t)nbins, data, text);
 	if (r < 0)
 		return r == SIO_PKT_ENOMEM ? SIO_ENOMEM : SIO_EINVAL;
-	out[0] = outbuf_new(EIO_MESSAGE, false, text, len);
-	free(text);
+	out[0] = outbuf_new(io->pool, EIO_MESSAGE, false, text->data, text->len);
+	if (text->cap > SCRATCH_KEEP)
+		buf_free(text);
 	if (!out[0])
 		return SIO_ENOMEM;
 	for (size_t i = 0; i < nbins; i++) {
-		out[i + 1] = outbuf_new(EIO_MESSAGE, true, bins[i].data, bins[i].len);
+		out[i + 1] = outbuf_new(io->pool, EIO_MESSAGE, true, bins[i].data, bins[i].len);
 		if (!out[i + 1]) {
 			for (size_t k = 0; k <= i; k++)
 				outbuf_unref(out[k]);
@@ -179,8 +191,8 @@ int socket_packet(struct sio_socket *s, enum sio_packet_type type, int64_t id, c
 	struct outbuf *bufs[1 + SIO_MAX_EMIT_BINS];
 	if (nbins > SIO_MAX_EMIT_BINS)
 		return SIO_ETOOBIG;
-	int n = encode_packet(s->nsp->io->opts->parser, s->nsp->name, strlen(s->nsp->name), type,
-			      id, data, bins, nbins, bufs);
+	int n = encode_packet(s->nsp->io, s->nsp->name, strlen(s->nsp->name), type, id, data, bins,
+			      nbins, bufs);
 	if (n < 0)
 		return n;
 	int r = eio_session_send(s->client->conn, bufs, (size_t)n, is_volatile);
@@ -259,15 +271,38 @@ static char *handler_names(const struct sio_socket *s)
 	return (char *)(s->handlers + s->nhandlers);
 }
 
+/* The bytes of the names after the handlers. */
+static size_t handler_names_len(const struct sio_socket *s)
+{
+	const char *names = handler_names(s);
+	size_t off = 0;
+	for (uint32_t i = 0; i < s->nhandlers; i++)
+		off += strlen(names + off) + 1;
+	return off;
+}
+
+/* The index of event's handler, with the offset of its name; -1 when
+ * none. */
+static long handler_index(const struct sio_socket *s, const char *event, uint32_t *name_off)
+{
+	const char *names = handler_names(s);
+	uint32_t off = 0;
+	for (uint32_t i = 0; i < s->nhandlers; i++) {
+		const char *name = names + off;
+		if (strcmp(name, event) == 0) {
+			if (name_off)
+				*name_off = off;
+			return (long)i;
+		}
+		off += (uint32_t)strlen(name) + 1;
+	}
+	return -1;
+}
+
 static struct handler *handler_find(const struct sio_socket *s, const char *event)
 {
-	if (!s->nhandlers)
-		return NULL;
-	const char *names = handler_names(s);
-	for (uint32_t i = 0; i < s->nhandlers; i++)
-		if (strcmp(names + s->handlers[i].event, event) == 0)
-			return &s->handlers[i];
-	return NULL;
+	long i = handler_index(s, event, NULL);
+	return i < 0 ? NULL : &s->handlers[i];
 }
 
 SIO_API int sio_socket_on(sio_socket *s, const char *event, sio_event_fn fn, void *userdata)
@@ -282,23 +317,23 @@ SIO_API int sio_socket_on(sio_socket *s, const char *event, sio_event_fn fn, voi
 	}
 	/* a new block: one more handler, the names moved after it */
 	size_t len = strlen(event) + 1;
-	if (len > UINT32_MAX - s->names_len || s->nhandlers == UINT32_MAX)
+	size_t names_len = handler_names_len(s);
+	if (len > UINT32_MAX - names_len || s->nhandlers == SIO_MAX_HANDLERS)
 		return SIO_EINVAL;
 	size_t n = s->nhandlers;
-	struct handler *nh = malloc((n + 1) * sizeof(*nh) + s->names_len + len);
+	struct handler *nh = malloc((n + 1) * sizeof(*nh) + names_len + len);
 	if (!nh)
 		return SIO_ENOMEM;
 	char *names = (char *)(nh + n + 1);
 	if (n) {
 		memcpy(nh, s->handlers, n * sizeof(*nh));
-		memcpy(names, handler_names(s), s->names_len);
+		memcpy(names, handler_names(s), names_len);
 	}
-	memcpy(names + s->names_len, event, len);
-	nh[n] = (struct handler){.fn = fn, .userdata = userdata, .event = s->names_len};
+	memcpy(names + names_len, event, len);
+	nh[n] = (struct handler){.fn = fn, .userdata = userdata};
 	free(s->handlers);
 	s->handlers = nh;
 	s->nhandlers++;
-	s->names_len += (uint32_t)len;
 	return 0;
 }
 
@@ -306,8 +341,15 @@ SIO_API int sio_socket_on_any(sio_socket *s, sio_event_fn fn, void *userdata)
 {
 	if (!s)
 		return SIO_EINVAL;
-	s->any = fn;
-	s->any_userdata = userdata;
+	if (!s->rare) {
+		if (!fn)
+			return 0;
+		s->rare = calloc(1, sizeof(*s->rare));
+		if (!s->rare)
+			return SIO_ENOMEM;
+	}
+	s->rare->any = fn;
+	s->rare->any_userdata = userdata;
 	return 0;
 }
 
@@ -315,21 +357,21 @@ SIO_API int sio_socket_off(sio_socket *s, const char *event)
 {
 	if (!s || !event)
 		return SIO_EINVAL;
-	struct handler *h = handler_find(s, event);
-	if (!h)
+	uint32_t off;
+	long i = handler_index(s, event, &off);
+	if (i < 0)
 		return SIO_ENOTFOUND;
-	/* in place: the name's bytes closed up, the last handler moved into
-	 * the hole, the names moved down by one handler */
+	/* in place, the order kept: the name's bytes closed up, the handlers
+	 * after it moved down, then the names moved down by one handler */
 	char *names = handler_names(s);
-	uint32_t off = h->event;
-	uint32_t len = (uint32_t)strlen(names + off) + 1;
-	memmove(names + off, names + off + len, s->names_len - off - len);
-	s->names_len -= len;
-	for (uint32_t i = 0; i < s->nhandlers; i++)
-		if (s->handlers[i].event > off)
-			s->handlers[i].event -= len;
-	*h = s->handlers[--s->nhandlers];
-	memmove(handler_names(s), names, s->names_len);
+	size_t names_len = handler_names_len(s);
+	size_t len = strlen(names + off) + 1;
+	memmove(names + off, names + off + len, names_len - off - len);
+	names_len -= len;
+	memmove(&s->handlers[i], &s->handlers[i + 1],
+	        (s->nhandlers - (uint32_t)i - 1) * sizeof(*s->handlers));
+	s->nhandlers--;
+	memmove(handler_names(s), names, names_len);
 	return 0;
 }
 
@@ -347,12 +389,13 @@ static bool event_allowed(struct sio_socket *s, const struct sio_pkt *p)
 {
 	const struct sio_server_options *o = s->nsp->io->opts;
 	if (o->max_events_per_second) {
+		struct socket_rare *r = s->rare; /* made by socket_new() with the option */
 		uint64_t now = now_ms();
-		if (now - s->events_window >= 1000) {
-			s->events_window = now;
-			s->events_in_window = 0;
+		if (now - r->events_window >= 1000) {
+			r->events_window = now;
+			r->events_in_window = 0;
 		}
-		if (++s->events_in_window > o->max_events_per_second) {
+		if (++r->events_in_window > o->max_events_per_second) {
 			client_close(s->client, "forced close");
 			return false;
 		}
@@ -395,8 +438,8 @@ static void on_event(struct sio_socket *s, struct sio_pkt *p)
 	SIO_OBSERVE(s->nsp->io, event_in, s, p);
 	json_array_remove(arr, 0);
 
-	sio_event_fn fn = s->any;
-	void *ud = s->any_userdata;
+	sio_event_fn fn = s->rare ? s->rare->any : NULL;
+	void *ud = s->rare ? s->rare->any_userdata : NULL;
 	const struct handler *h = handler_find(s, event);
 	if (h) {
 		fn = h->fn;
@@ -490,7 +533,7 @@ static int emit_stored(struct sio_socket *s, json_t *data, const struct sio_bina
 	uint64_t seq = recovery_offset(rc, data);
 	if (!seq)
 		return SIO_ENOMEM;
-	int n = encode_packet(s->nsp->io->opts->parser, s->nsp->name, strlen(s->nsp->name),
+	int n = encode_packet(s->nsp->io, s->nsp->name, strlen(s->nsp->name),
 			      SIO_PACKET_EVENT, -1, data, bins, nbins, bufs);
 	if (n < 0)
 		return n; /* nothing sent: the offset is given to the next emit */

@@ -83,6 +83,9 @@ void eio_engine_close_all(struct eio_engine *e, const char *reason);
 bool eio_engine_idle(const struct eio_engine *e);
 /* Open sessions. */
 size_t eio_engine_sessions(const struct eio_engine *e);
+/* The memory pool of the server's packets (borrowed, as long as the
+ * engine lives): the layer above encodes its packets there. */
+struct pool *eio_engine_pool(struct eio_engine *e);
 
 /* ---- proxies, statistics, logs -------------------------------------- */
 

@@ -19,6 +19,13 @@ struct ip_count {
 	char addr[];
 };
 
+static void pool_trim_due(struct timer *t)
+{
+	struct eio_engine *e = container_of(t, struct eio_engine, pool_timer);
+	pool_trim(&e->pool);
+	timer_arm(e->wheel, &e->pool_timer, now_ms() + POOL_TRIM_MS, pool_trim_due);
+}
+
 struct eio_engine *eio_engine_create(const struct sio_server_options *opts,
                                      struct timer_wheel *wheel, sio_server *owner)
 {
@@ -32,6 +39,8 @@ struct eio_engine *eio_engine_create(const struct sio_server_options *opts,
 	list_init(&e->sessions);
 	list_init(&e->dirty);
 	list_init(&e->reap);
+	pool_init(&e->pool, POOL_IDLE_MAX);
+	timer_arm(wheel, &e->pool_timer, now_ms() + POOL_TRIM_MS, pool_trim_due);
 	return e;
 }
 
@@ -40,6 +49,8 @@ void eio_engine_destroy(struct eio_engine *e)
 	if (!e)
 		return;
 	eio_engine_close_all(e, "server shutting down");
+	timer_cancel(e->wheel, &e->pool_timer);
+	pool_finish(&e->pool);
 	free(e->buckets);
 	for (size_t i = 0; i < IP_BUCKETS; i++) {
 		while (e->ips[i]) {
@@ -80,6 +91,11 @@ void eio_engine_set_in_loop(struct eio_engine *e, bool in_loop)
 size_t eio_engine_sessions(const struct eio_engine *e)
 {
 	return e->nsessions;
+}
+
+struct pool *eio_engine_pool(struct eio_engine *e)
+{
+	return &e->pool;
 }
 
 bool eio_engine_idle(const struct eio_engine *e)

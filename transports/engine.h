@@ -27,6 +27,8 @@
 #include "transports/queue.h"
 
 #define IP_BUCKETS 1024
+#define POOL_IDLE_MAX ((size_t)8 << 20) /* bytes the packet pool keeps idle at most */
+#define POOL_TRIM_MS 1000               /* how often the pool gives back idle memory */
 
 struct ip_count;
 
@@ -63,6 +65,10 @@ struct eio_engine {
 	size_t nproxies;
 	int (*render_metrics)(struct buf *out, void *userdata);
 	void *metrics_userdata;
+	/* encoded packets and received messages (the server's, shared with
+	 * the layer above), trimmed every POOL_TRIM_MS */
+	struct pool pool;
+	struct timer pool_timer;
 };
 
 /* ---- the transport seam ------------------------------------------------ */
@@ -103,21 +109,25 @@ enum session_state {
 
 struct ws_conn;
 
-/* Pointer-sized fields first, the small ones last: no padding holes. */
+struct session_close;
+struct session_data;
+
+/* Pointer-sized fields first, the small ones last: no padding holes. What
+ * only some sessions need (a close deadline, sio_eio_set_data) is
+ * allocated apart, when needed: an idle session is 200 bytes. */
 struct sio_eio_socket {
 	struct eio_engine *engine;
-	struct sio_request *req; /* the handshake request, owned */
+	struct sio_request *req; /* the handshake request, in the session's block */
 	void *layer;             /* the layer above's object */
-	void *data;
-	void (*data_free)(void *);
+	struct session_data *data; /* sio_eio_set_data(), NULL when none */
 	const char *close_reason;
 
 	struct eio_transport *tr; /* the transport in use */
 	struct ws_conn *probe;    /* a websocket upgrading this session; its timer times it */
 
-	struct timer ping_timer;  /* the next ping, then the pong awaited */
-	uint64_t ping_sent;       /* ms when the last ping was queued */
-	struct timer close_timer; /* sio_eio_close(): the close packet's deadline */
+	struct timer ping_timer;       /* the next ping, then the pong awaited */
+	uint64_t ping_sent;            /* ms when the last ping was queued */
+	struct session_close *closing; /* sio_eio_close(): the close packet's deadline */
 
 	struct list link;             /* engine->sessions */
 	struct list dirty;            /* engine->dirty or engine->reap; linked when marked */
@@ -125,9 +135,9 @@ struct sio_eio_socket {
 
 	struct queue out;
 
-	enum session_state state;
-	enum sio_transport transport; /* tr's kind, kept when tr is gone */
-	uint8_t protocol;             /* Engine.IO protocol: 3 or 4 */
+	uint8_t state;     /* enum session_state */
+	uint8_t transport; /* enum sio_transport: tr's kind, kept when tr is gone */
+	uint8_t protocol;  /* Engine.IO protocol: 3 or 4 */
 	char sid[21];
 	bool upgrading; /* probe answered */
 	bool awaiting_pong;
@@ -136,18 +146,23 @@ struct sio_eio_socket {
 	bool client_closed; /* the client sent a close packet */
 };
 
-/* Creates a session for a handshake, taking ownership of req (from
- * request_keep()), and attaches tr (whose sess it sets). The protocol
- * (3 or 4) is the request's. Queues the open packet and runs the
- * connection hook. Returns NULL on failure (req released, tr untouched). */
-struct sio_eio_socket *session_create(struct eio_engine *e, struct sio_request *req,
+/* The memory of a session for a handshake: the session, zeroed, and the
+ * kept copy of req (s->req) in one block (the session's lifetime is the
+ * kept request's). NULL when out of memory. Free it with
+ * session_create(), or session_discard() when it is not created. */
+struct sio_eio_socket *session_alloc(const struct sio_request *req);
+void session_discard(struct sio_eio_socket *s);
+/* Creates the session s (from session_alloc(), taken over) and attaches
+ * tr (whose sess it sets). The protocol (3 or 4) is the request's. Queues the open packet and runs the connection
+ * hook. Returns NULL on failure (s freed, tr untouched). */
+struct sio_eio_socket *session_create(struct eio_engine *e, struct sio_eio_socket *s,
                                       struct eio_transport *tr);
 struct sio_eio_socket *session_find(struct eio_engine *e, const char *sid, size_t len);
 /* A session that may still be served (neither failed nor closed). */
 bool session_alive(const struct sio_eio_socket *s);
 static inline enum sio_transport session_transport(const struct sio_eio_socket *s)
 {
-	return s->transport;
+	return (enum sio_transport)s->transport;
 }
 /* Handles one received Engine.IO packet. */
 void session_on_packet(struct sio_eio_socket *s, const struct eio_packet *p);

@@ -145,6 +145,15 @@ void conn_respond_error(struct front_conn *c, const struct sio_request *req, int
 	buf_free(&body);
 }
 
+void conn_body_free(struct front_conn *c)
+{
+	if (c->body) {
+		buf_free(c->body);
+		free(c->body);
+		c->body = NULL;
+	}
+}
+
 void conn_request_done(struct front_conn *c)
 {
 	c->sess = NULL;
@@ -370,8 +379,8 @@ static int on_headers(void *ud, struct sio_request *req, const struct h1_info *i
 {
 	struct front_conn *c = ud;
 	struct eio_engine *e = c->engine;
-	buf_free(&c->body);
-	c->body_limit = MAX_OTHER_BODY;
+	conn_body_free(c);
+	c->engine_post = false;
 	char addr[PEER_TEXT_SIZE];
 	if (request_set_address(req, peer_text(&c->peer, addr)) < 0)
 		return 500;
@@ -382,8 +391,8 @@ static int on_headers(void *ud, struct sio_request *req, const struct h1_info *i
 	}
 	if (!handshake_engine_path(e, req) || strcmp(sio_request_method(req), "POST") != 0)
 		return 0;
-	c->body_limit = e->opts->max_http_buffer_size;
-	if (info->has_length && info->content_length > c->body_limit)
+	c->engine_post = true;
+	if (info->has_length && info->content_length > e->opts->max_http_buffer_size)
 		return 413; /* before any of the body is read */
 	size_t slen = 0;
 	const char *sid = request_query_n(req, "sid", &slen);
@@ -394,9 +403,12 @@ static int on_headers(void *ud, struct sio_request *req, const struct h1_info *i
 static int on_body(void *ud, const uint8_t *p, size_t n)
 {
 	struct front_conn *c = ud;
-	if (c->body.len + n > c->body_limit)
+	if (!c->body && !(c->body = calloc(1, sizeof(*c->body))))
+		return 500;
+	size_t limit = c->engine_post ? c->engine->opts->max_http_buffer_size : MAX_OTHER_BODY;
+	if (c->body->len + n > limit)
 		return 413;
-	return buf_append(&c->body, p, n) < 0 ? 500 : 0;
+	return buf_append(c->body, p, n) < 0 ? 500 : 0;
 }
 
 static const struct h1_events h1_events = {
@@ -438,7 +450,7 @@ static int conn_process(struct front_conn *c)
 		}
 		buf_consume(&c->in, used);
 		dispatch_request(c);
-		buf_free(&c->body);
+		conn_body_free(c);
 		if (!c->busy)
 			h1_next(c->h1);
 	}
@@ -470,7 +482,7 @@ static void conn_closed(struct front_conn *c)
 	c->h1 = NULL;
 	buf_free(&c->in);
 	buf_free(&c->out);
-	buf_free(&c->body);
+	conn_body_free(c);
 }
 
 static int conn_writeable(struct front_conn *c)

@@ -47,10 +47,12 @@ struct front_conn {
 			struct buf in;  /* received, not yet parsed */
 			struct buf out; /* response bytes not yet written */
 			size_t out_off;
-			struct buf body; /* the current request's body */
-			size_t body_limit;
+			struct buf *body; /* the current request's body; NULL when none came */
 			struct sio_eio_socket *sess; /* the session served (held GET or POST) */
-			enum conn_role role;
+			uint8_t role;                /* enum conn_role */
+			uint8_t timer_kind;          /* enum conn_timer */
+			bool engine_post;            /* a POST to the engine: its body may reach
+			                              * max_http_buffer_size (else MAX_OTHER_BODY) */
 			bool busy;        /* a request is held: parse nothing more */
 			bool close_after; /* close once out is written */
 			bool rx_paused;
@@ -58,7 +60,6 @@ struct front_conn {
 			bool handshake;   /* the held GET opens its session */
 			bool out_counted; /* counted in engine->pending_out */
 			struct timer timer;
-			enum conn_timer timer_kind;
 		};
 		struct ws_conn ws;
 	};
@@ -87,6 +88,8 @@ void conn_respond_bare(struct front_conn *c, int status, bool keep_alive);
  * (initial_headers too when `initial`). */
 void conn_engine_headers(struct front_conn *c, const struct sio_request *req, struct buf *h,
                          bool initial);
+/* Frees c's request body (made when its first bytes came). */
+void conn_body_free(struct front_conn *c);
 /* The request is answered: c goes on with the next one. */
 void conn_request_done(struct front_conn *c);
 

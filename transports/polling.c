@@ -122,7 +122,7 @@ static void respond(struct polling *p, bool noop)
 		*w++ = '6';
 	} else if (w) {
 		struct outbuf *o;
-		for (uint32_t i = 0; i < npackets && (o = queue_pop(&s->out)); i++) {
+		for (uint32_t i = 0; i < npackets && (o = queue_pop(&s->engine->pool, &s->out)); i++) {
 			w += packet_write(protocol, kind, o, i == 0, w);
 			if (o->type == EIO_CLOSE && s->state == SS_CLOSING)
 				close_written = true;
@@ -170,8 +170,8 @@ void polling_handshake(struct front_conn *c, struct sio_request *req)
 		if (v)
 			memcpy(p->j, v, len < JSONP_INDEX_MAX ? len : JSONP_INDEX_MAX);
 	}
-	struct sio_request *copy = p ? request_keep(req) : NULL;
-	struct sio_eio_socket *s = copy ? session_create(e, copy, &p->tr) : NULL;
+	struct sio_eio_socket *fresh = p ? session_alloc(req) : NULL;
+	struct sio_eio_socket *s = fresh ? session_create(e, fresh, &p->tr) : NULL;
 	if (!s) {
 		free(p);
 		conn_respond_error(c, req, EIO_ERR_BAD_REQUEST, NULL, false);
@@ -268,14 +268,14 @@ void polling_post(struct front_conn *c, struct sio_eio_socket *s, const struct s
 	const char *ct = sio_request_header(req, "content-type");
 	bool binary = ct && strcmp(ct, "application/octet-stream") == 0;
 	payload_next_fn next = eio_payload_next;
-	uint8_t *body = c->body.data;
-	size_t len = c->body.len;
+	uint8_t *body = c->body ? c->body->data : NULL;
+	size_t len = c->body ? c->body->len : 0;
 	int jsonp = EIO3_JSONP_PAYLOAD;
 	if (s->protocol == 3) {
 		/* v3: XHR2 binary payloads, JSONP form bodies, text payloads */
 		next = binary ? eio3_binary_payload_next : eio3_payload_next;
 		if (p && p->jsonp && !binary)
-			jsonp = eio3_jsonp_body_decode(c->body.data, c->body.len, &body, &len);
+			jsonp = eio3_jsonp_body_decode(body, len, &body, &len);
 		binary = false;
 	}
 	if (!p || p->post != c) {
@@ -348,8 +348,8 @@ static void polling_end(struct eio_transport *t, bool closing, bool noop)
 	struct polling *p = container_of(t, struct polling, tr);
 	struct sio_eio_socket *s = t->sess;
 	if (p->get) {
-		struct outbuf *o = noop ? NULL : outbuf_new(EIO_CLOSE, false, NULL, 0);
-		if (noop || (o && queue_push(&s->out, o) == 0)) {
+		struct outbuf *o = noop ? NULL : outbuf_new(&s->engine->pool, EIO_CLOSE, false, NULL, 0);
+		if (noop || (o && queue_push(&s->engine->pool, &s->out, o) == 0)) {
 			respond(p, noop);
 		} else {
 			outbuf_unref(o);

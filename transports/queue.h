@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/pool.h"
 #include "protocol/eio_packet.h"
 
 /* An encoded packet shared by reference. Layout: OUTBUF_PRE bytes of
@@ -21,6 +22,7 @@
  * itself (4): what a v3 websocket frame carries before the bytes (a v4
  * one carries the bytes alone). */
 struct outbuf {
+	struct pool *pool; /* its memory's, NULL: malloc's */
 	uint32_t refs;
 	uint8_t type; /* enum eio_packet_type */
 	bool binary;
@@ -35,9 +37,10 @@ static inline uint8_t *outbuf_data(struct outbuf *o)
 	return o->mem + OUTBUF_PRE + 1;
 }
 
-/* A new packet holding a copy of data (one reference, the caller's), or
- * NULL when out of memory. */
-struct outbuf *outbuf_new(enum eio_packet_type type, bool binary, const void *data, size_t len);
+/* A new packet holding a copy of data (one reference, the caller's), in
+ * memory from pool (NULL: malloc), or NULL when out of memory. */
+struct outbuf *outbuf_new(struct pool *pool, enum eio_packet_type type, bool binary,
+                          const void *data, size_t len);
 static inline struct outbuf *outbuf_ref(struct outbuf *o)
 {
 	o->refs++;
@@ -46,16 +49,22 @@ static inline struct outbuf *outbuf_ref(struct outbuf *o)
 /* Drops one reference; the last frees it. NULL is a no-op. */
 void outbuf_unref(struct outbuf *o);
 
-/* A FIFO of packets; all zero is an empty queue that owns nothing. */
+/* A FIFO of packets; all zero is an empty queue that owns nothing. An
+ * empty queue holds no ring: the ring goes when the last packet is
+ * popped (idle sessions are many), and comes back as large as it was. */
 struct queue {
-	struct outbuf **ring;
-	size_t bytes; /* data bytes of the packets queued */
-	uint32_t cap, head, count;
+	struct outbuf **ring; /* NULL when empty */
+	size_t bytes;         /* data bytes of the packets queued */
+	uint32_t cap;         /* slots of ring (of the last one when NULL) */
+	uint32_t head, count;
 };
+
+/* The functions below take the pool the ring's memory comes from (NULL:
+ * malloc's), the same for every call on one queue. */
 
 /* Appends o, taking over the caller's reference. Returns 0, or -1 when
  * out of memory (o still the caller's). */
-int queue_push(struct queue *q, struct outbuf *o);
+int queue_push(struct pool *pool, struct queue *q, struct outbuf *o);
 /* The packet i places from the front (i < q->count), borrowed. */
 static inline struct outbuf *queue_at(const struct queue *q, uint32_t i)
 {
@@ -63,10 +72,10 @@ static inline struct outbuf *queue_at(const struct queue *q, uint32_t i)
 }
 /* Removes the first packet and hands its reference to the caller; NULL
  * when empty. */
-struct outbuf *queue_pop(struct queue *q);
-/* Drops every packet; the ring's memory stays for reuse. */
-void queue_clear(struct queue *q);
+struct outbuf *queue_pop(struct pool *pool, struct queue *q);
+/* Drops every packet. */
+void queue_clear(struct pool *pool, struct queue *q);
 /* Drops every packet and frees the ring. */
-void queue_free(struct queue *q);
+void queue_free(struct pool *pool, struct queue *q);
 
 #endif

@@ -13,12 +13,33 @@
 
 #define CLOSE_TIMEOUT_MS 30000 /* the reference's polling closeTimeout */
 
+/* A closing session's deadline (sio_eio_close()). */
+struct session_close {
+	struct timer timer;
+	struct sio_eio_socket *sess;
+};
+
+/* What sio_eio_set_data() stores. */
+struct session_data {
+	void *data;
+	void (*free_fn)(void *);
+};
+
+static void close_cancel(struct sio_eio_socket *s)
+{
+	if (s->closing) {
+		timer_cancel(s->engine->wheel, &s->closing->timer);
+		free(s->closing);
+		s->closing = NULL;
+	}
+}
+
 /* Queues a packet of our own (open, ping, close...): not bounded by the
  * queue limits. Returns 0 or -1. */
 static int queue_control(struct sio_eio_socket *s, enum eio_packet_type type, const char *data)
 {
-	struct outbuf *o = outbuf_new(type, false, data, data ? strlen(data) : 0);
-	if (!o || queue_push(&s->out, o) < 0) {
+	struct outbuf *o = outbuf_new(&s->engine->pool, type, false, data, data ? strlen(data) : 0);
+	if (!o || queue_push(&s->engine->pool, &s->out, o) < 0) {
 		outbuf_unref(o);
 		return -1;
 	}
@@ -67,8 +88,8 @@ static void session_finish(struct sio_eio_socket *s)
 	struct eio_engine *e = s->engine;
 	s->state = SS_CLOSED;
 	timer_cancel(e->wheel, &s->ping_timer);
-	timer_cancel(e->wheel, &s->close_timer);
-	queue_clear(&s->out);
+	close_cancel(s);
+	queue_clear(&s->engine->pool, &s->out);
 	if (s->tr) {
 		/* as the reference: a held GET gets the close packet, or a noop
 		 * when the client asked for the close */
@@ -82,17 +103,18 @@ static void session_finish(struct sio_eio_socket *s)
 	engine_count_close(e, s->close_reason);
 	if (e->hooks.ev.close)
 		e->hooks.ev.close(s, s->close_reason, e->hooks.userdata);
-	queue_clear(&s->out);
+	queue_clear(&s->engine->pool, &s->out);
 	list_insert_tail(&e->reap, &s->dirty);
 }
 
 void session_free(struct sio_eio_socket *s)
 {
 	list_remove(&s->link);
-	if (s->data_free)
-		s->data_free(s->data);
-	request_release(s->req);
-	queue_free(&s->out);
+	close_cancel(s);
+	if (s->data && s->data->free_fn)
+		s->data->free_fn(s->data->data);
+	free(s->data);
+	queue_free(&s->engine->pool, &s->out);
 	free(s);
 }
 
@@ -136,17 +158,34 @@ static void ping_due(struct timer *t)
 
 /* ---- creation ----------------------------------------------------------- */
 
-struct sio_eio_socket *session_create(struct eio_engine *e, struct sio_request *req,
-				      struct eio_transport *tr)
+/* A session's size in its block, the kept request after it. */
+#define SESSION_SIZE ((sizeof(struct sio_eio_socket) + 7) & ~(size_t)7)
+
+struct sio_eio_socket *session_alloc(const struct sio_request *req)
+{
+	struct sio_request *k = request_keep_with(req, SESSION_SIZE);
+	if (!k)
+		return NULL;
+	struct sio_eio_socket *s = (struct sio_eio_socket *)((char *)k - SESSION_SIZE);
+	memset(s, 0, sizeof(*s));
+	s->req = k;
+	return s;
+}
+
+void session_discard(struct sio_eio_socket *s)
+{
+	free(s);
+}
+
+struct sio_eio_socket *session_create(struct eio_engine *e, struct sio_eio_socket *s,
+                                      struct eio_transport *tr)
 {
 	const struct sio_server_options *o = e->opts;
-	struct sio_eio_socket *s = calloc(1, sizeof(*s));
 	if (!s || engine_reserve_session(e, s) < 0)
 		goto fail;
 	s->engine = e;
-	s->req = req;
 	s->state = SS_OPEN;
-	s->protocol = (uint8_t)handshake_protocol(req);
+	s->protocol = (uint8_t)handshake_protocol(s->req);
 	list_init(&s->dirty);
 
 	char json[256];
@@ -171,10 +210,9 @@ struct sio_eio_socket *session_create(struct eio_engine *e, struct sio_request *
 fail:
 	if (s) {
 		list_remove(&s->dirty);
-		queue_free(&s->out);
+		queue_free(&e->pool, &s->out);
 		free(s);
 	}
-	request_release(req);
 	return NULL;
 }
 
@@ -285,7 +323,7 @@ int eio_session_send(sio_eio_socket *s, struct outbuf **bufs, size_t n, bool is_
 	if (!room_for(s, n, bytes))
 		return queue_full(s);
 	for (size_t i = 0; i < n; i++) {
-		if (queue_push(&s->out, bufs[i]) < 0)
+		if (queue_push(&s->engine->pool, &s->out, bufs[i]) < 0)
 			return SIO_ENOMEM;
 		outbuf_ref(bufs[i]);
 	}
@@ -305,8 +343,8 @@ SIO_API int sio_eio_send(sio_eio_socket *s, const void *data, size_t len, bool b
 		return SIO_ETOOBIG;
 	if (!room_for(s, 1, len))
 		return queue_full(s);
-	struct outbuf *ob = outbuf_new(EIO_MESSAGE, binary, data, len);
-	if (!ob || queue_push(&s->out, ob) < 0) {
+	struct outbuf *ob = outbuf_new(&s->engine->pool, EIO_MESSAGE, binary, data, len);
+	if (!ob || queue_push(&s->engine->pool, &s->out, ob) < 0) {
 		outbuf_unref(ob);
 		return SIO_ENOMEM;
 	}
@@ -316,7 +354,8 @@ SIO_API int sio_eio_send(sio_eio_socket *s, const void *data, size_t len, bool b
 
 static void close_expired(struct timer *t)
 {
-	struct sio_eio_socket *s = container_of(t, struct sio_eio_socket, close_timer);
+	struct sio_eio_socket *s = container_of(t, struct session_close, timer)->sess;
+	close_cancel(s);
 	session_fail(s, s->engine->stopping ? "server shutting down" : "forced close");
 }
 
@@ -324,12 +363,17 @@ SIO_API void sio_eio_close(sio_eio_socket *s)
 {
 	if (!s || s->state != SS_OPEN)
 		return;
-	if (queue_control(s, EIO_CLOSE, NULL) < 0) {
+	struct session_close *c = malloc(sizeof(*c));
+	if (!c || queue_control(s, EIO_CLOSE, NULL) < 0) {
+		free(c);
 		session_fail(s, "forced close");
 		return;
 	}
 	s->state = SS_CLOSING;
-	timer_arm(s->engine->wheel, &s->close_timer, now_ms() + CLOSE_TIMEOUT_MS, close_expired);
+	c->sess = s;
+	list_init(&c->timer.link);
+	s->closing = c;
+	timer_arm(s->engine->wheel, &c->timer, now_ms() + CLOSE_TIMEOUT_MS, close_expired);
 }
 
 SIO_API const char *sio_eio_id(const sio_eio_socket *s)
@@ -339,7 +383,7 @@ SIO_API const char *sio_eio_id(const sio_eio_socket *s)
 
 SIO_API enum sio_transport sio_eio_transport(const sio_eio_socket *s)
 {
-	return s->transport;
+	return session_transport(s);
 }
 
 SIO_API const struct sio_request *sio_eio_request(const sio_eio_socket *s)
@@ -361,13 +405,26 @@ SIO_API void sio_eio_set_data(sio_eio_socket *s, void *data, void (*free_fn)(voi
 {
 	if (!s)
 		return;
-	if (s->data_free && s->data != data)
-		s->data_free(s->data);
-	s->data = data;
-	s->data_free = free_fn;
+	struct session_data *d = s->data;
+	if (d && d->free_fn && d->data != data)
+		d->free_fn(d->data);
+	if (!d && !data && !free_fn)
+		return;
+	if (!d) {
+		d = malloc(sizeof(*d));
+		if (!d) {
+			/* nowhere to keep it: as if the session were freed now */
+			if (free_fn)
+				free_fn(data);
+			return;
+		}
+		s->data = d;
+	}
+	d->data = data;
+	d->free_fn = free_fn;
 }
 
 SIO_API void *sio_eio_data(const sio_eio_socket *s)
 {
-	return s ? s->data : NULL;
+	return s && s->data ? s->data->data : NULL;
 }

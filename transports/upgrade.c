@@ -26,13 +26,14 @@ void upgrade_abort(struct sio_eio_socket *s)
 
 static void upgrade_expired(struct timer *t)
 {
-	upgrade_abort(container_of(t, struct ws_conn, timer)->tr.sess);
+	upgrade_abort(ws_timer_conn(t)->tr.sess);
 }
 
 /* The new websocket w serves the session sid names as its probe, or with
- * sid NULL a new session for req (taken; freed on failure). */
+ * sid NULL the new session `fresh` (from session_alloc(); taken, freed on
+ * failure). */
 static void established(struct eio_engine *e, struct ws_conn *w, const char *sid,
-                        struct sio_request *req)
+                        struct sio_eio_socket *fresh)
 {
 	if (sid) {
 		struct sio_eio_socket *s = session_find(e, sid, strlen(sid));
@@ -41,13 +42,19 @@ static void established(struct eio_engine *e, struct ws_conn *w, const char *sid
 			ws_close(w, 1000);
 			return;
 		}
+		if (ws_timer_arm(w, now_ms() + e->opts->upgrade_timeout, upgrade_expired) < 0) {
+			ws_close(w, 1011);
+			return;
+		}
 		s->probe = w;
 		w->tr.sess = s;
-		timer_arm(e->wheel, &w->timer, now_ms() + e->opts->upgrade_timeout,
-		          upgrade_expired);
+		w->protocol = s->protocol;
 		return;
 	}
-	if (!session_create(e, req, &w->tr))
+	struct sio_eio_socket *s = session_create(e, fresh, &w->tr);
+	if (s)
+		w->protocol = s->protocol;
+	else
 		ws_close(w, 1011);
 }
 
@@ -80,7 +87,7 @@ int upgrade_request(struct front_conn *c, size_t used)
 		refuse(c, err);
 		return 0;
 	}
-	struct sio_request *copy = NULL;
+	struct sio_eio_socket *fresh = NULL;
 	if (!s) {
 		if (!handshake_protocol_allowed(e, handshake_protocol(req))) {
 			engine_refuse(e, EIO_REFUSED_UNSUPPORTED_VERSION, req, NULL, NULL);
@@ -95,8 +102,8 @@ int upgrade_request(struct front_conn *c, size_t used)
 			conn_respond(c, 503, NULL, NULL, NULL, 0, false);
 			return 0;
 		}
-		copy = request_keep(req);
-		if (!copy) {
+		fresh = session_alloc(req);
+		if (!fresh) {
 			refuse(c, eio_error_message(EIO_ERR_BAD_REQUEST));
 			return 0;
 		}
@@ -121,16 +128,17 @@ int upgrade_request(struct front_conn *c, size_t used)
 	if (c->rx_paused)
 		lws_rx_flow_control(c->wsi, 1);
 	h1_destroy(c->h1);
-	buf_free(&c->body);
+	conn_body_free(c);
 	c->is_ws = true;
 	int rc = ws_open(&c->ws, e, c->wsi, key, &pending, pending_off, &headers);
 	buf_free(&headers);
 	if (rc < 0) {
-		request_release(copy);
+		if (fresh)
+			session_discard(fresh);
 		buf_free(&rest);
 		return -1;
 	}
-	established(e, &c->ws, s ? s->sid : NULL, copy);
+	established(e, &c->ws, s ? s->sid : NULL, fresh);
 	rc = rest.len ? ws_on_data(&c->ws, rest.data, rest.len) : 0;
 	buf_free(&rest);
 	ws_request_write(&c->ws);
@@ -142,7 +150,7 @@ int upgrade_request(struct front_conn *c, size_t used)
 static void complete(struct sio_eio_socket *s, struct ws_conn *w)
 {
 	struct eio_engine *e = s->engine;
-	timer_cancel(e->wheel, &w->timer);
+	ws_timer_free(w);
 	struct eio_transport *old = s->tr;
 	s->probe = NULL;
 	s->upgrading = false;

@@ -27,9 +27,39 @@
 #define MAX_IOV 64           /* frames per sendmsg() */
 #define MAX_CONTROL_OUT 4096 /* pongs waiting behind a peer that does not read */
 
+/* Handshake and control bytes waiting: allocated while there are some,
+ * so that an idle websocket holds none. */
+struct ws_ctl {
+	struct buf out;
+	size_t off; /* bytes of out written */
+};
+
+/* Bytes of w's control output not yet written. */
+static size_t ctl_left(const struct ws_conn *w)
+{
+	return w->ctl ? w->ctl->out.len - w->ctl->off : 0;
+}
+
+/* w's control output, made when missing; NULL when out of memory. */
+static struct ws_ctl *ctl_get(struct ws_conn *w)
+{
+	if (!w->ctl)
+		w->ctl = calloc(1, sizeof(*w->ctl));
+	return w->ctl;
+}
+
+static void ctl_drop(struct ws_conn *w)
+{
+	if (w->ctl) {
+		buf_free(&w->ctl->out);
+		free(w->ctl);
+		w->ctl = NULL;
+	}
+}
+
 static void count_out(struct ws_conn *w)
 {
-	engine_count_out(w->engine, &w->out_counted, w->cur || w->out_off < w->out.len);
+	engine_count_out(w->engine, &w->out_counted, w->cur || ctl_left(w) > 0);
 }
 
 /* Closes the socket from outside its callbacks. lws does it when it next
@@ -44,7 +74,28 @@ static void kill_now(struct ws_conn *w)
 
 static void kill_conn(struct timer *t)
 {
-	kill_now(container_of(t, struct ws_conn, timer));
+	kill_now(ws_timer_conn(t));
+}
+
+int ws_timer_arm(struct ws_conn *w, uint64_t at, timer_fn fn)
+{
+	if (!w->timer) {
+		w->timer = calloc(1, sizeof(*w->timer));
+		if (!w->timer)
+			return -1;
+		w->timer->w = w;
+	}
+	timer_arm(w->engine->wheel, &w->timer->t, at, fn);
+	return 0;
+}
+
+void ws_timer_free(struct ws_conn *w)
+{
+	if (w->timer) {
+		timer_cancel(w->engine->wheel, &w->timer->t);
+		free(w->timer);
+		w->timer = NULL;
+	}
 }
 
 void ws_request_write(struct ws_conn *w)
@@ -74,7 +125,8 @@ static int out_frame(struct ws_conn *w, uint8_t opcode, const void *p, size_t le
 {
 	uint8_t h[14];
 	size_t n = ws_frame_header_before(h + 10, opcode, len);
-	if (buf_append(&w->out, h + 10 - n, n) < 0 || buf_append(&w->out, p, len) < 0)
+	struct ws_ctl *c = ctl_get(w);
+	if (!c || buf_append(&c->out, h + 10 - n, n) < 0 || buf_append(&c->out, p, len) < 0)
 		return -1;
 	return 0;
 }
@@ -108,17 +160,23 @@ static int ws_send(struct ws_conn *w)
 		int niov = 0, first_packet;
 		size_t total = 0;
 		uint32_t npackets = 0;
-		if (w->cur)
-			iov[niov++] = (struct iovec){.iov_base = (void *)w->cur_p, .iov_len = w->cur_left};
-		if (w->out_off < w->out.len)
-			iov[niov++] = (struct iovec){.iov_base = w->out.data + w->out_off,
-						     .iov_len = w->out.len - w->out_off};
+		size_t cur_left = 0;
+		if (w->cur) {
+			struct iovec f = packet_frame(w->cur, w->protocol);
+			cur_left = f.iov_len - w->cur_off;
+			iov[niov++] = (struct iovec){.iov_base = (uint8_t *)f.iov_base + w->cur_off,
+			                             .iov_len = cur_left};
+		}
+		struct ws_ctl *ctl = w->ctl;
+		if (ctl_left(w))
+			iov[niov++] = (struct iovec){.iov_base = ctl->out.data + ctl->off,
+			                             .iov_len = ctl->out.len - ctl->off};
 		struct sio_eio_socket *s = w->tr.sess;
 		first_packet = niov;
 		if (!w->closing && s && s->tr == &w->tr) {
 			while (niov < MAX_IOV && npackets < s->out.count) {
 				struct outbuf *o = queue_at(&s->out, npackets);
-				iov[niov++] = packet_frame(o, s->protocol);
+				iov[niov++] = packet_frame(o, w->protocol);
 				npackets++;
 				if (o->type == EIO_CLOSE)
 					break; /* nothing goes after the close packet */
@@ -144,27 +202,25 @@ static int ws_send(struct ws_conn *w)
 		size_t k = (size_t)sent;
 		w->engine->stats.bytes_sent += k;
 		if (w->cur) {
-			size_t t = k < w->cur_left ? k : w->cur_left;
-			w->cur_p += t;
-			w->cur_left -= t;
+			size_t t = k < cur_left ? k : cur_left;
+			w->cur_off += t;
 			k -= t;
-			if (!w->cur_left) {
+			if (t == cur_left) {
 				outbuf_unref(w->cur);
 				w->cur = NULL;
+				w->cur_off = 0;
 			}
 		}
-		if (w->out_off < w->out.len) {
-			size_t t = k < w->out.len - w->out_off ? k : w->out.len - w->out_off;
-			w->out_off += t;
+		if (ctl_left(w)) {
+			size_t left = ctl_left(w);
+			size_t t = k < left ? k : left;
+			ctl->off += t;
 			k -= t;
-			if (w->out_off == w->out.len) {
-				/* the handshake and control frames: kept no longer */
-				buf_free(&w->out);
-				w->out_off = 0;
-			}
+			if (t == left)
+				ctl_drop(w); /* the handshake and control frames: kept no longer */
 		}
 		for (int i = first_packet; i < niov && k > 0; i++) {
-			struct outbuf *o = queue_pop(&s->out);
+			struct outbuf *o = queue_pop(&s->engine->pool, &s->out);
 			struct iovec f = iov[i];
 			w->engine->stats.packets_sent++;
 			bool is_close = o->type == EIO_CLOSE;
@@ -173,8 +229,7 @@ static int ws_send(struct ws_conn *w)
 				outbuf_unref(o);
 			} else {
 				w->cur = o; /* the reference moves from the queue */
-				w->cur_p = (const uint8_t *)f.iov_base + k;
-				w->cur_left = f.iov_len - k;
+				w->cur_off = k;
 				k = 0;
 			}
 			if (is_close && s->state == SS_CLOSING)
@@ -190,13 +245,14 @@ static int ws_send(struct ws_conn *w)
 		lws_callback_on_writable(w->wsi);
 		return 0;
 	}
-	if (w->closing && !w->draining && !w->cur && w->out.len == 0) {
+	if (w->closing && !w->draining && !w->cur && !ctl_left(w)) {
 		/* our close frame is out: stop writing, read until the peer's
 		 * FIN (so that unread input does not turn into a reset that
 		 * loses the close frame), for DRAIN_MS at most */
 		w->draining = true;
 		shutdown(fd, SHUT_WR);
-		timer_arm(w->engine->wheel, &w->timer, now_ms() + DRAIN_MS, kill_conn);
+		if (ws_timer_arm(w, now_ms() + DRAIN_MS, kill_conn) < 0)
+			kill_now(w);
 	}
 	return 0;
 }
@@ -219,7 +275,8 @@ void ws_close(struct ws_conn *w, int code)
 		kill_now(w);
 	/* A peer that stopped reading (a slow consumer cut off for "queue
 	 * full") never takes the close frame: its socket goes after a while. */
-	timer_arm(w->engine->wheel, &w->timer, now_ms() + CLOSE_WAIT_MS, kill_conn);
+	if (ws_timer_arm(w, now_ms() + CLOSE_WAIT_MS, kill_conn) < 0)
+		kill_now(w);
 	count_out(w);
 	ws_request_write(w);
 }
@@ -292,7 +349,7 @@ int ws_on_data(struct ws_conn *w, uint8_t *data, size_t len)
 			break;
 		case WS_EV_PING:
 			/* answered unless pongs pile up behind a peer that does not read */
-			if (w->out.len - w->out_off < MAX_CONTROL_OUT &&
+			if (ctl_left(w) < MAX_CONTROL_OUT &&
 			    out_frame(w, WS_OP_PONG, ev.data, ev.len) == 0)
 				ws_request_write(w);
 			break;
@@ -306,6 +363,7 @@ int ws_on_data(struct ws_conn *w, uint8_t *data, size_t len)
 			break;
 		}
 	}
+	ws_parser_shrink(&w->rx);
 	return 0;
 }
 
@@ -327,20 +385,24 @@ int ws_open(struct ws_conn *w, struct eio_engine *e, struct lws *wsi, const char
 	memcpy(in + 24, guid, sizeof(guid) - 1);
 	lws_SHA1((const unsigned char *)in, 24 + sizeof(guid) - 1, digest);
 	accept[eio_base64_encode(digest, 20, accept)] = '\0';
+	struct ws_ctl *c = ctl_get(w);
+	if (!c) {
+		buf_free(pending);
+		return -1;
+	}
 	/* what is still to be written goes first, moved, not copied */
-	w->out = *pending;
-	w->out_off = pending_off;
+	c->out = *pending;
+	c->off = pending_off;
 	*pending = (struct buf){0};
-	int rc = buf_printf(&w->out,
-			 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-			 "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n",
-			 accept);
+	int rc = buf_printf(&c->out,
+	                    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+	                    "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n",
+	                    accept);
 	if (headers)
-		rc |= buf_append(&w->out, headers->data, headers->len);
-	rc |= buf_append_str(&w->out, "\r\n");
+		rc |= buf_append(&c->out, headers->data, headers->len);
+	rc |= buf_append_str(&c->out, "\r\n");
 	if (rc) {
-		buf_free(&w->out);
-		w->out_off = 0;
+		ctl_drop(w);
 		return -1;
 	}
 	count_out(w);
@@ -356,14 +418,13 @@ int ws_on_writeable(struct ws_conn *w)
 void ws_on_closed(struct ws_conn *w)
 {
 	w->wsi = NULL;
-	timer_cancel(w->engine->wheel, &w->timer);
+	ws_timer_free(w);
 	ws_lost(w);
 	if (w->cur)
 		outbuf_unref(w->cur);
 	w->cur = NULL;
-	w->out.len = w->out_off = 0;
+	ctl_drop(w);
 	count_out(w);
-	buf_free(&w->out);
 	ws_parser_free(&w->rx);
 }
 

@@ -16,6 +16,13 @@
 #include "transports/engine.h"
 
 struct lws;
+struct ws_ctl;
+struct ws_conn;
+
+struct ws_timer {
+	struct timer t;
+	struct ws_conn *w;
+};
 
 /* A websocket. It begins, as the HTTP state it replaces, with wsi and
  * engine (front.c reads them through either). */
@@ -28,15 +35,17 @@ struct ws_conn {
 	bool draining;           /* close frame written, write side shut */
 	bool blocked;            /* the kernel took less than offered: wait for POLLOUT */
 	bool out_counted;        /* counted in engine->pending_out */
+	uint8_t protocol;        /* the session's Engine.IO protocol (3 or 4): a cut
+	                          * frame is rebuilt the same way after the session left */
 
 	/* output, in this order: the rest of a frame cut by the kernel, then
 	 * handshake and control bytes, then the session's queue */
-	struct outbuf *cur;
-	const uint8_t *cur_p;
-	size_t cur_left;
-	struct buf out;
-	size_t out_off;
-	struct timer timer; /* a probe's upgrade wait (upgrade.c), then close wait, then drain */
+	struct outbuf *cur; /* the packet whose frame the kernel cut */
+	size_t cur_off;     /* bytes of cur's frame written */
+	struct ws_ctl *ctl; /* handshake and control bytes; NULL when none wait */
+	struct ws_timer *timer; /* a probe's upgrade wait (upgrade.c), then close wait, then
+	                         * drain; allocated when first armed (an open websocket
+	                         * holds none) */
 
 	struct ws_parser rx;
 };
@@ -55,6 +64,17 @@ int ws_on_data(struct ws_conn *w, uint8_t *data, size_t len);
 int ws_on_writeable(struct ws_conn *w);
 /* The socket is closed: tells the session, frees what w holds. */
 void ws_on_closed(struct ws_conn *w);
+
+/* Arms w's timer (made when missing) for `at` (ms). Returns 0, or -1
+ * when out of memory (nothing armed). */
+int ws_timer_arm(struct ws_conn *w, uint64_t at, timer_fn fn);
+/* The websocket whose timer t is. */
+static inline struct ws_conn *ws_timer_conn(struct timer *t)
+{
+	return container_of(t, struct ws_timer, t)->w;
+}
+/* Cancels w's timer, if any, and frees it. */
+void ws_timer_free(struct ws_conn *w);
 
 /* Asks for a write when the socket can take one. */
 void ws_request_write(struct ws_conn *w);

@@ -10,7 +10,7 @@
 
 static struct outbuf *text(const char *s)
 {
-	struct outbuf *o = outbuf_new(EIO_MESSAGE, false, s, strlen(s));
+	struct outbuf *o = outbuf_new(NULL, EIO_MESSAGE, false, s, strlen(s));
 	if (!o)
 		out_of_memory();
 	return o;

@@ -13,7 +13,7 @@
 
 static struct outbuf *packet(const char *text)
 {
-	struct outbuf *o = outbuf_new(EIO_MESSAGE, false, text, strlen(text));
+	struct outbuf *o = outbuf_new(NULL, EIO_MESSAGE, false, text, strlen(text));
 	if (!o)
 		out_of_memory();
 	return o;
@@ -34,10 +34,10 @@ static void test_ring(void)
 	for (int round = 0; round < 200; round++) {
 		for (int i = 0; i < 3; i++) {
 			snprintf(text, sizeof(text), "p%u", pushed++);
-			CHECK(queue_push(&q, packet(text)) == 0);
+			CHECK(queue_push(NULL, &q, packet(text)) == 0);
 		}
 		for (int i = 0; i < 2; i++) {
-			struct outbuf *o = queue_pop(&q);
+			struct outbuf *o = queue_pop(NULL, &q);
 			snprintf(text, sizeof(text), "p%u", popped++);
 			CHECK(is(o, text));
 			outbuf_unref(o);
@@ -52,11 +52,14 @@ static void test_ring(void)
 		bytes += strlen(text);
 	}
 	CHECK(q.bytes == bytes);
-	queue_clear(&q);
-	CHECK(q.count == 0 && q.bytes == 0 && queue_pop(&q) == NULL);
-	CHECK(queue_push(&q, packet("again")) == 0);
+	uint32_t cap = q.cap;
+	queue_clear(NULL, &q);
+	CHECK(q.count == 0 && q.bytes == 0 && queue_pop(NULL, &q) == NULL);
+	CHECK(q.ring == NULL && q.cap == cap); /* an empty queue holds no ring */
+	CHECK(queue_push(NULL, &q, packet("again")) == 0);
+	CHECK(q.ring != NULL && q.cap == cap); /* as large as the last one */
 	CHECK(is(queue_at(&q, 0), "again"));
-	queue_free(&q);
+	queue_free(NULL, &q);
 	CHECK(q.ring == NULL && q.cap == 0 && q.count == 0);
 	vectors++;
 }
@@ -66,13 +69,13 @@ static void test_shared(void)
 {
 	struct queue a = {0}, b = {0};
 	struct outbuf *o = packet("shared");
-	CHECK(queue_push(&a, outbuf_ref(o)) == 0);
-	CHECK(queue_push(&b, outbuf_ref(o)) == 0);
+	CHECK(queue_push(NULL, &a, outbuf_ref(o)) == 0);
+	CHECK(queue_push(NULL, &b, outbuf_ref(o)) == 0);
 	outbuf_unref(o); /* the queues hold it now */
 	CHECK(o->refs == 2);
-	queue_free(&a);
+	queue_free(NULL, &a);
 	CHECK(o->refs == 1 && is(queue_at(&b, 0), "shared"));
-	queue_free(&b);
+	queue_free(NULL, &b);
 	vectors++;
 }
 
@@ -155,7 +158,7 @@ static void setup(struct fixture *f, enum sio_queue_full_policy policy)
 	request_reset(&empty);
 	if (request_seal(&empty) < 0)
 		out_of_memory();
-	f->s = session_create(f->e, request_keep(&empty), &f->t.tr);
+	f->s = session_create(f->e, session_alloc(&empty), &f->t.tr);
 	request_free(&empty);
 	if (!f->e || !f->s)
 		out_of_memory();
@@ -163,7 +166,7 @@ static void setup(struct fixture *f, enum sio_queue_full_policy policy)
 	CHECK(f->s->out.count == 1 && queue_at(&f->s->out, 0)->type == EIO_OPEN);
 	eio_engine_process(f->e);
 	CHECK(f->t.flushes == 1 && f->t.seen == 1);
-	queue_clear(&f->s->out);
+	queue_clear(&f->s->engine->pool, &f->s->out);
 	closed_reason = NULL;
 	closes = 0;
 }
@@ -187,7 +190,7 @@ static void test_limits(void)
 	CHECK(f.t.flushes == 2 && f.t.seen == 3);
 	CHECK(closes == 0); /* rejecting keeps the session */
 	/* the transport takes them all */
-	queue_clear(&f.s->out);
+	queue_clear(&f.s->engine->pool, &f.s->out);
 	char big[65] = {0};
 	CHECK(sio_eio_send(f.s, big, 65, false) == SIO_ETOOBIG);
 	CHECK(sio_eio_send(f.s, big, 40, false) == 0);
@@ -218,11 +221,11 @@ static void test_volatile(void)
 	CHECK(sio_eio_send(f.s, "first", 5, false) == 0);
 	CHECK(!eio_session_writable(f.s)); /* a packet waits already */
 	CHECK(eio_session_send(f.s, &o, 1, true) == 0 && f.s->out.count == 1);
-	queue_clear(&f.s->out);
+	queue_clear(&f.s->engine->pool, &f.s->out);
 	CHECK(eio_session_writable(f.s));
 	CHECK(eio_session_send(f.s, &o, 1, true) == 0 && f.s->out.count == 1);
 	CHECK(o->refs == 2);
-	queue_clear(&f.s->out);
+	queue_clear(&f.s->engine->pool, &f.s->out);
 	f.t.ready = false; /* no GET held, say */
 	CHECK(!eio_session_writable(f.s));
 	CHECK(eio_session_send(f.s, &o, 1, true) == 0 && f.s->out.count == 0);

@@ -144,9 +144,19 @@ static void run_vector(const struct req_vector *v)
 	              !sio_request_query_at(k, k->nquery, NULL, NULL),
 	      v->line, "nothing past the last pair");
 
-	/* one block of exactly the size needed, holding all it points to */
+	/* one block of exactly the size needed, holding all it points to but
+	 * the common strings it shares */
 	size_t pairs = b.nheaders * sizeof(struct req_header) + b.nquery * sizeof(struct req_pair);
-	const uint8_t *start = (const uint8_t *)k, *end = start + sizeof(*k) + pairs + b.arena.len;
+	const uint8_t *start = (const uint8_t *)k, *end = start + sizeof(*k) + pairs + k->arena.len;
+	check(k->arena.len <= b.arena.len, v->line,
+	      "the kept strings are no more than the builder's");
+	for (uint32_t i = 0; i < k->nheaders; i++) {
+		const char *name = request_str(k, k->headers[i].name);
+		if (strcmp(name, "host") == 0 || strcmp(name, "sec-websocket-key") == 0)
+			check((k->headers[i].name & REQ_COMMON) &&
+			              name != request_str(&b, b.headers[i].name),
+			      v->line, "a usual header name is shared, not copied");
+	}
 	check((const uint8_t *)k->headers == start + sizeof(*k) &&
 	              (const uint8_t *)k->query ==
 	                      start + sizeof(*k) + b.nheaders * sizeof(struct req_header) &&

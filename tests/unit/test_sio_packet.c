@@ -942,6 +942,32 @@ static void test_format_int(void)
 	}
 }
 
+/* sio_pkt_encode_buf(): the bytes of sio_pkt_encode(), appended after
+ * what the buffer holds; on an error the buffer is left as it was. */
+static void test_encode_buf(void)
+{
+	struct buf b = {0};
+	char *out;
+	size_t len;
+	json_t *data = json_pack("[s,i,{s:b}]", "ev", 42, "k", 1);
+
+	vectors++;
+	CHECK(buf_append(&b, "xy", 2) == 0);
+	CHECK(sio_pkt_encode_buf(SIO_PACKET_EVENT, "/nsp", 4, 7, 0, data, &b) == 0);
+	CHECK(sio_pkt_encode(SIO_PACKET_EVENT, "/nsp", 4, 7, 0, data, 0, &out, &len) == 0);
+	CHECK(b.len == len + 2 && memcmp(b.data, "xy", 2) == 0 && memcmp(b.data + 2, out, len) == 0);
+	free(out);
+
+	vectors++;
+	size_t before = b.len;
+	CHECK(sio_pkt_encode_buf(SIO_PACKET_CONNECT, "/nsp", 4, -1, 0, data, &b) ==
+	      SIO_PKT_EPAYLOAD);
+	CHECK(sio_pkt_encode_buf(SIO_PACKET_EVENT, "nsp", 3, -1, 0, data, &b) == SIO_PKT_ENSP);
+	CHECK(b.len == before);
+	json_decref(data);
+	buf_free(&b);
+}
+
 int main(void)
 {
 	test_format_int();
@@ -951,6 +977,7 @@ int main(void)
 	test_decoder();
 	test_encode_vectors();
 	test_encode_special();
+	test_encode_buf();
 	test_strerror();
 
 	printf("sio_packet: %d vectors, %d failures\n", vectors, failures);

@@ -879,6 +879,35 @@ static void test_frame_header(void)
 	}
 }
 
+/* ws_parser_shrink(): the buffer of a message cut across reads is kept
+ * while the message is incomplete and freed once it was reported. */
+static void test_shrink(void)
+{
+	/* a masked text frame "hello" (mask 0), fed in two reads */
+	uint8_t frame[] = {0x81, 0x85, 0, 0, 0, 0, 'h', 'e', 'l', 'l', 'o'};
+	struct ws_parser p = {.max_message = 1024};
+	struct ws_event ev;
+	size_t used;
+
+	vectors++;
+	used = ws_parse(&p, frame, 8, &ev);
+	check(used == 8 && ev.type == WS_EV_NONE, __LINE__, "shrink: first part");
+	ws_parser_shrink(&p);
+	check(p.rx.len == 2 && p.rx.data != NULL, __LINE__,
+	      "shrink: a message in progress is kept");
+	used = ws_parse(&p, frame + 8, 3, &ev);
+	check(used == 3 && ev.type == WS_EV_MESSAGE && ev.len == 5 &&
+	              memcmp(ev.data, "hello", 5) == 0,
+	      __LINE__, "shrink: the message");
+	ws_parser_shrink(&p);
+	check(p.rx.data == NULL && p.rx.len == 0 && p.rx.cap == 0, __LINE__,
+	      "shrink: freed once reported");
+	used = ws_parse(&p, frame, sizeof(frame), &ev);
+	check(used == sizeof(frame) && ev.type == WS_EV_MESSAGE && ev.len == 5, __LINE__,
+	      "shrink: the parser goes on");
+	ws_parser_free(&p);
+}
+
 int main(void)
 {
 	for (size_t i = 0; i < sizeof(ws_vectors) / sizeof(ws_vectors[0]); i++)
@@ -888,6 +917,7 @@ int main(void)
 	test_opcodes();
 	test_fragments();
 	test_frame_header();
+	test_shrink();
 
 	printf("ws_parser: %d vectors (%ld feeds), %d failures\n", vectors, feeds, failures);
 	return failures ? 1 : 0;
