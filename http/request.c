@@ -386,13 +386,9 @@ const char *request_query_n(const struct sio_request *r, const char *name, size_
 
 SIO_API const char *sio_request_query(const struct sio_request *req, const char *name)
 {
-	if (!req || !name)
-		return NULL;
+	size_t len;
 	/* The last occurrence wins, as in the reference's query object. */
-	for (size_t i = req->nquery; i-- > 0;)
-		if (strcmp(request_str(req, req->query[i].name), name) == 0)
-			return request_str(req, req->query[i].value);
-	return NULL;
+	return req && name ? request_query_n(req, name, &len) : NULL;
 }
 
 SIO_API bool sio_request_query_at(const struct sio_request *req, size_t i, const char **name,
