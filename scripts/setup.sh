@@ -21,6 +21,8 @@ required=(
 	chromium
 	# the proxy tests (tests/proxy/) run Debian's nginx in front of sioc
 	nginx
+	# the Redis adapter (cluster/) and its tests: hiredis on libev, a real redis-server
+	libhiredis-dev redis-server redis-tools
 )
 # Nice to have: the sanitizer runtimes for builds with clang (gcc brings its own).
 optional=(libclang-rt-14-dev)

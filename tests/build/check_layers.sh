@@ -7,10 +7,11 @@
 #   2 http/        HTTP parsing, requests, responses, CORS, static files
 #   3 transports/  Engine.IO
 #   4 server/      Socket.IO and the wiring
+#   5 cluster/     adapters that span processes (Redis), plugged into server/'s seams
 #   check_layers.sh [repo root]
 set -uo pipefail
 repo="$(cd "${1:-$(dirname "$0")/../..}" && pwd)"
-declare -A level=([base]=0 [protocol]=1 [static]=1 [http]=2 [transports]=3 [server]=4)
+declare -A level=([base]=0 [protocol]=1 [static]=1 [http]=2 [transports]=3 [server]=4 [cluster]=5)
 bad=0
 files=0
 for dir in "${!level[@]}"; do
