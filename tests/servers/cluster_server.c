@@ -185,7 +185,11 @@ static int cmp_by_id(const void *a, const void *b)
 static void on_fetched(sio_namespace *nsp, int err, json_t *sockets, void *ud)
 {
 	(void)nsp;
-	(void)err;
+	if (err) { /* as the reference's rejection */
+		pending_answer(ud, json_pack("{s:s}", "err",
+		                             err == SIO_ETIMEDOUT ? "timeout" : sio_strerror(err)));
+		return;
+	}
 	size_t n = json_array_size(sockets);
 	json_t **items = calloc(n ? n : 1, sizeof(*items));
 	json_t *out = json_array();
