@@ -25,6 +25,7 @@
  * keeps awaiting them forever.
  */
 #include "cluster/cluster.h"
+#include "cluster/redis_msg.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -49,16 +50,6 @@ enum {
 	REQ_BROADCAST_ACK = 9,
 };
 
-/* Nesting a message from Redis may have. */
-#define MSG_MAX_DEPTH 64
-/* notepack 3's integer keys and Dates, as the reference reads them */
-#ifdef MSGPACK_VALUE_TIMESTAMP
-#define MSG_DECODE_FLAGS (MSGPACK_VALUE_INT_KEYS | MSGPACK_VALUE_TIMESTAMP)
-#else
-#define MSG_DECODE_FLAGS MSGPACK_VALUE_INT_KEYS
-#endif
-/* Entries of rooms / except read from a message. */
-#define MSG_MAX_ROOMS 4096
 
 struct redis_adapter {
 	struct sio_adapter base;
@@ -163,7 +154,7 @@ static int ra_publish_msgpack(struct redis_adapter *ra, const char *ch, size_t c
 		bufs[i] = (struct sio_pkt_buf){.data = (uint8_t *)bins[i].data, .len = bins[i].len};
 	struct buf *b = &ra->scratch;
 	b->len = 0;
-	int r = v ? msgpack_value_encode(v, nbins ? bufs : NULL, (uint32_t)nbins, MSG_MAX_DEPTH + 8,
+	int r = v ? msgpack_value_encode(v, nbins ? bufs : NULL, (uint32_t)nbins, REDIS_MSG_MAX_DEPTH + 8,
 	                                 b)
 	          : -1;
 	if (bufs != stack)
@@ -629,69 +620,6 @@ static void on_response(struct redis_adapter *ra, json_t *res)
 
 /* ---- requests of other nodes -------------------------------------------------------- */
 
-/* A selection read from a message's opts: rooms and except point into
- * the message (or into numbers' texts held in `texts`). */
-struct msg_target {
-	struct sio_target t;
-	const char **rooms, **except;
-	char (*texts)[24]; /* made at the first number */
-	size_t ntexts, texts_cap;
-};
-
-static const char **names_read(const json_t *arr, struct msg_target *mt)
-{
-	size_t n = json_is_array(arr) ? json_array_size(arr) : 0;
-	if (n > MSG_MAX_ROOMS)
-		n = MSG_MAX_ROOMS;
-	const char **out = calloc(n + 1, sizeof(*out));
-	if (!out)
-		return NULL;
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		json_t *v = json_array_get(arr, i);
-		if (json_is_string(v)) {
-			out[k++] = json_string_value(v);
-		} else if (json_is_number(v)) {
-			/* a number as a room: its text, as a JavaScript Set holds it */
-			if (!mt->texts && !(mt->texts = malloc(mt->texts_cap * sizeof(*mt->texts))))
-				continue;
-			if (mt->ntexts == mt->texts_cap)
-				continue;
-			char *text = mt->texts[mt->ntexts++];
-			double d = json_number_value(v);
-			if (json_is_integer(v))
-				snprintf(text, 24, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-			else
-				snprintf(text, 24, "%.17g", d);
-			out[k++] = text;
-		}
-	}
-	return out;
-}
-
-/* Fills mt from opts ({rooms, except, flags}); false when out of memory. */
-static bool msg_target_read(const json_t *opts, struct msg_target *mt)
-{
-	memset(mt, 0, sizeof(*mt));
-	mt->texts_cap = 2 * MSG_MAX_ROOMS;
-	mt->rooms = names_read(json_object_get(opts, "rooms"), mt);
-	mt->except = names_read(json_object_get(opts, "except"), mt);
-	if (!mt->rooms || !mt->except)
-		return false;
-	mt->t.rooms = mt->rooms;
-	mt->t.except = mt->except;
-	json_t *flags = json_object_get(opts, "flags");
-	mt->t.volatile_ = json_is_true(json_object_get(flags, "volatile"));
-	return true;
-}
-
-static void msg_target_finish(struct msg_target *mt)
-{
-	free(mt->rooms);
-	free(mt->except);
-	free(mt->texts);
-}
-
 /* The channel an answer to req goes to. */
 static void publish_response(struct redis_adapter *ra, const json_t *req, const json_t *res,
                              bool msgpack, const struct sio_binary *bins, size_t nbins)
@@ -784,7 +712,7 @@ static void serve_broadcast(struct redis_adapter *ra, json_t *req, const struct 
 	if (!json_is_array(data) || !json_array_size(data))
 		return;
 	json_t *timeout = json_object_get(json_object_get(opts, "flags"), "timeout");
-	struct msg_target mt = {0};
+	struct redis_msg_target mt = {0};
 	double ms = json_is_number(timeout) ? json_number_value(timeout)
 	                                    : (double)ra->c->opts.requests_timeout;
 	if (!(ms >= 1))
@@ -792,10 +720,10 @@ static void serve_broadcast(struct redis_adapter *ra, json_t *req, const struct 
 	if (ms > 86400000.)
 		ms = 86400000.;
 	struct serving *sv = calloc(1, sizeof(*sv));
-	bool ok = msg_target_read(opts, &mt);
+	bool ok = redis_msg_target_read(opts, &mt);
 	if (!sv || !ok) {
 		free(sv);
-		msg_target_finish(&mt);
+		redis_msg_target_finish(&mt);
 		return;
 	}
 	sv->ra = ra;
@@ -805,7 +733,7 @@ static void serve_broadcast(struct redis_adapter *ra, json_t *req, const struct 
 	mt.t.volatile_ = false;
 	int n = ack_collect_start(ra->base.nsp, &mt.t, data, bins, nbins, (uint32_t)ms,
 	                          serving_on_ack, serving_on_timeout, sv, &sv->collect);
-	msg_target_finish(&mt);
+	redis_msg_target_finish(&mt);
 	json_t *res = json_pack("{s:i,s:O,s:i}", "type", REQ_BROADCAST_CLIENT_COUNT, "requestId",
 	                        json_object_get(req, "requestId"), "clientCount", n < 0 ? 0 : n);
 	if (res)
@@ -854,18 +782,18 @@ static void on_request(struct redis_adapter *ra, json_t *req, const struct sio_b
 		return;
 	json_t *rid = json_object_get(req, "requestId");
 	json_t *opts = json_object_get(req, "opts");
-	struct msg_target mt = {0};
+	struct redis_msg_target mt = {0};
 	json_t *res = NULL;
 	switch (json_integer_value(type)) {
 	case REQ_SOCKETS: {
 		/* sockets in request.rooms */
 		json_t *fake = json_pack("{s:O*}", "rooms", json_object_get(req, "rooms"));
-		if (fake && msg_target_read(fake, &mt)) {
+		if (fake && redis_msg_target_read(fake, &mt)) {
 			json_t *ids = json_array();
 			ra_select(a, &mt.t, id_one, ids);
 			res = json_pack("{s:O*,s:o}", "requestId", rid, "sockets", ids);
 		}
-		msg_target_finish(&mt);
+		redis_msg_target_finish(&mt);
 		json_decref(fake);
 		break;
 	}
@@ -877,7 +805,7 @@ static void on_request(struct redis_adapter *ra, json_t *req, const struct sio_b
 	case REQ_REMOTE_DISCONNECT: {
 		long long t = json_integer_value(type);
 		if (json_is_object(opts)) {
-			if (msg_target_read(opts, &mt)) {
+			if (redis_msg_target_read(opts, &mt)) {
 				mt.t.volatile_ = false;
 				if (t == REQ_REMOTE_DISCONNECT) {
 					adapter_local_disconnect_sockets(
@@ -896,7 +824,7 @@ static void on_request(struct redis_adapter *ra, json_t *req, const struct sio_b
 					}
 				}
 			}
-			msg_target_finish(&mt);
+			redis_msg_target_finish(&mt);
 			break;
 		}
 		/* the older form, one socket by id: answered */
@@ -921,12 +849,12 @@ static void on_request(struct redis_adapter *ra, json_t *req, const struct sio_b
 		break;
 	}
 	case REQ_REMOTE_FETCH:
-		if (msg_target_read(opts, &mt)) {
+		if (redis_msg_target_read(opts, &mt)) {
 			mt.t.volatile_ = false;
 			res = json_pack("{s:O*,s:o}", "requestId", rid, "sockets",
 			                adapter_local_fetch_json(a, &mt.t));
 		}
-		msg_target_finish(&mt);
+		redis_msg_target_finish(&mt);
 		break;
 	case REQ_SERVER_SIDE_EMIT: {
 		json_t *data = json_object_get(req, "data");
@@ -960,18 +888,6 @@ static void on_request(struct redis_adapter *ra, json_t *req, const struct sio_b
 
 /* ---- messages ----------------------------------------------------------------------- */
 
-/* Reads a message: JSON when it starts with '{', else msgpack. */
-static bool msg_decode(const uint8_t *msg, size_t len, struct msgpack_value *v)
-{
-	memset(v, 0, sizeof(*v));
-	if (len && msg[0] == '{') {
-		v->json = jsonr_parse((const char *)msg, len, MSG_MAX_DEPTH, NULL);
-		return v->json != NULL;
-	}
-	return msgpack_value_decode(msg, len, MSG_MAX_DEPTH, SIO_MAX_EMIT_BINS, MSG_DECODE_FLAGS,
-	                            v) == 0;
-}
-
 static void bins_of(const struct msgpack_value *v, struct sio_binary *out)
 {
 	for (uint32_t i = 0; i < v->nbufs; i++)
@@ -981,30 +897,17 @@ static void bins_of(const struct msgpack_value *v, struct sio_binary *out)
 static void on_broadcast(struct redis_adapter *ra, const uint8_t *msg, size_t len)
 {
 	struct msgpack_value v;
-	if (!msg_decode(msg, len, &v))
+	if (!redis_msg_decode(msg, len, &v))
 		return;
-	json_t *uid = json_array_get(v.json, 0);
-	json_t *packet = json_array_get(v.json, 1);
-	json_t *opts = json_array_get(v.json, 2);
-	json_t *nsp = json_object_get(packet, "nsp");
-	json_t *type = json_object_get(packet, "type");
-	json_t *data = json_object_get(packet, "data");
-	const char *name = ra->base.nsp->name;
-	bool ok = json_is_array(v.json) && json_is_object(packet) &&
-	          !(json_is_string(uid) && strcmp(json_string_value(uid), ra->c->uid) == 0) &&
-	          (nsp ? json_is_string(nsp) && strcmp(json_string_value(nsp), name) == 0
-	               : strcmp(name, "/") == 0) &&
-	          json_is_integer(type) &&
-	          (json_integer_value(type) == SIO_PACKET_EVENT ||
-	           json_integer_value(type) == SIO_PACKET_BINARY_EVENT) &&
-	          json_is_array(data) && json_array_size(data) > 0;
-	struct msg_target mt = {0};
-	if (ok && msg_target_read(opts, &mt)) {
-		struct sio_binary bins[SIO_MAX_EMIT_BINS];
+	json_t *data, *opts;
+	struct redis_msg_target mt = {0};
+	if (redis_msg_broadcast(v.json, ra->c->uid, ra->base.nsp->name, &data, &opts) &&
+	    redis_msg_target_read(opts, &mt)) {
+		struct sio_binary bins[REDIS_MSG_MAX_BINS];
 		bins_of(&v, bins);
 		namespace_deliver(ra->base.nsp, &mt.t, json_incref(data), bins, v.nbufs);
 	}
-	msg_target_finish(&mt);
+	redis_msg_target_finish(&mt);
 	msgpack_value_finish(&v);
 }
 
@@ -1031,11 +934,11 @@ static bool ra_message(struct cluster_adapter *ca, enum redis_sub_kind kind, con
 	if (!is_req && !is_res)
 		return false;
 	struct msgpack_value v;
-	if (!msg_decode(msg, len, &v))
+	if (!redis_msg_decode(msg, len, &v))
 		return true;
 	if (json_is_object(v.json)) {
 		if (is_req) {
-			struct sio_binary bins[SIO_MAX_EMIT_BINS];
+			struct sio_binary bins[REDIS_MSG_MAX_BINS];
 			bins_of(&v, bins);
 			on_request(ra, v.json, bins, v.nbufs);
 		} else {
