@@ -317,6 +317,7 @@ struct request {
 	size_t clients_expected;
 	size_t servers_expected; /* 0 until counted */
 	size_t servers_actual;
+	uint32_t timeout_ms; /* 0: the options' requests_timeout */
 };
 
 static void request_finish(struct request *rq, int err)
@@ -447,8 +448,8 @@ static void on_numsub(void *ud, uint64_t tag, int err, uint64_t count)
 		break;
 	}
 	ra_publish_json(ra, ra->req_ch, ra->req_len, rq->message);
-	timer_arm(ra->base.nsp->io->wheel, &rq->timer, now_ms() + c->opts.requests_timeout,
-	          request_timed_out);
+	uint32_t ms = rq->timeout_ms ? rq->timeout_ms : c->opts.requests_timeout;
+	timer_arm(ra->base.nsp->io->wheel, &rq->timer, now_ms() + ms, request_timed_out);
 }
 
 /* Asks Redis for the number of nodes; on failure finishes on a later turn
@@ -507,7 +508,7 @@ static int ra_server_side_emit_with_ack(struct sio_adapter *a, const char *event
 		request_free_unstarted(rq);
 		return SIO_ENOMEM;
 	}
-	(void)timeout_ms; /* the requests_timeout of the options, as the reference */
+	rq->timeout_ms = timeout_ms;
 	request_count(rq);
 	return 0;
 }
