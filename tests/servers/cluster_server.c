@@ -5,7 +5,8 @@
  * (socket.io 4.8.4 with @socket.io/redis-adapter 8.3.0). Uses only
  * <sioc.h>.
  *
- * Flags: --port N, --redis-port N (required), --key K, --sharded on|off,
+ * Flags: --port N, --redis-port N (required; sioc only: 0 runs without Redis,
+ * the in-memory adapter), --key K, --sharded on|off,
  * --subscription-mode dynamic|dynamic-private|static, --specific-response
  * on|off, --requests-timeout MS, --transports polling|websocket|both,
  * --name NAME; and, sioc only (tests/cluster/faults.test.mjs), --metrics
@@ -403,7 +404,7 @@ int main(int argc, char **argv)
 	sio_server_options_init(&opts);
 	struct sio_redis_options ro;
 	sio_redis_options_init(&ro);
-	ro.port = 0;
+	ro.port = -1;
 	int port = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -442,7 +443,7 @@ int main(int argc, char **argv)
 		else
 			return usage();
 	}
-	if (!ro.port)
+	if (ro.port < 0)
 		return usage();
 	opts.log_level = SIO_LOG_INFO;
 	int err;
@@ -451,7 +452,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "cluster_server: %s\n", sio_strerror(err));
 		return 1;
 	}
-	int rc = sio_server_use_redis(g_srv, &ro);
+	int rc = ro.port ? sio_server_use_redis(g_srv, &ro) : 0; /* 0: no Redis (sioc only) */
 	if (rc < 0) {
 		fprintf(stderr, "cluster_server: sio_server_use_redis: %s\n", sio_strerror(rc));
 		sio_server_destroy(g_srv);
