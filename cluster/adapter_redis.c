@@ -50,7 +50,6 @@ enum {
 	REQ_BROADCAST_ACK = 9,
 };
 
-
 struct redis_adapter {
 	struct sio_adapter base;
 	struct cluster_adapter ca;
@@ -154,8 +153,8 @@ static int ra_publish_msgpack(struct redis_adapter *ra, const char *ch, size_t c
 		bufs[i] = (struct sio_pkt_buf){.data = (uint8_t *)bins[i].data, .len = bins[i].len};
 	struct buf *b = &ra->scratch;
 	b->len = 0;
-	int r = v ? msgpack_value_encode(v, nbins ? bufs : NULL, (uint32_t)nbins, REDIS_MSG_MAX_DEPTH + 8,
-	                                 b)
+	int r = v ? msgpack_value_encode(v, nbins ? bufs : NULL, (uint32_t)nbins,
+	                                 REDIS_MSG_MAX_DEPTH + 8, b)
 	          : -1;
 	if (bufs != stack)
 		free(bufs);
@@ -258,8 +257,8 @@ static int ra_sockets_leave(struct sio_adapter *a, const struct sio_target *t, c
 	int r = adapter_local_sockets_leave(a, t, room);
 	if (t && t->local)
 		return r;
-	json_t *req = json_pack("{s:s,s:i,s:o,s:[s]}", "uid", ra->c->uid, "type",
-	                        REQ_REMOTE_LEAVE, "opts", target_opts(t), "rooms", room);
+	json_t *req = json_pack("{s:s,s:i,s:o,s:[s]}", "uid", ra->c->uid, "type", REQ_REMOTE_LEAVE,
+	                        "opts", target_opts(t), "rooms", room);
 	ra_publish_json(ra, ra->req_ch, ra->req_len, req);
 	json_decref(req);
 	return r;
@@ -298,12 +297,12 @@ struct request {
 	struct redis_adapter *ra;
 	int type; /* REQ_REMOTE_FETCH, REQ_SERVER_SIDE_EMIT, REQ_BROADCAST, or -1: server count */
 	char id[CLUSTER_UID_LEN + 1];
-	uint64_t tag;      /* of its PUBSUB NUMSUB */
-	bool counted;      /* the number of nodes is known */
-	size_t num_sub;    /* answers awaited (fetch: nodes, self included) */
-	size_t msg_count;  /* answers come (fetch: self included) */
-	json_t *result;    /* sockets, or responses */
-	json_t *message;   /* what to publish once the nodes are counted (JSON) */
+	uint64_t tag;     /* of its PUBSUB NUMSUB */
+	bool counted;     /* the number of nodes is known */
+	size_t num_sub;   /* answers awaited (fetch: nodes, self included) */
+	size_t msg_count; /* answers come (fetch: self included) */
+	json_t *result;   /* sockets, or responses */
+	json_t *message;  /* what to publish once the nodes are counted (JSON) */
 	struct timer timer;
 	int err; /* for a finish on a later turn */
 	union {
@@ -330,10 +329,16 @@ static void request_finish(struct request *rq, int err)
 	if (err == SIO_ECLOSED && rq->result)
 		json_array_clear(rq->result);
 	switch (rq->type) {
-	case REQ_REMOTE_FETCH: rq->fn.fetch(nsp, err, rq->result, rq->ud); break;
+	case REQ_REMOTE_FETCH:
+		rq->fn.fetch(nsp, err, rq->result, rq->ud);
+		break;
 	case REQ_SERVER_SIDE_EMIT:
-	case REQ_BROADCAST: rq->fn.responses(nsp, err, rq->result, rq->ud); break;
-	default: rq->fn.count(nsp, err, err ? 0 : rq->num_sub, rq->ud); break;
+	case REQ_BROADCAST:
+		rq->fn.responses(nsp, err, rq->result, rq->ud);
+		break;
+	default:
+		rq->fn.count(nsp, err, err ? 0 : rq->num_sub, rq->ud);
+		break;
 	}
 	json_decref(rq->result);
 	json_decref(rq->message);
@@ -457,12 +462,13 @@ static void on_numsub(void *ud, uint64_t tag, int err, uint64_t count)
 static void request_count(struct request *rq)
 {
 	struct redis_adapter *ra = rq->ra;
-	if (redis_link_numsub(ra->c->link, false, ra->req_ch, ra->req_len, on_numsub, ra,
-	                      rq->tag) < 0) {
+	if (redis_link_numsub(ra->c->link, false, ra->req_ch, ra->req_len, on_numsub, ra, rq->tag) <
+	    0) {
 		if (rq->type == REQ_BROADCAST) {
 			rq->servers_expected = 1;
 			rq->counted = true;
-			if (rq->servers_actual >= 1 && json_array_size(rq->result) >= rq->clients_expected)
+			if (rq->servers_actual >= 1 &&
+			    json_array_size(rq->result) >= rq->clients_expected)
 				request_finish_later(rq, 0);
 			return;
 		}
@@ -551,11 +557,11 @@ static int ra_emit_with_ack(struct sio_adapter *a, const struct sio_target *t, c
 	rq->fn.responses = fn;
 	rq->ud = ud;
 	rq->result = json_array();
-	json_t *req = json_pack("{s:s,s:s,s:i,s:{s:i,s:O,s:s},s:{s:o,s:o,s:{s:I}}}", "uid",
-	                        ra->c->uid, "requestId", rq->id, "type", REQ_BROADCAST, "packet",
-	                        "type", 2, "data", data, "nsp", nsp->name, "opts", "rooms",
-	                        target_rooms(t), "except", target_except(t), "flags", "timeout",
-	                        (json_int_t)timeout_ms);
+	json_t *req =
+	        json_pack("{s:s,s:s,s:i,s:{s:i,s:O,s:s},s:{s:o,s:o,s:{s:I}}}", "uid", ra->c->uid,
+	                  "requestId", rq->id, "type", REQ_BROADCAST, "packet", "type", 2, "data",
+	                  data, "nsp", nsp->name, "opts", "rooms", target_rooms(t), "except",
+	                  target_except(t), "flags", "timeout", (json_int_t)timeout_ms);
 	if (!rq->result || !req) {
 		json_decref(req);
 		request_free_unstarted(rq);
@@ -587,14 +593,14 @@ static void on_response(struct redis_adapter *ra, json_t *res)
 		return;
 	json_t *type = json_object_get(res, "type");
 	if (rq->type == REQ_BROADCAST) {
-		if (json_is_integer(type) && json_integer_value(type) == REQ_BROADCAST_CLIENT_COUNT) {
+		if (json_is_integer(type) &&
+		    json_integer_value(type) == REQ_BROADCAST_CLIENT_COUNT) {
 			json_t *n = json_object_get(res, "clientCount");
 			if (json_is_number(n) && json_number_value(n) > 0)
 				rq->clients_expected += (size_t)json_number_value(n);
 			rq->servers_actual++;
 			broadcast_check(rq);
-		} else if (json_is_integer(type) &&
-		           json_integer_value(type) == REQ_BROADCAST_ACK) {
+		} else if (json_is_integer(type) && json_integer_value(type) == REQ_BROADCAST_ACK) {
 			json_t *p = json_object_get(res, "packet");
 			json_array_append(rq->result, p ? p : json_null());
 			broadcast_check(rq);
@@ -810,7 +816,8 @@ static void on_request(struct redis_adapter *ra, json_t *req, const struct sio_b
 				mt.t.volatile_ = false;
 				if (t == REQ_REMOTE_DISCONNECT) {
 					adapter_local_disconnect_sockets(
-					        a, &mt.t, json_is_true(json_object_get(req, "close")));
+					        a, &mt.t,
+					        json_is_true(json_object_get(req, "close")));
 				} else {
 					json_t *rooms = json_object_get(req, "rooms");
 					for (size_t i = 0; i < json_array_size(rooms); i++) {
@@ -913,8 +920,8 @@ static void on_broadcast(struct redis_adapter *ra, const uint8_t *msg, size_t le
 }
 
 static bool ra_message(struct cluster_adapter *ca, enum redis_sub_kind kind, const char *sub,
-                       size_t sub_len, const char *channel, size_t channel_len,
-                       const uint8_t *msg, size_t len)
+                       size_t sub_len, const char *channel, size_t channel_len, const uint8_t *msg,
+                       size_t len)
 {
 	struct redis_adapter *ra = container_of(ca, struct redis_adapter, ca);
 	if (kind == REDIS_PSUB) {
@@ -928,10 +935,9 @@ static bool ra_message(struct cluster_adapter *ca, enum redis_sub_kind kind, con
 	if (kind != REDIS_SUB)
 		return false;
 	bool is_req = channel_len == ra->req_len && memcmp(channel, ra->req_ch, ra->req_len) == 0;
-	bool is_res = (channel_len == ra->resp_len &&
-	               memcmp(channel, ra->resp_ch, ra->resp_len) == 0) ||
-	              (channel_len == ra->spec_len &&
-	               memcmp(channel, ra->spec_ch, ra->spec_len) == 0);
+	bool is_res =
+	        (channel_len == ra->resp_len && memcmp(channel, ra->resp_ch, ra->resp_len) == 0) ||
+	        (channel_len == ra->spec_len && memcmp(channel, ra->spec_ch, ra->spec_len) == 0);
 	if (!is_req && !is_res)
 		return false;
 	struct msgpack_value v;
@@ -962,7 +968,8 @@ static void ra_destroy(struct sio_adapter *a)
 	while (!list_empty(&ra->serving))
 		serving_end(container_of(ra->serving.next, struct serving, link));
 	while (!list_empty(&ra->server_acks))
-		rserver_ack_drop(&container_of(ra->server_acks.next, struct rserver_ack, link)->base);
+		rserver_ack_drop(
+		        &container_of(ra->server_acks.next, struct rserver_ack, link)->base);
 	cluster_remove_adapter(&ra->ca);
 	if (ra->pattern) {
 		redis_link_unsubscribe(link, REDIS_PSUB, ra->pattern, ra->bcast_len + 1);
@@ -982,25 +989,25 @@ static void ra_destroy(struct sio_adapter *a)
 }
 
 static const struct sio_adapter_ops redis_ops = {
-	.destroy = ra_destroy,
-	.join = ra_join,
-	.leave = ra_leave,
-	.leave_all = ra_leave_all,
-	.has = ra_has,
-	.room_at = ra_room_at,
-	.select = ra_select,
-	.broadcast = adapter_local_broadcast,
-	.fetch_sockets = adapter_local_fetch_sockets,
-	.sockets_join = ra_sockets_join,
-	.sockets_leave = ra_sockets_leave,
-	.disconnect_sockets = ra_disconnect_sockets,
-	.server_side_emit = ra_server_side_emit,
-	.rooms_count = ra_rooms_count,
-	.publish = ra_publish,
-	.fetch_sockets_async = ra_fetch_sockets_async,
-	.server_side_emit_with_ack = ra_server_side_emit_with_ack,
-	.emit_with_ack = ra_emit_with_ack,
-	.server_count = ra_server_count,
+        .destroy = ra_destroy,
+        .join = ra_join,
+        .leave = ra_leave,
+        .leave_all = ra_leave_all,
+        .has = ra_has,
+        .room_at = ra_room_at,
+        .select = ra_select,
+        .broadcast = adapter_local_broadcast,
+        .fetch_sockets = adapter_local_fetch_sockets,
+        .sockets_join = ra_sockets_join,
+        .sockets_leave = ra_sockets_leave,
+        .disconnect_sockets = ra_disconnect_sockets,
+        .server_side_emit = ra_server_side_emit,
+        .rooms_count = ra_rooms_count,
+        .publish = ra_publish,
+        .fetch_sockets_async = ra_fetch_sockets_async,
+        .server_side_emit_with_ack = ra_server_side_emit_with_ack,
+        .emit_with_ack = ra_emit_with_ack,
+        .server_count = ra_server_count,
 };
 
 /* "<a><b><c>" as a new string, its length in *len; NULL when out of

@@ -216,7 +216,8 @@ static void on_fetched(sio_namespace *nsp, int err, json_t *sockets, void *ud)
 static void on_responses(sio_namespace *nsp, int err, json_t *responses, void *ud)
 {
 	(void)nsp;
-	json_t *e = err == 0 ? json_null() : json_string(err == SIO_ETIMEDOUT ? "timeout" : sio_strerror(err));
+	json_t *e = err == 0 ? json_null()
+	                     : json_string(err == SIO_ETIMEDOUT ? "timeout" : sio_strerror(err));
 	pending_answer(ud, json_pack("{s:o,s:o}", "err", e, "responses", sorted(responses)));
 }
 
@@ -323,8 +324,8 @@ static void on_ctl(sio_socket *s, const char *event, json_t *args, const struct 
 		json_t *to = json_object_get(ctl, "timeout");
 		uint32_t ms = json_is_integer(to) ? (uint32_t)json_integer_value(to) : 5000;
 		struct pending *p = pending_new(s, ack);
-		if (p && sio_namespace_emit_with_ack(nsp, &tg.t, ev ? ev : "", args_of(ctl), NULL, 0,
-		                                     ms ? ms : 1, on_responses, p) < 0)
+		if (p && sio_namespace_emit_with_ack(nsp, &tg.t, ev ? ev : "", args_of(ctl), NULL,
+		                                     0, ms ? ms : 1, on_responses, p) < 0)
 			pending_answer(p, json_pack("{s:s}", "error", "emit-ack"));
 	} else {
 		answer(ack, json_pack("{s:s}", "error", "unknown op"));
@@ -391,10 +392,11 @@ static void on_server_event(sio_namespace *nsp, const char *event, json_t *args,
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: cluster_server --redis-port N [--port N] [--key K] [--sharded on|off]"
-	                " [--subscription-mode M] [--specific-response on|off]"
-	                " [--requests-timeout MS] [--transports polling|websocket|both]"
-	                " [--name NAME]\n");
+	fprintf(stderr,
+	        "usage: cluster_server --redis-port N [--port N] [--key K] [--sharded on|off]"
+	        " [--subscription-mode M] [--specific-response on|off]"
+	        " [--requests-timeout MS] [--transports polling|websocket|both]"
+	        " [--name NAME]\n");
 	return 2;
 }
 
@@ -430,10 +432,10 @@ int main(int argc, char **argv)
 		else if (strcmp(a, "--requests-timeout") == 0)
 			ro.requests_timeout = (uint32_t)atoi(v);
 		else if (strcmp(a, "--transports") == 0)
-			opts.transports = strcmp(v, "polling") == 0     ? SIO_TRANSPORT_POLLING
-			                  : strcmp(v, "websocket") == 0 ? SIO_TRANSPORT_WEBSOCKET
-			                                                : SIO_TRANSPORT_POLLING |
-			                                                          SIO_TRANSPORT_WEBSOCKET;
+			opts.transports = strcmp(v, "polling") == 0 ? SIO_TRANSPORT_POLLING
+			                  : strcmp(v, "websocket") == 0
+			                          ? SIO_TRANSPORT_WEBSOCKET
+			                          : SIO_TRANSPORT_POLLING | SIO_TRANSPORT_WEBSOCKET;
 		else if (strcmp(a, "--name") == 0)
 			g_name = v;
 		else if (strcmp(a, "--metrics") == 0) /* sioc only: GET /metrics */
