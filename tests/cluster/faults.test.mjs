@@ -111,7 +111,7 @@ test('Redis faults: unreachable at start, killed and restarted, stalled under a 
       assert.equal(nc.got('ev', 'during-outage').length, 0, 'nothing replayed');
     });
 
-    await t.test('stalled Redis: bounded queue, drops counted, the loop keeps serving', async () => {
+    await t.test('stalled Redis: bounded queue, drops counted, the loop keeps serving', async (st) => {
       const { nc } = t;
       const before = await metrics(sioc);
       const rssBefore = rss(sioc.proc.pid);
@@ -140,6 +140,8 @@ test('Redis faults: unreachable at start, killed and restarted, stalled under a 
         await sc.ctl({ op: 'emit', event: 'ev', args: ['local-during-stall'], local: true });
         await sc.waitEvent('ev', 'local-during-stall');
         const grown = rss(sioc.proc.pid) - rssBefore;
+        st.diagnostic(`stall: published ${published}, dropped ${dropped}, queued ` +
+          `${m.sioc_redis_queued_bytes} B, RSS +${(grown / 1048576).toFixed(1)} MiB`);
         if (!sanitized(sioc.proc.pid)) assert.ok(grown < 16 * MAX_QUEUED, `RSS grew by ${grown} bytes`);
       } finally {
         redis.proc.kill('SIGCONT');
@@ -200,6 +202,7 @@ test('without Redis: fetch, count, server-side emit and broadcast with acks answ
     assert.ok(Date.now() - t0 >= 700, 'waited for the mute client');
     // its late answer is ignored; the acks of a socket's own emits still work
     mute.disconnect();
+    await eventually(async () => assert.equal((await a.ctl({ op: 'fetch' })).sockets.length, 2));
     assert.deepEqual(await a.ctl({ op: 'emit-ack', event: 'ask', args: [9], timeout: 3000 }), {
       err: null,
       responses: [{ client: 'A', args: [9] }, { client: 'B', args: [9] }],
