@@ -209,3 +209,36 @@ test('without Redis: fetch, count, server-side emit and broadcast with acks answ
     });
     await node.stop();
   });
+
+// A Redis with a password (requirepass): AUTH goes first on both
+// connections; a wrong password is a failed connection, logged and
+// retried, and the node stays out of the cluster.
+test('AUTH: the right password joins, a wrong one is refused and retried',
+  { skip: !SIOC_SERVER && 'needs $SIOC_CLUSTER_SERVER', timeout: 60000 }, async () => {
+    const { spawn } = await import('node:child_process');
+    const port = await freePort();
+    const proc = spawn(process.env.REDIS_SERVER ?? '/usr/bin/redis-server', [
+      '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+      '--requirepass', 'sekret', '--daemonize', 'no',
+    ], { stdio: 'ignore' });
+    const exited = new Promise((resolve) => proc.on('exit', resolve));
+    try {
+      const good = await startNode('sioc', port, {
+        name: 'good', args: ['--redis-password', 'sekret', '--metrics', 'on'],
+      });
+      const bad = await startNode('sioc', port, {
+        name: 'bad', args: ['--redis-password', 'wrong', '--metrics', 'on'],
+      });
+      await eventually(async () => assert.equal((await metrics(good)).sioc_redis_connected, 1), 10000);
+      const g = await connectClient(good, 'websocket', { name: 'g' });
+      await eventually(async () => assert.deepEqual(await g.ctl({ op: 'count' }), { count: 1 }), 5000);
+      await sleep(500);
+      assert.equal((await metrics(bad)).sioc_redis_connected, 0);
+      assert.match(bad.stderr, /redis\.down: .*AUTH refused: WRONGPASS/);
+      await good.stop();
+      await bad.stop();
+    } finally {
+      proc.kill('SIGKILL');
+      await exited;
+    }
+  });
