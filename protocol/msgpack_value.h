@@ -71,6 +71,11 @@
  * Nothing is allocated in proportion to a declared count: a count or
  * length larger than the bytes left is MSGPACK_VALUE_ETRUNCATED before
  * anything is made, and neither direction recurses along the nesting.
+ * jansson does (json_decref(), json_equal(), json_dumps()), so max_depth
+ * also bounds the stack those take on a decoded value: the packet codecs
+ * allow SIO_PKT_MAX_DEPTH (2048) for a packet's data; a frame around data
+ * adds its own levels (the Redis adapter's [uid, {data}, opts] and
+ * {packet: {data}} two: SIO_PKT_MAX_DEPTH + 2).
  *
  * json_t ownership is stated in jansson's words: a "new" reference is the
  * receiver's to json_decref(), a "borrowed" one is not.
