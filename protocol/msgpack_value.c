@@ -845,6 +845,8 @@ int msgpack_value_encode(const json_t *json, const struct sio_pkt_buf *bufs, uin
 	size_t start = out->len;
 	int r;
 
+	if (nbufs > 0 && !bufs)
+		return SIO_PKT_EATTACH;
 	e.stack = e.local;
 	e.cap = sizeof(e.local) / sizeof(e.local[0]);
 	r = enc_tree(&e, json, max_depth);

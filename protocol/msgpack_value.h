@@ -153,13 +153,14 @@ int msgpack_value_decode(const uint8_t *buf, size_t len, uint32_t max_depth, uin
                          unsigned flags, struct msgpack_value *out);
 
 /*
- * Appends the msgpack encoding of json (borrowed, any type) to out, as
- * described above; bufs (borrowed) holds the nbufs buffers that
- * placeholders name (NULL when nbufs is 0). Values nested deeper than
- * max_depth (json itself at 1) are MSGPACK_VALUE_EDEPTH; a string, buffer,
- * array or object over 2^32-1 MSGPACK_VALUE_ESIZE; a bad placeholder
- * SIO_PKT_EPLACEHOLDER; SIO_PKT_ENOMEM. Returns 0, or a negative code
- * with out->len as it was (its contents past len undefined).
+ * Appends the msgpack encoding of json (borrowed, any type, not NULL) to
+ * out, as described above; bufs (borrowed) holds the nbufs buffers that
+ * placeholders name (NULL when nbufs is 0; NULL with nbufs > 0 is
+ * SIO_PKT_EATTACH). Values nested deeper than max_depth (json itself at
+ * 1) are MSGPACK_VALUE_EDEPTH; a string, buffer, array or object over
+ * 2^32-1 MSGPACK_VALUE_ESIZE; a bad placeholder SIO_PKT_EPLACEHOLDER;
+ * SIO_PKT_ENOMEM. Returns 0, or a negative code with out->len as it was
+ * (its contents past len undefined).
  */
 int msgpack_value_encode(const json_t *json, const struct sio_pkt_buf *bufs, uint32_t nbufs,
                          uint32_t max_depth, struct buf *out);

@@ -1016,6 +1016,16 @@ static void test_limits(void)
 	CHECK(msgpack_value_decode((const uint8_t *)"\x92\x01\x02", 2, DEPTH, 0, V2, &v) ==
 	      MSGPACK_VALUE_ETRUNCATED);
 
+	/* placeholders without their buffers */
+	{
+		json_t *j = json_pack("[o]", sio_pkt_placeholder_new(0));
+
+		vectors++;
+		CHECK(msgpack_value_encode(j, NULL, 1, DEPTH, &b) == SIO_PKT_EATTACH && b.len == 0);
+		json_decref(j);
+		buf_free(&b);
+	}
+
 	msgpack_value_finish(NULL);
 	memset(&v, 0, sizeof(v));
 	msgpack_value_finish(&v);
