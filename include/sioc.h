@@ -688,7 +688,8 @@ typedef void (*sio_server_event_fn)(sio_namespace *nsp, const char *event, json_
 /* Sends `arg` (stolen; NULL: null) as this node's answer and frees ack.
  * NULL ack is a no-op. */
 SIO_API void sio_server_ack_reply(sio_server_ack *ack, json_t *arg);
-/* Sets the namespace's handler of server-side events (fn NULL: none).
+/* Sets the namespace's handler of server-side events (fn NULL: none); on
+ * a dynamic parent, the handler of the namespaces it makes from now on.
  * Returns 0 or SIO_EINVAL (NULL nsp). */
 SIO_API int sio_namespace_on_server_event(sio_namespace *nsp, sio_server_event_fn fn,
 					  void *userdata);
