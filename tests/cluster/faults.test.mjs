@@ -242,3 +242,44 @@ test('AUTH: the right password joins, a wrong one is refused and retried',
       await exited;
     }
   });
+
+// Stopped with requests pending (its own and others'): every callback is
+// called once (SIO_ECLOSED) and everything freed; exits 0, sanitizers
+// quiet (TestServer.stop() checks both).
+test('a node stopped with cross-node requests pending exits cleanly',
+  { skip: !SIOC_SERVER && 'needs $SIOC_CLUSTER_SERVER', timeout: 60000 }, async () => {
+    const { io } = await import('socket.io-client');
+    const redis = new RedisServer(await freePort());
+    await redis.start();
+    const a = await startNode('sioc', redis.port, { name: 'a' });
+    const b = await startNode('sioc', redis.port, { name: 'b' });
+    const n = await startNode('node', redis.port, { name: 'n' });
+    const rc = await redisClient(redis.port);
+    await waitSubscribed(rc, 3);
+    const ca = await connectClient(a, 'websocket', { name: 'ca' });
+    const cb = await connectClient(b, 'websocket', { name: 'cb' });
+    const mutes = [];
+    for (const node of [a, b]) {
+      const m = io(`http://127.0.0.1:${node.port}`, { forceNew: true, reconnection: false, transports: ['websocket'] });
+      await new Promise((resolve) => m.once('connect', resolve));
+      mutes.push(m);
+    }
+    n.proc.kill('SIGSTOP'); // answers nothing: a's requests wait
+    try {
+      const pending = [
+        ca.ctl({ op: 'emit-ack', event: 'ask', timeout: 20000 }, 30000),
+        ca.ctl({ op: 'fetch' }, 30000),
+        ca.ctl({ op: 'sse', event: 'x', args: [], ack: true }, 30000),
+      ].map((p) => p.catch(() => 'no answer'));
+      // b serves a's broadcast with acks: its mute client keeps it waiting
+      await eventually(async () => assert.ok(cb.got('ask').length >= 1), 5000);
+      await a.stop();
+      await b.stop();
+      const got = await Promise.all(pending);
+      assert.equal(got.length, 3);
+    } finally {
+      n.proc.kill('SIGCONT');
+      for (const m of mutes) m.disconnect();
+    }
+    await n.stop();
+  });
