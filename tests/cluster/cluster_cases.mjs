@@ -41,7 +41,11 @@ const asBytes = (v) => {
 export function clusterSuite({
   label, kinds, nodeArgs = [], sharded = false, subscriptionMode = 'dynamic',
   emitter = false, kill = false, requestsTimeout = 2000, timeout = 110000,
+  specificResponse = false, requestsOnly = false,
 }) {
+  // requestsOnly: the broadcasts' tests are left out (a second run with
+  // other request options)
+  const broadcastTest = requestsOnly ? () => {} : test;
   describe(label, { timeout }, () => {
     const cx = {
       nodes: [], main: [], other: [], byNode: [], rooms: new Map(), killed: new Set(),
@@ -78,6 +82,7 @@ export function clusterSuite({
       cx.redis = await startRedis();
       cx.rc = await redisClient(cx.redis.port);
       const args = ['--requests-timeout', String(requestsTimeout), ...nodeArgs];
+      if (specificResponse) args.push('--specific-response', 'on');
       if (sharded) args.push('--sharded', 'on', '--subscription-mode', subscriptionMode);
       cx.nodes = await Promise.all(kinds.map((kind, i) => startNode(kind, cx.redis.port, {
         name: `n${i}-${kind}`, args,
@@ -190,7 +195,7 @@ export function clusterSuite({
       }
     });
 
-    test('a broadcast to all reaches every client of the namespace once, from each node',
+    broadcastTest('a broadcast to all reaches every client of the namespace once, from each node',
       async () => {
         for (const n of cx.byNode) {
           await checkEmit(n.ws, {}, allMain(), 'all');
@@ -198,7 +203,7 @@ export function clusterSuite({
         }
       });
 
-    test('to one room, from each node', async () => {
+    broadcastTest('to one room, from each node', async () => {
       for (const n of cx.byNode) {
         await checkEmit(n.ws, { rooms: ['red'] }, ROOMS.red, 'red');
         await checkEmit(n.poll, { rooms: ['42'] }, ROOMS[42], 'room-42');
@@ -206,7 +211,7 @@ export function clusterSuite({
       }
     });
 
-    test('to several rooms with excepts, from each node', async () => {
+    broadcastTest('to several rooms with excepts, from each node', async () => {
       for (const n of cx.byNode) {
         await checkEmit(n.ws, { rooms: ['red', 'blue'], except: ['green'] },
           minus(union('red', 'blue'), ROOMS.green), 'red+blue-green');
@@ -216,7 +221,7 @@ export function clusterSuite({
       }
     });
 
-    test("to a socket's own room, on another node, from each node", async () => {
+    broadcastTest("to a socket's own room, on another node, from each node", async () => {
       for (const [i, n] of cx.byNode.entries()) {
         for (const target of [cx.byNode[(i + 1) % 3].poll, cx.byNode[(i + 2) % 3].ws, n.poll]) {
           await checkEmit(n.ws, { rooms: [target.id] }, [target.name], `sid-${target.name}`);
@@ -227,7 +232,7 @@ export function clusterSuite({
       }
     });
 
-    test('socket.broadcast (the sender left out), from each node', async () => {
+    broadcastTest('socket.broadcast (the sender left out), from each node', async () => {
       for (const n of cx.byNode) {
         for (const sender of [n.ws, n.poll]) {
           await checkEmit(sender, { broadcast: true }, minus(allMain(), [sender.name]),
@@ -238,7 +243,7 @@ export function clusterSuite({
       }
     });
 
-    test('a local emit stays on its node, from each node', async () => {
+    broadcastTest('a local emit stays on its node, from each node', async () => {
       for (const [i, n] of cx.byNode.entries()) {
         await checkEmit(n.ws, { local: true }, nodeClients(i), 'local');
         await checkEmit(n.poll, { local: true, rooms: ['red'] },
@@ -246,7 +251,7 @@ export function clusterSuite({
       }
     });
 
-    test('binary arguments cross nodes (websocket and polling clients), from each node',
+    broadcastTest('binary arguments cross nodes (websocket and polling clients), from each node',
       async () => {
         for (const n of cx.byNode) {
           await checkEmit(n.ws, { bin: true }, allMain(), 'bin');
@@ -255,7 +260,7 @@ export function clusterSuite({
         }
       });
 
-    test('long strings, every integer width, floats, big maps and arrays cross nodes intact',
+    broadcastTest('long strings, every integer width, floats, big maps and arrays cross nodes intact',
       async () => {
         for (const n of cx.byNode) {
           await checkEmit(n.ws, { bin: true }, allMain(), 'odd', ODD);
@@ -386,7 +391,7 @@ export function clusterSuite({
         }
       });
 
-    test('the other namespace is apart: emits, fetchSockets', async () => {
+    broadcastTest('the other namespace is apart: emits, fetchSockets', async () => {
       const otherNames = cx.other.map((c) => c.name);
       for (const n of cx.byNode) {
         await checkEmit(n.wsOther, {}, otherNames, 'other-all');
