@@ -268,6 +268,34 @@ export function clusterSuite({
         }
       });
 
+    broadcastTest('a burst from every node at once: each message once, in order per sender',
+      async () => {
+        const N = 100;
+        await Promise.all(cx.byNode.map((n, i) => Promise.all(Array.from({ length: N }, (_, k) =>
+          n.ws.ctl({
+            op: 'emit',
+            event: 'burst',
+            args: [i, k, k % 10 === 0 ? 'z'.repeat(20000 + k) : `m${k}`],
+            bin: k % 7 === 0,
+          }).then((r) => assert.deepEqual(r, {}))))));
+        for (const n of cx.byNode) await markAll(n.ws);
+        for (const c of cx.main) {
+          const got = c.got('burst');
+          assert.equal(got.length, N * cx.nodes.length, `${c.name}: every burst message, once`);
+          for (let i = 0; i < cx.nodes.length; i++) {
+            const seq = got.filter((a) => a[0] === i).map((a) => a[1]);
+            assert.deepEqual(seq, Array.from({ length: N }, (_, k) => k),
+              `${c.name}: node ${i}'s messages in the order it sent them`);
+          }
+          for (const a of got) {
+            const k = a[1];
+            assert.equal(a[2], k % 10 === 0 ? 'z'.repeat(20000 + k) : `m${k}`);
+            if (k % 7 === 0) assert.deepEqual(asBytes(a[3]), BIN, `${c.name}: burst ${k}'s binary`);
+            else assert.equal(a.length, 3);
+          }
+        }
+      });
+
     // What fetchSockets must find: id, rooms (sorted) and data.
     const expectSockets = (clients) => sortBy(clients.map((c) => ({
       id: c.id, rooms: [...cx.rooms.get(c.name)].sort(), data: { name: c.name, n: nodeIndex(c) },
