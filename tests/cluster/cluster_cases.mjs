@@ -320,6 +320,29 @@ export function clusterSuite({
       }
     });
 
+    test('fetchSockets of 200 more sockets with 2 KB of data each: a large answer, whole',
+      async () => {
+        const many = [];
+        const node = 0;
+        for (let b = 0; b < 4; b++) {
+          many.push(...await Promise.all(Array.from({ length: 50 }, (_, k) => connectClient(
+            cx.nodes[node], 'websocket', { name: `many-${b * 50 + k}` }))));
+        }
+        await Promise.all(many.map((c, i) => c.setData({ i, pad: 'p'.repeat(2000) })));
+        await Promise.all(many.map((c) => c.join('many')));
+        for (const [i, n] of cx.byNode.entries()) {
+          if (i === node) continue;
+          const r = await n.poll.ctl({ op: 'fetch', rooms: ['many'] }, 20000);
+          assert.equal(r.err, undefined, `${n.poll.name}: ${r.err}`);
+          assert.deepEqual(r.sockets, sortBy(many.map((c, k) => ({
+            id: c.id, rooms: [c.id, 'many'].sort(), data: { i: k, pad: 'p'.repeat(2000) },
+          })), (x) => x.id), `${n.poll.name}: the 200 sockets of node ${node}`);
+        }
+        for (const c of many) c.close();
+        await eventually(async () => assert.deepEqual(
+          await cx.byNode[1].ws.ctl({ op: 'fetch', rooms: ['many'] }), { sockets: [] }));
+      });
+
     test('socketsJoin and socketsLeave act on every node, from each node', async () => {
       for (const [i, n] of cx.byNode.entries()) {
         const room = `joined-${i}`;
