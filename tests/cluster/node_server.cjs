@@ -229,6 +229,12 @@ httpServer.listen(opts.port, '127.0.0.1', () => {
   process.stdout.write(`PORT ${httpServer.address().port}\n`);
 });
 
+// Orphaned (the test that started this node was killed): go too.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) process.exit(0);
+}, 500).unref();
+
 let stopping = false;
 process.on('SIGTERM', () => {
   if (stopping) return;
