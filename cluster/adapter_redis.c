@@ -818,10 +818,15 @@ static void on_request(struct redis_adapter *ra, json_t *req, const struct sio_b
 					        a, &mt.t,
 					        json_is_true(json_object_get(req, "close")));
 				} else {
+					/* an array, or one name (socket.join() takes both) */
 					json_t *rooms = json_object_get(req, "rooms");
-					for (size_t i = 0; i < json_array_size(rooms); i++) {
-						const char *room =
-						        json_string_value(json_array_get(rooms, i));
+					size_t n =
+					        json_is_string(rooms) ? 1 : json_array_size(rooms);
+					for (size_t i = 0; i < n; i++) {
+						const char *room = json_string_value(
+						        json_is_string(rooms)
+						                ? rooms
+						                : json_array_get(rooms, i));
 						if (!room)
 							continue;
 						if (t == REQ_REMOTE_JOIN)
