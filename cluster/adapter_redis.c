@@ -683,7 +683,8 @@ struct serving {
 	struct list link; /* ra->serving */
 	struct redis_adapter *ra;
 	struct ack_collect *collect;
-	json_t *request; /* {uid, requestId}: where answers go */
+	json_t *request;           /* {uid, requestId}: where answers go */
+	size_t expected, answered; /* clients */
 };
 
 static void serving_end(struct serving *sv)
@@ -703,6 +704,8 @@ static void serving_on_ack(void *ud, json_t *arg, const struct sio_binary *bins,
 	if (res)
 		publish_response(sv->ra, sv->request, res, true, bins, nbins);
 	json_decref(res);
+	if (++sv->answered == sv->expected)
+		serving_end(sv); /* every client answered: nothing more to wait for */
 }
 
 static void serving_on_timeout(void *ud)
@@ -748,6 +751,8 @@ static void serve_broadcast(struct redis_adapter *ra, json_t *req, const struct 
 	json_decref(res);
 	if (n <= 0)
 		serving_end(sv);
+	else
+		sv->expected = (size_t)n;
 }
 
 /* The names of every room of this node, each once, in the order the
