@@ -683,7 +683,8 @@ struct serving {
 	struct list link; /* ra->serving */
 	struct redis_adapter *ra;
 	struct ack_collect *collect;
-	json_t *request; /* {uid, requestId}: where answers go */
+	json_t *request;           /* {uid, requestId}: where answers go */
+	size_t expected, answered; /* clients */
 };
 
 static void serving_end(struct serving *sv)
@@ -703,6 +704,8 @@ static void serving_on_ack(void *ud, json_t *arg, const struct sio_binary *bins,
 	if (res)
 		publish_response(sv->ra, sv->request, res, true, bins, nbins);
 	json_decref(res);
+	if (++sv->answered == sv->expected)
+		serving_end(sv); /* every client answered: nothing more to wait for */
 }
 
 static void serving_on_timeout(void *ud)
@@ -748,6 +751,8 @@ static void serve_broadcast(struct redis_adapter *ra, json_t *req, const struct 
 	json_decref(res);
 	if (n <= 0)
 		serving_end(sv);
+	else
+		sv->expected = (size_t)n;
 }
 
 /* The names of every room of this node, each once, in the order the
@@ -818,10 +823,15 @@ static void on_request(struct redis_adapter *ra, json_t *req, const struct sio_b
 					        a, &mt.t,
 					        json_is_true(json_object_get(req, "close")));
 				} else {
+					/* an array, or one name (socket.join() takes both) */
 					json_t *rooms = json_object_get(req, "rooms");
-					for (size_t i = 0; i < json_array_size(rooms); i++) {
-						const char *room =
-						        json_string_value(json_array_get(rooms, i));
+					size_t n =
+					        json_is_string(rooms) ? 1 : json_array_size(rooms);
+					for (size_t i = 0; i < n; i++) {
+						const char *room = json_string_value(
+						        json_is_string(rooms)
+						                ? rooms
+						                : json_array_get(rooms, i));
 						if (!room)
 							continue;
 						if (t == REQ_REMOTE_JOIN)
