@@ -55,7 +55,8 @@ extern "C" {
 	XX(ETOOBIG, -8, "message too large")      /* larger than allowed */                   \
 	XX(ETIMEDOUT, -9, "operation has timed out") /* an acknowledgement came too late */   \
 	XX(ERESERVED, -10, "reserved event name") /* connect, disconnect, ... */              \
-	XX(ENOTFOUND, -11, "not found")           /* no such room, namespace or handler */
+	XX(ENOTFOUND, -11, "not found")           /* no such room, namespace or handler */ \
+	XX(ETLS, -12, "TLS certificate, key or CA file unusable") /* see the log line */
 
 enum sio_error {
 	SIO_OK = 0,
@@ -176,6 +177,25 @@ enum sio_parser {
  * replay exactly), gets a new session (recovered false): never a gap, a
  * duplicate, or an event from before its offset.
  */
+/*
+ * TLS in the process (off unless cert_file is set): the listener then
+ * speaks only TLS 1.2 and 1.3 (https long-polling, wss, the upgrade, the
+ * client bundle, static files, metrics), with OpenSSL; sio_request_secure()
+ * and sio_handshake.secure are true. Files are PEM and read when the
+ * server is created and by sio_server_reload_tls(). Renegotiation is
+ * refused (the connection closes), as is plain HTTP (a 400 saying so,
+ * then the close); each refusal is logged at info as "refused.tls" with
+ * its cause and counted in sioc_handshakes_refused_total{cause="tls"}.
+ */
+struct sio_tls_options {
+	const char *cert_file; /* the certificate, then its chain (intermediates); NULL: no TLS */
+	const char *key_file;  /* its private key (unencrypted) */
+	/* CA certificates: when set, every client must present a certificate
+	 * they signed (the handshake fails otherwise); NULL: none asked */
+	const char *ca_file;
+	uint32_t handshake_timeout; /* ms from accept to a finished handshake, 10000 */
+};
+
 struct sio_recovery_options {
 	bool enabled;                        /* false */
 	uint32_t max_disconnection_duration; /* ms a session is kept, 120000 */
@@ -277,6 +297,8 @@ struct sio_server_options {
 	int log_level;
 	/* Off by default, as in the reference. */
 	struct sio_recovery_options connection_state_recovery;
+	/* TLS in the process; off by default (see struct sio_tls_options). */
+	struct sio_tls_options tls;
 };
 
 /* Fills `opts` with the defaults above. Call it, then change fields. */
@@ -290,8 +312,11 @@ typedef struct sio_server sio_server;
 
 /* Creates a server. `opts` (NULL for defaults) is copied, strings
  * included. Returns NULL on failure with *err (if err) set: SIO_EINVAL (an
- * option out of range: no transport, a zero interval, timeout or limit)
- * or SIO_ENOMEM. */
+ * option out of range: no transport, a zero interval, timeout or limit;
+ * tls.key_file or tls.ca_file without tls.cert_file, or the reverse),
+ * SIO_ETLS (a TLS file missing or unusable: a certificate that does not
+ * parse or does not match its key; the cause is logged at error as
+ * "tls.load") or SIO_ENOMEM. */
 SIO_API sio_server *sio_server_create(const struct sio_server_options *opts, int *err);
 
 /* Binds and listens on host:port (host NULL or "" for all addresses;
@@ -300,6 +325,16 @@ SIO_API sio_server *sio_server_create(const struct sio_server_options *opts, int
  * libev plugin of libwebsockets, Debian package libwebsockets-evlib-ev,
  * is missing), SIO_ESTATE (listening already) or SIO_ENOMEM. */
 SIO_API int sio_server_listen(sio_server *srv, const char *host, int port);
+
+/* Thread-safe: reads opts.tls's files again (the certificate, its key and
+ * the client CAs), in the calling thread; the new ones are handed to the
+ * loop, which uses them for every connection accepted from its next turn
+ * on. Open connections keep the certificate they began with and stay
+ * open. Returns 0, SIO_EINVAL (NULL), SIO_ESTATE (TLS is off), SIO_ETLS
+ * (a file missing or unusable: the old certificate stays; the cause is
+ * logged at error as "tls.load"), SIO_ECLOSED (the server is stopping) or
+ * SIO_ENOMEM. The reload is logged at info as "tls.reload". */
+SIO_API int sio_server_reload_tls(sio_server *srv);
 
 /* The port listened on, or -1 before sio_server_listen(). */
 SIO_API int sio_server_port(const sio_server *srv);
@@ -723,6 +758,9 @@ struct sio_server_stats {
 	 * counts those above bound i-1 and at most bound i */
 	uint64_t loop_turns[SIO_STATS_LOOP_BUCKETS];
 	uint64_t loop_turn_us_sum;
+
+	/* added later (read them only when size says they were filled) */
+	uint64_t refused_tls; /* TLS handshakes failed or timed out, renegotiations */
 };
 
 /* Fills st (up to st->size bytes) with the server's numbers now. Returns

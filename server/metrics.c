@@ -120,6 +120,7 @@ SIO_API int sio_server_stats(const sio_server *srv, struct sio_server_stats *out
 
 	memcpy(st.loop_turns, srv->loop_turns, sizeof(st.loop_turns));
 	st.loop_turn_us_sum = srv->loop_turn_us_sum;
+	st.refused_tls = r[EIO_REFUSED_TLS];
 
 	memcpy(out, &st, out->size < sizeof(st) ? out->size : sizeof(st));
 	out->size = out->size < sizeof(st) ? out->size : sizeof(st);
