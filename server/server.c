@@ -187,9 +187,9 @@ static int options_copy(struct sio_server *srv, const struct sio_server_options 
 	if (!t->cert_file != !t->key_file || (t->ca_file && !t->cert_file) ||
 	    (t->cert_file && !t->handshake_timeout))
 		return SIO_EINVAL;
-	if (t->cert_file && (!(srv->tls_cert = strdup(t->cert_file)) ||
-	                     !(srv->tls_key = strdup(t->key_file)) ||
-	                     (t->ca_file && !(srv->tls_ca = strdup(t->ca_file)))))
+	if (t->cert_file &&
+	    (!(srv->tls_cert = strdup(t->cert_file)) || !(srv->tls_key = strdup(t->key_file)) ||
+	     (t->ca_file && !(srv->tls_ca = strdup(t->ca_file)))))
 		return SIO_ENOMEM;
 	o->tls.cert_file = srv->tls_cert;
 	o->tls.key_file = srv->tls_key;
