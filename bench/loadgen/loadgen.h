@@ -61,6 +61,7 @@ enum lg_phase {
 enum conn_state {
 	CS_IDLE,           /* not started */
 	CS_TCP_CONNECTING, /* connect() in progress */
+	CS_TLS_HANDSHAKE,  /* --tls: the TLS handshake in progress */
 	CS_POLL_OPEN,      /* polling handshake GET sent */
 	CS_POLL_CONNECT,   /* POST "40" sent, waiting for "ok" */
 	CS_POLL_WAIT,      /* GET sent for the CONNECT reply */
@@ -118,6 +119,7 @@ struct lg_conn {
 	uint32_t outstanding; /* emits waiting for their reply */
 	uint32_t next_id;     /* next ack id, always 7 digits */
 	uint64_t received;    /* events delivered to this client */
+	struct ssl_st *ssl;   /* --tls: the TLS session on fd, or NULL */
 };
 
 struct lg_options {
@@ -143,6 +145,7 @@ struct lg_options {
 	uint32_t src_count;
 	double drain;         /* broadcast: seconds to wait for deliveries after the ack */
 	uint32_t slow_rcvbuf; /* slow: SO_RCVBUF of the stalled client, 0: default */
+	bool tls;             /* wss: TLS on every connection (certificate not checked) */
 	bool verbose;
 };
 
@@ -156,6 +159,7 @@ struct lg_options {
 
 struct loadgen {
 	struct lg_options opt;
+	struct ssl_ctx_st *tls; /* --tls: the client context */
 	int epfd;
 	int sigfd;
 	enum lg_phase phase;

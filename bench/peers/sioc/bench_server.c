@@ -4,11 +4,11 @@
  * bench/peers/node/server.js is the same server on the reference; keep the
  * two in step.
  *
- *   bench_server [--port N] [--parser msgpack]
+ *   bench_server [--port N] [--parser msgpack] [--tls-cert FILE --tls-key FILE]
  *
  * --port 0 picks a free port; it prints "PORT <n>". --parser msgpack
  * speaks socket.io-msgpack-parser 3.x (SIO_PARSER_MSGPACK) instead of the
- * default parser.
+ * default parser. --tls-cert and --tls-key: TLS in the process (opts.tls).
  *
  * SIGINT or SIGTERM stops it cleanly.
  */
@@ -230,8 +230,10 @@ static void on_connection(sio_socket *s, void *userdata)
 	sio_socket_on(s, "stats", on_stats, NULL);
 }
 
-/* Reads the command line into *port and *parser; false on a usage error. */
-static bool parse_args(int argc, char **argv, int *port, enum sio_parser *parser)
+/* Reads the command line into *port, *parser and o's TLS files; false on
+ * a usage error. */
+static bool parse_args(int argc, char **argv, int *port, enum sio_parser *parser,
+                       struct sio_server_options *o)
 {
 	*port = 0;
 	*parser = SIO_PARSER_JSON;
@@ -250,6 +252,10 @@ static bool parse_args(int argc, char **argv, int *port, enum sio_parser *parser
 		} else if (strcmp(argv[i], "--parser") == 0 &&
 		           strcmp(argv[i + 1], "msgpack") == 0) {
 			*parser = SIO_PARSER_MSGPACK;
+		} else if (strcmp(argv[i], "--tls-cert") == 0) {
+			o->tls.cert_file = argv[i + 1];
+		} else if (strcmp(argv[i], "--tls-key") == 0) {
+			o->tls.key_file = argv[i + 1];
 		} else {
 			return false;
 		}
@@ -270,13 +276,15 @@ int main(int argc, char **argv)
 	int port;
 	int err = 0;
 
-	if (!parse_args(argc, argv, &port, &parser)) {
-		fprintf(stderr, "usage: %s [--port N] [--parser msgpack]\n", argv[0]);
-		return 2;
-	}
 	/* The Node peer's settings (per-message deflate and HTTP compression
 	 * are not in sioc, so off as there). */
 	sio_server_options_init(&opts);
+	if (!parse_args(argc, argv, &port, &parser, &opts)) {
+		fprintf(stderr, "usage: %s [--port N] [--parser msgpack] [--tls-cert FILE "
+		                "--tls-key FILE]\n",
+		        argv[0]);
+		return 2;
+	}
 	opts.transports = SIO_TRANSPORT_POLLING | SIO_TRANSPORT_WEBSOCKET;
 	opts.ping_interval = 25000;
 	opts.ping_timeout = 20000;
