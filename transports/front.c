@@ -481,24 +481,32 @@ static int conn_process(struct front_conn *c)
 	return 0;
 }
 
+/* The TLS session goes last, when nothing can write on c any more. A
+ * peer that hung up during the handshake is a refusal too. */
+static void conn_tls_closed(struct front_conn *c)
+{
+	struct tls_conn *t = c->tls;
+	if (!t)
+		return;
+	if (t->fed && !t->established && !t->refused) {
+		char addr[PEER_TEXT_SIZE];
+		engine_refuse(c->engine, EIO_REFUSED_TLS, NULL, peer_text(&c->peer, addr),
+		              "closed during the handshake");
+	}
+	tls_conn_destroy(t);
+	c->tls = NULL;
+}
+
 static void conn_closed(struct front_conn *c)
 {
 	struct eio_engine *e = c->engine;
 	if (c->ip)
 		engine_ip_release(e, c->ip);
 	c->ip = NULL;
-	if (c->tls) {
-		if (c->tls->fed && !c->tls->established && !c->tls->refused) {
-			char addr[PEER_TEXT_SIZE];
-			engine_refuse(e, EIO_REFUSED_TLS, NULL, peer_text(&c->peer, addr),
-			              "closed during the handshake");
-		}
-		tls_conn_destroy(c->tls);
-		c->tls = NULL;
-	}
 	if (c->is_ws) {
 		ws_on_closed(&c->ws);
 		c->wsi = NULL;
+		conn_tls_closed(c);
 		return;
 	}
 	timer_cancel(e->wheel, &c->timer);
@@ -511,6 +519,7 @@ static void conn_closed(struct front_conn *c)
 	buf_free(&c->in);
 	buf_free(&c->out);
 	conn_body_free(c);
+	conn_tls_closed(c);
 }
 
 /* Whether bytes written earlier still wait for the socket (lws's, or
@@ -629,6 +638,8 @@ int conn_shutdown_write(struct front_conn *c)
 		tls_conn_close_notify(c->tls);
 		if (conn_tls_flush(c) < 0)
 			return -1;
+		if (tls_conn_blocked(c->tls))
+			return 0; /* the socket is full: the drain deadline closes it */
 	}
 	return shutdown(lws_get_socket_fd(c->wsi), SHUT_WR);
 }

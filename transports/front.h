@@ -100,7 +100,8 @@ static inline struct front_conn *ws_front(struct ws_conn *w)
 ssize_t conn_tls_sendv(struct front_conn *c, const struct iovec *iov, int niov);
 /* Sends c's waiting records; returns -1 when the socket failed. */
 int conn_tls_flush(struct front_conn *c);
-/* Shuts c's write side: a close_notify first over TLS. */
+/* Shuts c's write side: a close_notify first over TLS (and then only
+ * when the socket took it: else the caller's deadline closes c). */
 int conn_shutdown_write(struct front_conn *c);
 /* Frees c's request body (made when its first bytes came). */
 void conn_body_free(struct front_conn *c);
