@@ -177,6 +177,14 @@ enum sio_parser {
  * replay exactly), gets a new session (recovered false): never a gap, a
  * duplicate, or an event from before its offset.
  */
+struct sio_recovery_options {
+	bool enabled;                        /* false */
+	uint32_t max_disconnection_duration; /* ms a session is kept, 120000 */
+	bool skip_middlewares;               /* a recovered socket skips middleware, true */
+	size_t max_history_bytes;            /* bytes of events kept per server, 32 MiB;
+	                                        0: bounded by age only */
+};
+
 /*
  * TLS in the process (off unless cert_file is set): the listener then
  * speaks only TLS 1.2 and 1.3 (https long-polling, wss, the upgrade, the
@@ -194,14 +202,6 @@ struct sio_tls_options {
 	 * they signed (the handshake fails otherwise); NULL: none asked */
 	const char *ca_file;
 	uint32_t handshake_timeout; /* ms from accept to a finished handshake, 10000 */
-};
-
-struct sio_recovery_options {
-	bool enabled;                        /* false */
-	uint32_t max_disconnection_duration; /* ms a session is kept, 120000 */
-	bool skip_middlewares;               /* a recovered socket skips middleware, true */
-	size_t max_history_bytes;            /* bytes of events kept per server, 32 MiB;
-	                                        0: bounded by age only */
 };
 
 struct sio_server_options {
@@ -539,7 +539,8 @@ struct sio_handshake {
 	const struct sio_request *request; /* headers, query, address, url */
 	const json_t *auth;                /* the CONNECT auth object ({} when none) */
 	int64_t issued;                    /* ms since the epoch */
-	bool secure; /* https: X-Forwarded-Proto from a trusted proxy (see trust_proxy) */
+	bool secure; /* https: TLS in the process (opts.tls), or X-Forwarded-Proto from a
+	              * trusted proxy (see trust_proxy) */
 	bool xdomain;                      /* an Origin header was sent */
 };
 
@@ -689,7 +690,8 @@ SIO_API int sio_namespace_disconnect_sockets(sio_namespace *nsp, const struct si
 
 /* The TCP peer's address (the proxy's, when it came through one). */
 SIO_API const char *sio_request_peer_address(const struct sio_request *req);
-/* Whether the request came over https (from a trusted proxy). */
+/* Whether the request came over https: TLS in the process (opts.tls), or
+ * a trusted proxy said so (X-Forwarded-Proto). */
 SIO_API bool sio_request_secure(const struct sio_request *req);
 
 /* Log levels (opts.log_level); SIO_LOG_NONE writes nothing. */
