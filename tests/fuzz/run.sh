@@ -50,6 +50,7 @@ declare -A sources=(
 	[http1]="http/http1.c http/request.c base/util.c"
 	[json]="protocol/json.c protocol/utf8.c"
 	[ws_parser]="protocol/ws_parser.c protocol/utf8.c base/util.c"
+	[tls]="transports/tls.c base/util.c"
 )
 # target name -> dictionary (dict/<name>.dict)
 declare -A dicts=(
@@ -57,7 +58,7 @@ declare -A dicts=(
 	[eio_v3_payload]=eio_v3 [jsonp]=eio_v3 [sio_msgpack]=msgpack
 )
 all_targets="base64 eio_packet eio_payload eio_v3_payload jsonp utf8 json sio_packet sio_decoder"
-all_targets+=" json_args sio_msgpack http1 ws_parser"
+all_targets+=" json_args sio_msgpack http1 ws_parser tls"
 targets="${FUZZ_TARGETS:-$all_targets}"
 
 for t in $targets; do
@@ -145,6 +146,7 @@ for t in $targets; do
 	[ "$t" = http1 ] && extra=("$work"/obj/llhttp_*.o)
 	# shellcheck disable=SC2206 # msgpack_flags is a list of flags
 	[ "$t" = sio_msgpack ] && extra=($msgpack_flags)
+	[ "$t" = tls ] && extra=(-lssl -lcrypto)
 	# shellcheck disable=SC2086 # jansson_flags is a list of flags
 	"$cc" "${cflags[@]}" "${sanitize[@]}" "$fuzz_dir/fuzz_$t.c" "${srcs[@]}" "${extra[@]}" \
 		$jansson_flags -o "$work/bin/fuzz_$t" || exit 1
