@@ -106,6 +106,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1329,7 +1330,7 @@ static int setup_namespaces(struct app *app, const struct config *cfg)
 
 /* SIGHUP: reloads the TLS files, from this thread (SIGHUP is blocked in
  * every other one). A SIGHUP after `reload_stop` ends it. */
-static volatile sig_atomic_t reload_stop;
+static atomic_bool reload_stop;
 
 static void *reload_thread(void *arg)
 {
@@ -1338,7 +1339,7 @@ static void *reload_thread(void *arg)
 	sigaddset(&set, SIGHUP);
 	for (;;) {
 		int sig;
-		if (sigwait(&set, &sig) != 0 || reload_stop)
+		if (sigwait(&set, &sig) != 0 || atomic_load(&reload_stop))
 			break;
 		int rc = sio_server_reload_tls(arg);
 		emit("TLS-RELOAD %d", rc);
@@ -1412,7 +1413,7 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	g_srv = NULL;
 	if (has_reloader) {
-		reload_stop = 1;
+		atomic_store(&reload_stop, true);
 		pthread_kill(reloader, SIGHUP);
 		pthread_join(reloader, NULL);
 	}
