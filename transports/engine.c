@@ -23,7 +23,6 @@ static void pool_trim_due(struct timer *t)
 {
 	struct eio_engine *e = container_of(t, struct eio_engine, pool_timer);
 	pool_trim(&e->pool);
-	tls_shared_trim(&e->tls);
 	timer_arm(e->wheel, &e->pool_timer, now_ms() + POOL_TRIM_MS, pool_trim_due);
 }
 

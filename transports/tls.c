@@ -5,9 +5,6 @@
 #include "transports/tls.h"
 
 #include <errno.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +16,6 @@
 #include <openssl/ssl.h>
 
 #define RECORD_MAX 16384 /* TLS plaintext per record */
-#define TRIM_AFTER 64    /* handshakes ended between two trims of the heap */
 
 /* ---- the BIO: ciphertext from t->in, records to the output buffer ------- */
 
@@ -236,8 +232,6 @@ void tls_conn_destroy(struct tls_conn *t)
 		t->shared->out.len = 0;
 		t->shared->owner = NULL;
 	}
-	if (!t->established)
-		t->shared->handshakes++;
 	SSL_free(t->ssl);
 	buf_free(&t->pending);
 	free(t);
@@ -276,10 +270,8 @@ int tls_conn_feed(struct tls_conn *t, const uint8_t *in, size_t len)
 		}
 		int room = pl->cap - pl->len > INT32_MAX ? INT32_MAX : (int)(pl->cap - pl->len);
 		int n = SSL_read(t->ssl, pl->data + pl->len, room);
-		if (!t->established && SSL_is_init_finished(t->ssl)) {
+		if (!t->established && SSL_is_init_finished(t->ssl))
 			t->established = true;
-			t->shared->handshakes++;
-		}
 		if (t->renegotiation) {
 			t->cause = "renegotiation attempt";
 			return fail(t, t->cause);
@@ -415,16 +407,6 @@ ssize_t tls_conn_flush(struct tls_conn *t, int fd)
 		out->len = 0;
 	}
 	return total;
-}
-
-void tls_shared_trim(struct tls_shared *sh)
-{
-	if (sh->handshakes < TRIM_AFTER)
-		return;
-	sh->handshakes = 0;
-#ifdef __GLIBC__
-	malloc_trim(0);
-#endif
 }
 
 void tls_shared_free(struct tls_shared *sh)

@@ -36,7 +36,6 @@ struct tls_shared {
 	struct buf out;         /* records of `owner`, not sent yet */
 	struct tls_conn *owner; /* the connection that wrote last */
 	struct buf plain;       /* plaintext of the last tls_conn_feed() */
-	uint32_t handshakes;    /* handshakes ended (finished or not) since the last trim */
 };
 
 struct tls_conn {
@@ -102,15 +101,6 @@ static inline bool tls_conn_blocked(const struct tls_conn *t)
 	return t->pending.len > t->pending_off;
 }
 
-/*
- * Called now and then (every second): after a burst of handshakes, gives
- * the heap's free pages back to the system. A handshake allocates some
- * 40 KB of temporaries (buffers, key shares, the transcript) that are
- * freed when it ends, but among the connections' long-lived memory: the
- * pages stay resident, so 10k connections made at once would keep the
- * peak of 10k handshakes in progress (3-4x the memory they hold after).
- */
-void tls_shared_trim(struct tls_shared *sh);
 void tls_shared_free(struct tls_shared *sh);
 
 #endif
