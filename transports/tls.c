@@ -206,22 +206,31 @@ struct tls_conn *tls_conn_create(struct ssl_ctx_st *ctx, struct tls_shared *shar
 	if (!bio_method)
 		return NULL;
 	struct tls_conn *t = calloc(1, sizeof(*t));
-	if (!t)
+	if (!t || !SSL_CTX_up_ref(ctx)) {
+		free(t);
 		return NULL;
+	}
 	t->shared = shared;
-	t->ssl = SSL_new(ctx);
+	t->ctx = ctx;
+	return t;
+}
+
+/* Makes t's OpenSSL session. Returns 0 or -1 (out of memory). */
+static int conn_ssl(struct tls_conn *t)
+{
+	t->ssl = SSL_new(t->ctx);
 	BIO *b = t->ssl ? BIO_new(bio_method) : NULL;
 	if (!b) {
 		SSL_free(t->ssl);
-		free(t);
+		t->ssl = NULL;
 		ERR_clear_error();
-		return NULL;
+		return -1;
 	}
 	BIO_set_data(b, t);
 	SSL_set_bio(t->ssl, b, b);
 	SSL_set_app_data(t->ssl, t);
 	SSL_set_accept_state(t->ssl);
-	return t;
+	return 0;
 }
 
 void tls_conn_destroy(struct tls_conn *t)
@@ -233,6 +242,7 @@ void tls_conn_destroy(struct tls_conn *t)
 		t->shared->owner = NULL;
 	}
 	SSL_free(t->ssl);
+	SSL_CTX_free(t->ctx);
 	buf_free(&t->pending);
 	free(t);
 }
@@ -261,6 +271,10 @@ int tls_conn_feed(struct tls_conn *t, const uint8_t *in, size_t len)
 	t->fed = true;
 	struct buf *pl = &t->shared->plain;
 	pl->len = 0;
+	if (!t->ssl && conn_ssl(t) < 0) {
+		t->cause = "out of memory";
+		return -1;
+	}
 	t->in = in;
 	t->in_len = len;
 	for (;;) {
@@ -299,6 +313,8 @@ int tls_conn_feed(struct tls_conn *t, const uint8_t *in, size_t len)
 ssize_t tls_conn_encrypt(struct tls_conn *t, const struct iovec *iov, int niov)
 {
 	claim(t);
+	if (!t->established)
+		return fail(t, "write before the handshake");
 	uint8_t rec[RECORD_MAX];
 	size_t fill = 0, taken = 0;
 	for (int i = 0; i < niov && taken + fill < TLS_BATCH_MAX; i++) {
@@ -341,7 +357,7 @@ ssize_t tls_conn_encrypt(struct tls_conn *t, const struct iovec *iov, int niov)
 void tls_conn_close_notify(struct tls_conn *t)
 {
 	claim(t);
-	if (t->established && !t->cause)
+	if (t->ssl && t->established && !t->cause)
 		SSL_shutdown(t->ssl);
 	ERR_clear_error();
 }

@@ -39,7 +39,8 @@ struct tls_shared {
 };
 
 struct tls_conn {
-	struct ssl_st *ssl;
+	struct ssl_st *ssl;     /* made when the first bytes come (NULL before) */
+	struct ssl_ctx_st *ctx; /* the context it is made from (a reference) */
 	struct tls_shared *shared;
 	struct buf pending; /* records the kernel did not take yet */
 	size_t pending_off;
@@ -65,7 +66,8 @@ struct ssl_ctx_st *tls_context_load(const char *cert_file, const char *key_file,
 void tls_context_free(struct ssl_ctx_st *ctx);
 
 /* A server connection on ctx (which it keeps a reference to); NULL when
- * out of memory. */
+ * out of memory. OpenSSL's session (some 9 KB) is made when the first
+ * bytes come: a peer that never speaks costs none. */
 struct tls_conn *tls_conn_create(struct ssl_ctx_st *ctx, struct tls_shared *shared);
 void tls_conn_destroy(struct tls_conn *t);
 
