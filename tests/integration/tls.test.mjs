@@ -16,13 +16,15 @@ import { io } from 'socket.io-client';
 import { closeAll, within, sleep, HOST } from './lib.mjs';
 import {
   startSio, TRANSPORTS, trackSocket, clientOptions, connected, connectError, ack,
-  SIO_SERVER,
+  SIO_SERVER, SIO_IS_REFERENCE,
 } from './sio_lib.mjs';
 import { testCerts, tlsArgs } from './tls_lib.mjs';
 
 after(closeAll);
 
 const certs = testCerts();
+// sioc's test server only: the reference's (sio_server_ref.cjs) has no --tls-* flags
+const ONLY_SIOC = SIO_IS_REFERENCE ? 'the reference test server has no --tls-* flags' : false;
 const surl = (port) => `https://${HOST}:${port}`;
 
 // A connected socket.io-client over TLS trusting the test CA.
@@ -63,7 +65,8 @@ function get(port, target, opts = {}) {
 }
 
 for (const [label, transports] of TRANSPORTS) {
-  describe(`socket.io-client 4.8 over TLS, ${label}`, { timeout: 60000 }, () => {
+  describe(`socket.io-client 4.8 over TLS, ${label}`, { timeout: 60000, skip: ONLY_SIOC },
+    () => {
     let srv;
     before(async () => {
       srv = await startSio([...tlsArgs(certs), '--ping-interval', '2000',
@@ -101,7 +104,8 @@ for (const [label, transports] of TRANSPORTS) {
   });
 }
 
-describe('TLS: what else the listener serves, and its limits', { timeout: 60000 }, () => {
+describe('TLS: what else the listener serves, and its limits',
+  { timeout: 60000, skip: ONLY_SIOC }, () => {
   let srv;
   before(async () => {
     srv = await startSio([...tlsArgs(certs), '--metrics-path', '/metrics',
@@ -141,7 +145,7 @@ describe('TLS: what else the listener serves, and its limits', { timeout: 60000 
   });
 });
 
-describe('TLS client certificates (--tls-ca)', { timeout: 60000 }, () => {
+describe('TLS client certificates (--tls-ca)', { timeout: 60000, skip: ONLY_SIOC }, () => {
   let srv;
   before(async () => {
     srv = await startSio([...tlsArgs(certs, { ca: true }), '--record-logs', 'on',
@@ -177,7 +181,7 @@ describe('TLS client certificates (--tls-ca)', { timeout: 60000 }, () => {
 });
 
 describe('TLS certificate reload (SIGHUP: sio_server_reload_tls() from a thread)',
-  { timeout: 60000 }, () => {
+  { timeout: 60000, skip: ONLY_SIOC }, () => {
     let srv;
     let args;
     before(async () => {
@@ -223,7 +227,8 @@ describe('TLS certificate reload (SIGHUP: sio_server_reload_tls() from a thread)
     });
   });
 
-describe('TLS files that cannot be used: the server does not start', { timeout: 30000 }, () => {
+describe('TLS files that cannot be used: the server does not start',
+  { timeout: 30000, skip: ONLY_SIOC }, () => {
   const run = (args) => spawnSync(SIO_SERVER, args, { encoding: 'utf8', timeout: 10000 });
   const cases = [
     ['a missing certificate', ['--tls-cert', '/nonexistent/cert.pem',
