@@ -723,6 +723,15 @@ struct sio_server_stats {
 	 * counts those above bound i-1 and at most bound i */
 	uint64_t loop_turns[SIO_STATS_LOOP_BUCKETS];
 	uint64_t loop_turn_us_sum;
+
+	/* connection state recovery (0 when it is off), gauges: the sessions
+	 * kept for sockets that left, and the history of emits, one record
+	 * per emit however many sockets it went to (history_bytes: what the
+	 * records and the encoded packets they share count against
+	 * max_history_bytes) */
+	uint64_t recovery_sessions;
+	uint64_t history_records;
+	uint64_t history_bytes;
 };
 
 /* Fills st (up to st->size bytes) with the server's numbers now. Returns

@@ -559,6 +559,9 @@ static void on_stats(sio_socket *sock, const char *event, json_t *args,
 	STAT(refused_invalid_namespace);
 	STAT(refused_middleware);
 	STAT(refused_unauthorized);
+	STAT(recovery_sessions);
+	STAT(history_records);
+	STAT(history_bytes);
 #undef STAT
 	uint64_t turns = 0;
 	for (int i = 0; i < SIO_STATS_LOOP_BUCKETS; i++)
