@@ -647,6 +647,11 @@ def scenario_recovery(ctx, kind):
             history_records_per_emit=round(peak['history_records'] / emits, 3)
             if peak.get('history_records') and emits else None,
             recovery_sessions_end=last.get('recovery_sessions'),
+            # while measuring (the load generator's clients all leave at its end)
+            recovery_sessions_peak=max((d['recovery_sessions'] for t, d in hist if t <= t1 - t0),
+                                       default=None),
+            queued_bytes_peak=max((d.get('queued_bytes', 0) for t, d in hist if t <= t1 - t0),
+                                  default=None),
             server_stats=hist, latency_us=res['latency_us'], loadgen=res)
     return out
 
@@ -1001,10 +1006,13 @@ def recovery_table(r, z):
              row('History records per emit', 'history_records_per_emit'),
              row('History bytes (peak)', 'history_bytes_peak', 'B'),
              row('History bytes per record', 'history_bytes_per_record', 'B'),
+             row('Sessions kept at once (peak, per-second lines)', 'recovery_sessions_peak'),
+             row('Bytes waiting in output queues (peak, per-second lines)',
+                 'queued_bytes_peak', 'B'),
              row('Connections dropped', 'churn.dropped'),
              row('Came back recovered (same id)', 'churn.recovered'),
              row('Came back as a new session', 'churn.new_sessions'),
-             row('Events emitted while away, delivered on return', 'churn.replayed'),
+             row('Events replayed on return (before the CONNECT reply)', 'churn.replayed'),
              row('Gaps within a session', 'churn.gaps'),
              row('Duplicates within a session', 'churn.duplicates'),
              row('Clients that got every emit exactly once', 'churn.exact_clients'),

@@ -655,9 +655,9 @@ static void on_numbered(struct loadgen *lg, struct lg_conn *c, const uint8_t *p,
 		c->first = (int64_t)index;
 	if ((int64_t)index >= c->next)
 		c->next = (int64_t)index + 1;
-	/* a recovered session's missed events come before its CONNECT reply
-	 * (as the reference sends them); any emitted before it came back */
-	if (c->rejoining || (c->back_us && t_us < c->back_us))
+	/* a recovered session's missed events come before its CONNECT reply,
+	 * as the reference sends them (and the old connection is closed) */
+	if (c->rejoining)
 		lg->replayed++;
 	if (i + 1 < n && p[i] == ',' && p[i + 1] == '"') {
 		i += 2;

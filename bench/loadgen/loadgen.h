@@ -238,8 +238,8 @@ struct loadgen {
 	uint64_t fresh;       /* back with a new session (the count restarts) */
 	uint64_t gaps;        /* an event skipped within a session */
 	uint64_t dups;        /* an event received twice within a session */
-	uint64_t replayed;    /* received back: before the CONNECT reply of a
-	                         reconnect, or emitted before that reply */
+	uint64_t replayed;    /* received on a reconnect before its CONNECT reply:
+	                         the missed events a recovery replays */
 
 	/* counters */
 	uint64_t sent;       /* emits sent while measuring */

@@ -14,8 +14,9 @@
  * namespace (sio_admin_instrument(), "/admin", in that mode) with the
  * login "bench" / "bench" (a cost-4 bcrypt hash: the dashboard's one login
  * stays cheap). --stats-every MS prints a line every MS ms on stderr:
- * "STATS <t_ms> rss_kb=.. sockets=.. recovery_sessions=.. history_records=..
- * history_bytes=.." (from sio_server_stats(); t_ms since the start).
+ * "STATS <t_ms> rss_kb=.. sockets=.. queued_bytes=.. recovery_sessions=..
+ * history_records=.. history_bytes=.." (from sio_server_stats(); t_ms
+ * since the start).
  *
  * SIGINT or SIGTERM stops it cleanly.
  */
@@ -265,9 +266,10 @@ static void on_stats_timer(sio_timer *t, void *userdata)
 
 	sio_server_stats(g_srv, &st);
 	fprintf(stderr,
-	        "STATS %.0f rss_kb=%ld sockets=%llu recovery_sessions=%llu history_records=%llu "
-	        "history_bytes=%llu\n",
+	        "STATS %.0f rss_kb=%ld sockets=%llu queued_bytes=%llu recovery_sessions=%llu "
+	        "history_records=%llu history_bytes=%llu\n",
 	        monotonic_ms() - g_start_ms, rss_kb(), (unsigned long long)st.sockets,
+	        (unsigned long long)st.queued_bytes,
 	        (unsigned long long)st.recovery_sessions, (unsigned long long)st.history_records,
 	        (unsigned long long)st.history_bytes);
 }
