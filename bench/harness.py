@@ -647,11 +647,12 @@ def scenario_recovery(ctx, kind):
             history_records_per_emit=round(peak['history_records'] / emits, 3)
             if peak.get('history_records') and emits else None,
             recovery_sessions_end=last.get('recovery_sessions'),
-            # while measuring (the load generator's clients all leave at its end)
-            recovery_sessions_peak=max((d['recovery_sessions'] for t, d in hist if t <= t1 - t0),
-                                       default=None),
-            queued_bytes_peak=max((d.get('queued_bytes', 0) for t, d in hist if t <= t1 - t0),
-                                  default=None),
+            # up to the last delivery (the load generator's clients all leave
+            # at its end, and leave sessions behind)
+            recovery_sessions_peak=max((d['recovery_sessions'] for t, d in hist
+                                        if t <= res['duration_s']), default=None),
+            queued_bytes_peak=max((d.get('queued_bytes', 0) for t, d in hist
+                                   if t <= res['duration_s']), default=None),
             server_stats=hist, latency_us=res['latency_us'], loadgen=res)
     return out
 
