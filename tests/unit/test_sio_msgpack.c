@@ -19,20 +19,6 @@
 
 #define MAX_ATT SIO_PKT_MAX_ATTACHMENTS_DEFAULT
 
-static void *xmalloc(size_t len)
-{
-	void *p = malloc(len > 0 ? len : 1);
-
-	if (!p)
-		out_of_memory();
-	return p;
-}
-
-static int bytes_equal(const void *a, size_t alen, const void *b, size_t blen)
-{
-	return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
-}
-
 /* The bytes of hex text, in which (xx*n) stands for n bytes xx; a
  * malloc'd block of exactly *len bytes. */
 static uint8_t *unhex(const char *s, size_t *len)
@@ -65,27 +51,6 @@ static uint8_t *unhex(const char *s, size_t *len)
 	}
 	*len = n;
 	return realloc(b, n > 0 ? n : 1);
-}
-
-/* Parses expected JSON (a new reference); NULL text gives NULL. */
-static json_t *json_want(const char *text, int line)
-{
-	json_error_t error;
-	json_t *j;
-
-	if (!text)
-		return NULL;
-	j = json_loads(text, JSON_DECODE_ANY | JSON_ALLOW_NUL, &error);
-	if (!j) {
-		fprintf(stderr, "%s:%d: bad expected JSON: %s\n", __FILE__, line, error.text);
-		exit(2);
-	}
-	return j;
-}
-
-static int json_same(const json_t *a, const json_t *b)
-{
-	return (!a && !b) || (a && b && json_equal(a, b));
 }
 
 /* A list of buffers: hex text with '|' between them. */
@@ -320,16 +285,6 @@ static void check_encode(const struct vec *v)
 }
 
 /* clang-format off */
-#define CONNECT       SIO_PACKET_CONNECT
-#define DISCONNECT    SIO_PACKET_DISCONNECT
-#define EVENT         SIO_PACKET_EVENT
-#define ACK           SIO_PACKET_ACK
-#define CONNECT_ERROR SIO_PACKET_CONNECT_ERROR
-#define BINARY_EVENT  SIO_PACKET_BINARY_EVENT
-#define BINARY_ACK    SIO_PACKET_BINARY_ACK
-
-#define PH(n) "{\"_placeholder\":true,\"num\":" #n "}"
-
 /* A packet and its message, both ways. */
 #define ENC(t, nsp, id, att, data, bufs, wire) { __LINE__, t, S(nsp), id, att, data, bufs, wire, 0, false }
 /* The same, but the message decodes to another packet. */
