@@ -178,6 +178,17 @@ class Sampler(threading.Thread):
 # ---------------------------------------------------------------------------
 # Processes
 
+def terminate(proc):
+    """SIGTERM, then after 10 s SIGKILL, and waits for proc."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class Server:
     """A peer started fresh for one scenario, pinned to SERVER_CPU."""
 
@@ -209,13 +220,7 @@ class Server:
         time.sleep(0.5)  # let start-up work (JIT, allocator) settle before baselines
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc)
         self.log.close()
         with open(self.log_path) as f:
             for line in f:
@@ -680,13 +685,7 @@ class Dashboard:
                 self.ready.set()
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc)
         self.reader.join(5)
         return sum(1 for x in self.lines if x.startswith('SERVER_STATS'))
 
