@@ -989,8 +989,11 @@ def recovery_table(r, z):
         return []
     on, off = r.get('on', {}), r.get('off', {})
 
+    def cell(v, unit):  # counts as counts: 64, not 64.0
+        return f'{v:,} {unit}'.strip() if is_num(v) and isinstance(v, int) else fmt(v, unit)
+
     def row(label, path, unit=''):
-        return f'| {label} | {fmt(get(on, path), unit)} | {fmt(get(off, path), unit)} |'
+        return f'| {label} | {cell(get(on, path), unit)} | {cell(get(off, path), unit)} |'
     lines = [f'Connection state recovery under churn (sioc): {z["rec_clients"]} clients in one '
              f'room, {z["rec_rate"]} emits/s to it for {z["rec_duration"]} s, '
              f'{z["rec_churn"] * 100:g} % of the clients dropping their connection every second '
@@ -1044,9 +1047,9 @@ def admin_table(r, z):
         lines.append(f'| {label} | {fmt(get(plain, f"{key}.cpu_s_per_M"), "s")} | '
                      f'{fmt(get(adm, f"{key}.cpu_s_per_M"), "s")} | '
                      f'{"n/a" if cost is None else f"{cost:+.1f} %"} |')
-    lines += ['', f'server_stats the dashboard received: {fmt(adm.get("echo_server_stats_received"))}'
-              f' (echo server), {fmt(adm.get("broadcast_server_stats_received"))} (broadcast '
-              'server).', '']
+    lines += ['', 'server_stats the dashboard received: '
+              f'{adm.get("echo_server_stats_received", "n/a")} (echo server), '
+              f'{adm.get("broadcast_server_stats_received", "n/a")} (broadcast server).', '']
     return lines
 
 
