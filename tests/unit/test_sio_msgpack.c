@@ -19,40 +19,6 @@
 
 #define MAX_ATT SIO_PKT_MAX_ATTACHMENTS_DEFAULT
 
-/* The bytes of hex text, in which (xx*n) stands for n bytes xx; a
- * malloc'd block of exactly *len bytes. */
-static uint8_t *unhex(const char *s, size_t *len)
-{
-	size_t cap = strlen(s) + 1, n = 0;
-	uint8_t *b = xmalloc(cap);
-
-	while (*s) {
-		unsigned long byte, count = 1;
-		char *end;
-
-		if (*s == '(') {
-			byte = strtoul(s + 1, &end, 16);
-			count = strtoul(end + 1, &end, 10);
-			s = end + 1;
-		} else {
-			char two[3] = {s[0], s[1], '\0'};
-
-			byte = strtoul(two, NULL, 16);
-			s += 2;
-		}
-		if (n + count > cap) {
-			cap = (n + count) * 2;
-			b = realloc(b, cap);
-			if (!b)
-				out_of_memory();
-		}
-		memset(b + n, (int)byte, count);
-		n += count;
-	}
-	*len = n;
-	return realloc(b, n > 0 ? n : 1);
-}
-
 /* A list of buffers: hex text with '|' between them. */
 struct bufs {
 	struct sio_pkt_buf b[16];

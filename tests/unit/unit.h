@@ -1,8 +1,8 @@
 /*
  * What the unit tests share: counting failed checks, exact heap copies
- * (so that the sanitizers see a read past the end), transcript buffers
- * and their comparison, and for a test that includes jansson.h before
- * this, expected JSON.
+ * (so that the sanitizers see a read past the end), bytes from hex text,
+ * transcript buffers and their comparison, and for a test that includes
+ * jansson.h before this, expected JSON.
  * Each test is one file that includes this once.
  */
 #ifndef SIOC_TESTS_UNIT_UNIT_H
@@ -54,6 +54,40 @@ static inline void *xmalloc(size_t len)
 static inline int bytes_equal(const void *a, size_t alen, const void *b, size_t blen)
 {
 	return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
+}
+
+/* The bytes of hex text, in which (xx*n) stands for n bytes xx; a
+ * malloc'd block of exactly *len bytes. */
+static inline uint8_t *unhex(const char *s, size_t *len)
+{
+	size_t cap = strlen(s) / 2 + 1, n = 0;
+	uint8_t *b = xmalloc(cap);
+
+	while (*s) {
+		unsigned long byte, count = 1;
+		char *end;
+
+		if (*s == '(') {
+			byte = strtoul(s + 1, &end, 16);
+			count = strtoul(end + 1, &end, 10);
+			s = end + 1;
+		} else {
+			char two[3] = {s[0], s[1], '\0'};
+
+			byte = strtoul(two, NULL, 16);
+			s += 2;
+		}
+		if (n + count > cap) {
+			cap = (n + count) * 2;
+			b = realloc(b, cap);
+			if (!b)
+				out_of_memory();
+		}
+		memset(b + n, (int)byte, count);
+		n += count;
+	}
+	*len = n;
+	return realloc(b, n > 0 ? n : 1);
 }
 
 /* Returns a malloc'd copy of exactly len bytes (no terminator). */
