@@ -852,22 +852,7 @@ int msgpack_value_encode(const json_t *json, const struct sio_pkt_buf *bufs, uin
 const char *msgpack_value_strerror(int err)
 {
 	switch (err) {
-	case MSGPACK_VALUE_ETRUNCATED:
-		return "msgpack value runs past the end of the message";
-	case MSGPACK_VALUE_ETRAILING:
-		return "bytes after the msgpack value";
-	case MSGPACK_VALUE_EFORMAT:
-		return "invalid msgpack byte 0xc1";
-	case MSGPACK_VALUE_EEXT:
-		return "msgpack ext type other than notepack's undefined, Date and ArrayBuffer";
-	case MSGPACK_VALUE_EKEY:
-		return "map key not a string, holding NUL, or repeated";
-	case MSGPACK_VALUE_EUTF8:
-		return "string not valid UTF-8";
-	case MSGPACK_VALUE_EDEPTH:
-		return "data nested too deep";
-	case MSGPACK_VALUE_ESIZE:
-		return "string, buffer or container too large for msgpack";
+		MSGPACK_VALUE_ERROR_MAP(SIO_CODEC_ERROR_CASE)
 	}
 	return sio_pkt_strerror(err);
 }
