@@ -516,10 +516,15 @@ for (const transport of ['polling', 'websocket']) {
         const id = a.id;
         const got = [];
         a.on('room-msg', (...x) => got.push(x[0]));
-        const back = next(a, 'connect', 10000);
+        // away until every event is sent (on a loaded machine, sending
+        // them can take longer than a reconnection delay)
+        a.io.reconnection(false);
         a.io.engine.close();
         await waitDisconnect(srv4, '/', id);
         for (let i = 0; i < count; i++) await ack(b, 'to-room', 'big', `${i} ${'x'.repeat(200)}`);
+        const back = next(a, 'connect', 10000);
+        a.io.reconnection(true);
+        a.connect();
         await back;
         b.disconnect();
         return { a, id, got };
