@@ -124,6 +124,8 @@ SIO_API int sio_server_stats(const sio_server *srv, struct sio_server_stats *out
 	st.loop_turn_us_sum = srv->loop_turn_us_sum;
 	recovery_counts(io->recovery, &st.recovery_sessions, &st.history_records,
 	                &st.history_bytes);
+	if (srv->has_cluster)
+		srv->cluster.stats(srv->cluster.ud, &st);
 
 	memcpy(out, &st, out->size < sizeof(st) ? out->size : sizeof(st));
 	out->size = out->size < sizeof(st) ? out->size : sizeof(st);
@@ -218,6 +220,34 @@ int metrics_render(struct buf *b, void *userdata)
 	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
 		head(b, plain[i].name, plain[i].type, plain[i].help);
 		buf_printf(b, "%s %llu\n", plain[i].name, (unsigned long long)plain[i].v);
+	}
+
+	if (srv->has_cluster) {
+		const struct {
+			const char *name, *help;
+			uint64_t v;
+		} redis[] = {
+		        {"sioc_redis_published_total", "Messages published to Redis.",
+		         st.redis_published},
+		        {"sioc_redis_received_total", "Messages received from Redis subscriptions.",
+		         st.redis_received},
+		        {"sioc_redis_dropped_total",
+		         "Messages not published: Redis down or its queue full.", st.redis_dropped},
+		        {"sioc_redis_reconnects_total", "Reconnections to Redis after a loss.",
+		         st.redis_reconnects},
+		};
+		for (size_t i = 0; i < sizeof(redis) / sizeof(redis[0]); i++) {
+			head(b, redis[i].name, "counter", redis[i].help);
+			buf_printf(b, "%s %llu\n", redis[i].name, (unsigned long long)redis[i].v);
+		}
+		head(b, "sioc_redis_connected", "gauge",
+		     "Both Redis connections up (1) or not (0).");
+		buf_printf(b, "sioc_redis_connected %llu\n",
+		           (unsigned long long)st.redis_connected);
+		head(b, "sioc_redis_queued_bytes", "gauge",
+		     "Bytes sent to Redis and not yet acknowledged.");
+		buf_printf(b, "sioc_redis_queued_bytes %llu\n",
+		           (unsigned long long)st.redis_queued_bytes);
 	}
 
 	struct eio_stats e;
