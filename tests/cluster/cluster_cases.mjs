@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import {
-  broadcastChannel, closeCluster, connectClient, connectPair, eventually, redisClient, settle,
+  broadcastChannel, closeCluster, ODD, connectClient, connectPair, eventually, redisClient, settle,
   sleep, startNode, startRedis, waitSubscribed, within,
 } from './cluster_lib.mjs';
 
@@ -22,7 +22,9 @@ const ROOMS = {
   blue: ['n0-poll', 'n1-ws', 'n1-poll'],
   green: ['n2-poll', 'n0-ws'],
   42: ['n1-ws', 'n2-poll'],
+  'salle é☃ #1': ['n0-poll', 'n2-ws', 'n2-poll'],
 };
+
 
 const byName = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
 const sortBy = (arr, key) => [...arr].sort((a, b) => byName(key(a), key(b)));
@@ -39,7 +41,11 @@ const asBytes = (v) => {
 export function clusterSuite({
   label, kinds, nodeArgs = [], sharded = false, subscriptionMode = 'dynamic',
   emitter = false, kill = false, requestsTimeout = 2000, timeout = 110000,
+  specificResponse = false, requestsOnly = false,
 }) {
+  // requestsOnly: the broadcasts' tests are left out (a second run with
+  // other request options)
+  const broadcastTest = requestsOnly ? () => {} : test;
   describe(label, { timeout }, () => {
     const cx = {
       nodes: [], main: [], other: [], byNode: [], rooms: new Map(), killed: new Set(),
@@ -76,6 +82,7 @@ export function clusterSuite({
       cx.redis = await startRedis();
       cx.rc = await redisClient(cx.redis.port);
       const args = ['--requests-timeout', String(requestsTimeout), ...nodeArgs];
+      if (specificResponse) args.push('--specific-response', 'on');
       if (sharded) args.push('--sharded', 'on', '--subscription-mode', subscriptionMode);
       cx.nodes = await Promise.all(kinds.map((kind, i) => startNode(kind, cx.redis.port, {
         name: `n${i}-${kind}`, args,
@@ -118,10 +125,10 @@ export function clusterSuite({
     // Asks `origin`'s node for `c` (an emit), then checks that every client
     // in `expect` got (event, tag) exactly once and every other client of
     // both namespaces never. Binary: the BIN bytes come last.
-    async function checkEmit(origin, c, expect, what) {
+    async function checkEmit(origin, c, expect, what, payload = { n: 1, s: 'é☃' }) {
       const tag = `${what}:${origin.name}`;
       const event = c.event ?? 'ev';
-      const r = await origin.ctl({ op: 'emit', event, args: [tag, { n: 1, s: 'é☃' }], ...c });
+      const r = await origin.ctl({ op: 'emit', event, args: [tag, payload], ...c });
       assert.deepEqual(r, {}, `${tag}: the emit's answer`);
       await markAll(origin);
       const wrong = [];
@@ -131,7 +138,7 @@ export function clusterSuite({
         const want = expect.includes(cl.name) ? 1 : 0;
         if (got.length !== want) wrong.push(`${cl.name} got it ${got.length} times, not ${want}`);
         for (const args of got) {
-          assert.deepEqual(args.slice(0, 2), [tag, { n: 1, s: 'é☃' }], `${tag}: ${cl.name}'s args`);
+          assert.deepEqual(args.slice(0, 2), [tag, payload], `${tag}: ${cl.name}'s args`);
           if (c.bin) {
             assert.equal(args.length, 3, `${tag}: ${cl.name} got the binary argument`);
             assert.deepEqual(asBytes(args[2]), BIN, `${tag}: ${cl.name}'s binary argument`);
@@ -154,6 +161,27 @@ export function clusterSuite({
       await settle(otherOrigin, alive(cx.other));
     }
 
+    // Sends with the emitter (`send(event, ...args)`), then the emitter's
+    // marks in both namespaces, after it on the same connection; checks
+    // every client got (em, tag) exactly once in `expect`, never elsewhere.
+    async function checkEmitter(em, send, expect, tag, bin) {
+      send('em', tag, { n: 1 });
+      em.emit('mark', `m-${tag}`);
+      em.of('/other').emit('mark', `m-${tag}`);
+      await Promise.all([...cx.main, ...cx.other].map((c) => c.waitEvent('mark', `m-${tag}`)));
+      const wrong = [];
+      for (const cl of [...cx.main, ...cx.other]) {
+        const got = cl.got('em', tag);
+        const want = expect.includes(cl.name) ? 1 : 0;
+        if (got.length !== want) wrong.push(`${cl.name} got it ${got.length} times, not ${want}`);
+        for (const args of got) {
+          assert.deepEqual(args.slice(0, 2), [tag, { n: 1 }], `${tag}: ${cl.name}'s args`);
+          if (bin) assert.deepEqual(asBytes(args[2]), BIN, `${tag}: ${cl.name}'s binary`);
+        }
+      }
+      assert.deepEqual(wrong, [], tag);
+    }
+
     const allMain = () => cx.main.map((c) => c.name);
     const nodeClients = (i) => cx.main.filter((c) => nodeIndex(c) === i).map((c) => c.name);
     const union = (...rooms) => [...new Set(rooms.flatMap((r) => ROOMS[r]))];
@@ -167,7 +195,7 @@ export function clusterSuite({
       }
     });
 
-    test('a broadcast to all reaches every client of the namespace once, from each node',
+    broadcastTest('a broadcast to all reaches every client of the namespace once, from each node',
       async () => {
         for (const n of cx.byNode) {
           await checkEmit(n.ws, {}, allMain(), 'all');
@@ -175,14 +203,15 @@ export function clusterSuite({
         }
       });
 
-    test('to one room, from each node', async () => {
+    broadcastTest('to one room, from each node', async () => {
       for (const n of cx.byNode) {
         await checkEmit(n.ws, { rooms: ['red'] }, ROOMS.red, 'red');
         await checkEmit(n.poll, { rooms: ['42'] }, ROOMS[42], 'room-42');
+        await checkEmit(n.ws, { rooms: ['salle é☃ #1'] }, ROOMS['salle é☃ #1'], 'room-unicode');
       }
     });
 
-    test('to several rooms with excepts, from each node', async () => {
+    broadcastTest('to several rooms with excepts, from each node', async () => {
       for (const n of cx.byNode) {
         await checkEmit(n.ws, { rooms: ['red', 'blue'], except: ['green'] },
           minus(union('red', 'blue'), ROOMS.green), 'red+blue-green');
@@ -192,7 +221,7 @@ export function clusterSuite({
       }
     });
 
-    test("to a socket's own room, on another node, from each node", async () => {
+    broadcastTest("to a socket's own room, on another node, from each node", async () => {
       for (const [i, n] of cx.byNode.entries()) {
         for (const target of [cx.byNode[(i + 1) % 3].poll, cx.byNode[(i + 2) % 3].ws, n.poll]) {
           await checkEmit(n.ws, { rooms: [target.id] }, [target.name], `sid-${target.name}`);
@@ -203,7 +232,7 @@ export function clusterSuite({
       }
     });
 
-    test('socket.broadcast (the sender left out), from each node', async () => {
+    broadcastTest('socket.broadcast (the sender left out), from each node', async () => {
       for (const n of cx.byNode) {
         for (const sender of [n.ws, n.poll]) {
           await checkEmit(sender, { broadcast: true }, minus(allMain(), [sender.name]),
@@ -214,7 +243,7 @@ export function clusterSuite({
       }
     });
 
-    test('a local emit stays on its node, from each node', async () => {
+    broadcastTest('a local emit stays on its node, from each node', async () => {
       for (const [i, n] of cx.byNode.entries()) {
         await checkEmit(n.ws, { local: true }, nodeClients(i), 'local');
         await checkEmit(n.poll, { local: true, rooms: ['red'] },
@@ -222,12 +251,20 @@ export function clusterSuite({
       }
     });
 
-    test('binary arguments cross nodes (websocket and polling clients), from each node',
+    broadcastTest('binary arguments cross nodes (websocket and polling clients), from each node',
       async () => {
         for (const n of cx.byNode) {
           await checkEmit(n.ws, { bin: true }, allMain(), 'bin');
           await checkEmit(n.poll, { bin: true, rooms: ['blue'], except: ['42'] },
             minus(ROOMS.blue, ROOMS[42]), 'bin-blue');
+        }
+      });
+
+    broadcastTest('long strings, every integer width, floats, big maps and arrays cross nodes intact',
+      async () => {
+        for (const n of cx.byNode) {
+          await checkEmit(n.ws, { bin: true }, allMain(), 'odd', ODD);
+          await checkEmit(n.poll, { rooms: ['salle é☃ #1'] }, ROOMS['salle é☃ #1'], 'odd-room', ODD);
         }
       });
 
@@ -354,7 +391,7 @@ export function clusterSuite({
         }
       });
 
-    test('the other namespace is apart: emits, fetchSockets', async () => {
+    broadcastTest('the other namespace is apart: emits, fetchSockets', async () => {
       const otherNames = cx.other.map((c) => c.name);
       for (const n of cx.byNode) {
         await checkEmit(n.wsOther, {}, otherNames, 'other-all');
@@ -384,25 +421,11 @@ export function clusterSuite({
             [(e, ...a) => em.except('blue').emit(e, ...a, Buffer.from(BIN)),
               minus(allMain(), ROOMS.blue), 'em-bin', true],
             [(e, ...a) => em.of('/other').emit(e, ...a), cx.other.map((c) => c.name), 'em-other'],
+            [(e, ...a) => em.to('42').except('salle é☃ #1').emit(e, ...a),
+              minus(ROOMS[42], ROOMS['salle é☃ #1']), 'em-room-42'],
+            [(e, ...a) => em.to('salle é☃ #1').emit(e, ...a), ROOMS['salle é☃ #1'], 'em-unicode-room'],
           ];
-          for (const [send, expect, tag, bin] of cases) {
-            send('em', tag, { n: 1 });
-            // the emitter's marks, after it on the same connection
-            em.emit('mark', `m-${tag}`);
-            em.of('/other').emit('mark', `m-${tag}`);
-            await Promise.all([...cx.main, ...cx.other].map((c) => c.waitEvent('mark', `m-${tag}`)));
-            const wrong = [];
-            for (const cl of [...cx.main, ...cx.other]) {
-              const got = cl.got('em', tag);
-              const want = expect.includes(cl.name) ? 1 : 0;
-              if (got.length !== want) wrong.push(`${cl.name} got it ${got.length} times, not ${want}`);
-              for (const args of got) {
-                assert.deepEqual(args.slice(0, 2), [tag, { n: 1 }], `${tag}: ${cl.name}'s args`);
-                if (bin) assert.deepEqual(asBytes(args[2]), BIN, `${tag}: ${cl.name}'s binary`);
-              }
-            }
-            assert.deepEqual(wrong, [], tag);
-          }
+          for (const [send, expect, tag, bin] of cases) await checkEmitter(em, send, expect, tag, bin);
           // server-side events and socketsJoin from the emitter
           em.serverSideEmit('em-sse', 7, { x: 'y' });
           em.in('blue').socketsJoin('em-room');
@@ -411,11 +434,33 @@ export function clusterSuite({
               (await n.ws.ctl({ op: 'sse-log' })).events.filter((e) => e[0] === 'em-sse'),
               [['em-sse', 7, { x: 'y' }]], `${n.ws.name}'s server-side events`));
           }
+          // disconnectSockets from the emitter, with close, on every node
+          const victims = [];
+          for (const node of cx.nodes) {
+            const v = await connectClient(node, 'websocket', { name: `em-victim-${node.name}` });
+            assert.equal(await v.join('em-victims'), true);
+            victims.push(v);
+          }
+          em.in('em-victims').disconnectSockets(true);
+          for (const v of victims) {
+            assert.equal(await v.waitDisconnect(), 'io server disconnect', `${v.name}`);
+          }
           for (const m of ROOMS.blue) cx.rooms.get(m).add('em-room');
           await eventually(async () => assert.deepEqual(
             await cx.byNode[2].poll.ctl({ op: 'fetch', rooms: ['em-room'] }),
             { sockets: expectSockets(cx.main.filter((c) => ROOMS.blue.includes(c.name))) },
             'socketsJoin from the emitter'));
+        });
+    }
+
+    if (emitter) {
+      test('the redis-emitter with a number as room: only rooms joined as that number (none here)',
+        async () => {
+          const { Emitter } = require('@socket.io/redis-emitter');
+          const em = new Emitter(await redisClient(cx.redis.port));
+          // the reference's Map of rooms has the string "42" here; the
+          // number 42 (msgpack int in `rooms`) selects nobody
+          await checkEmitter(em, (e, ...a) => em.to(42).emit(e, ...a), [], 'em-number-42');
         });
     }
 

@@ -424,5 +424,32 @@ export async function closeCluster() {
   for (const r of [...redisServers]) await r.stop();
 }
 
+// Values that take every msgpack width: strings past 31, 255 and 65,535
+// bytes (multi-byte characters counted in bytes), integers at each
+// boundary, floats that float32 would change, maps and arrays past 15.
+export const ODD = {
+  s: `${'x'.repeat(70000)}é`,
+  s31: 'a'.repeat(31),
+  s32: 'b'.repeat(32),
+  s255: 'c'.repeat(255),
+  s256: 'd'.repeat(256),
+  s65535: 'e'.repeat(65535),
+  uni: '𝄞 é ☃ \u0000 "quoted" \\',
+  ints: [0, 1, -1, -32, -33, 127, 128, 255, 256, 65535, 65536, -128, -129, -32768, -32769,
+    2 ** 31 - 1, 2 ** 31, -(2 ** 31), -(2 ** 31) - 1, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1,
+    -(2 ** 53 - 1)],
+  // (not 1e300: notepack.io 3.0.1 writes an integral double past 2^64 as a
+  // wrapped uint64, so the reference itself delivers 0)
+  floats: [0.1, 1.5, -2.25, -1e-300, 3.141592653589793, 2 ** 60 + 0.5, -(2 ** 40)],
+  arr16: Array.from({ length: 16 }, (_, i) => i),
+  map16: Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`k${i}`, i])),
+  deep: JSON.parse(`${'{"d":'.repeat(30)}null${'}'.repeat(30)}`),
+  empty: {},
+  emptyArr: [],
+  nul: null,
+  t: true,
+  f: false,
+};
+
 // The names of `clients`, sorted.
 export const names = (clients) => clients.map((c) => c.name).sort();

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import {
-  closeRedisClient, connectClient, eventually, redisClient, sleep, startNode, startRedis,
+  ODD, closeRedisClient, connectClient, eventually, redisClient, sleep, startNode, startRedis,
   waitSubscribed, within,
 } from './cluster_lib.mjs';
 
@@ -169,6 +169,7 @@ export async function captureScenario(kind, { specific = false, nodeArgs = [] } 
         op: 'emit', event: 'w', args: ['rx'], rooms: ['r1', 'r2'], except: ['r3'],
       }],
       ['emit binary', A, { op: 'emit', event: 'w', args: ['bin'], rooms: ['r2'], bin: true }],
+      ['emit odd values', A, { op: 'emit', event: 'w', args: ['odd', ODD] }],
       ['emit numeric room', A, { op: 'emit', event: 'w', args: ['42'], rooms: ['42'] }],
       ['emit to a socket id', B, { op: 'emit', event: 'w', args: ['sid'], rooms: [A.id] }],
       ['socket.broadcast', A, { op: 'emit', event: 'w', args: ['bc'], broadcast: true }],
