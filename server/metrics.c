@@ -4,6 +4,7 @@
  * opts.metrics_path. The engine keeps its own counters (transports/eio.h),
  * the layer its own (sio.h), the wiring the loop's; this file adds them up.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -62,7 +63,7 @@ SIO_API bool sio_server_namespace_at(sio_server *srv, size_t i, sio_namespace **
 /* ---- sio_server_stats() -------------------------------------------------- */
 
 /* The size of the first version of struct sio_server_stats. */
-#define STATS_V1_SIZE sizeof(struct sio_server_stats)
+#define STATS_V1_SIZE offsetof(struct sio_server_stats, redis_published)
 
 SIO_API int sio_server_stats(const sio_server *srv, struct sio_server_stats *out)
 {
@@ -120,6 +121,8 @@ SIO_API int sio_server_stats(const sio_server *srv, struct sio_server_stats *out
 
 	memcpy(st.loop_turns, srv->loop_turns, sizeof(st.loop_turns));
 	st.loop_turn_us_sum = srv->loop_turn_us_sum;
+	if (srv->has_cluster)
+		srv->cluster.stats(srv->cluster.ud, &st);
 
 	memcpy(out, &st, out->size < sizeof(st) ? out->size : sizeof(st));
 	out->size = out->size < sizeof(st) ? out->size : sizeof(st);
@@ -204,6 +207,28 @@ int metrics_render(struct buf *b, void *userdata)
 	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
 		head(b, counters[i].name, "counter", counters[i].help);
 		buf_printf(b, "%s %llu\n", counters[i].name, (unsigned long long)counters[i].v);
+	}
+
+	if (srv->has_cluster) {
+		const struct {
+			const char *name, *help;
+			uint64_t v;
+		} redis[] = {
+		        {"sioc_redis_published_total", "Messages published to Redis.",
+		         st.redis_published},
+		        {"sioc_redis_received_total", "Messages received from Redis subscriptions.",
+		         st.redis_received},
+		        {"sioc_redis_dropped_total",
+		         "Messages not published: Redis down or its queue full.", st.redis_dropped},
+		        {"sioc_redis_reconnects_total", "Reconnections to Redis after a loss.",
+		         st.redis_reconnects},
+		};
+		for (size_t i = 0; i < sizeof(redis) / sizeof(redis[0]); i++) {
+			head(b, redis[i].name, "counter", redis[i].help);
+			buf_printf(b, "%s %llu\n", redis[i].name, (unsigned long long)redis[i].v);
+		}
+		head(b, "sioc_redis_connected", "gauge", "Both Redis connections up (1) or not (0).");
+		buf_printf(b, "sioc_redis_connected %llu\n", (unsigned long long)st.redis_connected);
 	}
 
 	struct eio_stats e;

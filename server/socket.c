@@ -601,13 +601,13 @@ SIO_API int sio_socket_emit_with_ack(sio_socket *s, const char *event, json_t *a
 		json_decref(args);
 		return SIO_ENOMEM;
 	}
-	int64_t id = s->next_ack_id;
+	int64_t id = s ? s->nsp->next_ack_id : 0;
 	int r = emit(s, event, args, bins, nbins, false, id);
 	if (r < 0) {
 		free(a);
 		return r;
 	}
-	s->next_ack_id = id + 1 > SIO_PKT_ACK_ID_MAX ? 0 : id + 1;
+	namespace_ack_id(s->nsp); /* taken only once sent */
 	a->id = id;
 	a->fn = cb;
 	a->userdata = userdata;
@@ -616,6 +616,44 @@ SIO_API int sio_socket_emit_with_ack(sio_socket *s, const char *event, json_t *a
 	if (timeout_ms)
 		timer_arm(s->nsp->io->wheel, &a->timer, now_ms() + timeout_ms, ack_timed_out);
 	return 0;
+}
+
+int64_t namespace_ack_id(struct sio_namespace *nsp)
+{
+	int64_t id = nsp->next_ack_id;
+	nsp->next_ack_id = id + 1 > SIO_PKT_ACK_ID_MAX ? 0 : id + 1;
+	return id;
+}
+
+int socket_expect_ack(struct sio_socket *s, int64_t id, sio_ack_fn fn, void *ud)
+{
+	struct pending_ack *a = calloc(1, sizeof(*a));
+	if (!a)
+		return SIO_ENOMEM;
+	a->id = id;
+	a->fn = fn;
+	a->userdata = ud;
+	a->sock = s;
+	list_insert_tail(&s->acks_out, &a->link);
+	return 0;
+}
+
+size_t namespace_drop_acks(struct sio_namespace *nsp, int64_t id, sio_ack_fn fn, void *ud)
+{
+	size_t n = 0;
+	for (struct list *k = nsp->sockets.next; k != &nsp->sockets; k = k->next) {
+		struct sio_socket *s = container_of(k, struct sio_socket, nsp_link);
+		for (struct list *e = s->acks_out.next; e != &s->acks_out;) {
+			struct pending_ack *a = container_of(e, struct pending_ack, link);
+			e = e->next;
+			if (a->id != id || a->fn != fn || a->userdata != ud)
+				continue;
+			list_remove(&a->link);
+			free(a);
+			n++;
+		}
+	}
+	return n;
 }
 
 SIO_API int sio_ack_send(sio_ack *ack, json_t *args, const struct sio_binary *bins,
