@@ -497,21 +497,6 @@ static int shard_disconnect_sockets(struct sio_adapter *a, const struct sio_targ
 	return adapter_local_disconnect_sockets(a, t, close);
 }
 
-/* [event, ...args] (new, or NULL). */
-static json_t *event_packet(const char *event, const json_t *args)
-{
-	json_t *p = json_array();
-	if (!p || json_array_append_new(p, json_string(event)) < 0)
-		goto fail;
-	for (size_t i = 0; args && i < json_array_size(args); i++)
-		if (json_array_append(p, json_array_get(args, i)) < 0)
-			goto fail;
-	return p;
-fail:
-	json_decref(p);
-	return NULL;
-}
-
 /* SERVER_SIDE_EMIT {[requestId, ]packet}. */
 static int publish_sse(struct shard_adapter *sa, const char *request_id, json_t *packet)
 {
@@ -524,12 +509,11 @@ static int publish_sse(struct shard_adapter *sa, const char *request_id, json_t 
 	return r;
 }
 
-static int shard_server_side_emit(struct sio_adapter *a, const char *event, const json_t *args)
+/* data: [event, ...args], as the server hands it to every adapter. */
+static int shard_server_side_emit(struct sio_adapter *a, const char *event, const json_t *data)
 {
-	json_t *p = event_packet(event, args);
-	int r = p ? publish_sse(shard_of(a), NULL, p) : SIO_ENOMEM;
-	json_decref(p);
-	return r;
+	(void)event;
+	return publish_sse(shard_of(a), NULL, (json_t *)data);
 }
 
 /* ---- the server count and what waits for it -------------------------------- */
@@ -656,6 +640,10 @@ static void fetch_counted(struct shard_adapter *sa, struct count_wait *w, int er
 	struct cluster_request *rq =
 	        cluster_request_start(&sa->requests, CLUSTER_FETCH_SOCKETS, (size_t)(n - 1),
 	                              w->u.fetch.timeout, fetch_done, sa);
+	if (rq) {
+		rq->cb = (void *)(uintptr_t)fn;
+		rq->cb_ud = ud;
+	}
 	json_t *d = rq ? json_object() : NULL;
 	if (!d || json_array_extend(rq->responses, w->u.fetch.local) < 0 ||
 	    json_object_set(d, "opts", w->u.fetch.opts) < 0 ||
@@ -670,8 +658,6 @@ static void fetch_counted(struct shard_adapter *sa, struct count_wait *w, int er
 		}
 		return;
 	}
-	rq->cb = (void *)(uintptr_t)fn;
-	rq->cb_ud = ud;
 	json_decref(d);
 }
 
@@ -740,7 +726,8 @@ static int shard_server_side_emit_with_ack(struct sio_adapter *a, const char *ev
 	w->u.sse.fn = fn;
 	w->u.sse.ud = ud;
 	w->u.sse.timeout = timeout_ms ? timeout_ms : sa->cl->opts.requests_timeout;
-	w->u.sse.packet = event_packet(event, args);
+	(void)event;
+	w->u.sse.packet = json_incref((json_t *)args); /* [event, ...args] */
 	int r = w->u.sse.packet ? count_ask(sa, w) : SIO_ENOMEM;
 	if (r < 0)
 		count_wait_free(w);
@@ -1185,7 +1172,9 @@ static void closed_counts(struct shard_adapter *sa)
 			w->u.sse.fn(sa->base.nsp, SIO_ECLOSED, empty, w->u.sse.ud);
 			break;
 		case COUNT_ACK_OP:
-			break; /* the op ends with the others */
+			if (w->u.op)
+				w->u.op->count = NULL; /* the op ends with the others */
+			break;
 		}
 		json_decref(empty);
 		if (!mine)

@@ -752,6 +752,19 @@ SIO_API int sio_namespace_server_count(sio_namespace *nsp, sio_count_fn fn, void
  * dropped, counted (sio_server_stats() redis_dropped) and logged: never
  * queued without bound. Long-polling clients need sticky sessions across
  * nodes, as with the reference.
+ *
+ * With `sharded` the node speaks createShardedAdapter() instead (Redis 7
+ * sharded pub/sub; every node of the cluster must use it): each namespace
+ * SSUBSCRIBEs <key>#<nsp># and its own <key>#<nsp>#<uid>#, messages are
+ * socket.io-adapter's ClusterAdapter messages (JSON, msgpack when they
+ * carry binary), and the number of nodes is PUBSUB SHARDNUMSUB
+ * <key>#<nsp>#, as the reference counts them (its sharded adapter sends
+ * no heartbeats). In the dynamic subscription modes a node also
+ * subscribes to <key>#<nsp>#<room># for each room it holds (dynamic:
+ * not the sockets' own rooms; dynamic-private: those too), and an emit to
+ * exactly one such room (without acks) is published there only.
+ * requests_timeout applies to its requests as to the classic adapter's
+ * (the reference's fixed 5000 ms is the default).
  */
 enum sio_redis_subscription_mode {
 	SIO_REDIS_DYNAMIC = 0,         /* the reference's "dynamic" (default) */
