@@ -91,6 +91,7 @@ static void cluster_stats(void *ud, struct sio_server_stats *st)
 	st->redis_dropped = ls.dropped;
 	st->redis_reconnects = ls.reconnects;
 	st->redis_connected = ls.connected;
+	st->redis_queued_bytes = ls.queued_bytes;
 }
 
 static void cluster_free(struct redis_cluster *c)

@@ -899,9 +899,10 @@ struct sio_server_stats {
 	/* Redis (sio_server_use_redis(); all 0 without): messages published
 	 * (broadcasts, requests, answers), received on the subscriptions,
 	 * dropped (Redis down, or max_queued_bytes reached), and
-	 * reconnections after a loss; a gauge: both connections up (1) */
+	 * reconnections after a loss; gauges: both connections up (1), bytes
+	 * sent to Redis and not yet acknowledged (at most max_queued_bytes) */
 	uint64_t redis_published, redis_received, redis_dropped, redis_reconnects;
-	uint64_t redis_connected;
+	uint64_t redis_connected, redis_queued_bytes;
 };
 
 /* Fills st (up to st->size bytes) with the server's numbers now. Returns

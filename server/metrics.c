@@ -229,6 +229,10 @@ int metrics_render(struct buf *b, void *userdata)
 		}
 		head(b, "sioc_redis_connected", "gauge", "Both Redis connections up (1) or not (0).");
 		buf_printf(b, "sioc_redis_connected %llu\n", (unsigned long long)st.redis_connected);
+		head(b, "sioc_redis_queued_bytes", "gauge",
+		     "Bytes sent to Redis and not yet acknowledged.");
+		buf_printf(b, "sioc_redis_queued_bytes %llu\n",
+		           (unsigned long long)st.redis_queued_bytes);
 	}
 
 	struct eio_stats e;

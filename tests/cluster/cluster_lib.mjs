@@ -195,14 +195,15 @@ export async function clientListSum(rc, field) {
   return sum;
 }
 
-// Waits until `n` nodes (plus `extraPatterns` pattern subscriptions of
-// others) are subscribed to the channels of every namespace in `nsps`:
+// Waits until `n` nodes are subscribed to the channels of every namespace in `nsps`:
 // classic, PUBSUB NUMSUB of the request channel and the pattern
 // subscriptions of CLIENT LIST (one a namespace a node); sharded, PUBSUB
-// SHARDNUMSUB of the namespace's channel.
+// SHARDNUMSUB of the namespace's channel. `psub`: the pattern
+// subscriptions expected when others than the nodes hold some.
 export async function waitSubscribed(rc, n, {
-  key = 'socket.io', sharded = false, nsps = ['/', '/other'], extraPatterns = 0, ms = 10000,
+  key = 'socket.io', sharded = false, nsps = ['/', '/other'], psub, ms = 10000,
 } = {}) {
+  const patterns = psub ?? n * nsps.length;
   let last;
   await within(ms, (async () => {
     for (;;) {
@@ -217,7 +218,7 @@ export async function waitSubscribed(rc, n, {
       if (!sharded) {
         const psub = await clientListSum(rc, 'psub');
         counts.push(`psub ${psub}`);
-        ok = ok && psub === n * nsps.length + extraPatterns;
+        ok = ok && psub === patterns;
       }
       last = counts;
       if (ok) return;

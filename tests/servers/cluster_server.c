@@ -8,14 +8,18 @@
  * Flags: --port N, --redis-port N (required), --key K, --sharded on|off,
  * --subscription-mode dynamic|dynamic-private|static, --specific-response
  * on|off, --requests-timeout MS, --transports polling|websocket|both,
- * --name NAME. Prints "PORT <n>" once it listens; SIGTERM / SIGINT stop
+ * --name NAME; and, sioc only (tests/cluster/faults.test.mjs), --metrics
+ * on (GET /metrics) and --max-queued-bytes N. Prints "PORT <n>" once it
+ * listens; SIGTERM / SIGINT stop
  * it, it frees everything and exits 0.
  *
  * Namespaces "/" and "/other"; each control acts on the namespace of the
  * socket that sends it:
  *   join(room), leave(room), set-data(value)           -> true
  *   ctl({op, ...}) -> an object (see CONTROL.md): emit, fetch, sockets-join,
- *   sockets-leave, disconnect, sse, sse-log, count, emit-ack.
+ *   sockets-leave, disconnect, sse, sse-log, count, emit-ack; sioc only,
+ *   {op:"flood", count, size, room}: count emits of a size-byte string to
+ *   room in one loop turn -> {}.
  * Server-side events are logged per namespace and, when the sender waits
  * for an answer, answered with {node: NAME, args}.
  */
@@ -185,7 +189,11 @@ static int cmp_by_id(const void *a, const void *b)
 static void on_fetched(sio_namespace *nsp, int err, json_t *sockets, void *ud)
 {
 	(void)nsp;
-	(void)err;
+	if (err) { /* as the reference's rejection */
+		pending_answer(ud, json_pack("{s:s}", "err",
+		                             err == SIO_ETIMEDOUT ? "timeout" : sio_strerror(err)));
+		return;
+	}
 	size_t n = json_array_size(sockets);
 	json_t **items = calloc(n ? n : 1, sizeof(*items));
 	json_t *out = json_array();
@@ -291,6 +299,24 @@ static void on_ctl(sio_socket *s, const char *event, json_t *args, const struct 
 		struct pending *p = pending_new(s, ack);
 		if (p && sio_namespace_server_count(nsp, on_count, p) < 0)
 			pending_answer(p, json_pack("{s:s}", "error", "count"));
+	} else if (strcmp(op, "flood") == 0) {
+		/* sioc only (faults.test.mjs): count emits of size bytes to room,
+		 * in this one loop turn */
+		json_t *cnt = json_object_get(ctl, "count"), *size = json_object_get(ctl, "size");
+		const char *room = json_string_value(json_object_get(ctl, "room"));
+		size_t n = json_is_integer(cnt) ? (size_t)json_integer_value(cnt) : 0;
+		size_t sz = json_is_integer(size) ? (size_t)json_integer_value(size) : 0;
+		char *pad = malloc(sz + 1);
+		if (pad) {
+			memset(pad, 'x', sz);
+			pad[sz] = '\0';
+		}
+		const char *to[] = {room ? room : "flood", NULL};
+		struct sio_target ft = {.rooms = to};
+		for (size_t i = 0; pad && i < n; i++)
+			sio_namespace_emit(nsp, &ft, "flood", json_pack("[s]", pad), NULL, 0);
+		free(pad);
+		answer(ack, json_object());
 	} else if (strcmp(op, "emit-ack") == 0) {
 		const char *ev = json_string_value(json_object_get(ctl, "event"));
 		json_t *to = json_object_get(ctl, "timeout");
@@ -409,6 +435,10 @@ int main(int argc, char **argv)
 			                                                          SIO_TRANSPORT_WEBSOCKET;
 		else if (strcmp(a, "--name") == 0)
 			g_name = v;
+		else if (strcmp(a, "--metrics") == 0) /* sioc only: GET /metrics */
+			opts.metrics_path = strcmp(v, "on") == 0 ? "/metrics" : NULL;
+		else if (strcmp(a, "--max-queued-bytes") == 0) /* sioc only */
+			ro.max_queued_bytes = (size_t)atoll(v);
 		else
 			return usage();
 	}
