@@ -49,9 +49,9 @@ struct room_sub {
 /* A server-side event from another node awaiting this node's answer. */
 struct shard_server_ack {
 	struct sio_server_ack base;
-	struct list link;          /* shard_adapter.server_acks */
-	struct shard_adapter *sa;  /* NULL once the adapter is gone */
-	char *requester;           /* the asking node's uid */
+	struct list link;         /* shard_adapter.server_acks */
+	struct shard_adapter *sa; /* NULL once the adapter is gone */
+	char *requester;          /* the asking node's uid */
 	json_t *request_id;
 };
 
@@ -70,13 +70,13 @@ struct ack_op {
 	struct list link; /* shard_adapter.ack_ops */
 	struct shard_adapter *sa;
 	char id[CLUSTER_REQUEST_ID_LEN + 1];
-	bool remote;              /* published: answers come from other nodes */
-	long expected_servers;    /* -1 until the server count is known */
+	bool remote;           /* published: answers come from other nodes */
+	long expected_servers; /* -1 until the server count is known */
 	long actual_servers;
 	long long expected_clients;
 	json_t *responses;
 	struct ack_collect *collect; /* this node's clients */
-	struct timer timer;       /* the deadline, or now when complete before the first turn */
+	struct timer timer;          /* the deadline, or now when complete before the first turn */
 	uint64_t deadline;
 	sio_responses_fn fn;
 	void *ud;
@@ -122,7 +122,7 @@ struct shard_adapter {
 	char *channel;      /* <key>#<nsp># */
 	char *resp_channel; /* <key>#<nsp>#<uid># */
 	struct cluster_requests requests;
-	struct room_sub **subs;    /* the room channels subscribed, by name */
+	struct room_sub **subs; /* the room channels subscribed, by name */
 	size_t nsubs, subs_cap;
 	struct list server_acks;   /* struct shard_server_ack */
 	struct list remote_bcasts; /* struct remote_bcast */
@@ -138,7 +138,8 @@ static struct shard_adapter *shard_of(const struct sio_adapter *a)
 
 static bool dynamic_mode(const struct shard_adapter *sa)
 {
-	return sa->cl->opts.subscription_mode == SIO_REDIS_DYNAMIC || sa->cl->opts.subscription_mode == SIO_REDIS_DYNAMIC_PRIVATE;
+	return sa->cl->opts.subscription_mode == SIO_REDIS_DYNAMIC ||
+	       sa->cl->opts.subscription_mode == SIO_REDIS_DYNAMIC_PRIVATE;
 }
 
 /* The reference's shouldUseASeparateNamespace(). */
@@ -175,8 +176,8 @@ static int publish_on(struct shard_adapter *sa, const char *channel, int type, c
 	if (r < 0)
 		return r == CLUSTER_MSG_ENOMEM ? SIO_ENOMEM : SIO_EINVAL;
 	/* a message Redis cannot take now is dropped and counted by the link */
-	redis_link_publish(sa->cl->link, true, channel, strlen(channel), (const uint8_t *)sa->out.data,
-	                   sa->out.len);
+	redis_link_publish(sa->cl->link, true, channel, strlen(channel),
+	                   (const uint8_t *)sa->out.data, sa->out.len);
 	return 0;
 }
 
@@ -355,7 +356,8 @@ static size_t shard_rooms_count(const struct sio_adapter *a)
 static struct room_sub **sub_slot(struct shard_adapter *sa, const char *ch, size_t len, size_t h)
 {
 	struct room_sub **pp = &sa->subs[h & (sa->subs_cap - 1)];
-	while (*pp && !((*pp)->hash == h && (*pp)->len == len && memcmp((*pp)->channel, ch, len) == 0))
+	while (*pp &&
+	       !((*pp)->hash == h && (*pp)->len == len && memcmp((*pp)->channel, ch, len) == 0))
 		pp = &(*pp)->hnext;
 	return pp;
 }
@@ -502,7 +504,8 @@ static int publish_sse(struct shard_adapter *sa, const char *request_id, json_t 
 {
 	json_t *d = json_object();
 	int r = SIO_ENOMEM;
-	if (d && (!request_id || json_object_set_new(d, "requestId", json_string(request_id)) == 0) &&
+	if (d &&
+	    (!request_id || json_object_set_new(d, "requestId", json_string(request_id)) == 0) &&
 	    json_object_set(d, "packet", packet) == 0)
 		r = publish(sa, CLUSTER_SERVER_SIDE_EMIT, d, NULL, 0);
 	json_decref(d);
@@ -878,7 +881,8 @@ static void counted(struct shard_adapter *sa, struct count_wait *w, int err, lon
 {
 	switch (w->what) {
 	case COUNT_USER:
-		w->u.user.fn(sa->base.nsp, err ? SIO_ECLOSED : 0, err ? 0 : (size_t)n, w->u.user.ud);
+		w->u.user.fn(sa->base.nsp, err ? SIO_ECLOSED : 0, err ? 0 : (size_t)n,
+		             w->u.user.ud);
 		break;
 	case COUNT_FETCH:
 		fetch_counted(sa, w, err, n);
@@ -1036,8 +1040,8 @@ static void server_ack_reply(struct sio_server_ack *base, json_t *arg)
 	if (ack->sa) {
 		json_t *d = response_data(ack->request_id, "packet", arg);
 		if (d)
-			publish_response(ack->sa, ack->requester, CLUSTER_SERVER_SIDE_EMIT_RESPONSE, d,
-			                 NULL, 0);
+			publish_response(ack->sa, ack->requester, CLUSTER_SERVER_SIDE_EMIT_RESPONSE,
+			                 d, NULL, 0);
 		json_decref(d);
 	}
 	json_decref(arg);
@@ -1084,7 +1088,8 @@ static void on_response(struct shard_adapter *sa, struct cluster_msg *m)
 	}
 	case CLUSTER_BROADCAST_ACK: {
 		struct ack_op *op = ack_op_find(sa, id);
-		if (op && json_array_append(op->responses, m->packet ? m->packet : json_null()) == 0)
+		if (op &&
+		    json_array_append(op->responses, m->packet ? m->packet : json_null()) == 0)
 			ack_op_check(op);
 		break;
 	}
@@ -1092,8 +1097,8 @@ static void on_response(struct shard_adapter *sa, struct cluster_msg *m)
 	case CLUSTER_SERVER_SIDE_EMIT_RESPONSE: {
 		if (!json_is_string(id))
 			break;
-		struct cluster_request *rq = cluster_request_find(&sa->requests, json_string_value(id),
-		                                                  json_string_length(id));
+		struct cluster_request *rq = cluster_request_find(
+		        &sa->requests, json_string_value(id), json_string_length(id));
 		int want = m->type == CLUSTER_FETCH_SOCKETS_RESPONSE ? CLUSTER_FETCH_SOCKETS
 		                                                     : CLUSTER_SERVER_SIDE_EMIT;
 		if (!rq || rq->type != want)
@@ -1223,25 +1228,25 @@ static void shard_destroy(struct sio_adapter *a)
 }
 
 static const struct sio_adapter_ops shard_ops = {
-	.destroy = shard_destroy,
-	.join = shard_join,
-	.leave = shard_leave,
-	.leave_all = shard_leave_all,
-	.has = shard_has,
-	.room_at = shard_room_at,
-	.select = shard_select,
-	.broadcast = adapter_local_broadcast,
-	.fetch_sockets = adapter_local_fetch_sockets,
-	.sockets_join = shard_sockets_join,
-	.sockets_leave = shard_sockets_leave,
-	.disconnect_sockets = shard_disconnect_sockets,
-	.server_side_emit = shard_server_side_emit,
-	.rooms_count = shard_rooms_count,
-	.publish = shard_publish,
-	.fetch_sockets_async = shard_fetch_sockets_async,
-	.server_side_emit_with_ack = shard_server_side_emit_with_ack,
-	.emit_with_ack = shard_emit_with_ack,
-	.server_count = shard_server_count,
+        .destroy = shard_destroy,
+        .join = shard_join,
+        .leave = shard_leave,
+        .leave_all = shard_leave_all,
+        .has = shard_has,
+        .room_at = shard_room_at,
+        .select = shard_select,
+        .broadcast = adapter_local_broadcast,
+        .fetch_sockets = adapter_local_fetch_sockets,
+        .sockets_join = shard_sockets_join,
+        .sockets_leave = shard_sockets_leave,
+        .disconnect_sockets = shard_disconnect_sockets,
+        .server_side_emit = shard_server_side_emit,
+        .rooms_count = shard_rooms_count,
+        .publish = shard_publish,
+        .fetch_sockets_async = shard_fetch_sockets_async,
+        .server_side_emit_with_ack = shard_server_side_emit_with_ack,
+        .emit_with_ack = shard_emit_with_ack,
+        .server_count = shard_server_count,
 };
 
 /* "<a><b>#" (new, or NULL). */
@@ -1272,7 +1277,7 @@ static bool shard_message(struct cluster_adapter *ca, enum redis_sub_kind kind, 
 	bool resp = channel_len == strlen(sa->resp_channel) &&
 	            memcmp(channel, sa->resp_channel, channel_len) == 0;
 	bool on_main = channel_len == strlen(sa->channel) &&
-	            memcmp(channel, sa->channel, channel_len) == 0;
+	               memcmp(channel, sa->channel, channel_len) == 0;
 	if (!resp && !on_main && !sub_has(sa, channel, channel_len))
 		return false;
 	struct cluster_msg m;
@@ -1320,7 +1325,8 @@ struct sio_adapter *adapter_sharded_create(struct redis_cluster *cl, struct sio_
 	if (dynamic_mode(sa))
 		adapter_memory_on_rooms(sa->mem, shard_room_changed, sa);
 	if (redis_link_subscribe(cl->link, REDIS_SSUB, sa->channel, strlen(sa->channel)) < 0 ||
-	    redis_link_subscribe(cl->link, REDIS_SSUB, sa->resp_channel, strlen(sa->resp_channel)) < 0) {
+	    redis_link_subscribe(cl->link, REDIS_SSUB, sa->resp_channel, strlen(sa->resp_channel)) <
+	            0) {
 		shard_destroy(&sa->base);
 		return NULL;
 	}

@@ -18,7 +18,8 @@ void cluster_requests_init(struct cluster_requests *set, struct timer_wheel *whe
 void cluster_requests_finish(struct cluster_requests *set)
 {
 	while (!list_empty(&set->list)) {
-		struct cluster_request *rq = container_of(set->list.next, struct cluster_request, link);
+		struct cluster_request *rq =
+		        container_of(set->list.next, struct cluster_request, link);
 		cluster_request_end(rq, CLUSTER_REQUEST_CLOSED);
 	}
 }

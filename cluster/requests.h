@@ -44,10 +44,10 @@ struct cluster_request {
 	struct list link;
 	struct cluster_requests *set;
 	char id[CLUSTER_REQUEST_ID_LEN + 1];
-	int type;           /* the adapter's request type */
-	size_t expected;    /* answers awaited */
-	size_t current;     /* answers counted */
-	json_t *responses;  /* an array the adapter fills (owned by the request) */
+	int type;          /* the adapter's request type */
+	size_t expected;   /* answers awaited */
+	size_t current;    /* answers counted */
+	json_t *responses; /* an array the adapter fills (owned by the request) */
 	struct timer timer;
 	cluster_request_done_fn done;
 	void *arg; /* the adapter's */

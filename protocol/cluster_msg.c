@@ -96,7 +96,8 @@ static int members_decode(struct cluster_msg *m)
 	switch (m->type) {
 	case CLUSTER_BROADCAST:
 		m->packet = json_object_get(m->data, "packet");
-		if (!json_is_object(m->packet) || !json_is_array(json_object_get(m->packet, "data")))
+		if (!json_is_object(m->packet) ||
+		    !json_is_array(json_object_get(m->packet, "data")))
 			return CLUSTER_MSG_EFIELD;
 		break;
 	case CLUSTER_SOCKETS_JOIN:
@@ -162,8 +163,8 @@ int cluster_msg_decode(const uint8_t *buf, size_t len, struct cluster_msg *m)
 			return err == JSONR_ENOMEM ? CLUSTER_MSG_ENOMEM : CLUSTER_MSG_EFORMAT;
 	} else {
 		struct msgpack_value v = {0};
-		int r = msgpack_value_decode(buf, len, CLUSTER_MSG_MAX_DEPTH, CLUSTER_MSG_MAX_BINS, 0,
-		                             &v);
+		int r = msgpack_value_decode(buf, len, CLUSTER_MSG_MAX_DEPTH, CLUSTER_MSG_MAX_BINS,
+		                             0, &v);
 		if (r < 0)
 			return r == SIO_PKT_ENOMEM ? CLUSTER_MSG_ENOMEM : CLUSTER_MSG_EFORMAT;
 		m->root = v.json;

@@ -85,19 +85,19 @@ struct cluster_opts {
 
 /* A decoded message: its tree and its members, checked for their kinds. */
 struct cluster_msg {
-	json_t *root;       /* new: the whole message */
-	int type;           /* enum cluster_msg_type */
-	const char *uid;    /* borrowed, NULL when absent or not a string */
-	const char *nsp;    /* borrowed, NULL when absent or not a string */
+	json_t *root;    /* new: the whole message */
+	int type;        /* enum cluster_msg_type */
+	const char *uid; /* borrowed, NULL when absent or not a string */
+	const char *nsp; /* borrowed, NULL when absent or not a string */
 	size_t nsp_len;
-	json_t *data;       /* borrowed, NULL for types 1, 2, 13 */
-	json_t *request_id; /* borrowed, NULL when absent (any JSON value) */
+	json_t *data;             /* borrowed, NULL for types 1, 2, 13 */
+	json_t *request_id;       /* borrowed, NULL when absent (any JSON value) */
 	struct cluster_opts opts; /* types 3..7 */
-	json_t *packet;     /* 3: {type, data:[...]}; 9: [event, ...]; 10, 12: any */
-	json_t *rooms;      /* 4, 5: array of strings */
-	bool close;         /* 6 */
-	json_t *sockets;    /* 8: array of objects */
-	long long client_count; /* 11 */
+	json_t *packet;           /* 3: {type, data:[...]}; 9: [event, ...]; 10, 12: any */
+	json_t *rooms;            /* 4, 5: array of strings */
+	bool close;               /* 6 */
+	json_t *sockets;          /* 8: array of objects */
+	long long client_count;   /* 11 */
 	struct sio_pkt_buf *bins; /* owned, with their data (msgpack messages) */
 	uint32_t nbins;
 };

@@ -42,7 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(in);
 		return 0;
 	}
-	FUZZ_CHECK(m.root && m.type >= CLUSTER_INITIAL_HEARTBEAT && m.type <= CLUSTER_ADAPTER_CLOSE);
+	FUZZ_CHECK(m.root && m.type >= CLUSTER_INITIAL_HEARTBEAT &&
+	           m.type <= CLUSTER_ADAPTER_CLOSE);
 	FUZZ_CHECK((m.nbins > 0) == (m.bins != NULL));
 	bool has_data = m.type != CLUSTER_INITIAL_HEARTBEAT && m.type != CLUSTER_HEARTBEAT &&
 	                m.type != CLUSTER_ADAPTER_CLOSE;

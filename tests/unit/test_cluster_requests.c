@@ -78,7 +78,8 @@ int main(void)
 	timer_wheel_advance(&w, now_ms() + 100);
 	check(b.calls == 0, __LINE__, "not yet");
 	timer_wheel_advance(&w, now_ms() + 250);
-	check(b.calls == 1 && b.end == CLUSTER_REQUEST_TIMEOUT && b.current == 1 && b.nresponses == 1,
+	check(b.calls == 1 && b.end == CLUSTER_REQUEST_TIMEOUT && b.current == 1 &&
+	              b.nresponses == 1,
 	      __LINE__, "timed out with one answer");
 
 	/* a node gone: fewer expected ends it */
