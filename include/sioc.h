@@ -725,8 +725,9 @@ SIO_API int sio_namespace_emit_with_ack(sio_namespace *nsp, const struct sio_tar
 					uint32_t timeout_ms, sio_responses_fn fn, void *userdata);
 
 /* The number of nodes serving the namespace: PUBSUB NUMSUB of its request
- * channel with Redis, 1 without (err 0); err SIO_ECLOSED and 0 when Redis
- * is unreachable. */
+ * channel with Redis (PUBSUB SHARDNUMSUB of <key>#<nsp># with the sharded
+ * adapter), 1 without (err 0); err SIO_ECLOSED and 0 when Redis is
+ * unreachable. */
 typedef void (*sio_count_fn)(sio_namespace *nsp, int err, size_t count, void *userdata);
 /* Returns 0, SIO_EINVAL (NULL nsp or fn) or SIO_ENOMEM. */
 SIO_API int sio_namespace_server_count(sio_namespace *nsp, sio_count_fn fn, void *userdata);
