@@ -67,18 +67,43 @@ static int take_sized(struct msgpack_reader *r, unsigned n, struct msgpack_item 
 	return it->p ? 0 : MSGPACK_VALUE_ETRUNCATED;
 }
 
+/* The milliseconds of a Date made, as notepack 3 makes it, from a
+ * timestamp's seconds and nanoseconds given as doubles computed in its
+ * order: new Date(t) clips t (NaN beyond +-8.64e15, which is kept here as
+ * a value beyond that range) and truncates it toward zero. */
+static int64_t date_ms(double t)
+{
+	if (!(t >= -8.64e15 && t <= 8.64e15))
+		return INT64_MAX;
+	return (int64_t)t;
+}
+
 /* ext 8/16/32 (length of n bytes, type, bytes): notepack's ArrayBuffer
- * when the type is 0, which is binary; other types are refused. */
+ * when the type is 0, which is binary; with MSGPACK_VALUE_TIMESTAMP an
+ * ext 8 of 12 bytes and type -1 is a timestamp 96 (nanoseconds uint32,
+ * seconds int64); other types are refused. */
 static int take_ext(struct msgpack_reader *r, unsigned n, struct msgpack_item *it)
 {
-	const uint8_t *h = take(r, n + 1);
+	const uint8_t *h = take(r, n + 1), *p;
 
 	if (!h)
 		return MSGPACK_VALUE_ETRUNCATED;
+	it->n = (uint32_t)read_be(h, n);
+	if (h[n] == 0xff && n == 1 && it->n == 12 && (r->flags & MSGPACK_VALUE_TIMESTAMP)) {
+		double ns, sec;
+
+		if (!(p = take(r, 12)))
+			return MSGPACK_VALUE_ETRUNCATED;
+		ns = (double)read_be(p, 4);
+		sec = (double)(int32_t)(uint32_t)read_be(p + 4, 4) * 4294967296.0 +
+		      (double)read_be(p + 8, 4);
+		it->kind = MSGPACK_DATE;
+		it->i = date_ms(sec * 1e3 + ns / 1e6);
+		return 0;
+	}
 	if (h[n] != 0)
 		return MSGPACK_VALUE_EEXT;
 	it->kind = MSGPACK_BIN;
-	it->n = (uint32_t)read_be(h, n);
 	it->p = take(r, it->n);
 	return it->p ? 0 : MSGPACK_VALUE_ETRUNCATED;
 }
@@ -203,16 +228,35 @@ int msgpack_reader_item(struct msgpack_reader *r, struct msgpack_item *it)
 			return MSGPACK_VALUE_EEXT;
 		it->kind = MSGPACK_UNDEFINED;
 		return 0;
-	case 0xd7: /* fixext 8: type 0 is a Date, a big-endian int64 of ms */
-		if (!(h = take(r, 9)))
+	case 0xd6: /* fixext 4: type -1 is a timestamp 32 (seconds uint32) */
+		if (!(r->flags & MSGPACK_VALUE_TIMESTAMP))
+			return MSGPACK_VALUE_EEXT;
+		if (!(h = take(r, 5)))
 			return MSGPACK_VALUE_ETRUNCATED;
-		if (h[0] != 0)
+		if (h[0] != 0xff)
 			return MSGPACK_VALUE_EEXT;
 		it->kind = MSGPACK_DATE;
-		it->i = (int64_t)read_be(h + 1, 8);
+		it->i = (int64_t)read_be(h + 1, 4) * 1000;
 		return 0;
-	case 0xd5: /* fixext 2, 4, 16: never written by notepack */
-	case 0xd6:
+	case 0xd7: /* fixext 8: type 0 is notepack 2's Date, a big-endian int64
+	            * of ms; type -1 a timestamp 64 (30 bits of nanoseconds, 34
+	            * of seconds) */
+		if (!(h = take(r, 9)))
+			return MSGPACK_VALUE_ETRUNCATED;
+		it->kind = MSGPACK_DATE;
+		if (h[0] == 0) {
+			it->i = (int64_t)read_be(h + 1, 8);
+			return 0;
+		}
+		if (h[0] == 0xff && (r->flags & MSGPACK_VALUE_TIMESTAMP)) {
+			uint64_t hi = read_be(h + 1, 4), lo = read_be(h + 5, 4);
+
+			it->i = date_ms((double)((hi & 3) << 32 | lo) * 1e3 +
+			                (double)(hi >> 2) / 1e6);
+			return 0;
+		}
+		return MSGPACK_VALUE_EEXT;
+	case 0xd5: /* fixext 2, 16: never written by notepack */
 	case 0xd8:
 		return MSGPACK_VALUE_EEXT;
 	case 0xd9: /* str 8, 16, 32 */
@@ -801,6 +845,8 @@ int msgpack_value_encode(const json_t *json, const struct sio_pkt_buf *bufs, uin
 	size_t start = out->len;
 	int r;
 
+	if (nbufs > 0 && !bufs)
+		return SIO_PKT_EATTACH;
 	e.stack = e.local;
 	e.cap = sizeof(e.local) / sizeof(e.local[0]);
 	r = enc_tree(&e, json, max_depth);

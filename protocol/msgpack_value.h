@@ -1,13 +1,25 @@
 /*
- * msgpack values as notepack.io 2.x writes and reads them, to and from
- * jansson values: the messages of the Redis adapter (socket.io's
- * @socket.io/redis-adapter publishes notepack's encoding of
- * [uid, packet, opts] and of request objects) and, under sio_msgpack.c,
- * socket.io-msgpack-parser's packets. Pure: no I/O, no globals. Wire data
- * is (pointer, length), never read past length.
+ * msgpack values as notepack.io writes and reads them, to and from jansson
+ * values: the messages of the Redis adapter (@socket.io/redis-adapter 8.3
+ * and @socket.io/redis-emitter 5.1 publish notepack.io 3.0.1's encoding
+ * of [uid, packet, opts] and of request objects) and, under
+ * sio_msgpack.c, socket.io-msgpack-parser 3's packets (notepack.io
+ * 2.2.0). Pure: no I/O, no globals. Wire data is (pointer, length), never
+ * read past length.
  *
- * Binary values (msgpack bin; notepack also writes an ArrayBuffer or a
- * typed array as ext 8/16/32 of type 0) are, in memory, Socket.IO
+ * The two notepack versions write the same bytes for everything JSON
+ * holds; they differ in three JavaScript values. 2.2 writes undefined as
+ * fixext 1 of type 0, an ArrayBuffer or typed array as ext 8/16/32 of
+ * type 0 and a Date as fixext 8 of type 0 (int64 milliseconds). 3.0
+ * writes undefined as nil (and leaves undefined members out), an
+ * ArrayBuffer or typed array as bin, and a Date as a msgpack timestamp
+ * (ext type -1: timestamp 32, 64 or 96); it still reads 2.2's forms.
+ * Decoding takes 2.2's forms always and the timestamps with
+ * MSGPACK_VALUE_TIMESTAMP, so that sio_msgpack, whose peers run 2.2,
+ * refuses what they never send.
+ *
+ * Binary values (msgpack bin; notepack 2.2 also writes an ArrayBuffer or
+ * a typed array as ext 8/16/32 of type 0) are, in memory, Socket.IO
  * placeholders {"_placeholder":true,"num":k} (sio_pkt_placeholder_new())
  * indexing an array of struct sio_pkt_buf that travels beside the tree,
  * as for packets (sio_packet.h). Decoding numbers the binaries in the
@@ -21,13 +33,17 @@
  * - str a string, which must be UTF-8 (MSGPACK_VALUE_EUTF8; notepack would
  *   put U+FFFD in) and may hold NUL (use json_string_length()).
  * - bin, ext 8/16/32 of type 0: a placeholder, the bytes copied.
- * - notepack's undefined (fixext 1, type 0, its data byte ignored): null
- *   in an array and as the whole value, no member in a map (as
- *   JSON.stringify() has them). notepack's Date (fixext 8, type 0, a
- *   big-endian int64 of milliseconds): its toISOString() text, or null
- *   outside Date's range (+-8.64e15 ms), an invalid Date. Any other ext,
- *   which notepack would read as [type, Buffer], is MSGPACK_VALUE_EEXT;
- *   the byte 0xc1 is MSGPACK_VALUE_EFORMAT.
+ * - notepack 2.2's undefined (fixext 1, type 0, its data byte ignored):
+ *   null in an array and as the whole value, no member in a map (as
+ *   JSON.stringify() has them).
+ * - A Date: notepack 2.2's (fixext 8, type 0, a big-endian int64 of
+ *   milliseconds) and, with MSGPACK_VALUE_TIMESTAMP, a timestamp 32
+ *   (fixext 4), 64 (fixext 8) or 96 (ext 8 of 12 bytes), type -1, made
+ *   into milliseconds as notepack 3 does (seconds * 1e3 + nanoseconds /
+ *   1e6 in doubles, truncated toward zero): its toISOString() text, or
+ *   null outside Date's range (+-8.64e15 ms), an invalid Date.
+ * - Any other ext, which notepack would read as [type, Buffer], is
+ *   MSGPACK_VALUE_EEXT; the byte 0xc1 is MSGPACK_VALUE_EFORMAT.
  * - map a JSON object, its members in the message's order. Keys are
  *   strings, UTF-8 (MSGPACK_VALUE_EUTF8) without NUL; with
  *   MSGPACK_VALUE_INT_KEYS an integer key in [-(2^53-1), 2^53-1] becomes
@@ -55,6 +71,11 @@
  * Nothing is allocated in proportion to a declared count: a count or
  * length larger than the bytes left is MSGPACK_VALUE_ETRUNCATED before
  * anything is made, and neither direction recurses along the nesting.
+ * jansson does (json_decref(), json_equal(), json_dumps()), so max_depth
+ * also bounds the stack those take on a decoded value: the packet codecs
+ * allow SIO_PKT_MAX_DEPTH (2048) for a packet's data; a frame around data
+ * adds its own levels (the Redis adapter's [uid, {data}, opts] and
+ * {packet: {data}} two: SIO_PKT_MAX_DEPTH + 2).
  *
  * json_t ownership is stated in jansson's words: a "new" reference is the
  * receiver's to json_decref(), a "borrowed" one is not.
@@ -89,8 +110,11 @@ enum msgpack_value_error {
 	MSGPACK_VALUE_ESIZE = -28,  /* encode: a string, buffer or container over 2^32-1 */
 };
 
-/* Decode flag: integer map keys become their decimal text (see above). */
+/* Decode flags. INT_KEYS: integer map keys become their decimal text;
+ * TIMESTAMP: msgpack timestamps (notepack 3's Dates) are read (see above).
+ * The Redis adapter's messages want both. */
 #define MSGPACK_VALUE_INT_KEYS 1u
+#define MSGPACK_VALUE_TIMESTAMP 2u
 
 /*
  * A decoded value: json a new reference (never NULL after a successful
@@ -118,7 +142,8 @@ void msgpack_bufs_free(struct sio_pkt_buf *bufs, uint32_t n);
  * MSGPACK_VALUE_ETRAILING, an empty or cut input MSGPACK_VALUE_ETRUNCATED.
  * Values nested deeper than max_depth (the value itself at 1, so [[1]] is
  * 3 deep; at least 1) are MSGPACK_VALUE_EDEPTH, more than max_bufs
- * binaries SIO_PKT_EATTACH. flags: 0 or MSGPACK_VALUE_INT_KEYS.
+ * binaries SIO_PKT_EATTACH. flags: MSGPACK_VALUE_INT_KEYS,
+ * MSGPACK_VALUE_TIMESTAMP or'd, or 0.
  *
  * Returns 0 with *out filled (release with msgpack_value_finish()), or a
  * negative code (MSGPACK_VALUE_E*, SIO_PKT_EATTACH, SIO_PKT_EPLACEHOLDER,
@@ -128,13 +153,14 @@ int msgpack_value_decode(const uint8_t *buf, size_t len, uint32_t max_depth, uin
                          unsigned flags, struct msgpack_value *out);
 
 /*
- * Appends the msgpack encoding of json (borrowed, any type) to out, as
- * described above; bufs (borrowed) holds the nbufs buffers that
- * placeholders name (NULL when nbufs is 0). Values nested deeper than
- * max_depth (json itself at 1) are MSGPACK_VALUE_EDEPTH; a string, buffer,
- * array or object over 2^32-1 MSGPACK_VALUE_ESIZE; a bad placeholder
- * SIO_PKT_EPLACEHOLDER; SIO_PKT_ENOMEM. Returns 0, or a negative code
- * with out->len as it was (its contents past len undefined).
+ * Appends the msgpack encoding of json (borrowed, any type, not NULL) to
+ * out, as described above; bufs (borrowed) holds the nbufs buffers that
+ * placeholders name (NULL when nbufs is 0; NULL with nbufs > 0 is
+ * SIO_PKT_EATTACH). Values nested deeper than max_depth (json itself at
+ * 1) are MSGPACK_VALUE_EDEPTH; a string, buffer, array or object over
+ * 2^32-1 MSGPACK_VALUE_ESIZE; a bad placeholder SIO_PKT_EPLACEHOLDER;
+ * SIO_PKT_ENOMEM. Returns 0, or a negative code with out->len as it was
+ * (its contents past len undefined).
  */
 int msgpack_value_encode(const json_t *json, const struct sio_pkt_buf *bufs, uint32_t nbufs,
                          uint32_t max_depth, struct buf *out);
@@ -160,7 +186,7 @@ enum msgpack_kind {
 	MSGPACK_ARRAY,
 	MSGPACK_MAP,
 	MSGPACK_UNDEFINED, /* notepack's undefined (fixext 1, type 0) */
-	MSGPACK_DATE,      /* notepack's Date (fixext 8, type 0) */
+	MSGPACK_DATE,      /* notepack's Date (fixext 8, type 0), a timestamp (type -1) */
 };
 
 /* One msgpack value's head: a scalar whole, a string or bin with its
@@ -168,7 +194,8 @@ enum msgpack_kind {
 struct msgpack_item {
 	enum msgpack_kind kind;
 	bool b;           /* MSGPACK_BOOL */
-	int64_t i;        /* MSGPACK_INT; MSGPACK_DATE: milliseconds since 1970 */
+	int64_t i;        /* MSGPACK_INT; MSGPACK_DATE: milliseconds since 1970,
+	                   * beyond +-8.64e15 for an invalid Date */
 	uint64_t u;       /* MSGPACK_UINT */
 	double f;         /* MSGPACK_FLOAT */
 	const uint8_t *p; /* MSGPACK_STR, MSGPACK_BIN: the bytes, in the message */

@@ -48,6 +48,7 @@ declare -A sources=(
 	[json_args]="protocol/sio_packet.c protocol/json.c protocol/utf8.c base/util.c"
 	[sio_msgpack]="protocol/sio_msgpack.c protocol/msgpack_value.c protocol/sio_packet.c protocol/json.c protocol/utf8.c base/util.c"
 	[cluster_msg]="protocol/cluster_msg.c protocol/msgpack_value.c protocol/sio_packet.c protocol/json.c protocol/utf8.c base/util.c"
+	[msgpack_value]="protocol/msgpack_value.c protocol/sio_packet.c protocol/json.c protocol/utf8.c base/util.c"
 	[http1]="http/http1.c http/request.c base/util.c"
 	[json]="protocol/json.c protocol/utf8.c"
 	[ws_parser]="protocol/ws_parser.c protocol/utf8.c base/util.c"
@@ -55,11 +56,11 @@ declare -A sources=(
 # target name -> dictionary (dict/<name>.dict)
 declare -A dicts=(
 	[sio_packet]=json [sio_decoder]=json [json_args]=json [json]=json [http1]=http1
-	[eio_v3_payload]=eio_v3 [jsonp]=eio_v3 [sio_msgpack]=msgpack
+	[eio_v3_payload]=eio_v3 [jsonp]=eio_v3 [sio_msgpack]=msgpack [msgpack_value]=msgpack
 	[cluster_msg]=json
 )
 all_targets="base64 eio_packet eio_payload eio_v3_payload jsonp utf8 json sio_packet sio_decoder"
-all_targets+=" json_args sio_msgpack cluster_msg http1 ws_parser"
+all_targets+=" json_args sio_msgpack msgpack_value cluster_msg http1 ws_parser"
 targets="${FUZZ_TARGETS:-$all_targets}"
 
 for t in $targets; do
@@ -109,9 +110,6 @@ fi
 [ -f "$llhttp_src/llhttp.c" ] || skip "llhttp sources missing in $llhttp_src (node-llhttp)"
 
 jansson_flags="$(pkg-config --cflags --libs jansson 2>/dev/null || echo -ljansson)"
-# msgpack-c: msgpack.pc on Debian 12, msgpack-c.pc from version 6
-msgpack_flags="$(pkg-config --cflags --libs msgpack-c 2>/dev/null ||
-	pkg-config --cflags --libs msgpack 2>/dev/null || echo -lmsgpackc)"
 # shellcheck disable=SC2054 # the commas belong to the flag
 sanitize=(-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined)
 cflags=(-g -O1 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
@@ -145,8 +143,6 @@ for t in $targets; do
 	done
 	extra=()
 	[ "$t" = http1 ] && extra=("$work"/obj/llhttp_*.o)
-	# shellcheck disable=SC2206 # msgpack_flags is a list of flags
-	[ "$t" = sio_msgpack ] || [ "$t" = cluster_msg ] && extra=($msgpack_flags)
 	# shellcheck disable=SC2086 # jansson_flags is a list of flags
 	"$cc" "${cflags[@]}" "${sanitize[@]}" "$fuzz_dir/fuzz_$t.c" "${srcs[@]}" "${extra[@]}" \
 		$jansson_flags -o "$work/bin/fuzz_$t" || exit 1
