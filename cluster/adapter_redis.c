@@ -25,6 +25,7 @@
  * keeps awaiting them forever.
  */
 #include "cluster/cluster.h"
+#include "cluster/redis_msg.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -48,17 +49,6 @@ enum {
 	REQ_BROADCAST_CLIENT_COUNT = 8,
 	REQ_BROADCAST_ACK = 9,
 };
-
-/* Nesting a message from Redis may have. */
-#define MSG_MAX_DEPTH 64
-/* notepack 3's integer keys and Dates, as the reference reads them */
-#ifdef MSGPACK_VALUE_TIMESTAMP
-#define MSG_DECODE_FLAGS (MSGPACK_VALUE_INT_KEYS | MSGPACK_VALUE_TIMESTAMP)
-#else
-#define MSG_DECODE_FLAGS MSGPACK_VALUE_INT_KEYS
-#endif
-/* Entries of rooms / except read from a message. */
-#define MSG_MAX_ROOMS 4096
 
 struct redis_adapter {
 	struct sio_adapter base;
@@ -163,8 +153,8 @@ static int ra_publish_msgpack(struct redis_adapter *ra, const char *ch, size_t c
 		bufs[i] = (struct sio_pkt_buf){.data = (uint8_t *)bins[i].data, .len = bins[i].len};
 	struct buf *b = &ra->scratch;
 	b->len = 0;
-	int r = v ? msgpack_value_encode(v, nbins ? bufs : NULL, (uint32_t)nbins, MSG_MAX_DEPTH + 8,
-	                                 b)
+	int r = v ? msgpack_value_encode(v, nbins ? bufs : NULL, (uint32_t)nbins,
+	                                 REDIS_MSG_MAX_DEPTH + 8, b)
 	          : -1;
 	if (bufs != stack)
 		free(bufs);
@@ -267,8 +257,8 @@ static int ra_sockets_leave(struct sio_adapter *a, const struct sio_target *t, c
 	int r = adapter_local_sockets_leave(a, t, room);
 	if (t && t->local)
 		return r;
-	json_t *req = json_pack("{s:s,s:i,s:o,s:[s]}", "uid", ra->c->uid, "type",
-	                        REQ_REMOTE_LEAVE, "opts", target_opts(t), "rooms", room);
+	json_t *req = json_pack("{s:s,s:i,s:o,s:[s]}", "uid", ra->c->uid, "type", REQ_REMOTE_LEAVE,
+	                        "opts", target_opts(t), "rooms", room);
 	ra_publish_json(ra, ra->req_ch, ra->req_len, req);
 	json_decref(req);
 	return r;
@@ -307,12 +297,12 @@ struct request {
 	struct redis_adapter *ra;
 	int type; /* REQ_REMOTE_FETCH, REQ_SERVER_SIDE_EMIT, REQ_BROADCAST, or -1: server count */
 	char id[CLUSTER_UID_LEN + 1];
-	uint64_t tag;      /* of its PUBSUB NUMSUB */
-	bool counted;      /* the number of nodes is known */
-	size_t num_sub;    /* answers awaited (fetch: nodes, self included) */
-	size_t msg_count;  /* answers come (fetch: self included) */
-	json_t *result;    /* sockets, or responses */
-	json_t *message;   /* what to publish once the nodes are counted (JSON) */
+	uint64_t tag;     /* of its PUBSUB NUMSUB */
+	bool counted;     /* the number of nodes is known */
+	size_t num_sub;   /* answers awaited (fetch: nodes, self included) */
+	size_t msg_count; /* answers come (fetch: self included) */
+	json_t *result;   /* sockets, or responses */
+	json_t *message;  /* what to publish once the nodes are counted (JSON) */
 	struct timer timer;
 	int err; /* for a finish on a later turn */
 	union {
@@ -326,6 +316,7 @@ struct request {
 	size_t clients_expected;
 	size_t servers_expected; /* 0 until counted */
 	size_t servers_actual;
+	uint32_t timeout_ms; /* 0: the options' requests_timeout */
 };
 
 static void request_finish(struct request *rq, int err)
@@ -338,10 +329,16 @@ static void request_finish(struct request *rq, int err)
 	if (err == SIO_ECLOSED && rq->result)
 		json_array_clear(rq->result);
 	switch (rq->type) {
-	case REQ_REMOTE_FETCH: rq->fn.fetch(nsp, err, rq->result, rq->ud); break;
+	case REQ_REMOTE_FETCH:
+		rq->fn.fetch(nsp, err, rq->result, rq->ud);
+		break;
 	case REQ_SERVER_SIDE_EMIT:
-	case REQ_BROADCAST: rq->fn.responses(nsp, err, rq->result, rq->ud); break;
-	default: rq->fn.count(nsp, err, err ? 0 : rq->num_sub, rq->ud); break;
+	case REQ_BROADCAST:
+		rq->fn.responses(nsp, err, rq->result, rq->ud);
+		break;
+	default:
+		rq->fn.count(nsp, err, err ? 0 : rq->num_sub, rq->ud);
+		break;
 	}
 	json_decref(rq->result);
 	json_decref(rq->message);
@@ -456,8 +453,8 @@ static void on_numsub(void *ud, uint64_t tag, int err, uint64_t count)
 		break;
 	}
 	ra_publish_json(ra, ra->req_ch, ra->req_len, rq->message);
-	timer_arm(ra->base.nsp->io->wheel, &rq->timer, now_ms() + c->opts.requests_timeout,
-	          request_timed_out);
+	uint32_t ms = rq->timeout_ms ? rq->timeout_ms : c->opts.requests_timeout;
+	timer_arm(ra->base.nsp->io->wheel, &rq->timer, now_ms() + ms, request_timed_out);
 }
 
 /* Asks Redis for the number of nodes; on failure finishes on a later turn
@@ -465,12 +462,13 @@ static void on_numsub(void *ud, uint64_t tag, int err, uint64_t count)
 static void request_count(struct request *rq)
 {
 	struct redis_adapter *ra = rq->ra;
-	if (redis_link_numsub(ra->c->link, false, ra->req_ch, ra->req_len, on_numsub, ra,
-	                      rq->tag) < 0) {
+	if (redis_link_numsub(ra->c->link, false, ra->req_ch, ra->req_len, on_numsub, ra, rq->tag) <
+	    0) {
 		if (rq->type == REQ_BROADCAST) {
 			rq->servers_expected = 1;
 			rq->counted = true;
-			if (rq->servers_actual >= 1 && json_array_size(rq->result) >= rq->clients_expected)
+			if (rq->servers_actual >= 1 &&
+			    json_array_size(rq->result) >= rq->clients_expected)
 				request_finish_later(rq, 0);
 			return;
 		}
@@ -516,7 +514,7 @@ static int ra_server_side_emit_with_ack(struct sio_adapter *a, const char *event
 		request_free_unstarted(rq);
 		return SIO_ENOMEM;
 	}
-	(void)timeout_ms; /* the requests_timeout of the options, as the reference */
+	rq->timeout_ms = timeout_ms;
 	request_count(rq);
 	return 0;
 }
@@ -559,11 +557,11 @@ static int ra_emit_with_ack(struct sio_adapter *a, const struct sio_target *t, c
 	rq->fn.responses = fn;
 	rq->ud = ud;
 	rq->result = json_array();
-	json_t *req = json_pack("{s:s,s:s,s:i,s:{s:i,s:O,s:s},s:{s:o,s:o,s:{s:I}}}", "uid",
-	                        ra->c->uid, "requestId", rq->id, "type", REQ_BROADCAST, "packet",
-	                        "type", 2, "data", data, "nsp", nsp->name, "opts", "rooms",
-	                        target_rooms(t), "except", target_except(t), "flags", "timeout",
-	                        (json_int_t)timeout_ms);
+	json_t *req =
+	        json_pack("{s:s,s:s,s:i,s:{s:i,s:O,s:s},s:{s:o,s:o,s:{s:I}}}", "uid", ra->c->uid,
+	                  "requestId", rq->id, "type", REQ_BROADCAST, "packet", "type", 2, "data",
+	                  data, "nsp", nsp->name, "opts", "rooms", target_rooms(t), "except",
+	                  target_except(t), "flags", "timeout", (json_int_t)timeout_ms);
 	if (!rq->result || !req) {
 		json_decref(req);
 		request_free_unstarted(rq);
@@ -595,14 +593,14 @@ static void on_response(struct redis_adapter *ra, json_t *res)
 		return;
 	json_t *type = json_object_get(res, "type");
 	if (rq->type == REQ_BROADCAST) {
-		if (json_is_integer(type) && json_integer_value(type) == REQ_BROADCAST_CLIENT_COUNT) {
+		if (json_is_integer(type) &&
+		    json_integer_value(type) == REQ_BROADCAST_CLIENT_COUNT) {
 			json_t *n = json_object_get(res, "clientCount");
 			if (json_is_number(n) && json_number_value(n) > 0)
 				rq->clients_expected += (size_t)json_number_value(n);
 			rq->servers_actual++;
 			broadcast_check(rq);
-		} else if (json_is_integer(type) &&
-		           json_integer_value(type) == REQ_BROADCAST_ACK) {
+		} else if (json_is_integer(type) && json_integer_value(type) == REQ_BROADCAST_ACK) {
 			json_t *p = json_object_get(res, "packet");
 			json_array_append(rq->result, p ? p : json_null());
 			broadcast_check(rq);
@@ -628,69 +626,6 @@ static void on_response(struct redis_adapter *ra, json_t *res)
 }
 
 /* ---- requests of other nodes -------------------------------------------------------- */
-
-/* A selection read from a message's opts: rooms and except point into
- * the message (or into numbers' texts held in `texts`). */
-struct msg_target {
-	struct sio_target t;
-	const char **rooms, **except;
-	char (*texts)[24]; /* made at the first number */
-	size_t ntexts, texts_cap;
-};
-
-static const char **names_read(const json_t *arr, struct msg_target *mt)
-{
-	size_t n = json_is_array(arr) ? json_array_size(arr) : 0;
-	if (n > MSG_MAX_ROOMS)
-		n = MSG_MAX_ROOMS;
-	const char **out = calloc(n + 1, sizeof(*out));
-	if (!out)
-		return NULL;
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		json_t *v = json_array_get(arr, i);
-		if (json_is_string(v)) {
-			out[k++] = json_string_value(v);
-		} else if (json_is_number(v)) {
-			/* a number as a room: its text, as a JavaScript Set holds it */
-			if (!mt->texts && !(mt->texts = malloc(mt->texts_cap * sizeof(*mt->texts))))
-				continue;
-			if (mt->ntexts == mt->texts_cap)
-				continue;
-			char *text = mt->texts[mt->ntexts++];
-			double d = json_number_value(v);
-			if (json_is_integer(v))
-				snprintf(text, 24, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-			else
-				snprintf(text, 24, "%.17g", d);
-			out[k++] = text;
-		}
-	}
-	return out;
-}
-
-/* Fills mt from opts ({rooms, except, flags}); false when out of memory. */
-static bool msg_target_read(const json_t *opts, struct msg_target *mt)
-{
-	memset(mt, 0, sizeof(*mt));
-	mt->texts_cap = 2 * MSG_MAX_ROOMS;
-	mt->rooms = names_read(json_object_get(opts, "rooms"), mt);
-	mt->except = names_read(json_object_get(opts, "except"), mt);
-	if (!mt->rooms || !mt->except)
-		return false;
-	mt->t.rooms = mt->rooms;
-	mt->t.except = mt->except;
-	json_t *flags = json_object_get(opts, "flags");
-	mt->t.volatile_ = json_is_true(json_object_get(flags, "volatile"));
-	return true;
-}
-
-static void msg_target_finish(struct msg_target *mt)
-{
-	free(mt->rooms);
-	free(mt->except);
-	free(mt->texts);
-}
 
 /* The channel an answer to req goes to. */
 static void publish_response(struct redis_adapter *ra, const json_t *req, const json_t *res,
@@ -784,7 +719,7 @@ static void serve_broadcast(struct redis_adapter *ra, json_t *req, const struct 
 	if (!json_is_array(data) || !json_array_size(data))
 		return;
 	json_t *timeout = json_object_get(json_object_get(opts, "flags"), "timeout");
-	struct msg_target mt = {0};
+	struct redis_msg_target mt = {0};
 	double ms = json_is_number(timeout) ? json_number_value(timeout)
 	                                    : (double)ra->c->opts.requests_timeout;
 	if (!(ms >= 1))
@@ -792,10 +727,10 @@ static void serve_broadcast(struct redis_adapter *ra, json_t *req, const struct 
 	if (ms > 86400000.)
 		ms = 86400000.;
 	struct serving *sv = calloc(1, sizeof(*sv));
-	bool ok = msg_target_read(opts, &mt);
+	bool ok = redis_msg_target_read(opts, &mt);
 	if (!sv || !ok) {
 		free(sv);
-		msg_target_finish(&mt);
+		redis_msg_target_finish(&mt);
 		return;
 	}
 	sv->ra = ra;
@@ -805,7 +740,7 @@ static void serve_broadcast(struct redis_adapter *ra, json_t *req, const struct 
 	mt.t.volatile_ = false;
 	int n = ack_collect_start(ra->base.nsp, &mt.t, data, bins, nbins, (uint32_t)ms,
 	                          serving_on_ack, serving_on_timeout, sv, &sv->collect);
-	msg_target_finish(&mt);
+	redis_msg_target_finish(&mt);
 	json_t *res = json_pack("{s:i,s:O,s:i}", "type", REQ_BROADCAST_CLIENT_COUNT, "requestId",
 	                        json_object_get(req, "requestId"), "clientCount", n < 0 ? 0 : n);
 	if (res)
@@ -854,18 +789,18 @@ static void on_request(struct redis_adapter *ra, json_t *req, const struct sio_b
 		return;
 	json_t *rid = json_object_get(req, "requestId");
 	json_t *opts = json_object_get(req, "opts");
-	struct msg_target mt = {0};
+	struct redis_msg_target mt = {0};
 	json_t *res = NULL;
 	switch (json_integer_value(type)) {
 	case REQ_SOCKETS: {
 		/* sockets in request.rooms */
 		json_t *fake = json_pack("{s:O*}", "rooms", json_object_get(req, "rooms"));
-		if (fake && msg_target_read(fake, &mt)) {
+		if (fake && redis_msg_target_read(fake, &mt)) {
 			json_t *ids = json_array();
 			ra_select(a, &mt.t, id_one, ids);
 			res = json_pack("{s:O*,s:o}", "requestId", rid, "sockets", ids);
 		}
-		msg_target_finish(&mt);
+		redis_msg_target_finish(&mt);
 		json_decref(fake);
 		break;
 	}
@@ -877,11 +812,12 @@ static void on_request(struct redis_adapter *ra, json_t *req, const struct sio_b
 	case REQ_REMOTE_DISCONNECT: {
 		long long t = json_integer_value(type);
 		if (json_is_object(opts)) {
-			if (msg_target_read(opts, &mt)) {
+			if (redis_msg_target_read(opts, &mt)) {
 				mt.t.volatile_ = false;
 				if (t == REQ_REMOTE_DISCONNECT) {
 					adapter_local_disconnect_sockets(
-					        a, &mt.t, json_is_true(json_object_get(req, "close")));
+					        a, &mt.t,
+					        json_is_true(json_object_get(req, "close")));
 				} else {
 					json_t *rooms = json_object_get(req, "rooms");
 					for (size_t i = 0; i < json_array_size(rooms); i++) {
@@ -896,7 +832,7 @@ static void on_request(struct redis_adapter *ra, json_t *req, const struct sio_b
 					}
 				}
 			}
-			msg_target_finish(&mt);
+			redis_msg_target_finish(&mt);
 			break;
 		}
 		/* the older form, one socket by id: answered */
@@ -921,12 +857,12 @@ static void on_request(struct redis_adapter *ra, json_t *req, const struct sio_b
 		break;
 	}
 	case REQ_REMOTE_FETCH:
-		if (msg_target_read(opts, &mt)) {
+		if (redis_msg_target_read(opts, &mt)) {
 			mt.t.volatile_ = false;
 			res = json_pack("{s:O*,s:o}", "requestId", rid, "sockets",
 			                adapter_local_fetch_json(a, &mt.t));
 		}
-		msg_target_finish(&mt);
+		redis_msg_target_finish(&mt);
 		break;
 	case REQ_SERVER_SIDE_EMIT: {
 		json_t *data = json_object_get(req, "data");
@@ -960,18 +896,6 @@ static void on_request(struct redis_adapter *ra, json_t *req, const struct sio_b
 
 /* ---- messages ----------------------------------------------------------------------- */
 
-/* Reads a message: JSON when it starts with '{', else msgpack. */
-static bool msg_decode(const uint8_t *msg, size_t len, struct msgpack_value *v)
-{
-	memset(v, 0, sizeof(*v));
-	if (len && msg[0] == '{') {
-		v->json = jsonr_parse((const char *)msg, len, MSG_MAX_DEPTH, NULL);
-		return v->json != NULL;
-	}
-	return msgpack_value_decode(msg, len, MSG_MAX_DEPTH, SIO_MAX_EMIT_BINS, MSG_DECODE_FLAGS,
-	                            v) == 0;
-}
-
 static void bins_of(const struct msgpack_value *v, struct sio_binary *out)
 {
 	for (uint32_t i = 0; i < v->nbufs; i++)
@@ -981,36 +905,23 @@ static void bins_of(const struct msgpack_value *v, struct sio_binary *out)
 static void on_broadcast(struct redis_adapter *ra, const uint8_t *msg, size_t len)
 {
 	struct msgpack_value v;
-	if (!msg_decode(msg, len, &v))
+	if (!redis_msg_decode(msg, len, &v))
 		return;
-	json_t *uid = json_array_get(v.json, 0);
-	json_t *packet = json_array_get(v.json, 1);
-	json_t *opts = json_array_get(v.json, 2);
-	json_t *nsp = json_object_get(packet, "nsp");
-	json_t *type = json_object_get(packet, "type");
-	json_t *data = json_object_get(packet, "data");
-	const char *name = ra->base.nsp->name;
-	bool ok = json_is_array(v.json) && json_is_object(packet) &&
-	          !(json_is_string(uid) && strcmp(json_string_value(uid), ra->c->uid) == 0) &&
-	          (nsp ? json_is_string(nsp) && strcmp(json_string_value(nsp), name) == 0
-	               : strcmp(name, "/") == 0) &&
-	          json_is_integer(type) &&
-	          (json_integer_value(type) == SIO_PACKET_EVENT ||
-	           json_integer_value(type) == SIO_PACKET_BINARY_EVENT) &&
-	          json_is_array(data) && json_array_size(data) > 0;
-	struct msg_target mt = {0};
-	if (ok && msg_target_read(opts, &mt)) {
-		struct sio_binary bins[SIO_MAX_EMIT_BINS];
+	json_t *data, *opts;
+	struct redis_msg_target mt = {0};
+	if (redis_msg_broadcast(v.json, ra->c->uid, ra->base.nsp->name, &data, &opts) &&
+	    redis_msg_target_read(opts, &mt)) {
+		struct sio_binary bins[REDIS_MSG_MAX_BINS];
 		bins_of(&v, bins);
 		namespace_deliver(ra->base.nsp, &mt.t, json_incref(data), bins, v.nbufs);
 	}
-	msg_target_finish(&mt);
+	redis_msg_target_finish(&mt);
 	msgpack_value_finish(&v);
 }
 
 static bool ra_message(struct cluster_adapter *ca, enum redis_sub_kind kind, const char *sub,
-                       size_t sub_len, const char *channel, size_t channel_len,
-                       const uint8_t *msg, size_t len)
+                       size_t sub_len, const char *channel, size_t channel_len, const uint8_t *msg,
+                       size_t len)
 {
 	struct redis_adapter *ra = container_of(ca, struct redis_adapter, ca);
 	if (kind == REDIS_PSUB) {
@@ -1024,18 +935,17 @@ static bool ra_message(struct cluster_adapter *ca, enum redis_sub_kind kind, con
 	if (kind != REDIS_SUB)
 		return false;
 	bool is_req = channel_len == ra->req_len && memcmp(channel, ra->req_ch, ra->req_len) == 0;
-	bool is_res = (channel_len == ra->resp_len &&
-	               memcmp(channel, ra->resp_ch, ra->resp_len) == 0) ||
-	              (channel_len == ra->spec_len &&
-	               memcmp(channel, ra->spec_ch, ra->spec_len) == 0);
+	bool is_res =
+	        (channel_len == ra->resp_len && memcmp(channel, ra->resp_ch, ra->resp_len) == 0) ||
+	        (channel_len == ra->spec_len && memcmp(channel, ra->spec_ch, ra->spec_len) == 0);
 	if (!is_req && !is_res)
 		return false;
 	struct msgpack_value v;
-	if (!msg_decode(msg, len, &v))
+	if (!redis_msg_decode(msg, len, &v))
 		return true;
 	if (json_is_object(v.json)) {
 		if (is_req) {
-			struct sio_binary bins[SIO_MAX_EMIT_BINS];
+			struct sio_binary bins[REDIS_MSG_MAX_BINS];
 			bins_of(&v, bins);
 			on_request(ra, v.json, bins, v.nbufs);
 		} else {
@@ -1058,7 +968,8 @@ static void ra_destroy(struct sio_adapter *a)
 	while (!list_empty(&ra->serving))
 		serving_end(container_of(ra->serving.next, struct serving, link));
 	while (!list_empty(&ra->server_acks))
-		rserver_ack_drop(&container_of(ra->server_acks.next, struct rserver_ack, link)->base);
+		rserver_ack_drop(
+		        &container_of(ra->server_acks.next, struct rserver_ack, link)->base);
 	cluster_remove_adapter(&ra->ca);
 	if (ra->pattern) {
 		redis_link_unsubscribe(link, REDIS_PSUB, ra->pattern, ra->bcast_len + 1);
@@ -1078,25 +989,25 @@ static void ra_destroy(struct sio_adapter *a)
 }
 
 static const struct sio_adapter_ops redis_ops = {
-	.destroy = ra_destroy,
-	.join = ra_join,
-	.leave = ra_leave,
-	.leave_all = ra_leave_all,
-	.has = ra_has,
-	.room_at = ra_room_at,
-	.select = ra_select,
-	.broadcast = adapter_local_broadcast,
-	.fetch_sockets = adapter_local_fetch_sockets,
-	.sockets_join = ra_sockets_join,
-	.sockets_leave = ra_sockets_leave,
-	.disconnect_sockets = ra_disconnect_sockets,
-	.server_side_emit = ra_server_side_emit,
-	.rooms_count = ra_rooms_count,
-	.publish = ra_publish,
-	.fetch_sockets_async = ra_fetch_sockets_async,
-	.server_side_emit_with_ack = ra_server_side_emit_with_ack,
-	.emit_with_ack = ra_emit_with_ack,
-	.server_count = ra_server_count,
+        .destroy = ra_destroy,
+        .join = ra_join,
+        .leave = ra_leave,
+        .leave_all = ra_leave_all,
+        .has = ra_has,
+        .room_at = ra_room_at,
+        .select = ra_select,
+        .broadcast = adapter_local_broadcast,
+        .fetch_sockets = adapter_local_fetch_sockets,
+        .sockets_join = ra_sockets_join,
+        .sockets_leave = ra_sockets_leave,
+        .disconnect_sockets = ra_disconnect_sockets,
+        .server_side_emit = ra_server_side_emit,
+        .rooms_count = ra_rooms_count,
+        .publish = ra_publish,
+        .fetch_sockets_async = ra_fetch_sockets_async,
+        .server_side_emit_with_ack = ra_server_side_emit_with_ack,
+        .emit_with_ack = ra_emit_with_ack,
+        .server_count = ra_server_count,
 };
 
 /* "<a><b><c>" as a new string, its length in *len; NULL when out of

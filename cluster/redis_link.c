@@ -35,8 +35,8 @@ struct pending {
 	redis_numsub_fn fn; /* NULL: nothing to tell (PUBLISH, AUTH) */
 	void *ud;
 	uint64_t tag;
-	size_t bytes;  /* counted in link->queued */
-	bool publish;  /* lost unanswered: counted as dropped */
+	size_t bytes; /* counted in link->queued */
+	bool publish; /* lost unanswered: counted as dropped */
 };
 
 enum conn_state { CONN_DOWN, CONN_CONNECTING, CONN_UP };
@@ -79,9 +79,9 @@ struct redis_link {
 	size_t queued; /* bytes of commands sent and not answered */
 	struct sub *subs;
 	uint64_t published, received, dropped, reconnects;
-	bool lost;         /* both were up once and one went down since */
-	bool drop_noted;   /* a drop was logged since the last success */
-	bool all_up;       /* both up (the connected hook ran) */
+	bool lost;       /* both were up once and one went down since */
+	bool drop_noted; /* a drop was logged since the last success */
+	bool all_up;     /* both up (the connected hook ran) */
 };
 
 static void conn_connect(struct conn *c);
@@ -421,9 +421,9 @@ static void conn_lost(struct conn *c, const char *why)
 		ring_fail(l);
 	if (was || !c->down_noted)
 		log_msg(l->log, SIO_LOG_WARN, "redis.down",
-		        "redis: %s connection to %s:%d %s: %s; retrying", c->is_sub ? "subscriber"
-		                                                            : "command",
-		        l->host, l->port, was ? "lost" : "failed", why);
+		        "redis: %s connection to %s:%d %s: %s; retrying",
+		        c->is_sub ? "subscriber" : "command", l->host, l->port,
+		        was ? "lost" : "failed", why);
 	c->down_noted = true;
 	conn_schedule(c);
 }
@@ -433,8 +433,8 @@ static void conn_connect(struct conn *c)
 	struct redis_link *l = c->l;
 	char port[16];
 	snprintf(port, sizeof(port), "%d", l->port);
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-	                         .ai_flags = AI_NUMERICSERV};
+	struct addrinfo hints = {
+	        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
 	struct addrinfo *ai = NULL;
 	int gr = getaddrinfo(l->host, port, &hints, &ai);
 	if (gr != 0 || !ai) {
@@ -597,8 +597,8 @@ static int drop(struct redis_link *l, int err)
 	return err;
 }
 
-int redis_link_publish(struct redis_link *l, bool sharded, const char *channel,
-                       size_t channel_len, const uint8_t *msg, size_t len)
+int redis_link_publish(struct redis_link *l, bool sharded, const char *channel, size_t channel_len,
+                       const uint8_t *msg, size_t len)
 {
 	if (l->cmd.state != CONN_UP)
 		return drop(l, SIO_ECLOSED);
@@ -620,16 +620,16 @@ int redis_link_publish(struct redis_link *l, bool sharded, const char *channel,
 	return 0;
 }
 
-int redis_link_numsub(struct redis_link *l, bool sharded, const char *channel,
-                      size_t channel_len, redis_numsub_fn fn, void *ud, uint64_t tag)
+int redis_link_numsub(struct redis_link *l, bool sharded, const char *channel, size_t channel_len,
+                      redis_numsub_fn fn, void *ud, uint64_t tag)
 {
 	if (l->cmd.state != CONN_UP)
 		return SIO_ECLOSED;
 	const char *argv[] = {"PUBSUB", sharded ? "SHARDNUMSUB" : "NUMSUB", channel};
 	size_t lens[] = {6, sharded ? 11u : 6u, channel_len};
 	size_t made = conn_command(&l->cmd, 3, argv, lens);
-	if (!made || ring_push(l, &(struct pending){.fn = fn, .ud = ud, .tag = tag,
-	                                            .bytes = made}) < 0) {
+	if (!made ||
+	    ring_push(l, &(struct pending){.fn = fn, .ud = ud, .tag = tag, .bytes = made}) < 0) {
 		if (made)
 			l->cmd.out.len -= made;
 		return SIO_ENOMEM;

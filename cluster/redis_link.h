@@ -43,7 +43,7 @@ enum redis_sub_kind {
 };
 
 struct redis_link_opts {
-	const char *host;        /* copied */
+	const char *host; /* copied */
 	int port;
 	const char *password;    /* copied; NULL: no AUTH */
 	size_t max_queued_bytes; /* of commands sent and not answered yet */
@@ -94,8 +94,8 @@ void redis_link_unsubscribe(struct redis_link *l, enum redis_sub_kind kind, cons
 /* PUBLISH (SPUBLISH when sharded) msg on channel; the bytes are copied.
  * Returns 0, or SIO_ECLOSED (not connected) / SIO_EFULL (max_queued_bytes
  * reached) / SIO_ENOMEM: then the message was dropped and counted. */
-int redis_link_publish(struct redis_link *l, bool sharded, const char *channel,
-                       size_t channel_len, const uint8_t *msg, size_t len);
+int redis_link_publish(struct redis_link *l, bool sharded, const char *channel, size_t channel_len,
+                       const uint8_t *msg, size_t len);
 
 /* The answer of PUBSUB NUMSUB (SHARDNUMSUB when sharded) for one channel:
  * err 0 and the number of subscribers, or err SIO_ECLOSED (the connection
@@ -105,8 +105,8 @@ typedef void (*redis_numsub_fn)(void *ud, uint64_t tag, int err, uint64_t count)
 /* Asks; fn(ud, tag, ...) is called once, later, unless this fails:
  * returns 0, SIO_ECLOSED (not connected) or SIO_ENOMEM, and fn is never
  * called. */
-int redis_link_numsub(struct redis_link *l, bool sharded, const char *channel,
-                      size_t channel_len, redis_numsub_fn fn, void *ud, uint64_t tag);
+int redis_link_numsub(struct redis_link *l, bool sharded, const char *channel, size_t channel_len,
+                      redis_numsub_fn fn, void *ud, uint64_t tag);
 /* Forgets every numsub callback waiting with ud: they are never called. */
 void redis_link_forget(struct redis_link *l, void *ud);
 

@@ -156,8 +156,7 @@ void namespace_server_event(struct sio_namespace *nsp, const json_t *data,
  * clients' answers are no longer awaited (their pending entries go).
  */
 struct ack_collect;
-typedef void (*ack_collect_fn)(void *ud, json_t *arg, const struct sio_binary *bins,
-                               size_t nbins);
+typedef void (*ack_collect_fn)(void *ud, json_t *arg, const struct sio_binary *bins, size_t nbins);
 /* Returns the number of clients it went to (>= 0; *out set, the caller
  * must end it with ack_collect_end() once it is done or timed out, which
  * it learns through on_timeout) or a SIO_E* code (*out NULL). */

@@ -144,9 +144,15 @@ static void answer_call(struct local_answer *a, int err)
 	if (err == SIO_ECLOSED && a->result)
 		json_array_clear(a->result);
 	switch (a->kind) {
-	case ANSWER_FETCH: a->fn.fetch(a->nsp, err, a->result, a->ud); break;
-	case ANSWER_RESPONSES: a->fn.responses(a->nsp, err, a->result, a->ud); break;
-	case ANSWER_COUNT: a->fn.count(a->nsp, err, err == SIO_ECLOSED ? 0 : a->count, a->ud); break;
+	case ANSWER_FETCH:
+		a->fn.fetch(a->nsp, err, a->result, a->ud);
+		break;
+	case ANSWER_RESPONSES:
+		a->fn.responses(a->nsp, err, a->result, a->ud);
+		break;
+	case ANSWER_COUNT:
+		a->fn.count(a->nsp, err, err == SIO_ECLOSED ? 0 : a->count, a->ud);
+		break;
 	}
 	json_decref(a->result);
 	free(a);
@@ -195,8 +201,7 @@ void local_answers_close(struct sio_layer *io)
 	while (!list_empty(&io->collecting))
 		local_emit_finish(local_emit_of(io->collecting.next), SIO_ECLOSED);
 	while (!list_empty(&io->answers))
-		answer_call(container_of(io->answers.next, struct local_answer, link),
-		            SIO_ECLOSED);
+		answer_call(container_of(io->answers.next, struct local_answer, link), SIO_ECLOSED);
 }
 
 SIO_API int sio_namespace_fetch_sockets_async(sio_namespace *nsp, const struct sio_target *t,
@@ -207,8 +212,8 @@ SIO_API int sio_namespace_fetch_sockets_async(sio_namespace *nsp, const struct s
 	struct sio_adapter *a = nsp->adapter;
 	if (a->ops->fetch_sockets_async && !(t && t->local))
 		return a->ops->fetch_sockets_async(a, t, fn, userdata);
-	return answer_later(nsp, ANSWER_FETCH, (void *)fn, userdata,
-	                    adapter_local_fetch_json(a, t), 0, 0);
+	return answer_later(nsp, ANSWER_FETCH, (void *)fn, userdata, adapter_local_fetch_json(a, t),
+	                    0, 0);
 }
 
 SIO_API int sio_namespace_server_side_emit_with_ack(sio_namespace *nsp, const char *event,
@@ -262,8 +267,8 @@ static void collect_free_if_done(struct ack_collect *c)
 		free(c);
 }
 
-static void collect_socket_ack(sio_socket *s, int err, json_t *args,
-                               const struct sio_binary *bins, size_t nbins, void *ud)
+static void collect_socket_ack(sio_socket *s, int err, json_t *args, const struct sio_binary *bins,
+                               size_t nbins, void *ud)
 {
 	(void)s;
 	struct ack_collect *c = ud;
@@ -381,8 +386,7 @@ static struct local_emit_ack *local_emit_of(struct list *link)
 	return container_of(link, struct local_emit_ack, link);
 }
 
-static void local_emit_on_ack(void *ud, json_t *arg, const struct sio_binary *bins,
-                              size_t nbins)
+static void local_emit_on_ack(void *ud, json_t *arg, const struct sio_binary *bins, size_t nbins)
 {
 	(void)bins;
 	(void)nbins;
@@ -400,11 +404,10 @@ static void local_emit_timeout(void *ud)
 SIO_API int sio_namespace_emit_with_ack(sio_namespace *nsp, const struct sio_target *t,
                                         const char *event, json_t *args,
                                         const struct sio_binary *bins, size_t nbins,
-                                        uint32_t timeout_ms, sio_responses_fn fn,
-                                        void *userdata)
+                                        uint32_t timeout_ms, sio_responses_fn fn, void *userdata)
 {
 	int r = nsp && !nsp->parent && fn && timeout_ms ? emit_check(event, bins, nbins)
-	                                                 : SIO_EINVAL;
+	                                                : SIO_EINVAL;
 	if (r < 0) {
 		json_decref(args);
 		return r;

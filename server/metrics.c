@@ -227,8 +227,10 @@ int metrics_render(struct buf *b, void *userdata)
 			head(b, redis[i].name, "counter", redis[i].help);
 			buf_printf(b, "%s %llu\n", redis[i].name, (unsigned long long)redis[i].v);
 		}
-		head(b, "sioc_redis_connected", "gauge", "Both Redis connections up (1) or not (0).");
-		buf_printf(b, "sioc_redis_connected %llu\n", (unsigned long long)st.redis_connected);
+		head(b, "sioc_redis_connected", "gauge",
+		     "Both Redis connections up (1) or not (0).");
+		buf_printf(b, "sioc_redis_connected %llu\n",
+		           (unsigned long long)st.redis_connected);
 		head(b, "sioc_redis_queued_bytes", "gauge",
 		     "Bytes sent to Redis and not yet acknowledged.");
 		buf_printf(b, "sioc_redis_queued_bytes %llu\n",

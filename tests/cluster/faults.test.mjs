@@ -114,7 +114,7 @@ test('Redis faults: unreachable at start, killed and restarted, stalled under a 
       assert.equal(nc.got('ev', 'during-outage').length, 0, 'nothing replayed');
     });
 
-    await t.test('stalled Redis: bounded queue, drops counted, the loop keeps serving', async () => {
+    await t.test('stalled Redis: bounded queue, drops counted, the loop keeps serving', async (st) => {
       const { nc } = t;
       const before = await metrics(sioc);
       const rssBefore = rss(sioc.proc.pid);
@@ -143,6 +143,8 @@ test('Redis faults: unreachable at start, killed and restarted, stalled under a 
         await sc.ctl({ op: 'emit', event: 'ev', args: ['local-during-stall'], local: true });
         await sc.waitEvent('ev', 'local-during-stall');
         const grown = rss(sioc.proc.pid) - rssBefore;
+        st.diagnostic(`stall: published ${published}, dropped ${dropped}, queued ` +
+          `${m.sioc_redis_queued_bytes} B, RSS +${(grown / 1048576).toFixed(1)} MiB`);
         if (!sanitized(sioc.proc.pid)) assert.ok(grown < 16 * MAX_QUEUED, `RSS grew by ${grown} bytes`);
       } finally {
         redis.proc.kill('SIGCONT');
@@ -160,4 +162,53 @@ test('Redis faults: unreachable at start, killed and restarted, stalled under a 
 
     await sioc.stop();
     await t.node.stop();
+  });
+
+// The same cluster-wide calls on a node without Redis: answered, on a
+// later loop turn, with this node's result (sio_namespace_*_async and
+// friends over the in-memory adapter).
+test('without Redis: fetch, count, server-side emit and broadcast with acks answer locally',
+  { skip: !SIOC_SERVER && 'needs $SIOC_CLUSTER_SERVER', timeout: 60000 }, async () => {
+    const node = await startNode('sioc', 0, { name: 'alone' });
+    const a = await connectClient(node, 'websocket', { name: 'A' });
+    const b = await connectClient(node, 'polling', { name: 'B' });
+    assert.equal(await a.join('r'), true);
+    assert.equal(await b.setData({ n: 2 }), true);
+    assert.deepEqual(await a.ctl({ op: 'count' }), { count: 1 });
+    const byId = (x, y) => (x.id < y.id ? -1 : 1);
+    assert.deepEqual(await b.ctl({ op: 'fetch' }), {
+      sockets: [
+        { id: a.id, rooms: ['r', a.id].sort(), data: {} },
+        { id: b.id, rooms: [b.id], data: { n: 2 } },
+      ].sort(byId),
+    });
+    assert.deepEqual(await b.ctl({ op: 'fetch', rooms: ['r'] }),
+      { sockets: [{ id: a.id, rooms: ['r', a.id].sort(), data: {} }] });
+    assert.deepEqual(await a.ctl({ op: 'sse', event: 'x', args: [1] }), {});
+    assert.deepEqual(await a.ctl({ op: 'sse', event: 'x', args: [1], ack: true }),
+      { err: null, responses: [] });
+    assert.deepEqual(await a.ctl({ op: 'emit-ack', event: 'ask', args: [7], timeout: 3000 }), {
+      err: null,
+      responses: [{ client: 'A', args: [7] }, { client: 'B', args: [7] }],
+    });
+    assert.deepEqual(await a.ctl({ op: 'emit-ack', event: 'ask', rooms: ['nobody'], timeout: 3000 }),
+      { err: null, responses: [] });
+    // a client that does not answer: the others' answers, after the timeout
+    const { io } = await import('socket.io-client');
+    const mute = io(`http://127.0.0.1:${node.port}`, { forceNew: true, reconnection: false, transports: ['websocket'] });
+    await new Promise((resolve) => mute.once('connect', resolve));
+    const t0 = Date.now();
+    assert.deepEqual(await a.ctl({ op: 'emit-ack', event: 'ask', args: [8], timeout: 800 }), {
+      err: 'timeout',
+      responses: [{ client: 'A', args: [8] }, { client: 'B', args: [8] }],
+    });
+    assert.ok(Date.now() - t0 >= 700, 'waited for the mute client');
+    // its late answer is ignored; the acks of a socket's own emits still work
+    mute.disconnect();
+    await eventually(async () => assert.equal((await a.ctl({ op: 'fetch' })).sockets.length, 2));
+    assert.deepEqual(await a.ctl({ op: 'emit-ack', event: 'ask', args: [9], timeout: 3000 }), {
+      err: null,
+      responses: [{ client: 'A', args: [9] }, { client: 'B', args: [9] }],
+    });
+    await node.stop();
   });

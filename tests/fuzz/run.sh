@@ -52,15 +52,16 @@ declare -A sources=(
 	[http1]="http/http1.c http/request.c base/util.c"
 	[json]="protocol/json.c protocol/utf8.c"
 	[ws_parser]="protocol/ws_parser.c protocol/utf8.c base/util.c"
+	[redis_msg]="cluster/redis_msg.c protocol/msgpack_value.c protocol/sio_packet.c protocol/json.c protocol/utf8.c base/util.c"
 )
 # target name -> dictionary (dict/<name>.dict)
 declare -A dicts=(
 	[sio_packet]=json [sio_decoder]=json [json_args]=json [json]=json [http1]=http1
 	[eio_v3_payload]=eio_v3 [jsonp]=eio_v3 [sio_msgpack]=msgpack [msgpack_value]=msgpack
-	[cluster_msg]=json
+	[redis_msg]=msgpack [cluster_msg]=json
 )
 all_targets="base64 eio_packet eio_payload eio_v3_payload jsonp utf8 json sio_packet sio_decoder"
-all_targets+=" json_args sio_msgpack msgpack_value cluster_msg http1 ws_parser"
+all_targets+=" json_args sio_msgpack msgpack_value cluster_msg http1 ws_parser redis_msg"
 targets="${FUZZ_TARGETS:-$all_targets}"
 
 for t in $targets; do

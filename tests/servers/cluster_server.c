@@ -5,7 +5,8 @@
  * (socket.io 4.8.4 with @socket.io/redis-adapter 8.3.0). Uses only
  * <sioc.h>.
  *
- * Flags: --port N, --redis-port N (required), --key K, --sharded on|off,
+ * Flags: --port N, --redis-port N (required; sioc only: 0 runs without Redis,
+ * the in-memory adapter), --key K, --sharded on|off,
  * --subscription-mode dynamic|dynamic-private|static, --specific-response
  * on|off, --requests-timeout MS, --transports polling|websocket|both,
  * --name NAME; and, sioc only (tests/cluster/faults.test.mjs), --metrics
@@ -215,7 +216,8 @@ static void on_fetched(sio_namespace *nsp, int err, json_t *sockets, void *ud)
 static void on_responses(sio_namespace *nsp, int err, json_t *responses, void *ud)
 {
 	(void)nsp;
-	json_t *e = err == 0 ? json_null() : json_string(err == SIO_ETIMEDOUT ? "timeout" : sio_strerror(err));
+	json_t *e = err == 0 ? json_null()
+	                     : json_string(err == SIO_ETIMEDOUT ? "timeout" : sio_strerror(err));
 	pending_answer(ud, json_pack("{s:o,s:o}", "err", e, "responses", sorted(responses)));
 }
 
@@ -322,8 +324,8 @@ static void on_ctl(sio_socket *s, const char *event, json_t *args, const struct 
 		json_t *to = json_object_get(ctl, "timeout");
 		uint32_t ms = json_is_integer(to) ? (uint32_t)json_integer_value(to) : 5000;
 		struct pending *p = pending_new(s, ack);
-		if (p && sio_namespace_emit_with_ack(nsp, &tg.t, ev ? ev : "", args_of(ctl), NULL, 0,
-		                                     ms ? ms : 1, on_responses, p) < 0)
+		if (p && sio_namespace_emit_with_ack(nsp, &tg.t, ev ? ev : "", args_of(ctl), NULL,
+		                                     0, ms ? ms : 1, on_responses, p) < 0)
 			pending_answer(p, json_pack("{s:s}", "error", "emit-ack"));
 	} else {
 		answer(ack, json_pack("{s:s}", "error", "unknown op"));
@@ -390,10 +392,11 @@ static void on_server_event(sio_namespace *nsp, const char *event, json_t *args,
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: cluster_server --redis-port N [--port N] [--key K] [--sharded on|off]"
-	                " [--subscription-mode M] [--specific-response on|off]"
-	                " [--requests-timeout MS] [--transports polling|websocket|both]"
-	                " [--name NAME]\n");
+	fprintf(stderr,
+	        "usage: cluster_server --redis-port N [--port N] [--key K] [--sharded on|off]"
+	        " [--subscription-mode M] [--specific-response on|off]"
+	        " [--requests-timeout MS] [--transports polling|websocket|both]"
+	        " [--name NAME]\n");
 	return 2;
 }
 
@@ -403,7 +406,7 @@ int main(int argc, char **argv)
 	sio_server_options_init(&opts);
 	struct sio_redis_options ro;
 	sio_redis_options_init(&ro);
-	ro.port = 0;
+	ro.port = -1;
 	int port = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -429,10 +432,10 @@ int main(int argc, char **argv)
 		else if (strcmp(a, "--requests-timeout") == 0)
 			ro.requests_timeout = (uint32_t)atoi(v);
 		else if (strcmp(a, "--transports") == 0)
-			opts.transports = strcmp(v, "polling") == 0     ? SIO_TRANSPORT_POLLING
-			                  : strcmp(v, "websocket") == 0 ? SIO_TRANSPORT_WEBSOCKET
-			                                                : SIO_TRANSPORT_POLLING |
-			                                                          SIO_TRANSPORT_WEBSOCKET;
+			opts.transports = strcmp(v, "polling") == 0 ? SIO_TRANSPORT_POLLING
+			                  : strcmp(v, "websocket") == 0
+			                          ? SIO_TRANSPORT_WEBSOCKET
+			                          : SIO_TRANSPORT_POLLING | SIO_TRANSPORT_WEBSOCKET;
 		else if (strcmp(a, "--name") == 0)
 			g_name = v;
 		else if (strcmp(a, "--metrics") == 0) /* sioc only: GET /metrics */
@@ -442,7 +445,7 @@ int main(int argc, char **argv)
 		else
 			return usage();
 	}
-	if (!ro.port)
+	if (ro.port < 0)
 		return usage();
 	opts.log_level = SIO_LOG_INFO;
 	int err;
@@ -451,7 +454,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "cluster_server: %s\n", sio_strerror(err));
 		return 1;
 	}
-	int rc = sio_server_use_redis(g_srv, &ro);
+	int rc = ro.port ? sio_server_use_redis(g_srv, &ro) : 0; /* 0: no Redis (sioc only) */
 	if (rc < 0) {
 		fprintf(stderr, "cluster_server: sio_server_use_redis: %s\n", sio_strerror(rc));
 		sio_server_destroy(g_srv);
