@@ -257,6 +257,18 @@ static json_t *flags_of(const struct sio_target *t, long timeout)
 	return f;
 }
 
+/* The length of a UTF-8 string as JavaScript counts it (UTF-16 units):
+ * what the reference's looksLikeASocketId() measures. */
+static size_t js_length(const char *s)
+{
+	size_t n = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if ((*p & 0xc0) != 0x80)
+			n += *p >= 0xf0 ? 2 : 1; /* a 4-byte sequence is a surrogate pair */
+	}
+	return n;
+}
+
 /* The reference's computeChannel(): a broadcast without acks to exactly
  * one room goes to the room's channel in the dynamic modes (not to a
  * socket's own room in "dynamic": one that looks like a socket id). */
@@ -267,7 +279,7 @@ static const char *broadcast_channel(struct shard_adapter *sa, const struct sio_
 	if (!t || !t->rooms || !t->rooms[0] || t->rooms[1])
 		return sa->channel;
 	const char *room = t->rooms[0];
-	bool use = (sa->cl->opts.subscription_mode == SIO_REDIS_DYNAMIC && strlen(room) != 20) ||
+	bool use = (sa->cl->opts.subscription_mode == SIO_REDIS_DYNAMIC && js_length(room) != 20) ||
 	           sa->cl->opts.subscription_mode == SIO_REDIS_DYNAMIC_PRIVATE;
 	if (!use)
 		return sa->channel;

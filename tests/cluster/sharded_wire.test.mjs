@@ -130,6 +130,9 @@ async function captureScenario(kind, mode) {
       ['emit numeric room', A, { op: 'emit', event: 'w', args: ['42'], rooms: ['42'] }],
       ['emit to a socket id', B, { op: 'emit', event: 'w', args: ['sid'], rooms: [A.id] }],
       ['emit except only', A, { op: 'emit', event: 'w', args: ['ex'], except: ['r2'] }],
+      // 20 UTF-16 units (what looksLikeASocketId() counts), 40 bytes: not a room channel in dynamic
+      ['emit to a 20-unit room', A, { op: 'emit', event: 'w', args: ['u'], rooms: ['\u00e9'.repeat(20)] }],
+      ['emit to an astral room', A, { op: 'emit', event: 'w', args: ['a'], rooms: ['\u{1F600}'.repeat(10)] }],
       ['socket.broadcast', A, { op: 'emit', event: 'w', args: ['bc'], broadcast: true }],
       ['socket.broadcast to a room', B, { op: 'emit', event: 'w', args: ['bc'], broadcast: true, rooms: ['r1'] }],
       ['local emit (nothing published)', A, { op: 'emit', event: 'w', args: ['loc'], local: true }],
