@@ -215,8 +215,9 @@ static struct sio_pkt_buf *bins_view(const struct sio_binary *bins, size_t nbins
 	return v;
 }
 
-/* The opts of a selection, the socket of sio_socket_broadcast() among the
- * excepts (as socket.broadcast puts its id there); flags new, stolen. */
+/* The opts of a selection, the socket of sio_socket_broadcast() first
+ * among the excepts (as socket.broadcast puts its id there); flags new,
+ * stolen. */
 static json_t *opts_of(const struct sio_target *t, json_t *flags)
 {
 	if (!t)
@@ -232,9 +233,10 @@ static json_t *opts_of(const struct sio_target *t, json_t *flags)
 			json_decref(flags);
 			return NULL;
 		}
+		/* first: socket.broadcast starts from new Set([socket.id]) */
+		with[0] = sio_socket_id(t->except_socket);
 		for (size_t i = 0; i < n; i++)
-			with[i] = except[i];
-		with[n] = sio_socket_id(t->except_socket);
+			with[i + 1] = except[i];
 		with[n + 1] = NULL;
 		except = with;
 	}

@@ -135,6 +135,9 @@ async function captureScenario(kind, mode) {
       ['emit to an astral room', A, { op: 'emit', event: 'w', args: ['a'], rooms: ['\u{1F600}'.repeat(10)] }],
       ['socket.broadcast', A, { op: 'emit', event: 'w', args: ['bc'], broadcast: true }],
       ['socket.broadcast to a room', B, { op: 'emit', event: 'w', args: ['bc'], broadcast: true, rooms: ['r1'] }],
+      ['socket.broadcast with an except', B, {
+        op: 'emit', event: 'w', args: ['bce'], broadcast: true, rooms: ['r1', 'r2'], except: ['r3'],
+      }],
       ['local emit (nothing published)', A, { op: 'emit', event: 'w', args: ['loc'], local: true }],
       ['emit in /other', C, { op: 'emit', event: 'w', args: ['other'] }],
       ['fetchSockets', A, { op: 'fetch', rooms: ['r2', 'r1'], except: ['r3'] }],
