@@ -274,13 +274,12 @@ static size_t js_length(const char *s)
 /* The reference's computeChannel(): a broadcast without acks to exactly
  * one room goes to the room's channel in the dynamic modes (not to a
  * socket's own room in "dynamic": one that looks like a socket id). */
-static const char *broadcast_channel(struct shard_adapter *sa, const struct sio_target *t,
-                                     char **owned)
+static const char *broadcast_channel(struct shard_adapter *sa, const json_t *rooms, char **owned)
 {
 	*owned = NULL;
-	if (!t || !t->rooms || !t->rooms[0] || t->rooms[1])
+	if (json_array_size(rooms) != 1)
 		return sa->channel;
-	const char *room = t->rooms[0];
+	const char *room = json_string_value(json_array_get(rooms, 0));
 	bool use = (sa->cl->opts.subscription_mode == SIO_REDIS_DYNAMIC && js_length(room) != 20) ||
 	           sa->cl->opts.subscription_mode == SIO_REDIS_DYNAMIC_PRIVATE;
 	if (!use)
@@ -452,8 +451,11 @@ static void shard_publish(struct sio_adapter *a, const struct sio_target *t, con
 	char *owned;
 	int r = SIO_ENOMEM;
 	if (d)
-		r = publish_on(sa, broadcast_channel(sa, t, &owned), CLUSTER_BROADCAST, d, view,
-		               (uint32_t)nbins);
+		r = publish_on(
+		        sa,
+		        broadcast_channel(sa, json_object_get(json_object_get(d, "opts"), "rooms"),
+		                          &owned),
+		        CLUSTER_BROADCAST, d, view, (uint32_t)nbins);
 	if (d)
 		free(owned);
 	if (r < 0)

@@ -218,6 +218,20 @@ out:
 	return r;
 }
 
+/* Appends names (NULL-terminated; NULL: none) to arr, each once, in the
+ * order of its first occurrence (a JavaScript Set spread). */
+static int set_append(json_t *arr, const char *const *names)
+{
+	for (size_t i = 0; names && names[i]; i++) {
+		bool seen = false;
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = strcmp(names[k], names[i]) == 0;
+		if (!seen && json_array_append_new(arr, json_string(names[i])) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 json_t *cluster_opts_json(const char *const *rooms, const char *const *except, json_t *flags)
 {
 	json_t *o = json_object();
@@ -226,12 +240,8 @@ json_t *cluster_opts_json(const char *const *rooms, const char *const *except, j
 		flags = json_object();
 	if (!o || !r || !e || !flags)
 		goto fail;
-	for (size_t i = 0; rooms && rooms[i]; i++)
-		if (json_array_append_new(r, json_string(rooms[i])) < 0)
-			goto fail;
-	for (size_t i = 0; except && except[i]; i++)
-		if (json_array_append_new(e, json_string(except[i])) < 0)
-			goto fail;
+	if (set_append(r, rooms) < 0 || set_append(e, except) < 0)
+		goto fail;
 	if (json_object_set_new(o, "rooms", r) < 0) {
 		r = NULL;
 		goto fail;

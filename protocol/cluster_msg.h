@@ -125,8 +125,9 @@ int cluster_msg_encode(int type, const json_t *data, const char *uid, const char
                        const struct sio_pkt_buf *bins, uint32_t nbins, struct buf *out);
 
 /* The opts object {rooms, except, flags} (new, NULL when out of memory):
- * rooms and except NULL-terminated (either NULL), flags a new reference
- * stolen (NULL: {}). */
+ * rooms and except NULL-terminated (either NULL), each name written once,
+ * where it first occurs (they are Sets in the reference); flags a new
+ * reference stolen (NULL: {}). */
 json_t *cluster_opts_json(const char *const *rooms, const char *const *except, json_t *flags);
 
 const char *cluster_msg_strerror(int err);

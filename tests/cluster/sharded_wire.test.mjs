@@ -130,6 +130,8 @@ async function captureScenario(kind, mode) {
       ['emit numeric room', A, { op: 'emit', event: 'w', args: ['42'], rooms: ['42'] }],
       ['emit to a socket id', B, { op: 'emit', event: 'w', args: ['sid'], rooms: [A.id] }],
       ['emit except only', A, { op: 'emit', event: 'w', args: ['ex'], except: ['r2'] }],
+      // rooms and excepts are Sets: one room here (its channel in the dynamic modes)
+      ['emit duplicate rooms', A, { op: 'emit', event: 'w', args: ['dup'], rooms: ['r1', 'r1'], except: ['r3', 'r3'] }],
       // 20 UTF-16 units (what looksLikeASocketId() counts), 40 bytes: not a room channel in dynamic
       ['emit to a 20-unit room', A, { op: 'emit', event: 'w', args: ['u'], rooms: ['\u00e9'.repeat(20)] }],
       ['emit to an astral room', A, { op: 'emit', event: 'w', args: ['a'], rooms: ['\u{1F600}'.repeat(10)] }],
