@@ -49,9 +49,9 @@ struct room_sub {
 /* A server-side event from another node awaiting this node's answer. */
 struct shard_server_ack {
 	struct sio_server_ack base;
-	struct list link;         /* shard_adapter.server_acks */
-	struct shard_adapter *sa; /* NULL once the adapter is gone */
-	char *requester;          /* the asking node's uid */
+	struct list link; /* shard_adapter.server_acks */
+	struct shard_adapter *sa;
+	char *requester; /* the asking node's uid */
 	json_t *request_id;
 };
 
@@ -1228,13 +1228,9 @@ static void shard_destroy(struct sio_adapter *a)
 		ack_op_end(container_of(sa->ack_ops.next, struct ack_op, link), SIO_ECLOSED);
 	while (!list_empty(&sa->remote_bcasts))
 		remote_bcast_free(container_of(sa->remote_bcasts.next, struct remote_bcast, link));
-	/* answers still owed to others' server-side events go nowhere */
-	while (!list_empty(&sa->server_acks)) {
-		struct shard_server_ack *ack =
-		        container_of(sa->server_acks.next, struct shard_server_ack, link);
-		list_remove(&ack->link);
-		ack->sa = NULL;
-	}
+	/* answers not given yet are freed (sioc.h: at sio_server_destroy()) */
+	while (!list_empty(&sa->server_acks))
+		server_ack_free(container_of(sa->server_acks.next, struct shard_server_ack, link));
 	adapter_memory_on_rooms(sa->mem, NULL, NULL);
 	sa->mem->ops->destroy(sa->mem);
 	buf_free(&sa->out);
