@@ -1053,13 +1053,11 @@ static void server_ack_free(struct shard_server_ack *ack)
 static void server_ack_reply(struct sio_server_ack *base, json_t *arg)
 {
 	struct shard_server_ack *ack = container_of(base, struct shard_server_ack, base);
-	if (ack->sa) {
-		json_t *d = response_data(ack->request_id, "packet", arg);
-		if (d)
-			publish_response(ack->sa, ack->requester, CLUSTER_SERVER_SIDE_EMIT_RESPONSE,
-			                 d, NULL, 0);
-		json_decref(d);
-	}
+	json_t *d = response_data(ack->request_id, "packet", arg);
+	if (d)
+		publish_response(ack->sa, ack->requester, CLUSTER_SERVER_SIDE_EMIT_RESPONSE, d,
+		                 NULL, 0);
+	json_decref(d);
 	json_decref(arg);
 	server_ack_free(ack);
 }
