@@ -1159,11 +1159,14 @@ static int run_peer_vectors(const char *script)
 /* Everything sioc encoded, read back by both notepack versions. */
 static void run_peer_check(const char *script)
 {
-	char path[] = "/tmp/test_msgpack_value.XXXXXX", cmd[4096], *line = NULL;
+	const char *tmp = getenv("TMPDIR");
+	char path[2048], cmd[4096], *line = NULL;
 	size_t cap = 0;
-	int fd = mkstemp(path), ok = 0, done = 0, lines = 0;
+	int fd, ok = 0, done = 0, lines = 0;
 	FILE *f;
 
+	snprintf(path, sizeof(path), "%s/test_msgpack_value.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	fd = mkstemp(path);
 	if (!CHECK(fd >= 0))
 		return;
 	for (size_t i = 0; i < encoded.len; i++)
