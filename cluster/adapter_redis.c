@@ -750,25 +750,24 @@ static void serve_broadcast(struct redis_adapter *ra, json_t *req, const struct 
 		serving_end(sv);
 }
 
-/* The names of every room of this node. */
+/* The names of every room of this node, each once, in the order the
+ * sockets (in connection order) joined them. */
 static json_t *all_rooms(struct redis_adapter *ra)
 {
-	json_t *set = json_object();
+	json_t *seen = json_object();
+	json_t *arr = json_array();
 	struct sio_namespace *nsp = ra->base.nsp;
-	for (struct list *n = nsp->sockets.next; set && n != &nsp->sockets; n = n->next) {
+	for (struct list *n = nsp->sockets.next; seen && arr && n != &nsp->sockets; n = n->next) {
 		struct sio_socket *s = container_of(n, struct sio_socket, nsp_link);
 		const char *room;
-		for (size_t i = 0; ra_room_at(&ra->base, s, i, &room); i++)
-			json_object_set_new(set, room, json_true());
+		for (size_t i = 0; ra_room_at(&ra->base, s, i, &room); i++) {
+			if (json_object_get(seen, room))
+				continue;
+			json_object_set_new(seen, room, json_true());
+			json_array_append_new(arr, json_string(room));
+		}
 	}
-	json_t *arr = json_array();
-	const char *k;
-	json_t *v;
-	json_object_foreach(set, k, v)
-	{
-		json_array_append_new(arr, json_string(k));
-	}
-	json_decref(set);
+	json_decref(seen);
 	return arr;
 }
 

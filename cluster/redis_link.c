@@ -39,7 +39,8 @@ struct pending {
 	bool publish; /* lost unanswered: counted as dropped */
 };
 
-enum conn_state { CONN_DOWN, CONN_CONNECTING, CONN_UP };
+/* AUTH: connected, AUTH sent, its answer awaited (nothing else is sent) */
+enum conn_state { CONN_DOWN, CONN_CONNECTING, CONN_AUTH, CONN_UP };
 
 struct conn {
 	struct redis_link *l;
@@ -86,6 +87,7 @@ struct redis_link {
 
 static void conn_connect(struct conn *c);
 static void conn_lost(struct conn *c, const char *why);
+static void conn_ready(struct conn *c);
 
 static void enter(struct redis_link *l)
 {
@@ -121,7 +123,7 @@ static size_t conn_command(struct conn *c, int argc, const char *const *argv, co
 		c->out.len = before;
 		return 0;
 	}
-	if (c->state == CONN_UP)
+	if (c->state >= CONN_AUTH)
 		ev_io_start(c->l->loop, &c->wio);
 	return c->out.len - before;
 }
@@ -263,6 +265,20 @@ static void conn_read(struct conn *c)
 		}
 		if (!reply)
 			return;
+		if (c->state == CONN_AUTH) {
+			redisReply *r = reply;
+			if (r->type == REDIS_REPLY_ERROR) {
+				char why[256];
+				snprintf(why, sizeof(why), "AUTH refused: %.*s", (int)r->len,
+				         r->str);
+				freeReplyObject(reply);
+				conn_lost(c, why);
+				return;
+			}
+			freeReplyObject(reply);
+			conn_ready(c);
+			continue;
+		}
 		if (c->is_sub)
 			on_sub_reply(l, reply);
 		else
@@ -294,18 +310,6 @@ static void conn_flush(struct conn *c)
 	ev_io_stop(c->l->loop, &c->wio);
 }
 
-static void conn_send_auth(struct conn *c)
-{
-	struct redis_link *l = c->l;
-	if (!l->password)
-		return;
-	const char *argv[] = {"AUTH", l->password};
-	size_t lens[] = {4, strlen(l->password)};
-	size_t bytes = conn_command(c, 2, argv, lens);
-	if (!c->is_sub && bytes)
-		ring_push(l, &(struct pending){.bytes = bytes});
-}
-
 static const char *const sub_cmds[] = {"SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE"};
 static const char *const unsub_cmds[] = {"UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE"};
 
@@ -316,17 +320,15 @@ static void sub_send(struct conn *c, const char *const *cmds, const struct sub *
 	conn_command(c, 2, argv, lens);
 }
 
-static void conn_up(struct conn *c)
+/* Connected, and authenticated when a password is set: subscriptions
+ * are sent again, commands may go. */
+static void conn_ready(struct conn *c)
 {
 	struct redis_link *l = c->l;
 	c->state = CONN_UP;
 	c->backoff_ms = 0;
-	timer_cancel(l->wheel, &c->timer);
-	ev_io_stop(l->loop, &c->wio);
-	ev_io_start(l->loop, &c->rio);
 	c->was_up = true;
 	c->down_noted = false;
-	conn_send_auth(c);
 	if (c->is_sub)
 		for (const struct sub *s = l->subs; s; s = s->next)
 			sub_send(c, sub_cmds, s);
@@ -346,6 +348,24 @@ static void conn_up(struct conn *c)
 	}
 }
 
+/* The TCP connection is made: AUTH first when a password is set. */
+static void conn_up(struct conn *c)
+{
+	struct redis_link *l = c->l;
+	timer_cancel(l->wheel, &c->timer);
+	ev_io_stop(l->loop, &c->wio);
+	ev_io_start(l->loop, &c->rio);
+	if (!l->password) {
+		conn_ready(c);
+		return;
+	}
+	c->state = CONN_AUTH;
+	const char *argv[] = {"AUTH", l->password};
+	size_t lens[] = {4, strlen(l->password)};
+	if (!conn_command(c, 2, argv, lens))
+		conn_lost(c, "out of memory");
+}
+
 static void conn_io(struct ev_loop *loop, ev_io *w, int revents)
 {
 	(void)loop;
@@ -361,10 +381,10 @@ static void conn_io(struct ev_loop *loop, ev_io *w, int revents)
 			conn_lost(c, strerror(err));
 		else
 			conn_up(c);
-	} else if (c->state == CONN_UP) {
+	} else if (c->state >= CONN_AUTH) {
 		if (revents & EV_READ)
 			conn_read(c);
-		if (c->state == CONN_UP && (revents & EV_WRITE))
+		if (c->state >= CONN_AUTH && (revents & EV_WRITE))
 			conn_flush(c);
 	}
 	leave(l);
@@ -409,7 +429,7 @@ static void conn_schedule(struct conn *c)
 static void conn_lost(struct conn *c, const char *why)
 {
 	struct redis_link *l = c->l;
-	bool was = c->state == CONN_UP;
+	bool was = c->state == CONN_UP || (c->state == CONN_AUTH && c->was_up);
 	conn_close_fd(c);
 	c->state = CONN_DOWN;
 	timer_cancel(l->wheel, &c->timer);

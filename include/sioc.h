@@ -666,8 +666,10 @@ SIO_API int sio_namespace_disconnect_sockets(sio_namespace *nsp, const struct si
 /* The sockets of a selection on every node: `sockets` is an array of
  * objects {id, handshake, rooms, data} as the reference's RemoteSocket
  * (handshake {headers, time, address, xdomain, secure, issued, url,
- * query, auth}; data: sio_socket_set_json_data(), null when unset),
- * this node's first. err 0 or SIO_ETIMEDOUT (the answers that came). */
+ * query, auth}; data: sio_socket_set_json_data(), {} when unset),
+ * this node's first. err 0 or SIO_ETIMEDOUT (the answers that came; the
+ * reference rejects instead). With Redis unreachable, this node's
+ * sockets and err 0, as a node alone. */
 typedef void (*sio_fetch_fn)(sio_namespace *nsp, int err, json_t *sockets, void *userdata);
 /* Returns 0, SIO_EINVAL (NULL nsp or fn, a dynamic parent) or
  * SIO_ENOMEM. */
@@ -686,12 +688,14 @@ typedef void (*sio_server_event_fn)(sio_namespace *nsp, const char *event, json_
 /* Sends `arg` (stolen; NULL: null) as this node's answer and frees ack.
  * NULL ack is a no-op. */
 SIO_API void sio_server_ack_reply(sio_server_ack *ack, json_t *arg);
-/* Sets the namespace's handler of server-side events (fn NULL: none).
+/* Sets the namespace's handler of server-side events (fn NULL: none); on
+ * a dynamic parent, the handler of the namespaces it makes from now on.
  * Returns 0 or SIO_EINVAL (NULL nsp). */
 SIO_API int sio_namespace_on_server_event(sio_namespace *nsp, sio_server_event_fn fn,
 					  void *userdata);
 /* Sends the event to the other nodes; args (an array, stolen; NULL: no
- * arguments). Without Redis nobody hears it: 0. Returns 0, SIO_EINVAL
+ * arguments). Without Redis nobody hears it: 0 (with Redis down it is
+ * dropped and counted: 0 too). Returns 0, SIO_EINVAL
  * (NULL nsp or event, args not an array), SIO_ERESERVED or SIO_ENOMEM. */
 SIO_API int sio_namespace_server_side_emit(sio_namespace *nsp, const char *event, json_t *args);
 /* Answers of the other nodes (or of the clients, for
@@ -701,8 +705,8 @@ typedef void (*sio_responses_fn)(sio_namespace *nsp, int err, json_t *responses,
 				 void *userdata);
 /* The same, waiting for every other node's answer (the first argument of
  * its ack) for timeout_ms (0: the Redis options' requests_timeout). err
- * 0, or SIO_ETIMEDOUT with the answers that came. Without Redis: 0 and
- * []. Returns 0 or an error of sio_namespace_server_side_emit() (SIO_EINVAL
+ * 0, or SIO_ETIMEDOUT with the answers that came. Without Redis (or with
+ * Redis unreachable): 0 and []. Returns 0 or an error of sio_namespace_server_side_emit() (SIO_EINVAL
  * also for a NULL fn). */
 SIO_API int sio_namespace_server_side_emit_with_ack(sio_namespace *nsp, const char *event,
 						    json_t *args, uint32_t timeout_ms,
@@ -802,7 +806,8 @@ SIO_API void sio_redis_options_init(struct sio_redis_options *opts);
  * retry until they succeed. Returns 0, SIO_EINVAL (NULL srv, port out of
  * range, empty host or key, zero requests_timeout or max_queued_bytes, a
  * subscription mode out of range, a server speaking plain Engine.IO),
- * SIO_ESTATE (listening already, or Redis set already) or SIO_ENOMEM. */
+ * SIO_ESTATE (listening already, or Redis set already) or SIO_ENOMEM.
+ * (sharded: SIO_EINVAL while this build has no sharded adapter.) */
 SIO_API int sio_server_use_redis(sio_server *srv, const struct sio_redis_options *opts);
 
 /* ------------------------------------------------------------------ */

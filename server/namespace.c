@@ -95,6 +95,8 @@ struct sio_namespace *namespace_for_connect(struct sio_layer *io, const char *na
 		nsp->child = true;
 		nsp->ev = p->ev;
 		nsp->ev_userdata = p->ev_userdata;
+		nsp->server_event = p->server_event;
+		nsp->server_event_ud = p->server_event_ud;
 		if (p->nmws) {
 			nsp->mws = malloc(p->nmws * sizeof(*nsp->mws));
 			if (!nsp->mws) {

@@ -212,3 +212,77 @@ test('without Redis: fetch, count, server-side emit and broadcast with acks answ
     });
     await node.stop();
   });
+
+// A Redis with a password (requirepass): AUTH goes first on both
+// connections; a wrong password is a failed connection, logged and
+// retried, and the node stays out of the cluster.
+test('AUTH: the right password joins, a wrong one is refused and retried',
+  { skip: !SIOC_SERVER && 'needs $SIOC_CLUSTER_SERVER', timeout: 60000 }, async () => {
+    const { spawn } = await import('node:child_process');
+    const port = await freePort();
+    const proc = spawn(process.env.REDIS_SERVER ?? '/usr/bin/redis-server', [
+      '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+      '--requirepass', 'sekret', '--daemonize', 'no',
+    ], { stdio: 'ignore' });
+    const exited = new Promise((resolve) => proc.on('exit', resolve));
+    try {
+      const good = await startNode('sioc', port, {
+        name: 'good', args: ['--redis-password', 'sekret', '--metrics', 'on'],
+      });
+      const bad = await startNode('sioc', port, {
+        name: 'bad', args: ['--redis-password', 'wrong', '--metrics', 'on'],
+      });
+      await eventually(async () => assert.equal((await metrics(good)).sioc_redis_connected, 1), 10000);
+      const g = await connectClient(good, 'websocket', { name: 'g' });
+      await eventually(async () => assert.deepEqual(await g.ctl({ op: 'count' }), { count: 1 }), 5000);
+      await sleep(500);
+      assert.equal((await metrics(bad)).sioc_redis_connected, 0);
+      assert.match(bad.stderr, /redis\.down: .*AUTH refused: WRONGPASS/);
+      await good.stop();
+      await bad.stop();
+    } finally {
+      proc.kill('SIGKILL');
+      await exited;
+    }
+  });
+
+// Stopped with requests pending (its own and others'): every callback is
+// called once (SIO_ECLOSED) and everything freed; exits 0, sanitizers
+// quiet (TestServer.stop() checks both).
+test('a node stopped with cross-node requests pending exits cleanly',
+  { skip: !SIOC_SERVER && 'needs $SIOC_CLUSTER_SERVER', timeout: 60000 }, async () => {
+    const { io } = await import('socket.io-client');
+    const redis = new RedisServer(await freePort());
+    await redis.start();
+    const a = await startNode('sioc', redis.port, { name: 'a' });
+    const b = await startNode('sioc', redis.port, { name: 'b' });
+    const n = await startNode('node', redis.port, { name: 'n' });
+    const rc = await redisClient(redis.port);
+    await waitSubscribed(rc, 3);
+    const ca = await connectClient(a, 'websocket', { name: 'ca' });
+    const cb = await connectClient(b, 'websocket', { name: 'cb' });
+    const mutes = [];
+    for (const node of [a, b]) {
+      const m = io(`http://127.0.0.1:${node.port}`, { forceNew: true, reconnection: false, transports: ['websocket'] });
+      await new Promise((resolve) => m.once('connect', resolve));
+      mutes.push(m);
+    }
+    n.proc.kill('SIGSTOP'); // answers nothing: a's requests wait
+    try {
+      const pending = [
+        ca.ctl({ op: 'emit-ack', event: 'ask', timeout: 20000 }, 30000),
+        ca.ctl({ op: 'fetch' }, 30000),
+        ca.ctl({ op: 'sse', event: 'x', args: [], ack: true }, 30000),
+      ].map((p) => p.catch(() => 'no answer'));
+      // b serves a's broadcast with acks: its mute client keeps it waiting
+      await eventually(async () => assert.ok(cb.got('ask').length >= 1), 5000);
+      await a.stop();
+      await b.stop();
+      const got = await Promise.all(pending);
+      assert.equal(got.length, 3);
+    } finally {
+      n.proc.kill('SIGCONT');
+      for (const m of mutes) m.disconnect();
+    }
+    await n.stop();
+  });

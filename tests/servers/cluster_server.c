@@ -10,7 +10,7 @@
  * --subscription-mode dynamic|dynamic-private|static, --specific-response
  * on|off, --requests-timeout MS, --transports polling|websocket|both,
  * --name NAME; and, sioc only (tests/cluster/faults.test.mjs), --metrics
- * on (GET /metrics) and --max-queued-bytes N. Prints "PORT <n>" once it
+ * on (GET /metrics), --max-queued-bytes N and --redis-password P. Prints "PORT <n>" once it
  * listens; SIGTERM / SIGINT stop
  * it, it frees everything and exits 0.
  *
@@ -442,6 +442,8 @@ int main(int argc, char **argv)
 			opts.metrics_path = strcmp(v, "on") == 0 ? "/metrics" : NULL;
 		else if (strcmp(a, "--max-queued-bytes") == 0) /* sioc only */
 			ro.max_queued_bytes = (size_t)atoll(v);
+		else if (strcmp(a, "--redis-password") == 0) /* sioc only */
+			ro.password = v;
 		else
 			return usage();
 	}
