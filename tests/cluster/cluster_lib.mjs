@@ -201,7 +201,7 @@ export async function clientListSum(rc, field) {
 // SHARDNUMSUB of the namespace's channel. `psub`: the pattern
 // subscriptions expected when others than the nodes hold some.
 export async function waitSubscribed(rc, n, {
-  key = 'socket.io', sharded = false, nsps = ['/', '/other'], psub, ms = 10000,
+  key = 'socket.io', sharded = false, nsps = ['/', '/other'], psub, ms = 20000,
 } = {}) {
   const patterns = psub ?? n * nsps.length;
   let last;
@@ -405,7 +405,7 @@ let markSeq = 0;
 // `origin` asks its node for a "mark" to the whole namespace, which every
 // client of `clients` must receive; a node publishes in order and each
 // connection delivers in order, so what came before the mark is there.
-export async function settle(origin, clients, ms = 5000) {
+export async function settle(origin, clients, ms = 8000) {
   const tag = `mark-${process.pid}-${++markSeq}`;
   const r = await origin.ctl({ op: 'emit', event: 'mark', args: [tag] });
   assert.deepEqual(r, {}, 'the mark emit');

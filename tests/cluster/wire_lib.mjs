@@ -123,7 +123,7 @@ export async function captureScenario(kind, { specific = false, nodeArgs = [] } 
   const rc = await redisClient(redis.port);
   const nodeFlags = ['--requests-timeout', '1500', '--specific-response', specific ? 'on' : 'off',
     ...nodeArgs];
-  const node = await startNode(kind, redis.port, { name: `wire-${kind}`, args: nodeFlags });
+  const node = await startNode(kind, redis.port, { name: 'wire', args: nodeFlags });
   const names = new Map(); // value -> placeholder
   const ours = []; // [channel, payload] published by the test
   const captured = [];
@@ -246,19 +246,30 @@ export async function captureScenario(kind, { specific = false, nodeArgs = [] } 
     const dDisconnect = D.waitDisconnect(5000);
     const eDisconnect = E.waitDisconnect(5000);
     const part2From = captured.length;
-    for (const [, r, format] of requests) {
+    // one request at a time: each is followed by a server-side emit with
+    // ack, and the next goes out once that is answered (the reference
+    // answers some requests a microtask later, and their effects must not
+    // overlap)
+    let seq = 0;
+    const isEnd = (rid) => typeof rid === 'string' && rid.startsWith('rq-end-');
+    for (const [name, r, format] of requests) {
       let payload;
       if (format === 'garbage') payload = Buffer.from([0xc1, 0x00, 0x7b]);
       else if (format === 'msgpack') payload = notepack.encode(r);
       else payload = JSON.stringify(r);
       await publish(reqCh('/'), payload);
+      const end = `rq-end-${++seq}`;
+      await publish(reqCh('/'), JSON.stringify({
+        uid: PEER_UID, requestId: end, type: 6, data: ['end', seq],
+      }));
+      // (the request itself is captured too: wait for the answer)
+      await eventually(() => assert.ok(captured.some((m) => m.value?.requestId === end &&
+        m.channel.startsWith(`${KEY}-response#`)),
+        `the node answers a server-side emit after the request ${name}`), 5000);
     }
-    // the end: a request answered after all the others were read
-    await publish(reqCh('/'), JSON.stringify({
-      uid: PEER_UID, requestId: 'rq-end', type: 6, data: ['end'],
-    }));
-    await eventually(() => assert.ok(captured.some((m) => m.value?.requestId === 'rq-end')), 5000);
     // the answers of the broadcast with ack come from the clients
+    await eventually(() => assert.ok(captured.some((m) => m.value?.requestId === 'rq-bcast' &&
+      m.value?.type === 9)), 3000).catch(() => {});
     await sleep(300);
     answers['disconnect by sid'] = await dDisconnect;
     answers['disconnect by opts'] = await eDisconnect;
@@ -302,7 +313,7 @@ export async function captureScenario(kind, { specific = false, nodeArgs = [] } 
     reqSegments.set('(anything else)', []);
     for (const m of fromNode.filter((x) => x.i >= part2From)) {
       const rid = m.value?.requestId;
-      if (rid === 'rq-end') continue;
+      if (isEnd(rid)) continue;
       // the node's own requests (the last fetch below) are not answers
       if (nodeUid !== undefined && m.value?.uid === nodeUid) continue;
       const entry = requests.find(([, r]) => r?.requestId === rid);
