@@ -785,7 +785,8 @@ struct sio_redis_options {
 	uint32_t requests_timeout; /* ms a cross-node request waits, 5000 */
 	/* answers to this node's requests on its own channel
 	 * (<key>-response#<nsp>#<uid>#), the reference's
-	 * publishOnSpecificResponseChannel; false */
+	 * publishOnSpecificResponseChannel; false. The sharded adapter
+	 * always answers on the asking node's own channel. */
 	bool publish_on_specific_response_channel;
 	/* the reference's createShardedAdapter() (Redis 7 SPUBLISH /
 	 * SSUBSCRIBE); false */
