@@ -729,8 +729,9 @@ SIO_API int sio_namespace_emit_with_ack(sio_namespace *nsp, const struct sio_tar
 					uint32_t timeout_ms, sio_responses_fn fn, void *userdata);
 
 /* The number of nodes serving the namespace: PUBSUB NUMSUB of its request
- * channel with Redis, 1 without (err 0); err SIO_ECLOSED and 0 when Redis
- * is unreachable. */
+ * channel with Redis (PUBSUB SHARDNUMSUB of <key>#<nsp># with the sharded
+ * adapter), 1 without (err 0); err SIO_ECLOSED and 0 when Redis is
+ * unreachable. */
 typedef void (*sio_count_fn)(sio_namespace *nsp, int err, size_t count, void *userdata);
 /* Returns 0, SIO_EINVAL (NULL nsp or fn) or SIO_ENOMEM. */
 SIO_API int sio_namespace_server_count(sio_namespace *nsp, sio_count_fn fn, void *userdata);
@@ -756,6 +757,19 @@ SIO_API int sio_namespace_server_count(sio_namespace *nsp, sio_count_fn fn, void
  * dropped, counted (sio_server_stats() redis_dropped) and logged: never
  * queued without bound. Long-polling clients need sticky sessions across
  * nodes, as with the reference.
+ *
+ * With `sharded` the node speaks createShardedAdapter() instead (Redis 7
+ * sharded pub/sub; every node of the cluster must use it): each namespace
+ * SSUBSCRIBEs <key>#<nsp># and its own <key>#<nsp>#<uid>#, messages are
+ * socket.io-adapter's ClusterAdapter messages (JSON, msgpack when they
+ * carry binary), and the number of nodes is PUBSUB SHARDNUMSUB
+ * <key>#<nsp>#, as the reference counts them (its sharded adapter sends
+ * no heartbeats). In the dynamic subscription modes a node also
+ * subscribes to <key>#<nsp>#<room># for each room it holds (dynamic:
+ * not the sockets' own rooms; dynamic-private: those too), and an emit to
+ * exactly one such room (without acks) is published there only.
+ * requests_timeout applies to its requests as to the classic adapter's
+ * (the reference's fixed 5000 ms is the default).
  */
 enum sio_redis_subscription_mode {
 	SIO_REDIS_DYNAMIC = 0,         /* the reference's "dynamic" (default) */
@@ -771,7 +785,8 @@ struct sio_redis_options {
 	uint32_t requests_timeout; /* ms a cross-node request waits, 5000 */
 	/* answers to this node's requests on its own channel
 	 * (<key>-response#<nsp>#<uid>#), the reference's
-	 * publishOnSpecificResponseChannel; false */
+	 * publishOnSpecificResponseChannel; false. The sharded adapter
+	 * always answers on the asking node's own channel. */
 	bool publish_on_specific_response_channel;
 	/* the reference's createShardedAdapter() (Redis 7 SPUBLISH /
 	 * SSUBSCRIBE); false */
