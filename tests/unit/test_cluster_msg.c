@@ -13,21 +13,6 @@
 
 #define UID "0123456789abcdef"
 
-static uint8_t *unhex(const char *h, size_t *len)
-{
-	size_t n = strlen(h) / 2;
-	uint8_t *b = malloc(n ? n : 1);
-	if (!b)
-		out_of_memory();
-	for (size_t i = 0; i < n; i++) {
-		unsigned v;
-		sscanf(h + 2 * i, "%2x", &v);
-		b[i] = (uint8_t)v;
-	}
-	*len = n;
-	return b;
-}
-
 /* Encodes (type, data) and compares with want (JSON text, or hex: for
  * msgpack). data stolen. */
 static void check_encode(int line, int type, json_t *data, const struct sio_pkt_buf *bins,
