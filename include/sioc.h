@@ -639,6 +639,9 @@ struct sio_target {
 	const char *const *except;
 	const sio_socket *except_socket;
 	bool volatile_; /* skip sockets whose transport cannot take it now */
+	/* this node only, the reference's io.local: with Redis on
+	 * (sio_server_use_redis()), nothing is told to the other nodes */
+	bool local;
 };
 
 /* Emits to a selection (t NULL: every socket of the namespace), encoding
@@ -655,7 +658,15 @@ SIO_API int sio_socket_broadcast(sio_socket *sock, const struct sio_target *t, c
 
 /* Server-side operations on a selection (t NULL: all). The int ones
  * return 0, SIO_EINVAL (NULL nsp or room) or SIO_ENOMEM (join: some
- * sockets may have joined). */
+ * sockets may have joined). With Redis on (sio_server_use_redis()),
+ * sio_namespace_emit(), sio_socket_broadcast(), sockets_join, _leave and
+ * disconnect_sockets also reach the sockets of every other node (unless
+ * t->local), fire-and-forget as in the reference: the local part is done
+ * before the call returns, the other nodes act when the message reaches
+ * them; a message Redis cannot take now is dropped and counted
+ * (sio_server_stats() redis_dropped). sio_namespace_fetch_sockets() is
+ * this node's sockets only; sio_namespace_fetch_sockets_async() asks
+ * every node. */
 /* Writes up to max sockets to out (borrowed pointers, valid until the loop
  * runs again; out may be NULL when max is 0, to count); returns how many
  * the selection holds. */
@@ -667,6 +678,174 @@ SIO_API int sio_namespace_sockets_leave(sio_namespace *nsp, const struct sio_tar
 					const char *room);
 SIO_API int sio_namespace_disconnect_sockets(sio_namespace *nsp, const struct sio_target *t,
 					     bool close);
+
+/* ------------------------------------------------------------------ */
+/* Cluster-wide operations (every node with Redis; this node without)    */
+/* ------------------------------------------------------------------ */
+/*
+ * Each call below answers through its callback, always on a later loop
+ * turn (never inside the call), exactly once, unless the call fails: then
+ * the callback is never called. Without Redis they answer with this
+ * node's result. With Redis they ask every node of the cluster (over the
+ * request channel of the reference's adapter) and answer when every node
+ * has (the number of nodes is Redis's PUBSUB NUMSUB of that channel) or
+ * when the time is over (the Redis options' requests_timeout, or the
+ * call's timeout_ms) with err SIO_ETIMEDOUT and what arrived until then.
+ *
+ * When the server is destroyed with requests pending, each callback is
+ * called once more with err SIO_ECLOSED (empty results) during
+ * sio_server_destroy(): nsp may be read (its name) but nothing may be
+ * emitted then. JSON handed to callbacks is borrowed: valid during the
+ * call only.
+ */
+
+/* The sockets of a selection on every node: `sockets` is an array of
+ * objects {id, handshake, rooms, data} as the reference's RemoteSocket
+ * (handshake {headers, time, address, xdomain, secure, issued, url,
+ * query, auth}; data: sio_socket_set_json_data(), {} when unset),
+ * this node's first. err 0 or SIO_ETIMEDOUT (the answers that came; the
+ * reference rejects instead). With Redis unreachable, this node's
+ * sockets and err 0, as a node alone. */
+typedef void (*sio_fetch_fn)(sio_namespace *nsp, int err, json_t *sockets, void *userdata);
+/* Returns 0, SIO_EINVAL (NULL nsp or fn, a dynamic parent) or
+ * SIO_ENOMEM. */
+SIO_API int sio_namespace_fetch_sockets_async(sio_namespace *nsp, const struct sio_target *t,
+					      sio_fetch_fn fn, void *userdata);
+
+/* Server-side events, the reference's serverSideEmit(): sent to every
+ * other node's handler of the namespace (never to this node's). */
+typedef struct sio_server_ack sio_server_ack;
+/* A server-side event from another node. `args` borrowed (the arguments
+ * after the name); `ack` is NULL unless the sender waits for an answer:
+ * then answer once with sio_server_ack_reply(), now or later (an ack not
+ * answered is freed at sio_server_destroy()). */
+typedef void (*sio_server_event_fn)(sio_namespace *nsp, const char *event, json_t *args,
+				    sio_server_ack *ack, void *userdata);
+/* Sends `arg` (stolen; NULL: null) as this node's answer and frees ack.
+ * NULL ack is a no-op. */
+SIO_API void sio_server_ack_reply(sio_server_ack *ack, json_t *arg);
+/* Sets the namespace's handler of server-side events (fn NULL: none); on
+ * a dynamic parent, the handler of the namespaces it makes from now on.
+ * Returns 0 or SIO_EINVAL (NULL nsp). */
+SIO_API int sio_namespace_on_server_event(sio_namespace *nsp, sio_server_event_fn fn,
+					  void *userdata);
+/* Sends the event to the other nodes; args (an array, stolen; NULL: no
+ * arguments). Without Redis nobody hears it: 0 (with Redis down it is
+ * dropped and counted: 0 too). Returns 0, SIO_EINVAL
+ * (NULL nsp or event, args not an array), SIO_ERESERVED or SIO_ENOMEM. */
+SIO_API int sio_namespace_server_side_emit(sio_namespace *nsp, const char *event, json_t *args);
+/* Answers of the other nodes (or of the clients, for
+ * sio_namespace_emit_with_ack()): `responses` an array, one element per
+ * answer, in the order they came. */
+typedef void (*sio_responses_fn)(sio_namespace *nsp, int err, json_t *responses,
+				 void *userdata);
+/* The same, waiting for every other node's answer (the first argument of
+ * its ack) for timeout_ms (0: the Redis options' requests_timeout). err
+ * 0, or SIO_ETIMEDOUT with the answers that came. Without Redis (or with
+ * Redis unreachable): 0 and []. Returns 0 or an error of sio_namespace_server_side_emit() (SIO_EINVAL
+ * also for a NULL fn). */
+SIO_API int sio_namespace_server_side_emit_with_ack(sio_namespace *nsp, const char *event,
+						    json_t *args, uint32_t timeout_ms,
+						    sio_responses_fn fn, void *userdata);
+
+/* Emits to a selection of every node and collects each client's
+ * acknowledgement (its first argument; binary in it as its placeholder),
+ * the reference's io.timeout(ms).emit(event, ...args, cb): err 0 once
+ * every node told how many clients it sent to and all of them answered,
+ * SIO_ETIMEDOUT after timeout_ms (required, > 0) with the answers that
+ * came. args stolen, bins copied. The acknowledgement ids are the
+ * namespace's (one counter for these and sio_socket_emit_with_ack(), as
+ * the reference's nsp._ids), so they never collide with a socket's own.
+ * Returns 0, SIO_EINVAL (NULL nsp, event or fn, zero timeout, args not an
+ * array, NULL bins with nbins, a dynamic parent), SIO_ERESERVED,
+ * SIO_ETOOBIG or SIO_ENOMEM. */
+SIO_API int sio_namespace_emit_with_ack(sio_namespace *nsp, const struct sio_target *t,
+					const char *event, json_t *args,
+					const struct sio_binary *bins, size_t nbins,
+					uint32_t timeout_ms, sio_responses_fn fn, void *userdata);
+
+/* The number of nodes serving the namespace: PUBSUB NUMSUB of its request
+ * channel with Redis (PUBSUB SHARDNUMSUB of <key>#<nsp># with the sharded
+ * adapter), 1 without (err 0); err SIO_ECLOSED and 0 when Redis is
+ * unreachable. */
+typedef void (*sio_count_fn)(sio_namespace *nsp, int err, size_t count, void *userdata);
+/* Returns 0, SIO_EINVAL (NULL nsp or fn) or SIO_ENOMEM. */
+SIO_API int sio_namespace_server_count(sio_namespace *nsp, sio_count_fn fn, void *userdata);
+
+/* ------------------------------------------------------------------ */
+/* Redis: one cluster with sioc and Node nodes                           */
+/* ------------------------------------------------------------------ */
+/*
+ * With sio_server_use_redis() the server is one node of a cluster that
+ * shares a Redis server, wire-compatible with @socket.io/redis-adapter
+ * 8.3 (createAdapter(), the classic pub/sub adapter; its key, channels,
+ * msgpack messages and request types 0-9): Node nodes with that adapter
+ * and sioc nodes on the same Redis and key are one cluster. Messages of
+ * @socket.io/redis-emitter are delivered too.
+ *
+ * Two connections to Redis (commands, subscriptions) run on the server's
+ * loop and never block it (host should be an address: a name is resolved
+ * with getaddrinfo(), which blocks). When Redis is unreachable (at start
+ * or later) the node serves its own clients, logs ("redis.down", rate
+ * limited) and retries (100 ms, doubling to 5 s); once back it
+ * subscribes again. What is published while Redis is down or slow past
+ * max_queued_bytes (bytes sent and not yet acknowledged by Redis) is
+ * dropped, counted (sio_server_stats() redis_dropped) and logged: never
+ * queued without bound. Long-polling clients need sticky sessions across
+ * nodes, as with the reference.
+ *
+ * With `sharded` the node speaks createShardedAdapter() instead (Redis 7
+ * sharded pub/sub; every node of the cluster must use it): each namespace
+ * SSUBSCRIBEs <key>#<nsp># and its own <key>#<nsp>#<uid>#, messages are
+ * socket.io-adapter's ClusterAdapter messages (JSON, msgpack when they
+ * carry binary), and the number of nodes is PUBSUB SHARDNUMSUB
+ * <key>#<nsp>#, as the reference counts them (its sharded adapter sends
+ * no heartbeats). In the dynamic subscription modes a node also
+ * subscribes to <key>#<nsp>#<room># for each room it holds (dynamic:
+ * not the sockets' own rooms; dynamic-private: those too), and an emit to
+ * exactly one such room (without acks) is published there only.
+ * requests_timeout applies to its requests as to the classic adapter's
+ * (the reference's fixed 5000 ms is the default).
+ */
+enum sio_redis_subscription_mode {
+	SIO_REDIS_DYNAMIC = 0,         /* the reference's "dynamic" (default) */
+	SIO_REDIS_DYNAMIC_PRIVATE = 1, /* "dynamic-private" */
+	SIO_REDIS_STATIC = 2,          /* "static" */
+};
+
+struct sio_redis_options {
+	const char *host;     /* "127.0.0.1" */
+	int port;             /* 6379 */
+	const char *password; /* AUTH with it when set; NULL */
+	const char *key;      /* channel prefix, "socket.io" */
+	uint32_t requests_timeout; /* ms a cross-node request waits, 5000 */
+	/* answers to this node's requests on its own channel
+	 * (<key>-response#<nsp>#<uid>#), the reference's
+	 * publishOnSpecificResponseChannel; false. The sharded adapter
+	 * always answers on the asking node's own channel. */
+	bool publish_on_specific_response_channel;
+	/* the reference's createShardedAdapter() (Redis 7 SPUBLISH /
+	 * SSUBSCRIBE); false */
+	bool sharded;
+	enum sio_redis_subscription_mode subscription_mode; /* sharded only */
+	/* bytes of messages sent to Redis and not yet acknowledged, past
+	 * which new ones are dropped; 16 MiB */
+	size_t max_queued_bytes;
+};
+
+/* Fills opts with the defaults above. */
+SIO_API void sio_redis_options_init(struct sio_redis_options *opts);
+
+/* Makes the server a node of the Redis cluster described by opts (copied;
+ * NULL: the defaults). Call once, before sio_server_listen(); every
+ * namespace, existing or made later, uses Redis. Redis need not be
+ * reachable yet: the connections start when the server listens and
+ * retry until they succeed. Returns 0, SIO_EINVAL (NULL srv, port out of
+ * range, empty host or key, zero requests_timeout or max_queued_bytes, a
+ * subscription mode out of range, a server speaking plain Engine.IO),
+ * SIO_ESTATE (listening already, or Redis set already) or SIO_ENOMEM.
+ * (sharded: SIO_EINVAL while this build has no sharded adapter.) */
+SIO_API int sio_server_use_redis(sio_server *srv, const struct sio_redis_options *opts);
 
 /* ------------------------------------------------------------------ */
 /* Proxies, metrics and logs                                             */
@@ -761,8 +940,24 @@ struct sio_server_stats {
 	uint64_t loop_turns[SIO_STATS_LOOP_BUCKETS];
 	uint64_t loop_turn_us_sum;
 
-	/* added later (read them only when size says they were filled) */
-	uint64_t refused_tls; /* TLS handshakes failed or timed out, renegotiations */
+	/* connection state recovery (0 when it is off), gauges: the sessions
+	 * kept for sockets that left, and the history of emits, one record
+	 * per emit however many sockets it went to (history_bytes: what the
+	 * records and the encoded packets they share count against
+	 * max_history_bytes) */
+	uint64_t recovery_sessions;
+	uint64_t history_records;
+	uint64_t history_bytes;
+	/* Redis (sio_server_use_redis(); all 0 without): messages published
+	 * (broadcasts, requests, answers), received on the subscriptions,
+	 * dropped (Redis down, or max_queued_bytes reached), and
+	 * reconnections after a loss; gauges: both connections up (1), bytes
+	 * sent to Redis and not yet acknowledged (at most max_queued_bytes) */
+	uint64_t redis_published, redis_received, redis_dropped, redis_reconnects;
+	uint64_t redis_connected, redis_queued_bytes;
+
+	/* TLS (opts.tls): handshakes failed or timed out, renegotiations */
+	uint64_t refused_tls;
 };
 
 /* Fills st (up to st->size bytes) with the server's numbers now. Returns

@@ -41,22 +41,34 @@
 
 #include <jansson.h>
 
+#include "protocol/msgpack_value.h"
 #include "protocol/sio_packet.h"
 
 /*
  * Errors of this codec, beside the SIO_PKT_E* codes it shares with the
  * JSON one (see sio_msgpack_decode()); sio_msgpack_strerror() names both.
+ * All but SIO_MSGPACK_ENOTMAP are msgpack_value.h's codes, whose decoder
+ * reads data:
+ * - ETRUNCATED: a value runs past the end of the message;
+ * - ETRAILING: bytes after the packet's map;
+ * - EFORMAT: the byte 0xc1, which msgpack never uses;
+ * - EEXT: an ext other than notepack's three (see above);
+ * - ENOTMAP: the message is not a msgpack map;
+ * - EKEY: a map key not a string, holding NUL, or repeated;
+ * - EUTF8: a string or key that is not UTF-8;
+ * - EDEPTH: data nested deeper than SIO_PKT_MAX_DEPTH;
+ * - ESIZE: encode: a string, buffer or container over 2^32-1.
  */
 enum sio_msgpack_error {
-	SIO_MSGPACK_ETRUNCATED = -20, /* a value runs past the end of the message */
-	SIO_MSGPACK_ETRAILING = -21,  /* bytes after the packet's map */
-	SIO_MSGPACK_EFORMAT = -22,    /* the byte 0xc1, which msgpack never uses */
-	SIO_MSGPACK_EEXT = -23,       /* an ext other than notepack's three (see above) */
-	SIO_MSGPACK_ENOTMAP = -24,    /* the message is not a msgpack map */
-	SIO_MSGPACK_EKEY = -25,       /* map key not a string, holding NUL, or repeated */
-	SIO_MSGPACK_EUTF8 = -26,      /* a string or key that is not UTF-8 */
-	SIO_MSGPACK_EDEPTH = -27,     /* data nested deeper than SIO_PKT_MAX_DEPTH */
-	SIO_MSGPACK_ESIZE = -28,      /* encode: a string, buffer or container over 2^32-1 */
+	SIO_MSGPACK_ETRUNCATED = MSGPACK_VALUE_ETRUNCATED,
+	SIO_MSGPACK_ETRAILING = MSGPACK_VALUE_ETRAILING,
+	SIO_MSGPACK_EFORMAT = MSGPACK_VALUE_EFORMAT,
+	SIO_MSGPACK_EEXT = MSGPACK_VALUE_EEXT,
+	SIO_MSGPACK_ENOTMAP = -24,
+	SIO_MSGPACK_EKEY = MSGPACK_VALUE_EKEY,
+	SIO_MSGPACK_EUTF8 = MSGPACK_VALUE_EUTF8,
+	SIO_MSGPACK_EDEPTH = MSGPACK_VALUE_EDEPTH,
+	SIO_MSGPACK_ESIZE = MSGPACK_VALUE_ESIZE,
 };
 
 /*

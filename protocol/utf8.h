@@ -24,4 +24,12 @@ static inline bool utf8_complete(const struct utf8_state *st)
 	return st->need == 0;
 }
 
+/* True when p[0..n) is whole, valid UTF-8. */
+static inline bool utf8_valid(const uint8_t *p, size_t n)
+{
+	struct utf8_state st = {0};
+
+	return utf8_feed(&st, p, n) && utf8_complete(&st);
+}
+
 #endif

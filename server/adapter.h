@@ -62,6 +62,27 @@ struct sio_adapter_ops {
 	/* The number of rooms on this node, each socket's own room included
 	 * (the reference's adapter.rooms.size). */
 	size_t (*rooms_count)(const struct sio_adapter *a);
+
+	/* ---- the other nodes (NULL in the in-memory adapter) ---- */
+	/* Tells the other nodes about an emit to t (never t->local), before
+	 * its local part: data is [event, ...args] with placeholders for
+	 * bins (borrowed, without a recovery offset). Fire-and-forget: a
+	 * message that cannot be sent is dropped and counted. */
+	void (*publish)(struct sio_adapter *a, const struct sio_target *t, const json_t *data,
+	                const struct sio_binary *bins, size_t nbins);
+	/* Cross-node operations, answered through fn exactly once on a later
+	 * loop turn (see sioc.h), unless they return an error (then fn is
+	 * never called). NULL: the server answers with this node's result.
+	 * data, args borrowed. */
+	int (*fetch_sockets_async)(struct sio_adapter *a, const struct sio_target *t,
+	                           sio_fetch_fn fn, void *ud);
+	int (*server_side_emit_with_ack)(struct sio_adapter *a, const char *event,
+	                                 const json_t *args, uint32_t timeout_ms,
+	                                 sio_responses_fn fn, void *ud);
+	int (*emit_with_ack)(struct sio_adapter *a, const struct sio_target *t, const json_t *data,
+	                     const struct sio_binary *bins, size_t nbins, uint32_t timeout_ms,
+	                     sio_responses_fn fn, void *ud);
+	int (*server_count)(struct sio_adapter *a, sio_count_fn fn, void *ud);
 };
 
 /* The first member of every adapter. */
@@ -72,6 +93,17 @@ struct sio_adapter {
 
 /* The in-memory adapter of nsp, or NULL when out of memory. */
 struct sio_adapter *adapter_memory_create(struct sio_namespace *nsp);
+/* Told when a room of an in-memory adapter comes to be (its first member
+ * joined: created) or goes (its last left), the reference's "create-room"
+ * and "delete-room"; own: the room is a socket's own (named by its id).
+ * Not told when the adapter is destroyed. It must not change rooms. */
+typedef void (*adapter_room_fn)(void *ud, const char *room, bool own, bool created);
+/* Sets the in-memory adapter a's room hook (fn NULL: none). */
+void adapter_memory_on_rooms(struct sio_adapter *a, adapter_room_fn fn, void *ud);
+
+/* What makes each namespace's adapter: the in-memory one unless a cluster
+ * (cluster/, through server_set_cluster()) plugs in its own. */
+typedef struct sio_adapter *(*adapter_factory_fn)(void *ud, struct sio_namespace *nsp);
 
 /* The operations on this node's sockets, built on a->ops->select: what
  * the in-memory adapter does, and the local part of any other. */
@@ -83,5 +115,57 @@ int adapter_local_sockets_join(struct sio_adapter *a, const struct sio_target *t
 int adapter_local_sockets_leave(struct sio_adapter *a, const struct sio_target *t,
                                 const char *room);
 int adapter_local_disconnect_sockets(struct sio_adapter *a, const struct sio_target *t, bool close);
+
+/* ---- what every cross-node adapter shares (adapter_cluster.c) ---- */
+
+/* Delivers an emit that came from another node to this node's sockets of
+ * t, as sio_namespace_emit()'s local part (stored for recovery when that
+ * is on, encoded once, queued through a->ops->broadcast). data ([event,
+ * ...args], placeholders for bins) is stolen. Returns the number of
+ * sockets or a SIO_E* code. */
+int namespace_deliver(struct sio_namespace *nsp, const struct sio_target *t, json_t *data,
+                      const struct sio_binary *bins, size_t nbins);
+
+/* A local socket as the reference's fetchSockets answer describes it:
+ * {id, handshake, rooms, data}. A new reference, or NULL. */
+json_t *socket_remote_json(struct sio_socket *s);
+/* This node's sockets of t (through a->ops->select) as an array of
+ * those; a new reference, or NULL when out of memory. */
+json_t *adapter_local_fetch_json(struct sio_adapter *a, const struct sio_target *t);
+
+/* A server-side event's answer, made by the adapter that received the
+ * event (the first member of its own struct). */
+struct sio_server_ack {
+	/* sends arg (stolen; never NULL) and frees the ack */
+	void (*reply)(struct sio_server_ack *ack, json_t *arg);
+	/* frees it unanswered */
+	void (*drop)(struct sio_server_ack *ack);
+};
+/* Calls the namespace's server-side event handler with data ([event,
+ * ...args], borrowed; an event name that is not a string is ignored) and
+ * ack (NULL, or the handler's to answer). Without a handler, or for a
+ * data that is no event, ack is dropped. */
+void namespace_server_event(struct sio_namespace *nsp, const json_t *data,
+                            struct sio_server_ack *ack);
+
+/*
+ * Acknowledgements of one emit from many local clients (a broadcast with
+ * acks): data is sent with a new namespace ack id to every socket of t,
+ * and each client's first answer argument goes to on_ack(ud, arg
+ * borrowed, bins of it). After timeout_ms, or ack_collect_end(), the
+ * clients' answers are no longer awaited (their pending entries go).
+ */
+struct ack_collect;
+typedef void (*ack_collect_fn)(void *ud, json_t *arg, const struct sio_binary *bins, size_t nbins);
+/* Returns the number of clients it went to (>= 0; *out set, the caller
+ * must end it with ack_collect_end() once it is done or timed out, which
+ * it learns through on_timeout) or a SIO_E* code (*out NULL). */
+int ack_collect_start(struct sio_namespace *nsp, const struct sio_target *t, const json_t *data,
+                      const struct sio_binary *bins, size_t nbins, uint32_t timeout_ms,
+                      ack_collect_fn on_ack, void (*on_timeout)(void *ud), void *ud,
+                      struct ack_collect **out);
+/* Stops awaiting answers and frees c (NULL: no-op); also from on_ack
+ * and on_timeout. Call it exactly once. */
+void ack_collect_end(struct ack_collect *c);
 
 #endif

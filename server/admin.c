@@ -215,7 +215,7 @@ static json_t *date_now(void)
 
 /* The handshake's `time`: JavaScript's Date.prototype.toString() of ms,
  * "Mon Dec 07 2026 11:09:12 GMT+0000 (Coordinated Universal Time)". */
-static json_t *js_date_string(int64_t ms)
+json_t *js_date_string(int64_t ms)
 {
 	time_t t = (time_t)(ms / 1000);
 	struct tm tm;
@@ -238,7 +238,7 @@ static const char *transport_name(sio_eio_socket *conn)
 
 /* The request's headers as Node's req.headers: a repeated one joined
  * with ", " ("; " for cookie). */
-static json_t *headers_json(const struct sio_request *req)
+json_t *request_headers_json(const struct sio_request *req)
 {
 	json_t *o = json_object();
 	const char *name, *value;
@@ -262,7 +262,7 @@ static json_t *headers_json(const struct sio_request *req)
 
 /* The query as Node's querystring.parse(): a repeated name gives an
  * array. */
-static json_t *query_json(const struct sio_request *req)
+json_t *request_query_json(const struct sio_request *req)
 {
 	json_t *o = json_object();
 	const char *name, *value;
@@ -300,7 +300,7 @@ static json_t *socket_json(struct sio_socket *s)
 	return json_pack("{s:s,s:s,s:s,s:s,s:{},s:{s:s?,s:o*,s:o*,s:I,s:b,s:o*,s:s?,s:b},s:o*}",
 	                 "id", s->id, "clientId", client_id, "transport", transport_name(conn),
 	                 "nsp", s->nsp->name, "data", "handshake", "address", address, "headers",
-	                 headers_json(req), "query", query_json(req), "issued",
+	                 request_headers_json(req), "query", request_query_json(req), "issued",
 	                 (json_int_t)s->hs.issued, "secure", s->hs.secure, "time",
 	                 js_date_string(s->hs.issued), "url", sio_request_url(req), "xdomain",
 	                 s->hs.xdomain, "rooms", rooms);

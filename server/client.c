@@ -332,6 +332,8 @@ struct sio_layer *sio_layer_create(sio_server *owner, const struct sio_server_op
 	list_init(&io->deferred);
 	list_init(&io->reap);
 	list_init(&io->nsp_cleanup);
+	list_init(&io->answers);
+	list_init(&io->collecting);
 	io->empty_object = json_object();
 	if (opts->connection_state_recovery.enabled && !(io->recovery = recovery_create(io))) {
 		sio_layer_destroy(io);
@@ -427,6 +429,7 @@ void sio_layer_destroy(struct sio_layer *io)
 	if (!io)
 		return;
 	reap_sockets(io);
+	local_answers_close(io);
 	json_decref(io->empty_object);
 	buf_free(&io->scratch);
 	while (!list_empty(&io->namespaces))

@@ -48,7 +48,9 @@ void namespace_free(struct sio_namespace *nsp)
  * Frees nsp and returns NULL when out of memory. */
 static struct sio_namespace *namespace_add(struct sio_namespace *nsp)
 {
-	nsp->adapter = adapter_memory_create(nsp);
+	struct sio_layer *io = nsp->io;
+	nsp->adapter = io->adapter_create ? io->adapter_create(io->adapter_ud, nsp)
+	                                  : adapter_memory_create(nsp);
 	if (!nsp->adapter) {
 		namespace_free(nsp);
 		return NULL;
@@ -93,6 +95,8 @@ struct sio_namespace *namespace_for_connect(struct sio_layer *io, const char *na
 		nsp->child = true;
 		nsp->ev = p->ev;
 		nsp->ev_userdata = p->ev_userdata;
+		nsp->server_event = p->server_event;
+		nsp->server_event_ud = p->server_event_ud;
 		if (p->nmws) {
 			nsp->mws = malloc(p->nmws * sizeof(*nsp->mws));
 			if (!nsp->mws) {
@@ -190,18 +194,10 @@ SIO_API int sio_namespace_use(sio_namespace *nsp, sio_middleware_fn fn, void *us
 
 /* ---- emitting to selections and server-side operations ------------------ */
 
-static int namespace_emit(sio_namespace *nsp, const struct sio_target *t, const char *event,
-			  json_t *args, const struct sio_binary *bins, size_t nbins)
+int namespace_deliver(struct sio_namespace *nsp, const struct sio_target *t, json_t *data,
+                      const struct sio_binary *bins, size_t nbins)
 {
-	int r = nsp && !nsp->parent ? emit_check(event, bins, nbins) : SIO_EINVAL;
-	if (r < 0) {
-		json_decref(args);
-		return r;
-	}
-	json_t *data;
-	r = event_array(event, args, &data);
-	if (r < 0)
-		return r;
+	int r;
 	/* stored for recovery once, with one offset, for all its recipients */
 	struct recovery *rc = nsp->io->recovery;
 	uint64_t seq = rc && !(t && t->volatile_) ? recovery_offset(rc, data) : 0;
@@ -218,6 +214,24 @@ static int namespace_emit(sio_namespace *nsp, const struct sio_target *t, const 
 	for (int i = 0; i < n; i++)
 		outbuf_unref(bufs[i]);
 	return r;
+}
+
+static int namespace_emit(sio_namespace *nsp, const struct sio_target *t, const char *event,
+			  json_t *args, const struct sio_binary *bins, size_t nbins)
+{
+	int r = nsp && !nsp->parent ? emit_check(event, bins, nbins) : SIO_EINVAL;
+	if (r < 0) {
+		json_decref(args);
+		return r;
+	}
+	json_t *data;
+	r = event_array(event, args, &data);
+	if (r < 0)
+		return r;
+	const struct sio_adapter_ops *ops = nsp->adapter->ops;
+	if (ops->publish && !(t && t->local))
+		ops->publish(nsp->adapter, t, data, bins, nbins);
+	return namespace_deliver(nsp, t, data, bins, nbins);
 }
 
 SIO_API int sio_namespace_emit(sio_namespace *nsp, const struct sio_target *t, const char *event,

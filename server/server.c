@@ -326,6 +326,44 @@ fail:
 	return NULL;
 }
 
+int server_set_cluster(struct sio_server *srv, const struct server_cluster *c)
+{
+	if (!srv->sio_layer)
+		return SIO_EINVAL;
+	if (srv->listening || srv->has_cluster)
+		return SIO_ESTATE;
+	/* every new adapter made first: nothing changes unless all are */
+	struct sio_layer *io = srv->io;
+	size_t n = 0;
+	for (struct list *k = io->namespaces.next; k != &io->namespaces; k = k->next)
+		n++;
+	struct sio_adapter **made = calloc(n ? n : 1, sizeof(*made));
+	if (!made)
+		return SIO_ENOMEM;
+	size_t i = 0;
+	for (struct list *k = io->namespaces.next; k != &io->namespaces; k = k->next, i++) {
+		made[i] = c->adapter_create(c->ud, container_of(k, struct sio_namespace, link));
+		if (!made[i]) {
+			while (i--)
+				made[i]->ops->destroy(made[i]);
+			free(made);
+			return SIO_ENOMEM;
+		}
+	}
+	i = 0;
+	for (struct list *k = io->namespaces.next; k != &io->namespaces; k = k->next, i++) {
+		struct sio_namespace *nsp = container_of(k, struct sio_namespace, link);
+		nsp->adapter->ops->destroy(nsp->adapter); /* no socket yet: nothing is lost */
+		nsp->adapter = made[i];
+	}
+	free(made);
+	srv->cluster = *c;
+	srv->has_cluster = true;
+	io->adapter_create = c->adapter_create;
+	io->adapter_ud = c->ud;
+	return 0;
+}
+
 SIO_API int sio_eio_set_events(sio_server *srv, const struct sio_eio_events *events,
 			       void *userdata)
 {
@@ -635,6 +673,11 @@ SIO_API int sio_server_listen(sio_server *srv, const char *host, int port)
 	loop_start_timers(srv);
 	srv->listening = true;
 	tick_update(srv);
+	if (srv->has_cluster) {
+		int rc = srv->cluster.start(srv->cluster.ud, srv->loop);
+		if (rc < 0)
+			return rc;
+	}
 	return 0;
 }
 
@@ -683,6 +726,8 @@ SIO_API void sio_server_destroy(sio_server *srv)
 	struct eio_hooks none = {0};
 	eio_engine_set_hooks(srv->engine, &none);
 	sio_layer_destroy(srv->io);
+	if (srv->has_cluster)
+		srv->cluster.destroy(srv->cluster.ud); /* after every adapter, before the loop */
 	admin_free(srv->admin); /* after the layer it observes, and the timers */
 	eio_engine_destroy(srv->engine);
 	pthread_mutex_destroy(&srv->calls_lock);

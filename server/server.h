@@ -28,6 +28,21 @@ struct sio_layer;
 struct ip_net;
 struct sio_admin;
 
+/* A cluster plugged in by cluster/ (sio_server_use_redis()): server/
+ * knows it only through these. */
+struct server_cluster {
+	struct sio_adapter *(*adapter_create)(void *ud, struct sio_namespace *nsp);
+	/* The server listens: its loop exists. 0 or a SIO_E* code, which
+	 * sio_server_listen() then returns. */
+	int (*start)(void *ud, struct ev_loop *loop);
+	/* Fills the redis_* numbers. */
+	void (*stats)(void *ud, struct sio_server_stats *st);
+	/* sio_server_destroy(): after every namespace (and its adapter) is
+	 * gone, before the loop. */
+	void (*destroy)(void *ud);
+	void *ud;
+};
+
 struct sio_server {
 	struct sio_server_options opts; /* strings point into the owned copies below */
 	char *path;                     /* normalised, ends with '/' */
@@ -46,6 +61,8 @@ struct sio_server {
 	struct sio_layer *io; /* the Socket.IO layer */
 	bool sio_layer;       /* plugged into the engine (off after sio_eio_set_events()) */
 	struct sio_admin *admin; /* sio_admin_instrument()'s state (admin.c), or NULL */
+	struct server_cluster cluster; /* server_set_cluster()'s; zero when none */
+	bool has_cluster;
 
 	struct ev_loop *loop;
 	ev_prepare prepare; /* flushes output once per loop turn */
@@ -80,6 +97,13 @@ struct sio_server {
  * engine's deferred work happens after it. */
 void server_enter(struct sio_server *srv);
 void server_leave(struct sio_server *srv);
+
+/* Plugs a cluster in (c copied): every namespace's adapter is made by it
+ * from now on, those that exist are replaced. Before listening. Returns
+ * 0, SIO_EINVAL (a server speaking plain Engine.IO), SIO_ESTATE
+ * (listening, or a cluster set already) or SIO_ENOMEM (nothing
+ * changed). */
+int server_set_cluster(struct sio_server *srv, const struct server_cluster *c);
 
 /* metrics.c */
 /* Appends the Prometheus page (the engine's render hook; userdata is the

@@ -91,6 +91,10 @@ struct sio_layer {
 	struct recovery *recovery;              /* NULL unless connection state recovery is on */
 	uint32_t nsp_serial;                    /* the last namespace serial given out */
 	const struct sio_observer *observer;    /* NULL unless instrumented (admin.c) */
+	adapter_factory_fn adapter_create;      /* NULL: the in-memory adapter */
+	void *adapter_ud;
+	struct list answers;                    /* struct local_answer: results due next turn */
+	struct list collecting;                 /* struct local_emit_ack: awaiting clients */
 };
 
 /* One Engine.IO connection speaking Socket.IO. */
@@ -133,6 +137,11 @@ struct sio_namespace {
 	size_t nsockets;
 	struct sio_adapter *adapter; /* NULL for a parent */
 	uint32_t serial;             /* unique in the layer (recovery records name it) */
+	/* acknowledgement ids, one counter for the namespace (the reference's
+	 * nsp._ids): a socket's own emits and broadcasts with acks */
+	int64_t next_ack_id;
+	sio_server_event_fn server_event; /* sio_namespace_on_server_event() */
+	void *server_event_ud;
 	struct list sessions;        /* recovery sessions of its sockets (recovery.c) */
 
 	struct list link; /* io->namespaces or io->parents */
@@ -168,7 +177,6 @@ struct sio_socket {
 	struct socket_rare *rare; /* sio_socket_on_any(), the events-per-second window;
 	                           * NULL while neither is in use */
 
-	int64_t next_ack_id;
 	uint64_t gen;           /* selection stamp of the in-memory adapter */
 	struct list acks_out; /* struct pending_ack: our emits awaiting a reply */
 	struct list acks_in;  /* struct sio_ack: client requests not answered yet */
@@ -253,6 +261,24 @@ void socket_rooms_changed(struct sio_socket *s);
 /* Checks an emit's event name and binaries: 0, SIO_EINVAL, SIO_ERESERVED
  * or SIO_ETOOBIG. */
 int emit_check(const char *event, const struct sio_binary *bins, size_t nbins);
+/* The namespace's next acknowledgement id. */
+int64_t namespace_ack_id(struct sio_namespace *nsp);
+/* Waits for the client's ACK of id on s: fn(s, 0, args...) when it comes,
+ * fn(s, SIO_ECLOSED, ...) when the socket leaves first; no timeout.
+ * Returns 0 or SIO_ENOMEM. */
+int socket_expect_ack(struct sio_socket *s, int64_t id, sio_ack_fn fn, void *ud);
+/* Forgets, without calling them, the acks awaited with fn and ud by the
+ * sockets of nsp; returns how many there were. */
+size_t namespace_drop_acks(struct sio_namespace *nsp, int64_t id, sio_ack_fn fn, void *ud);
+/* The request's headers and query as Node reads them (req.headers,
+ * querystring.parse()), and Date.prototype.toString() of ms (admin.c).
+ * New references, or NULL. */
+json_t *request_headers_json(const struct sio_request *req);
+json_t *request_query_json(const struct sio_request *req);
+json_t *js_date_string(int64_t ms);
+/* adapter_cluster.c: answers every pending local result with SIO_ECLOSED
+ * (the layer is being destroyed). */
+void local_answers_close(struct sio_layer *io);
 
 /* metrics.c */
 /* Counts a refused CONNECT to namespace name (len bytes) and logs it

@@ -28,15 +28,23 @@ struct sio_ack {
 	struct list link;
 };
 
+/* The binary attachments of an emit or an ack: SIO_EINVAL (a count
+ * without an array), SIO_ETOOBIG (more than SIO_MAX_EMIT_BINS) or 0. */
+static int bins_check(const struct sio_binary *bins, size_t nbins)
+{
+	if (nbins && !bins)
+		return SIO_EINVAL;
+	return nbins > SIO_MAX_EMIT_BINS ? SIO_ETOOBIG : 0;
+}
+
 int emit_check(const char *event, const struct sio_binary *bins, size_t nbins)
 {
-	if (!event || (nbins && !bins))
-		return SIO_EINVAL;
+	int r = event ? bins_check(bins, nbins) : SIO_EINVAL;
+	if (r == SIO_EINVAL)
+		return r;
 	if (sio_pkt_event_reserved(event, strlen(event)))
 		return SIO_ERESERVED;
-	if (nbins > SIO_MAX_EMIT_BINS)
-		return SIO_ETOOBIG;
-	return 0;
+	return r; /* SIO_ETOOBIG after SIO_ERESERVED */
 }
 
 int event_array(const char *event, json_t *args, json_t **out)
@@ -601,13 +609,13 @@ SIO_API int sio_socket_emit_with_ack(sio_socket *s, const char *event, json_t *a
 		json_decref(args);
 		return SIO_ENOMEM;
 	}
-	int64_t id = s->next_ack_id;
+	int64_t id = s ? s->nsp->next_ack_id : 0;
 	int r = emit(s, event, args, bins, nbins, false, id);
 	if (r < 0) {
 		free(a);
 		return r;
 	}
-	s->next_ack_id = id + 1 > SIO_PKT_ACK_ID_MAX ? 0 : id + 1;
+	namespace_ack_id(s->nsp); /* taken only once sent */
 	a->id = id;
 	a->fn = cb;
 	a->userdata = userdata;
@@ -616,6 +624,44 @@ SIO_API int sio_socket_emit_with_ack(sio_socket *s, const char *event, json_t *a
 	if (timeout_ms)
 		timer_arm(s->nsp->io->wheel, &a->timer, now_ms() + timeout_ms, ack_timed_out);
 	return 0;
+}
+
+int64_t namespace_ack_id(struct sio_namespace *nsp)
+{
+	int64_t id = nsp->next_ack_id;
+	nsp->next_ack_id = id + 1 > SIO_PKT_ACK_ID_MAX ? 0 : id + 1;
+	return id;
+}
+
+int socket_expect_ack(struct sio_socket *s, int64_t id, sio_ack_fn fn, void *ud)
+{
+	struct pending_ack *a = calloc(1, sizeof(*a));
+	if (!a)
+		return SIO_ENOMEM;
+	a->id = id;
+	a->fn = fn;
+	a->userdata = ud;
+	a->sock = s;
+	list_insert_tail(&s->acks_out, &a->link);
+	return 0;
+}
+
+size_t namespace_drop_acks(struct sio_namespace *nsp, int64_t id, sio_ack_fn fn, void *ud)
+{
+	size_t n = 0;
+	for (struct list *k = nsp->sockets.next; k != &nsp->sockets; k = k->next) {
+		struct sio_socket *s = container_of(k, struct sio_socket, nsp_link);
+		for (struct list *e = s->acks_out.next; e != &s->acks_out;) {
+			struct pending_ack *a = container_of(e, struct pending_ack, link);
+			e = e->next;
+			if (a->id != id || a->fn != fn || a->userdata != ud)
+				continue;
+			list_remove(&a->link);
+			free(a);
+			n++;
+		}
+	}
+	return n;
 }
 
 SIO_API int sio_ack_send(sio_ack *ack, json_t *args, const struct sio_binary *bins,
@@ -636,7 +682,7 @@ SIO_API int sio_ack_send(sio_ack *ack, json_t *args, const struct sio_binary *bi
 		json_decref(args);
 		return SIO_EINVAL;
 	}
-	int r = nbins && !bins ? SIO_EINVAL : nbins > SIO_MAX_EMIT_BINS ? SIO_ETOOBIG : 0;
+	int r = bins_check(bins, nbins);
 	if (r == 0)
 		r = s->connected ? socket_packet(s, SIO_PACKET_ACK, id, args, bins, nbins, false)
 				 : SIO_ECLOSED;

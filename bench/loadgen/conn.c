@@ -454,6 +454,15 @@ static void tls_start(struct loadgen *lg, struct lg_conn *c)
 	tls_step(lg, c);
 }
 
+void conn_churn(struct loadgen *lg, struct lg_conn *c)
+{
+	conn_close(lg, c);
+	c->joined = false;
+	c->rejoining = true;
+	c->back_us = 0;
+	lg->churned++;
+}
+
 void conn_check_timeout(struct loadgen *lg, struct lg_conn *c, uint64_t now)
 {
 	if (c->state == CS_IDLE || c->state >= CS_READY)
@@ -534,11 +543,12 @@ static bool skip_string(const uint8_t *p, size_t n, size_t *i)
 	return true;
 }
 
-/* Finds `"sid":"` in p and copies the value to c->sid. */
-static bool copy_sid(struct lg_conn *c, const uint8_t *p, size_t n)
+/* Finds `"<name>":"` in p and copies the string value (not empty, shorter
+ * than cap) to out; returns its length, 0 when there is none. */
+static size_t copy_field(const uint8_t *p, size_t n, const char *name, char *out, size_t cap)
 {
-	static const char key[] = "\"sid\":\"";
-	size_t k = sizeof(key) - 1;
+	char key[16];
+	size_t k = (size_t)snprintf(key, sizeof(key), "\"%s\":\"", name);
 
 	for (size_t i = 0; i + k <= n; i++) {
 		if (memcmp(p + i, key, k) != 0)
@@ -547,20 +557,56 @@ static bool copy_sid(struct lg_conn *c, const uint8_t *p, size_t n)
 		for (size_t j = i; j < n; j++) {
 			if (p[j] != '"')
 				continue;
-			if (j - i == 0 || j - i >= sizeof(c->sid))
-				return false;
-			memcpy(c->sid, p + i, j - i);
-			c->sid_len = (uint8_t)(j - i);
-			return true;
+			if (j - i == 0 || j - i >= cap)
+				return 0;
+			memcpy(out, p + i, j - i);
+			return j - i;
 		}
-		return false;
+		return 0;
 	}
-	return false;
+	return 0;
+}
+
+/* Finds `"sid":"` in p and copies the value to c->sid. */
+static bool copy_sid(struct lg_conn *c, const uint8_t *p, size_t n)
+{
+	c->sid_len = (uint8_t)copy_field(p, n, "sid", c->sid, sizeof(c->sid));
+	return c->sid_len > 0;
 }
 
 /* ------------------------------------------------------------------ */
 /* Socket.IO packets                                                    */
 /* ------------------------------------------------------------------ */
+
+/* Churn: the CONNECT reply p (n bytes, `{"sid":...,"pid":...}`) of a
+ * client that had a session. True when it recovered that session (it is
+ * then ready: its rooms came back); otherwise its count starts again. */
+static bool churn_back(struct loadgen *lg, struct lg_conn *c, const uint8_t *p, size_t n,
+                       uint64_t now)
+{
+	char sid[sizeof(c->ssid)];
+	size_t len = copy_field(p, n, "sid", sid, sizeof(sid));
+	bool recovered = c->rejoining && c->pid_len && len == c->ssid_len &&
+	                 memcmp(sid, c->ssid, len) == 0;
+
+	memcpy(c->ssid, sid, len);
+	c->ssid_len = (uint8_t)len;
+	c->pid_len = (uint8_t)copy_field(p, n, "pid", c->pid, sizeof(c->pid));
+	if (!c->rejoining)
+		return false;
+	if (recovered) {
+		lg->recovered++;
+		c->back_us = lg_realtime_us();
+		c->joined = true;
+		lg_conn_ready(lg, c, now);
+		return true;
+	}
+	lg->fresh++;
+	c->first = c->next = -1;
+	c->offset = 0;
+	c->back_us = 0;
+	return false;
+}
 
 static void on_nsp_joined(struct loadgen *lg, struct lg_conn *c, uint64_t now)
 {
@@ -655,6 +701,39 @@ static void on_ack(struct loadgen *lg, struct lg_conn *c, const uint8_t *p, size
 	on_ack_id(lg, c, id, p + i, n - i, now);
 }
 
+/* Churn: what follows t_us in a numbered "b" delivery, `,index` and, with
+ * recovery, `,"offset"`: counts gaps and duplicates within a session. */
+static void on_numbered(struct loadgen *lg, struct lg_conn *c, const uint8_t *p, size_t n,
+                        size_t i, uint64_t t_us)
+{
+	uint64_t index, offset;
+
+	if (i >= n || p[i++] != ',' || !parse_u64(p, n, &i, &index) || index > INT64_MAX) {
+		lg_error(lg, LG_ERR_PROTOCOL, "a \"b\" without its index (not numbered)");
+		return;
+	}
+	if (c->next >= 0 && (int64_t)index != c->next) {
+		if ((int64_t)index < c->next)
+			lg->dups++;
+		else
+			lg->gaps++;
+		c->bad = true;
+	}
+	if (c->first < 0)
+		c->first = (int64_t)index;
+	if ((int64_t)index >= c->next)
+		c->next = (int64_t)index + 1;
+	/* a recovered session's missed events come before its CONNECT reply,
+	 * as the reference sends them (and the old connection is closed) */
+	if (c->rejoining)
+		lg->replayed++;
+	if (i + 1 < n && p[i] == ',' && p[i + 1] == '"') {
+		i += 2;
+		if (parse_u64(p, n, &i, &offset) && i < n && p[i] == '"')
+			c->offset = offset;
+	}
+}
+
 /* A "b" delivery: args are [payload, t_us] (or [t_us, ...]). */
 static void on_delivery(struct loadgen *lg, struct lg_conn *c, const uint8_t *p, size_t n, size_t i,
                         uint64_t now, uint64_t *now_real)
@@ -681,6 +760,8 @@ static void on_delivery(struct loadgen *lg, struct lg_conn *c, const uint8_t *p,
 	if (*now_real == 0)
 		*now_real = lg_realtime_us();
 	hist_record(&lg->latency, *now_real > t_us ? *now_real - t_us : 0);
+	if (lg->opt.churn > 0)
+		on_numbered(lg, c, p, n, i, t_us);
 }
 
 static void on_event(struct loadgen *lg, struct lg_conn *c, const uint8_t *p, size_t n,
@@ -717,7 +798,8 @@ static void on_sio_packet(struct loadgen *lg, struct lg_conn *c, const uint8_t *
 		on_ack(lg, c, p + 1, n - 1, now);
 		break;
 	case '0':
-		if (!c->joined)
+		if (!c->joined && !(lg->opt.churn > 0 && !c->control &&
+		                    churn_back(lg, c, p + 1, n - 1, now)))
 			on_nsp_joined(lg, c, now);
 		break;
 	case '4':
@@ -769,6 +851,22 @@ static void on_mp_message(struct loadgen *lg, struct lg_conn *c, const uint8_t *
 /* Engine.IO packets and WebSocket frames                               */
 /* ------------------------------------------------------------------ */
 
+/* The namespace CONNECT: "40", or with the session to recover (churn)
+ * `40{"pid":"...","offset":"..."}` (the offset when it got an event). */
+static bool send_connect(struct loadgen *lg, struct lg_conn *c)
+{
+	char msg[128];
+
+	if (!c->pid_len)
+		return send_text(lg, c, "40");
+	if (c->offset)
+		snprintf(msg, sizeof(msg), "40{\"pid\":\"%.*s\",\"offset\":\"%llu\"}",
+		         (int)c->pid_len, c->pid, (unsigned long long)c->offset);
+	else
+		snprintf(msg, sizeof(msg), "40{\"pid\":\"%.*s\"}", (int)c->pid_len, c->pid);
+	return send_text(lg, c, msg);
+}
+
 static void on_eio_packet(struct loadgen *lg, struct lg_conn *c, const uint8_t *p, size_t n,
                           uint64_t now, uint64_t *now_real)
 {
@@ -792,7 +890,7 @@ static void on_eio_packet(struct loadgen *lg, struct lg_conn *c, const uint8_t *
 			conn_fail(lg, c, LG_ERR_FULL, "no room for a control message");
 			break;
 		}
-		if (lg->opt.parser == LG_PARSER_MSGPACK || send_text(lg, c, "40"))
+		if (lg->opt.parser == LG_PARSER_MSGPACK || send_connect(lg, c))
 			c->state = CS_SIO_CONNECTING;
 		break;
 	case '3':
@@ -1384,8 +1482,9 @@ bool conn_send_bcast(struct loadgen *lg, struct lg_conn *c, uint64_t now)
 	char msg[256];
 	uint32_t id = take_ack_id(c);
 
-	snprintf(msg, sizeof(msg), "42%u[\"bcast\",\"%s\",%.17g,%u,%.17g,%u]", id, lg->opt.room,
-	         lg->opt.rate, lg->opt.burst, lg->opt.duration, lg->opt.payload);
+	snprintf(msg, sizeof(msg), "42%u[\"bcast\",\"%s\",%.17g,%u,%.17g,%u%s]", id, lg->opt.room,
+	         lg->opt.rate, lg->opt.burst, lg->opt.duration, lg->opt.payload,
+	         lg->opt.churn > 0 ? ",true" : "");
 	if (!pending_put(c, id, PK_BCAST, now) || !queue_text(lg, c, msg))
 		return false;
 	conn_flush(lg, c);

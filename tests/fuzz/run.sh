@@ -46,19 +46,23 @@ declare -A sources=(
 	[sio_packet]="protocol/sio_packet.c protocol/json.c protocol/utf8.c base/util.c"
 	[sio_decoder]="protocol/sio_packet.c protocol/json.c protocol/utf8.c base/util.c"
 	[json_args]="protocol/sio_packet.c protocol/json.c protocol/utf8.c base/util.c"
-	[sio_msgpack]="protocol/sio_msgpack.c protocol/sio_packet.c protocol/json.c protocol/utf8.c base/util.c"
+	[sio_msgpack]="protocol/sio_msgpack.c protocol/msgpack_value.c protocol/sio_packet.c protocol/json.c protocol/utf8.c base/util.c"
+	[cluster_msg]="protocol/cluster_msg.c protocol/msgpack_value.c protocol/sio_packet.c protocol/json.c protocol/utf8.c base/util.c"
+	[msgpack_value]="protocol/msgpack_value.c protocol/sio_packet.c protocol/json.c protocol/utf8.c base/util.c"
 	[http1]="http/http1.c http/request.c base/util.c"
 	[json]="protocol/json.c protocol/utf8.c"
 	[ws_parser]="protocol/ws_parser.c protocol/utf8.c base/util.c"
 	[tls]="transports/tls.c base/util.c"
+	[redis_msg]="cluster/redis_msg.c protocol/msgpack_value.c protocol/sio_packet.c protocol/json.c protocol/utf8.c base/util.c"
 )
 # target name -> dictionary (dict/<name>.dict)
 declare -A dicts=(
 	[sio_packet]=json [sio_decoder]=json [json_args]=json [json]=json [http1]=http1
-	[eio_v3_payload]=eio_v3 [jsonp]=eio_v3 [sio_msgpack]=msgpack
+	[eio_v3_payload]=eio_v3 [jsonp]=eio_v3 [sio_msgpack]=msgpack [msgpack_value]=msgpack
+	[redis_msg]=msgpack [cluster_msg]=json
 )
 all_targets="base64 eio_packet eio_payload eio_v3_payload jsonp utf8 json sio_packet sio_decoder"
-all_targets+=" json_args sio_msgpack http1 ws_parser tls"
+all_targets+=" json_args sio_msgpack msgpack_value cluster_msg http1 ws_parser redis_msg tls"
 targets="${FUZZ_TARGETS:-$all_targets}"
 
 for t in $targets; do
@@ -108,9 +112,6 @@ fi
 [ -f "$llhttp_src/llhttp.c" ] || skip "llhttp sources missing in $llhttp_src (node-llhttp)"
 
 jansson_flags="$(pkg-config --cflags --libs jansson 2>/dev/null || echo -ljansson)"
-# msgpack-c: msgpack.pc on Debian 12, msgpack-c.pc from version 6
-msgpack_flags="$(pkg-config --cflags --libs msgpack-c 2>/dev/null ||
-	pkg-config --cflags --libs msgpack 2>/dev/null || echo -lmsgpackc)"
 # shellcheck disable=SC2054 # the commas belong to the flag
 sanitize=(-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined)
 cflags=(-g -O1 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
@@ -144,8 +145,6 @@ for t in $targets; do
 	done
 	extra=()
 	[ "$t" = http1 ] && extra=("$work"/obj/llhttp_*.o)
-	# shellcheck disable=SC2206 # msgpack_flags is a list of flags
-	[ "$t" = sio_msgpack ] && extra=($msgpack_flags)
 	[ "$t" = tls ] && extra=(-lssl -lcrypto)
 	# shellcheck disable=SC2086 # jansson_flags is a list of flags
 	"$cc" "${cflags[@]}" "${sanitize[@]}" "$fuzz_dir/fuzz_$t.c" "${srcs[@]}" "${extra[@]}" \

@@ -74,12 +74,14 @@ http {
 }
 
 // Starts nginx in front of 127.0.0.1:upstream; resolves with
-// { port, stop() } once it accepts connections.
-export async function startNginx(upstream) {
+// { port, stop() } once it accepts connections. `makeConfig(prefix, port,
+// upstream)` writes another configuration (tests/cluster/ puts several
+// nodes behind one nginx).
+export async function startNginx(upstream, makeConfig = nginxConfig) {
   const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'sioc-nginx-'));
   const port = await freePort();
   const conf = path.join(prefix, 'nginx.conf');
-  fs.writeFileSync(conf, nginxConfig(prefix, port, upstream));
+  fs.writeFileSync(conf, makeConfig(prefix, port, upstream));
   const proc = spawn(NGINX, ['-p', prefix, '-c', conf, '-e', path.join(prefix, 'error.log')], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });

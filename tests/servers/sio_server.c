@@ -85,6 +85,10 @@
  * none|error|warn|info|debug, --record-logs on (every log message printed
  * as "LOG <level> <event> <message>"), --print-middleware on (the
  * middleware prints "MIDDLEWARE <nsp> <address> <peer address> http|https").
+ * The event "api-errors" acknowledges with what the emit calls return for
+ * bad arguments ({case: sio_strerror()}); "ack-error" [n] answers its own
+ * ack with n attachments and no array, then emits "ack-error" with what
+ * sio_ack_send() returned.
  * The event "stats" acknowledges with sio_server_stats() as an object; the
  * "handshake" answer has the peer address too ("peer").
  *
@@ -530,6 +534,49 @@ static json_t *pick(const json_t *names, const struct sio_request *req,
 	return out;
 }
 
+/* One more binary than an emit may carry (the header's "more than 256
+ * binaries"). */
+#define TOO_MANY_BINS 257
+
+/* "api-errors": the emit calls with bad arguments, each code checked in
+ * its order (EINVAL, then ERESERVED, then ETOOBIG). */
+static void on_api_errors(sio_socket *sock, const char *event, json_t *args,
+                          const struct sio_binary *bins, size_t nbins, sio_ack *ack, void *ud)
+{
+	static const struct sio_binary many[TOO_MANY_BINS];
+	const size_t too_many = TOO_MANY_BINS;
+	sio_namespace *nsp = sio_socket_namespace(sock);
+	json_t *o = json_object();
+
+#define CASE(name, call) json_object_set_new(o, name, json_string(sio_strerror(call)))
+	CASE("socket: no event", sio_socket_emit(sock, NULL, NULL, NULL, 0));
+	CASE("socket: count without array", sio_socket_emit(sock, "x", NULL, NULL, 1));
+	CASE("socket: reserved, count without array",
+	     sio_socket_emit(sock, "disconnect", NULL, NULL, 1));
+	CASE("socket: reserved, too many", sio_socket_emit(sock, "disconnect", NULL, many, too_many));
+	CASE("socket: too many", sio_socket_emit(sock, "x", NULL, many, too_many));
+	CASE("namespace: count without array", sio_namespace_emit(nsp, NULL, "x", NULL, NULL, 1));
+	CASE("namespace: reserved, too many",
+	     sio_namespace_emit(nsp, NULL, "connect", NULL, many, too_many));
+	CASE("namespace: too many", sio_namespace_emit(nsp, NULL, "x", NULL, many, too_many));
+#undef CASE
+	ack_with(ack, json_pack("[o]", o));
+}
+
+/* "ack-error" [n]: sio_ack_send() with n attachments and no array (n 0:
+ * too many), its code emitted as "ack-error" [text]. */
+static void on_ack_error(sio_socket *sock, const char *event, json_t *args,
+                         const struct sio_binary *bins, size_t nbins, sio_ack *ack, void *ud)
+{
+	static const struct sio_binary many[TOO_MANY_BINS];
+	json_int_t n = json_integer_value(json_array_get(args, 0));
+	int rc = n ? sio_ack_send(ack, NULL, NULL, (size_t)n)
+	           : sio_ack_send(ack, NULL, many, TOO_MANY_BINS);
+
+	report("sio_socket_emit",
+	       sio_socket_emit(sock, "ack-error", json_pack("[s]", sio_strerror(rc)), NULL, 0));
+}
+
 /* Acknowledges with sio_server_stats() as {field: number}. */
 static void on_stats(sio_socket *sock, const char *event, json_t *args,
                      const struct sio_binary *bins, size_t nbins, sio_ack *ack, void *ud)
@@ -564,6 +611,9 @@ static void on_stats(sio_socket *sock, const char *event, json_t *args,
 	STAT(refused_invalid_namespace);
 	STAT(refused_middleware);
 	STAT(refused_unauthorized);
+	STAT(recovery_sessions);
+	STAT(history_records);
+	STAT(history_bytes);
 #undef STAT
 	uint64_t turns = 0;
 	for (int i = 0; i < SIO_STATS_LOOP_BUCKETS; i++)
@@ -948,6 +998,8 @@ static const struct {
         {"all-volatile", on_all_volatile},
         {"handshake", on_handshake},
         {"stats", on_stats},
+        {"api-errors", on_api_errors},
+        {"ack-error", on_ack_error},
         {"timer", on_timer_event},
         {"thread", on_thread_event},
         {"emit-then-stop", on_emit_then_stop},

@@ -1,0 +1,1074 @@
+/*
+ * The classic pub/sub adapter, byte-compatible with
+ * @socket.io/redis-adapter 8.3 (createAdapter()): this node's rooms in an
+ * in-memory adapter, the other nodes reached through Redis.
+ *
+ * Channels, for key K, namespace N and this node's uid U:
+ *   K#N#        broadcasts (K#N#<room># for a single room); PSUBSCRIBE K#N#*
+ *   K-request#N#           requests of every node (SUBSCRIBE)
+ *   K-response#N#          answers (SUBSCRIBE)
+ *   K-response#N#U#        answers to this node only (SUBSCRIBE; used by
+ *                          the nodes with publishOnSpecificResponseChannel)
+ *
+ * A broadcast is msgpack [uid, {type:2, data, nsp}, {rooms, except,
+ * flags}] (binary as bin). Requests are JSON, but a broadcast with acks
+ * (type 7) and its acks (type 9) are msgpack; a message whose first byte
+ * is '{' is read as JSON, any other as msgpack, as the reference does.
+ *
+ * Where this differs from the reference, on purpose and invisibly on the
+ * wire: sockets join/leave/disconnect act on this node's sockets at once
+ * (the reference waits for its own request to come back through Redis),
+ * so a node whose Redis is down still acts on its own sockets; a node
+ * ignores every request carrying its own uid; a broadcast with acks that
+ * this node serves stops awaiting its clients after the request's
+ * flags.timeout (requests_timeout when it has none), where the reference
+ * keeps awaiting them forever.
+ */
+#include "cluster/cluster.h"
+#include "cluster/redis_msg.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/timer.h"
+#include "protocol/json.h"
+#include "protocol/msgpack_value.h"
+#include "server/server.h"
+#include "server/sio.h"
+
+/* The reference's request types. */
+enum {
+	REQ_SOCKETS = 0,
+	REQ_ALL_ROOMS = 1,
+	REQ_REMOTE_JOIN = 2,
+	REQ_REMOTE_LEAVE = 3,
+	REQ_REMOTE_DISCONNECT = 4,
+	REQ_REMOTE_FETCH = 5,
+	REQ_SERVER_SIDE_EMIT = 6,
+	REQ_BROADCAST = 7,
+	REQ_BROADCAST_CLIENT_COUNT = 8,
+	REQ_BROADCAST_ACK = 9,
+};
+
+struct redis_adapter {
+	struct sio_adapter base;
+	struct cluster_adapter ca;
+	struct redis_cluster *c;
+	struct sio_adapter *local; /* this node's rooms */
+	char *bcast, *pattern, *req_ch, *resp_ch, *spec_ch;
+	size_t bcast_len, req_len, resp_len, spec_len;
+	struct list requests;    /* struct request: ours, awaiting answers */
+	struct list serving;     /* struct serving: broadcasts with acks of others */
+	struct list server_acks; /* struct rserver_ack: handed to the handler */
+	uint64_t next_tag;
+	struct buf scratch; /* a message being encoded */
+};
+
+static struct redis_adapter *ra_of(const struct sio_adapter *a)
+{
+	return container_of(a, struct redis_adapter, base);
+}
+
+/* ---- local part: the inner in-memory adapter ------------------------------------ */
+
+static int ra_join(struct sio_adapter *a, struct sio_socket *s, const char *room)
+{
+	struct sio_adapter *l = ra_of(a)->local;
+	return l->ops->join(l, s, room);
+}
+
+static void ra_leave(struct sio_adapter *a, struct sio_socket *s, const char *room)
+{
+	struct sio_adapter *l = ra_of(a)->local;
+	l->ops->leave(l, s, room);
+}
+
+static void ra_leave_all(struct sio_adapter *a, struct sio_socket *s)
+{
+	struct sio_adapter *l = ra_of(a)->local;
+	l->ops->leave_all(l, s);
+}
+
+static bool ra_has(const struct sio_adapter *a, const struct sio_socket *s, const char *room)
+{
+	const struct sio_adapter *l = ra_of(a)->local;
+	return l->ops->has(l, s, room);
+}
+
+static bool ra_room_at(const struct sio_adapter *a, const struct sio_socket *s, size_t i,
+                       const char **room)
+{
+	const struct sio_adapter *l = ra_of(a)->local;
+	return l->ops->room_at(l, s, i, room);
+}
+
+static void ra_select(struct sio_adapter *a, const struct sio_target *t, adapter_each_fn fn,
+                      void *arg)
+{
+	struct sio_adapter *l = ra_of(a)->local;
+	l->ops->select(l, t, fn, arg);
+}
+
+static size_t ra_rooms_count(const struct sio_adapter *a)
+{
+	const struct sio_adapter *l = ra_of(a)->local;
+	return l->ops->rooms_count(l);
+}
+
+/* ---- sending --------------------------------------------------------------------- */
+
+static int ra_publish_bytes(struct redis_adapter *ra, const char *ch, size_t ch_len,
+                            const uint8_t *msg, size_t len)
+{
+	return redis_link_publish(ra->c->link, false, ch, ch_len, msg, len);
+}
+
+static int dump_out(const char *p, size_t n, void *data)
+{
+	return buf_append(data, p, n);
+}
+
+/* Publishes v (borrowed) as JSON on ch. */
+static int ra_publish_json(struct redis_adapter *ra, const char *ch, size_t ch_len, const json_t *v)
+{
+	struct buf *b = &ra->scratch;
+	b->len = 0;
+	if (!v || jsonr_dump(v, dump_out, b) < 0)
+		return SIO_ENOMEM;
+	int r = ra_publish_bytes(ra, ch, ch_len, b->data, b->len);
+	if (b->cap > 65536)
+		buf_free(b);
+	return r;
+}
+
+/* Publishes v (borrowed; placeholders name bins) as msgpack on ch. */
+static int ra_publish_msgpack(struct redis_adapter *ra, const char *ch, size_t ch_len,
+                              const json_t *v, const struct sio_binary *bins, size_t nbins)
+{
+	struct sio_pkt_buf stack[16];
+	struct sio_pkt_buf *bufs = stack;
+	if (nbins > 16 && !(bufs = malloc(nbins * sizeof(*bufs))))
+		return SIO_ENOMEM;
+	for (size_t i = 0; i < nbins; i++)
+		bufs[i] = (struct sio_pkt_buf){.data = (uint8_t *)bins[i].data, .len = bins[i].len};
+	struct buf *b = &ra->scratch;
+	b->len = 0;
+	int r = v ? msgpack_value_encode(v, nbins ? bufs : NULL, (uint32_t)nbins,
+	                                 REDIS_MSG_MAX_DEPTH + 8, b)
+	          : -1;
+	if (bufs != stack)
+		free(bufs);
+	r = r < 0 ? SIO_EINVAL : ra_publish_bytes(ra, ch, ch_len, b->data, b->len);
+	if (b->cap > 65536)
+		buf_free(b);
+	return r;
+}
+
+/* The target's rooms and excepted rooms as arrays (except_socket is its
+ * own room), each name once. */
+static json_t *names_json(const char *const *names, const char *extra)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; arr && names && names[i]; i++) {
+		bool dup = false;
+		for (size_t k = 0; k < i && !dup; k++)
+			dup = strcmp(names[k], names[i]) == 0;
+		if (!dup)
+			json_array_append_new(arr, json_string(names[i]));
+	}
+	if (arr && extra) {
+		bool dup = false;
+		for (size_t i = 0; names && names[i] && !dup; i++)
+			dup = strcmp(names[i], extra) == 0;
+		if (!dup)
+			json_array_append_new(arr, json_string(extra));
+	}
+	return arr;
+}
+
+static json_t *target_rooms(const struct sio_target *t)
+{
+	return names_json(t ? t->rooms : NULL, NULL);
+}
+
+static json_t *target_except(const struct sio_target *t)
+{
+	return names_json(t ? t->except : NULL,
+	                  t && t->except_socket ? sio_socket_id(t->except_socket) : NULL);
+}
+
+/* {rooms, except}: the opts of a request. */
+static json_t *target_opts(const struct sio_target *t)
+{
+	return json_pack("{s:o,s:o}", "rooms", target_rooms(t), "except", target_except(t));
+}
+
+static void ra_publish(struct sio_adapter *a, const struct sio_target *t, const json_t *data,
+                       const struct sio_binary *bins, size_t nbins)
+{
+	struct redis_adapter *ra = ra_of(a);
+	struct redis_cluster *c = ra->c;
+	json_t *flags = t && t->volatile_ ? json_pack("{s:b}", "volatile", 1) : json_object();
+	json_t *msg = json_pack("[s{s:i,s:O,s:s}{s:o,s:o,s:o}]", c->uid, "type", 2, "data", data,
+	                        "nsp", a->nsp->name, "rooms", target_rooms(t), "except",
+	                        target_except(t), "flags", flags);
+	if (!msg)
+		return;
+	/* exactly one room: its own channel */
+	size_t nrooms = json_array_size(json_object_get(json_array_get(msg, 2), "rooms"));
+	if (nrooms == 1) {
+		const char *room = t->rooms[0];
+		size_t rl = strlen(room);
+		char stack[256];
+		char *ch = ra->bcast_len + rl + 1 <= sizeof(stack) ? stack
+		                                                   : malloc(ra->bcast_len + rl + 1);
+		if (ch) {
+			memcpy(ch, ra->bcast, ra->bcast_len);
+			memcpy(ch + ra->bcast_len, room, rl);
+			ch[ra->bcast_len + rl] = '#';
+			ra_publish_msgpack(ra, ch, ra->bcast_len + rl + 1, msg, bins, nbins);
+			if (ch != stack)
+				free(ch);
+		}
+	} else {
+		ra_publish_msgpack(ra, ra->bcast, ra->bcast_len, msg, bins, nbins);
+	}
+	json_decref(msg);
+}
+
+/* ---- fire-and-forget requests ----------------------------------------------------- */
+
+static int ra_sockets_join(struct sio_adapter *a, const struct sio_target *t, const char *room)
+{
+	struct redis_adapter *ra = ra_of(a);
+	int r = adapter_local_sockets_join(a, t, room);
+	if (t && t->local)
+		return r;
+	json_t *req = json_pack("{s:s,s:i,s:o,s:[s]}", "uid", ra->c->uid, "type", REQ_REMOTE_JOIN,
+	                        "opts", target_opts(t), "rooms", room);
+	ra_publish_json(ra, ra->req_ch, ra->req_len, req);
+	json_decref(req);
+	return r;
+}
+
+static int ra_sockets_leave(struct sio_adapter *a, const struct sio_target *t, const char *room)
+{
+	struct redis_adapter *ra = ra_of(a);
+	int r = adapter_local_sockets_leave(a, t, room);
+	if (t && t->local)
+		return r;
+	json_t *req = json_pack("{s:s,s:i,s:o,s:[s]}", "uid", ra->c->uid, "type", REQ_REMOTE_LEAVE,
+	                        "opts", target_opts(t), "rooms", room);
+	ra_publish_json(ra, ra->req_ch, ra->req_len, req);
+	json_decref(req);
+	return r;
+}
+
+static int ra_disconnect_sockets(struct sio_adapter *a, const struct sio_target *t, bool close)
+{
+	struct redis_adapter *ra = ra_of(a);
+	int r = adapter_local_disconnect_sockets(a, t, close);
+	if (t && t->local)
+		return r;
+	json_t *req = json_pack("{s:s,s:i,s:o,s:b}", "uid", ra->c->uid, "type",
+	                        REQ_REMOTE_DISCONNECT, "opts", target_opts(t), "close", close);
+	ra_publish_json(ra, ra->req_ch, ra->req_len, req);
+	json_decref(req);
+	return r;
+}
+
+static int ra_server_side_emit(struct sio_adapter *a, const char *event, const json_t *data)
+{
+	(void)event;
+	struct redis_adapter *ra = ra_of(a);
+	json_t *req = json_pack("{s:s,s:i,s:O}", "uid", ra->c->uid, "type", REQ_SERVER_SIDE_EMIT,
+	                        "data", data);
+	if (!req)
+		return SIO_ENOMEM;
+	ra_publish_json(ra, ra->req_ch, ra->req_len, req);
+	json_decref(req);
+	return 0;
+}
+
+/* ---- requests that wait for answers ------------------------------------------------ */
+
+struct request {
+	struct list link; /* ra->requests */
+	struct redis_adapter *ra;
+	int type; /* REQ_REMOTE_FETCH, REQ_SERVER_SIDE_EMIT, REQ_BROADCAST, or -1: server count */
+	char id[CLUSTER_UID_LEN + 1];
+	uint64_t tag;     /* of its PUBSUB NUMSUB */
+	bool counted;     /* the number of nodes is known */
+	size_t num_sub;   /* answers awaited (fetch: nodes, self included) */
+	size_t msg_count; /* answers come (fetch: self included) */
+	json_t *result;   /* sockets, or responses */
+	json_t *message;  /* what to publish once the nodes are counted (JSON) */
+	struct timer timer;
+	int err; /* for a finish on a later turn */
+	union {
+		sio_fetch_fn fetch;
+		sio_responses_fn responses;
+		sio_count_fn count;
+	} fn;
+	void *ud;
+	/* broadcast with acks */
+	struct ack_collect *collect;
+	size_t clients_expected;
+	size_t servers_expected; /* 0 until counted */
+	size_t servers_actual;
+	uint32_t timeout_ms; /* 0: the options' requests_timeout */
+};
+
+static void request_finish(struct request *rq, int err)
+{
+	struct redis_adapter *ra = rq->ra;
+	struct sio_namespace *nsp = ra->base.nsp;
+	list_remove(&rq->link);
+	timer_cancel(nsp->io->wheel, &rq->timer);
+	ack_collect_end(rq->collect);
+	if (err == SIO_ECLOSED && rq->result)
+		json_array_clear(rq->result);
+	switch (rq->type) {
+	case REQ_REMOTE_FETCH:
+		rq->fn.fetch(nsp, err, rq->result, rq->ud);
+		break;
+	case REQ_SERVER_SIDE_EMIT:
+	case REQ_BROADCAST:
+		rq->fn.responses(nsp, err, rq->result, rq->ud);
+		break;
+	default:
+		rq->fn.count(nsp, err, err ? 0 : rq->num_sub, rq->ud);
+		break;
+	}
+	json_decref(rq->result);
+	json_decref(rq->message);
+	free(rq);
+}
+
+static void request_due(struct timer *t)
+{
+	struct request *rq = container_of(t, struct request, timer);
+	request_finish(rq, rq->err);
+}
+
+/* Finishes on a later loop turn. */
+static void request_finish_later(struct request *rq, int err)
+{
+	rq->err = err;
+	timer_arm(rq->ra->base.nsp->io->wheel, &rq->timer, now_ms(), request_due);
+}
+
+static void request_timed_out(struct timer *t)
+{
+	request_finish(container_of(t, struct request, timer), SIO_ETIMEDOUT);
+}
+
+static struct request *request_new(struct redis_adapter *ra, int type)
+{
+	struct request *rq = calloc(1, sizeof(*rq));
+	if (!rq)
+		return NULL;
+	rq->ra = ra;
+	rq->type = type;
+	rq->tag = ++ra->next_tag;
+	if (cluster_uid(rq->id) < 0) {
+		free(rq);
+		return NULL;
+	}
+	list_insert_tail(&ra->requests, &rq->link);
+	return rq;
+}
+
+static void request_free_unstarted(struct request *rq)
+{
+	list_remove(&rq->link);
+	json_decref(rq->result);
+	json_decref(rq->message);
+	free(rq);
+}
+
+static struct request *request_find_tag(struct redis_adapter *ra, uint64_t tag)
+{
+	for (struct list *n = ra->requests.next; n != &ra->requests; n = n->next) {
+		struct request *rq = container_of(n, struct request, link);
+		if (rq->tag == tag)
+			return rq;
+	}
+	return NULL;
+}
+
+static struct request *request_find_id(struct redis_adapter *ra, const json_t *id)
+{
+	if (!json_is_string(id))
+		return NULL;
+	for (struct list *n = ra->requests.next; n != &ra->requests; n = n->next) {
+		struct request *rq = container_of(n, struct request, link);
+		if (strcmp(rq->id, json_string_value(id)) == 0 &&
+		    json_string_length(id) == CLUSTER_UID_LEN)
+			return rq;
+	}
+	return NULL;
+}
+
+/* A broadcast with acks is complete when every node told its count and
+ * every client answered. */
+static void broadcast_check(struct request *rq)
+{
+	if (rq->servers_expected && rq->servers_actual >= rq->servers_expected &&
+	    json_array_size(rq->result) >= rq->clients_expected)
+		request_finish(rq, 0);
+}
+
+static void on_numsub(void *ud, uint64_t tag, int err, uint64_t count)
+{
+	struct redis_adapter *ra = ud;
+	struct request *rq = request_find_tag(ra, tag);
+	if (!rq)
+		return;
+	rq->counted = true;
+	struct redis_cluster *c = ra->c;
+	switch (rq->type) {
+	case -1:
+		rq->num_sub = err ? 0 : (size_t)count;
+		request_finish(rq, err ? SIO_ECLOSED : 0);
+		return;
+	case REQ_BROADCAST:
+		rq->servers_expected = err || !count ? 1 : (size_t)count;
+		broadcast_check(rq);
+		return;
+	case REQ_REMOTE_FETCH:
+		if (err || count <= 1) {
+			request_finish(rq, 0); /* alone, as far as Redis tells */
+			return;
+		}
+		rq->num_sub = (size_t)count;
+		rq->msg_count = 1;
+		break;
+	case REQ_SERVER_SIDE_EMIT:
+		if (err || count <= 1) {
+			request_finish(rq, 0);
+			return;
+		}
+		rq->num_sub = (size_t)count - 1; /* not this node */
+		break;
+	}
+	ra_publish_json(ra, ra->req_ch, ra->req_len, rq->message);
+	uint32_t ms = rq->timeout_ms ? rq->timeout_ms : c->opts.requests_timeout;
+	timer_arm(ra->base.nsp->io->wheel, &rq->timer, now_ms() + ms, request_timed_out);
+}
+
+/* Asks Redis for the number of nodes; on failure finishes on a later turn
+ * with the result as it is. */
+static void request_count(struct request *rq)
+{
+	struct redis_adapter *ra = rq->ra;
+	if (redis_link_numsub(ra->c->link, false, ra->req_ch, ra->req_len, on_numsub, ra, rq->tag) <
+	    0) {
+		if (rq->type == REQ_BROADCAST) {
+			rq->servers_expected = 1;
+			rq->counted = true;
+			if (rq->servers_actual >= 1 &&
+			    json_array_size(rq->result) >= rq->clients_expected)
+				request_finish_later(rq, 0);
+			return;
+		}
+		request_finish_later(rq, rq->type == -1 ? SIO_ECLOSED : 0);
+	}
+}
+
+static int ra_fetch_sockets_async(struct sio_adapter *a, const struct sio_target *t,
+                                  sio_fetch_fn fn, void *ud)
+{
+	struct redis_adapter *ra = ra_of(a);
+	struct request *rq = request_new(ra, REQ_REMOTE_FETCH);
+	if (!rq)
+		return SIO_ENOMEM;
+	rq->fn.fetch = fn;
+	rq->ud = ud;
+	rq->result = adapter_local_fetch_json(a, t);
+	rq->message = json_pack("{s:s,s:s,s:i,s:o}", "uid", ra->c->uid, "requestId", rq->id, "type",
+	                        REQ_REMOTE_FETCH, "opts", target_opts(t));
+	if (!rq->result || !rq->message) {
+		request_free_unstarted(rq);
+		return SIO_ENOMEM;
+	}
+	request_count(rq);
+	return 0;
+}
+
+static int ra_server_side_emit_with_ack(struct sio_adapter *a, const char *event,
+                                        const json_t *data, uint32_t timeout_ms,
+                                        sio_responses_fn fn, void *ud)
+{
+	(void)event;
+	struct redis_adapter *ra = ra_of(a);
+	struct request *rq = request_new(ra, REQ_SERVER_SIDE_EMIT);
+	if (!rq)
+		return SIO_ENOMEM;
+	rq->fn.responses = fn;
+	rq->ud = ud;
+	rq->result = json_array();
+	rq->message = json_pack("{s:s,s:s,s:i,s:O}", "uid", ra->c->uid, "requestId", rq->id, "type",
+	                        REQ_SERVER_SIDE_EMIT, "data", data);
+	if (!rq->result || !rq->message) {
+		request_free_unstarted(rq);
+		return SIO_ENOMEM;
+	}
+	rq->timeout_ms = timeout_ms;
+	request_count(rq);
+	return 0;
+}
+
+static int ra_server_count(struct sio_adapter *a, sio_count_fn fn, void *ud)
+{
+	struct redis_adapter *ra = ra_of(a);
+	struct request *rq = request_new(ra, -1);
+	if (!rq)
+		return SIO_ENOMEM;
+	rq->fn.count = fn;
+	rq->ud = ud;
+	request_count(rq);
+	return 0;
+}
+
+static void bcast_on_ack(void *ud, json_t *arg, const struct sio_binary *bins, size_t nbins)
+{
+	(void)bins;
+	(void)nbins;
+	struct request *rq = ud;
+	json_array_append(rq->result, arg ? arg : json_null());
+	broadcast_check(rq);
+}
+
+static void bcast_on_timeout(void *ud)
+{
+	(void)ud; /* the request's own timer answers */
+}
+
+static int ra_emit_with_ack(struct sio_adapter *a, const struct sio_target *t, const json_t *data,
+                            const struct sio_binary *bins, size_t nbins, uint32_t timeout_ms,
+                            sio_responses_fn fn, void *ud)
+{
+	struct redis_adapter *ra = ra_of(a);
+	struct sio_namespace *nsp = a->nsp;
+	struct request *rq = request_new(ra, REQ_BROADCAST);
+	if (!rq)
+		return SIO_ENOMEM;
+	rq->fn.responses = fn;
+	rq->ud = ud;
+	rq->result = json_array();
+	json_t *req =
+	        json_pack("{s:s,s:s,s:i,s:{s:i,s:O,s:s},s:{s:o,s:o,s:{s:I}}}", "uid", ra->c->uid,
+	                  "requestId", rq->id, "type", REQ_BROADCAST, "packet", "type", 2, "data",
+	                  data, "nsp", nsp->name, "opts", "rooms", target_rooms(t), "except",
+	                  target_except(t), "flags", "timeout", (json_int_t)timeout_ms);
+	if (!rq->result || !req) {
+		json_decref(req);
+		request_free_unstarted(rq);
+		return SIO_ENOMEM;
+	}
+	/* the request goes out before the local clients get the event, as in
+	 * the reference */
+	ra_publish_msgpack(ra, ra->req_ch, ra->req_len, req, bins, nbins);
+	json_decref(req);
+	int n = ack_collect_start(nsp, t, data, bins, nbins, timeout_ms, bcast_on_ack,
+	                          bcast_on_timeout, rq, &rq->collect);
+	if (n < 0) {
+		request_free_unstarted(rq);
+		return n;
+	}
+	rq->clients_expected = (size_t)n;
+	rq->servers_actual = 1;
+	timer_arm(nsp->io->wheel, &rq->timer, now_ms() + timeout_ms, request_timed_out);
+	request_count(rq);
+	return 0;
+}
+
+/* ---- answers to our requests -------------------------------------------------------- */
+
+static void on_response(struct redis_adapter *ra, json_t *res)
+{
+	struct request *rq = request_find_id(ra, json_object_get(res, "requestId"));
+	if (!rq)
+		return;
+	json_t *type = json_object_get(res, "type");
+	if (rq->type == REQ_BROADCAST) {
+		if (json_is_integer(type) &&
+		    json_integer_value(type) == REQ_BROADCAST_CLIENT_COUNT) {
+			json_t *n = json_object_get(res, "clientCount");
+			if (json_is_number(n) && json_number_value(n) > 0)
+				rq->clients_expected += (size_t)json_number_value(n);
+			rq->servers_actual++;
+			broadcast_check(rq);
+		} else if (json_is_integer(type) && json_integer_value(type) == REQ_BROADCAST_ACK) {
+			json_t *p = json_object_get(res, "packet");
+			json_array_append(rq->result, p ? p : json_null());
+			broadcast_check(rq);
+		}
+		return;
+	}
+	if (!rq->counted || !timer_armed(&rq->timer))
+		return; /* not asked yet */
+	if (rq->type == REQ_REMOTE_FETCH) {
+		rq->msg_count++;
+		json_t *sockets = json_object_get(res, "sockets");
+		if (!json_is_array(sockets))
+			return;
+		json_array_extend(rq->result, sockets);
+		if (rq->msg_count == rq->num_sub)
+			request_finish(rq, 0);
+	} else if (rq->type == REQ_SERVER_SIDE_EMIT) {
+		json_t *d = json_object_get(res, "data");
+		json_array_append(rq->result, d ? d : json_null());
+		if (json_array_size(rq->result) == rq->num_sub)
+			request_finish(rq, 0);
+	}
+}
+
+/* ---- requests of other nodes -------------------------------------------------------- */
+
+/* The channel an answer to req goes to. */
+static void publish_response(struct redis_adapter *ra, const json_t *req, const json_t *res,
+                             bool msgpack, const struct sio_binary *bins, size_t nbins)
+{
+	const char *uid = json_string_value(json_object_get(req, "uid"));
+	char *ch = NULL;
+	size_t ch_len = ra->resp_len;
+	if (ra->c->opts.publish_on_specific_response_channel && uid) {
+		size_t ul = strlen(uid);
+		ch = malloc(ra->resp_len + ul + 2);
+		if (!ch)
+			return;
+		memcpy(ch, ra->resp_ch, ra->resp_len);
+		memcpy(ch + ra->resp_len, uid, ul);
+		ch[ra->resp_len + ul] = '#';
+		ch_len = ra->resp_len + ul + 1;
+	}
+	if (msgpack)
+		ra_publish_msgpack(ra, ch ? ch : ra->resp_ch, ch_len, res, bins, nbins);
+	else
+		ra_publish_json(ra, ch ? ch : ra->resp_ch, ch_len, res);
+	free(ch);
+}
+
+/* A server-side event's answer: published on the response channel. */
+struct rserver_ack {
+	struct sio_server_ack base;
+	struct list link; /* ra->server_acks */
+	struct redis_adapter *ra;
+	json_t *request_id;
+};
+
+static void rserver_ack_drop(struct sio_server_ack *ack)
+{
+	struct rserver_ack *a = container_of(ack, struct rserver_ack, base);
+	list_remove(&a->link);
+	json_decref(a->request_id);
+	free(a);
+}
+
+static void rserver_ack_reply(struct sio_server_ack *ack, json_t *arg)
+{
+	struct rserver_ack *a = container_of(ack, struct rserver_ack, base);
+	struct redis_adapter *ra = a->ra;
+	json_t *res = json_pack("{s:i,s:O,s:o}", "type", REQ_SERVER_SIDE_EMIT, "requestId",
+	                        a->request_id, "data", arg);
+	ra_publish_json(ra, ra->resp_ch, ra->resp_len, res);
+	json_decref(res);
+	rserver_ack_drop(ack);
+}
+
+/* A broadcast with acks asked by another node, served here. */
+struct serving {
+	struct list link; /* ra->serving */
+	struct redis_adapter *ra;
+	struct ack_collect *collect;
+	json_t *request;           /* {uid, requestId}: where answers go */
+	size_t expected, answered; /* clients */
+};
+
+static void serving_end(struct serving *sv)
+{
+	list_remove(&sv->link);
+	ack_collect_end(sv->collect);
+	json_decref(sv->request);
+	free(sv);
+}
+
+static void serving_on_ack(void *ud, json_t *arg, const struct sio_binary *bins, size_t nbins)
+{
+	struct serving *sv = ud;
+	json_t *res = json_pack("{s:i,s:O,s:O}", "type", REQ_BROADCAST_ACK, "requestId",
+	                        json_object_get(sv->request, "requestId"), "packet",
+	                        arg ? arg : json_null());
+	if (res)
+		publish_response(sv->ra, sv->request, res, true, bins, nbins);
+	json_decref(res);
+	if (++sv->answered == sv->expected)
+		serving_end(sv); /* every client answered: nothing more to wait for */
+}
+
+static void serving_on_timeout(void *ud)
+{
+	serving_end(ud);
+}
+
+static void serve_broadcast(struct redis_adapter *ra, json_t *req, const struct sio_binary *bins,
+                            size_t nbins)
+{
+	json_t *packet = json_object_get(req, "packet");
+	json_t *data = json_object_get(packet, "data");
+	json_t *opts = json_object_get(req, "opts");
+	if (!json_is_array(data) || !json_array_size(data))
+		return;
+	json_t *timeout = json_object_get(json_object_get(opts, "flags"), "timeout");
+	struct redis_msg_target mt = {0};
+	double ms = json_is_number(timeout) ? json_number_value(timeout)
+	                                    : (double)ra->c->opts.requests_timeout;
+	if (!(ms >= 1))
+		ms = 1;
+	if (ms > 86400000.)
+		ms = 86400000.;
+	struct serving *sv = calloc(1, sizeof(*sv));
+	bool ok = redis_msg_target_read(opts, &mt);
+	if (!sv || !ok) {
+		free(sv);
+		redis_msg_target_finish(&mt);
+		return;
+	}
+	sv->ra = ra;
+	sv->request = json_pack("{s:O*,s:O*}", "uid", json_object_get(req, "uid"), "requestId",
+	                        json_object_get(req, "requestId"));
+	list_insert_tail(&ra->serving, &sv->link);
+	mt.t.volatile_ = false;
+	int n = ack_collect_start(ra->base.nsp, &mt.t, data, bins, nbins, (uint32_t)ms,
+	                          serving_on_ack, serving_on_timeout, sv, &sv->collect);
+	redis_msg_target_finish(&mt);
+	json_t *res = json_pack("{s:i,s:O,s:i}", "type", REQ_BROADCAST_CLIENT_COUNT, "requestId",
+	                        json_object_get(req, "requestId"), "clientCount", n < 0 ? 0 : n);
+	if (res)
+		publish_response(ra, req, res, false, NULL, 0);
+	json_decref(res);
+	if (n <= 0)
+		serving_end(sv);
+	else
+		sv->expected = (size_t)n;
+}
+
+/* The names of every room of this node, each once, in the order the
+ * sockets (in connection order) joined them. */
+static json_t *all_rooms(struct redis_adapter *ra)
+{
+	json_t *seen = json_object();
+	json_t *arr = json_array();
+	struct sio_namespace *nsp = ra->base.nsp;
+	for (struct list *n = nsp->sockets.next; seen && arr && n != &nsp->sockets; n = n->next) {
+		struct sio_socket *s = container_of(n, struct sio_socket, nsp_link);
+		const char *room;
+		for (size_t i = 0; ra_room_at(&ra->base, s, i, &room); i++) {
+			if (json_object_get(seen, room))
+				continue;
+			json_object_set_new(seen, room, json_true());
+			json_array_append_new(arr, json_string(room));
+		}
+	}
+	json_decref(seen);
+	return arr;
+}
+
+static void id_one(struct sio_socket *s, void *arg)
+{
+	json_array_append_new(arg, json_string(s->id));
+}
+
+static void on_request(struct redis_adapter *ra, json_t *req, const struct sio_binary *bins,
+                       size_t nbins)
+{
+	struct sio_adapter *a = &ra->base;
+	json_t *uid = json_object_get(req, "uid");
+	if (json_is_string(uid) && strcmp(json_string_value(uid), ra->c->uid) == 0)
+		return; /* our own */
+	json_t *type = json_object_get(req, "type");
+	if (!json_is_integer(type))
+		return;
+	json_t *rid = json_object_get(req, "requestId");
+	json_t *opts = json_object_get(req, "opts");
+	struct redis_msg_target mt = {0};
+	json_t *res = NULL;
+	switch (json_integer_value(type)) {
+	case REQ_SOCKETS: {
+		/* sockets in request.rooms */
+		json_t *fake = json_pack("{s:O*}", "rooms", json_object_get(req, "rooms"));
+		if (fake && redis_msg_target_read(fake, &mt)) {
+			json_t *ids = json_array();
+			ra_select(a, &mt.t, id_one, ids);
+			res = json_pack("{s:O*,s:o}", "requestId", rid, "sockets", ids);
+		}
+		redis_msg_target_finish(&mt);
+		json_decref(fake);
+		break;
+	}
+	case REQ_ALL_ROOMS:
+		res = json_pack("{s:O*,s:o}", "requestId", rid, "rooms", all_rooms(ra));
+		break;
+	case REQ_REMOTE_JOIN:
+	case REQ_REMOTE_LEAVE:
+	case REQ_REMOTE_DISCONNECT: {
+		long long t = json_integer_value(type);
+		if (json_is_object(opts)) {
+			if (redis_msg_target_read(opts, &mt)) {
+				mt.t.volatile_ = false;
+				if (t == REQ_REMOTE_DISCONNECT) {
+					adapter_local_disconnect_sockets(
+					        a, &mt.t,
+					        json_is_true(json_object_get(req, "close")));
+				} else {
+					/* an array, or one name (socket.join() takes both) */
+					json_t *rooms = json_object_get(req, "rooms");
+					size_t n =
+					        json_is_string(rooms) ? 1 : json_array_size(rooms);
+					for (size_t i = 0; i < n; i++) {
+						const char *room = json_string_value(
+						        json_is_string(rooms)
+						                ? rooms
+						                : json_array_get(rooms, i));
+						if (!room)
+							continue;
+						if (t == REQ_REMOTE_JOIN)
+							adapter_local_sockets_join(a, &mt.t, room);
+						else
+							adapter_local_sockets_leave(a, &mt.t, room);
+					}
+				}
+			}
+			redis_msg_target_finish(&mt);
+			break;
+		}
+		/* the older form, one socket by id: answered */
+		const char *sid = json_string_value(json_object_get(req, "sid"));
+		struct sio_socket *s = NULL;
+		struct sio_namespace *nsp = a->nsp;
+		for (struct list *n = nsp->sockets.next; sid && n != &nsp->sockets; n = n->next) {
+			struct sio_socket *k = container_of(n, struct sio_socket, nsp_link);
+			if (strcmp(k->id, sid) == 0)
+				s = k;
+		}
+		if (!s)
+			break;
+		const char *room = json_string_value(json_object_get(req, "room"));
+		if (t == REQ_REMOTE_JOIN && room)
+			sio_socket_join(s, room);
+		else if (t == REQ_REMOTE_LEAVE && room)
+			sio_socket_leave(s, room);
+		else if (t == REQ_REMOTE_DISCONNECT)
+			sio_socket_disconnect(s, json_is_true(json_object_get(req, "close")));
+		res = json_pack("{s:O*}", "requestId", rid);
+		break;
+	}
+	case REQ_REMOTE_FETCH:
+		if (redis_msg_target_read(opts, &mt)) {
+			mt.t.volatile_ = false;
+			res = json_pack("{s:O*,s:o}", "requestId", rid, "sockets",
+			                adapter_local_fetch_json(a, &mt.t));
+		}
+		redis_msg_target_finish(&mt);
+		break;
+	case REQ_SERVER_SIDE_EMIT: {
+		json_t *data = json_object_get(req, "data");
+		if (!json_is_array(data))
+			break;
+		if (!rid) {
+			namespace_server_event(a->nsp, data, NULL);
+			break;
+		}
+		struct rserver_ack *ack = calloc(1, sizeof(*ack));
+		if (!ack)
+			break;
+		ack->base.reply = rserver_ack_reply;
+		ack->base.drop = rserver_ack_drop;
+		ack->ra = ra;
+		ack->request_id = json_incref(rid);
+		list_insert_tail(&ra->server_acks, &ack->link);
+		namespace_server_event(a->nsp, data, &ack->base);
+		break;
+	}
+	case REQ_BROADCAST:
+		serve_broadcast(ra, req, bins, nbins);
+		break;
+	default:
+		break;
+	}
+	if (res)
+		publish_response(ra, req, res, false, NULL, 0);
+	json_decref(res);
+}
+
+/* ---- messages ----------------------------------------------------------------------- */
+
+static void bins_of(const struct msgpack_value *v, struct sio_binary *out)
+{
+	for (uint32_t i = 0; i < v->nbufs; i++)
+		out[i] = (struct sio_binary){.data = v->bufs[i].data, .len = v->bufs[i].len};
+}
+
+static void on_broadcast(struct redis_adapter *ra, const uint8_t *msg, size_t len)
+{
+	struct msgpack_value v;
+	if (!redis_msg_decode(msg, len, &v))
+		return;
+	json_t *data, *opts;
+	struct redis_msg_target mt = {0};
+	if (redis_msg_broadcast(v.json, ra->c->uid, ra->base.nsp->name, &data, &opts) &&
+	    redis_msg_target_read(opts, &mt)) {
+		struct sio_binary bins[REDIS_MSG_MAX_BINS];
+		bins_of(&v, bins);
+		namespace_deliver(ra->base.nsp, &mt.t, json_incref(data), bins, v.nbufs);
+	}
+	redis_msg_target_finish(&mt);
+	msgpack_value_finish(&v);
+}
+
+static bool ra_message(struct cluster_adapter *ca, enum redis_sub_kind kind, const char *sub,
+                       size_t sub_len, const char *channel, size_t channel_len, const uint8_t *msg,
+                       size_t len)
+{
+	struct redis_adapter *ra = container_of(ca, struct redis_adapter, ca);
+	if (kind == REDIS_PSUB) {
+		if (sub_len != ra->bcast_len + 1 || memcmp(sub, ra->pattern, sub_len) != 0)
+			return false;
+		if (channel_len < ra->bcast_len || memcmp(channel, ra->bcast, ra->bcast_len) != 0)
+			return true;
+		on_broadcast(ra, msg, len);
+		return true;
+	}
+	if (kind != REDIS_SUB)
+		return false;
+	bool is_req = channel_len == ra->req_len && memcmp(channel, ra->req_ch, ra->req_len) == 0;
+	bool is_res =
+	        (channel_len == ra->resp_len && memcmp(channel, ra->resp_ch, ra->resp_len) == 0) ||
+	        (channel_len == ra->spec_len && memcmp(channel, ra->spec_ch, ra->spec_len) == 0);
+	if (!is_req && !is_res)
+		return false;
+	struct msgpack_value v;
+	if (!redis_msg_decode(msg, len, &v))
+		return true;
+	if (json_is_object(v.json)) {
+		if (is_req) {
+			struct sio_binary bins[REDIS_MSG_MAX_BINS];
+			bins_of(&v, bins);
+			on_request(ra, v.json, bins, v.nbufs);
+		} else {
+			on_response(ra, v.json);
+		}
+	}
+	msgpack_value_finish(&v);
+	return true;
+}
+
+/* ---- life --------------------------------------------------------------------------- */
+
+static void ra_destroy(struct sio_adapter *a)
+{
+	struct redis_adapter *ra = ra_of(a);
+	struct redis_link *link = ra->c->link;
+	redis_link_forget(link, ra);
+	while (!list_empty(&ra->requests))
+		request_finish(container_of(ra->requests.next, struct request, link), SIO_ECLOSED);
+	while (!list_empty(&ra->serving))
+		serving_end(container_of(ra->serving.next, struct serving, link));
+	while (!list_empty(&ra->server_acks))
+		rserver_ack_drop(
+		        &container_of(ra->server_acks.next, struct rserver_ack, link)->base);
+	cluster_remove_adapter(&ra->ca);
+	if (ra->pattern) {
+		redis_link_unsubscribe(link, REDIS_PSUB, ra->pattern, ra->bcast_len + 1);
+		redis_link_unsubscribe(link, REDIS_SUB, ra->req_ch, ra->req_len);
+		redis_link_unsubscribe(link, REDIS_SUB, ra->resp_ch, ra->resp_len);
+		redis_link_unsubscribe(link, REDIS_SUB, ra->spec_ch, ra->spec_len);
+	}
+	if (ra->local)
+		ra->local->ops->destroy(ra->local);
+	buf_free(&ra->scratch);
+	free(ra->bcast);
+	free(ra->pattern);
+	free(ra->req_ch);
+	free(ra->resp_ch);
+	free(ra->spec_ch);
+	free(ra);
+}
+
+static const struct sio_adapter_ops redis_ops = {
+        .destroy = ra_destroy,
+        .join = ra_join,
+        .leave = ra_leave,
+        .leave_all = ra_leave_all,
+        .has = ra_has,
+        .room_at = ra_room_at,
+        .select = ra_select,
+        .broadcast = adapter_local_broadcast,
+        .fetch_sockets = adapter_local_fetch_sockets,
+        .sockets_join = ra_sockets_join,
+        .sockets_leave = ra_sockets_leave,
+        .disconnect_sockets = ra_disconnect_sockets,
+        .server_side_emit = ra_server_side_emit,
+        .rooms_count = ra_rooms_count,
+        .publish = ra_publish,
+        .fetch_sockets_async = ra_fetch_sockets_async,
+        .server_side_emit_with_ack = ra_server_side_emit_with_ack,
+        .emit_with_ack = ra_emit_with_ack,
+        .server_count = ra_server_count,
+};
+
+/* "<a><b><c>" as a new string, its length in *len; NULL when out of
+ * memory. */
+static char *concat(const char *a, const char *b, const char *c, const char *d, size_t *len)
+{
+	size_t n = strlen(a) + strlen(b) + strlen(c) + strlen(d);
+	char *s = malloc(n + 1);
+	if (s)
+		snprintf(s, n + 1, "%s%s%s%s", a, b, c, d);
+	*len = n;
+	return s;
+}
+
+struct sio_adapter *adapter_redis_create(struct redis_cluster *c, struct sio_namespace *nsp)
+{
+	struct redis_adapter *ra = calloc(1, sizeof(*ra));
+	if (!ra)
+		return NULL;
+	ra->base.ops = &redis_ops;
+	ra->base.nsp = nsp;
+	ra->c = c;
+	list_init(&ra->requests);
+	list_init(&ra->serving);
+	list_init(&ra->server_acks);
+	list_init(&ra->ca.link);
+	ra->ca.message = ra_message;
+	const char *k = c->key, *n = nsp->name;
+	size_t pl;
+	ra->local = adapter_memory_create(nsp);
+	ra->bcast = concat(k, "#", n, "#", &ra->bcast_len);
+	ra->req_ch = concat(k, "-request#", n, "#", &ra->req_len);
+	ra->resp_ch = concat(k, "-response#", n, "#", &ra->resp_len);
+	char uid[CLUSTER_UID_LEN + 2];
+	snprintf(uid, sizeof(uid), "%s#", c->uid);
+	ra->spec_ch = ra->resp_ch ? concat(ra->resp_ch, uid, "", "", &ra->spec_len) : NULL;
+	char *pattern = ra->bcast ? concat(ra->bcast, "*", "", "", &pl) : NULL;
+	if (!ra->local || !ra->bcast || !ra->req_ch || !ra->resp_ch || !ra->spec_ch || !pattern) {
+		free(pattern);
+		ra_destroy(&ra->base);
+		return NULL;
+	}
+	struct redis_link *link = c->link;
+	if (redis_link_subscribe(link, REDIS_PSUB, pattern, pl) < 0 ||
+	    redis_link_subscribe(link, REDIS_SUB, ra->req_ch, ra->req_len) < 0 ||
+	    redis_link_subscribe(link, REDIS_SUB, ra->resp_ch, ra->resp_len) < 0 ||
+	    redis_link_subscribe(link, REDIS_SUB, ra->spec_ch, ra->spec_len) < 0) {
+		ra->pattern = pattern;
+		ra_destroy(&ra->base);
+		return NULL;
+	}
+	ra->pattern = pattern;
+	cluster_add_adapter(c, &ra->ca);
+	return &ra->base;
+}
