@@ -298,7 +298,6 @@ static const struct option long_options[] = {
         {"drain", required_argument, NULL, OPT_DRAIN},
         {"slow-rcvbuf", required_argument, NULL, OPT_SLOW_RCVBUF},
         {"tls", no_argument, NULL, OPT_TLS},
-			break;
         {"churn", required_argument, NULL, OPT_CHURN},
         {"churn-away", required_argument, NULL, OPT_CHURN_AWAY},
         {"verbose", no_argument, NULL, 'v'},
@@ -422,6 +421,7 @@ static int parse_args(int argc, char **argv, struct lg_options *o)
 			break;
 		case OPT_TLS:
 			o->tls = true;
+			break;
 		case OPT_CHURN:
 			ok = parse_double(optarg, 0, 1, &o->churn);
 			break;
