@@ -43,16 +43,23 @@ FULL = dict(idle_clients=10000, idle_rate=2000, idle_hold=30,
             lat_clients=1000, lat_rates=[5000, 10000, 20000, 30000, 50000, 75000, 100000],
             lat_duration=5,
             storm_clients=5000,
-            slow_clients=50, slow_rate=1000, slow_payload=1024, slow_duration=20)
+            slow_clients=50, slow_rate=1000, slow_payload=1024, slow_duration=20,
+            rec_clients=10000, rec_rate=20, rec_churn=0.1, rec_away=0.5, rec_duration=60,
+            admin_echo_duration=10, admin_bcast_clients=10000, admin_bcast_duration=10)
 QUICK = dict(idle_clients=2000, idle_rate=2000, idle_hold=5,
              echo_clients=100, echo_inflight=10, echo_duration=3,
              poll_clients=100, poll_inflight=10, poll_duration=3,
              bcast_clients=2000, bcast_rate=20, bcast_burst=10, bcast_duration=3,
              lat_clients=1000, lat_rates=[5000, 20000, 50000], lat_duration=2,
              storm_clients=1000,
-             slow_clients=50, slow_rate=1000, slow_payload=1024, slow_duration=5)
+             slow_clients=50, slow_rate=1000, slow_payload=1024, slow_duration=5,
+             rec_clients=2000, rec_rate=20, rec_churn=0.1, rec_away=0.5, rec_duration=10,
+             admin_echo_duration=3, admin_bcast_clients=2000, admin_bcast_duration=3)
 
-SCENARIOS = ['idle', 'echo', 'msgpack', 'polling', 'broadcast', 'latency', 'handshake', 'slow']
+SCENARIOS = ['idle', 'echo', 'msgpack', 'polling', 'broadcast', 'latency', 'handshake', 'slow',
+             'recovery', 'admin', 'tls_idle', 'tls_echo']
+# Scenarios of sioc's own features, run on sioc alone (on/off against itself).
+SIOC_ONLY = {'recovery', 'admin'}
 SERVERS = ['sioc', 'node', 'floor']
 
 
@@ -171,6 +178,17 @@ class Sampler(threading.Thread):
 # ---------------------------------------------------------------------------
 # Processes
 
+def terminate(proc):
+    """SIGTERM, then after 10 s SIGKILL, and waits for proc."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class Server:
     """A peer started fresh for one scenario, pinned to SERVER_CPU."""
 
@@ -188,6 +206,8 @@ class Server:
         self.log_path = os.path.join(logdir, f'{tag}-{kind}-server.log')
         self.log = open(self.log_path, 'w')
         self.disconnects = []  # (realtime s, reason) the server logged
+        self.stats = []  # (s since start, {field: int}) of its STATS lines (--stats-every)
+        self.t_start = time.monotonic()
         self.proc = subprocess.Popen(['taskset', '-c', SERVER_CPU] + cmd, cwd=ROOT,
                                      stdout=subprocess.PIPE, stderr=self.log, text=True)
         self.pid = self.proc.pid  # taskset execs the server
@@ -200,19 +220,17 @@ class Server:
         time.sleep(0.5)  # let start-up work (JIT, allocator) settle before baselines
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc)
         self.log.close()
         with open(self.log_path) as f:
             for line in f:
                 m = re.match(r'DISCONNECT (\d+) \S+ (.*)', line)
                 if m:
                     self.disconnects.append((int(m.group(1)) / 1e6, m.group(2).strip()))
+                m = re.match(r'STATS (\d+) (.*)', line)
+                if m:
+                    self.stats.append((int(m.group(1)) / 1e3, {
+                        k: int(v) for k, v in (f.split('=') for f in m.group(2).split())}))
 
 
 class Loadgen:
@@ -295,26 +313,40 @@ class Ctx:
     def loadgen_log(self, kind, tag):
         return open(os.path.join(self.logdir, f'{tag}-{kind}-loadgen.log'), 'a')
 
+    def tls_args(self):
+        """The servers' TLS flags: a P-256 certificate for 127.0.0.1 made once
+        by openssl (self-signed; the load generator does not check it)."""
+        d = os.path.join(self.outdir, 'tls')
+        cert, key = os.path.join(d, 'cert.pem'), os.path.join(d, 'key.pem')
+        if not os.path.exists(cert):
+            os.makedirs(d, exist_ok=True)
+            subprocess.run(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt',
+                            'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert,
+                            '-days', '7', '-subj', '/CN=127.0.0.1', '-addext',
+                            'subjectAltName=IP:127.0.0.1'],
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return ['--tls-cert', cert, '--tls-key', key]
+
 
 def per_million(amount, count):
     """amount (CPU seconds, faults) per million of count events."""
     return round(amount / count * 1e6, 3) if count else None
 
 
-def scenario_idle(ctx, kind):
+def scenario_idle(ctx, kind, tag='idle', server_args=(), loadgen_args=()):
     """10k idle clients held: RSS per connection, CPU per connect, idle CPU."""
     z = ctx.size
-    srv = ctx.server(kind, 'idle')
+    srv = ctx.server(kind, tag, server_args)
     try:
         base = Snapshot(srv.pid)
         base_fds = proc_nfds(srv.pid)
         sampler = Sampler(srv.pid, fds=True)
         marks = {}
-        with ctx.loadgen_log(kind, 'idle') as lf:
+        with ctx.loadgen_log(kind, tag) as lf:
             lg = Loadgen(ctx.build, lf,
                          ['--mode', 'idle', '--port', srv.port, '--clients', z['idle_clients'],
                           '--connect-rate', z['idle_rate'], '--duration', z['idle_hold'],
-                          '--src', SRC],
+                          '--src', SRC] + list(loadgen_args),
                          on_measuring=lambda: marks.setdefault('up', Snapshot(srv.pid)),
                          on_summary=lambda: marks.setdefault('held', Snapshot(srv.pid)))
             res = lg.run()
@@ -397,6 +429,25 @@ def scenario_echo(ctx, kind):
     z = ctx.size
     return echo_runs(ctx, kind, 'echo', [], [], z['echo_clients'], z['echo_inflight'],
                      z['echo_duration'])
+
+
+NO_TLS_FLOOR = 'the floor peer has no TLS'
+
+
+def scenario_tls_idle(ctx, kind):
+    """The idle scenario over TLS (wss; sioc's opts.tls, Node's https)."""
+    if kind == 'floor':
+        return dict(skipped=NO_TLS_FLOOR)
+    return scenario_idle(ctx, kind, 'tls_idle', ctx.tls_args(), ['--tls'])
+
+
+def scenario_tls_echo(ctx, kind):
+    """The echo scenario over TLS (wss)."""
+    if kind == 'floor':
+        return dict(skipped=NO_TLS_FLOOR)
+    z = ctx.size
+    return echo_runs(ctx, kind, 'tls_echo', ctx.tls_args(), ['--tls'], z['echo_clients'],
+                     z['echo_inflight'], z['echo_duration'])
 
 
 def scenario_msgpack(ctx, kind):
@@ -568,9 +619,168 @@ def scenario_slow(ctx, kind):
         rss_over_time=series, loadgen=res)
 
 
+def per_second(samples, t0, t1):
+    """(s since t0, rss_kb) once a second from the Sampler's samples in [t0, t1]."""
+    out, want = [], 0.0
+    for t, rss, _ in samples:
+        if t0 <= t <= t1 and t - t0 >= want:
+            out.append((round(t - t0, 1), rss))
+            want = float(int(t - t0) + 1)
+    return out
+
+
+def scenario_recovery(ctx, kind):
+    """Connection state recovery under churn (issue 12): clients in one
+    room, the server emitting to it at a steady rate, a fraction of the
+    clients dropping their connection every second and coming back
+    rec_away s later; once
+    with recovery on, once off. RSS every second, the history's size (the
+    server's STATS lines), and every client's count checked: with recovery
+    each must get every emit exactly once."""
+    z = ctx.size
+    out = {}
+    for mode in ('on', 'off'):
+        tag = f'recovery-{mode}'
+        srv = ctx.server(kind, tag, ['--recovery', mode, '--stats-every', 1000])
+        try:
+            rss_idle = proc_rss_kb(srv.pid)
+            res, win, sampler, marks = measured_run(
+                ctx, kind, srv, tag,
+                ['--mode', 'broadcast', '--port', srv.port, '--clients', z['rec_clients'],
+                 '--rate', z['rec_rate'], '--burst', 1, '--duration', z['rec_duration'],
+                 '--payload', 16, '--churn', z['rec_churn'], '--churn-away', z['rec_away'],
+                 '--src', SRC, '--drain', 10,
+                 '--timeout', z['rec_duration'] * 3 + 120, '-v'])
+            time.sleep(1.2)  # one more STATS line, with the whole history
+        finally:
+            srv.stop()
+        if not res or not win or 'churn' not in res:
+            out[mode] = dict(error='the load generator did not complete', loadgen=res)
+            continue
+        t0 = marks['measuring'].t - sampler.t0
+        t1 = marks['summary'].t - sampler.t0
+        rss = per_second(sampler.samples, t0, t1)
+        # the server's own lines, on the same clock (its start ~ srv.t_start)
+        off = marks['measuring'].t - srv.t_start
+        hist = [(round(t - off, 1), d) for t, d in srv.stats if t >= off - 0.5]
+        peak = max(hist, key=lambda x: x[1]['history_records'])[1] if hist else {}
+        last = hist[-1][1] if hist else {}
+        n = res['received']
+        emits = res['server_sent']
+        mid = [r for t, r in rss if t >= z['rec_duration'] / 2]
+        out[mode] = dict(
+            clients=res['clients'], connected=res['connected'], failed=res['failed'],
+            emits=emits, deliveries=n, churn=res['churn'], cpu=win,
+            cpu_s_per_M=per_million(win['cpu_s'], n),
+            rss_idle_kb=rss_idle, rss_start_kb=marks['measuring'].rss_kb,
+            rss_end_kb=marks['summary'].rss_kb,
+            rss_growth_kb=marks['summary'].rss_kb - marks['measuring'].rss_kb,
+            rss_peak_kb=sampler.peak_kb(t0, t1),
+            rss_second_half_growth_kb=(mid[-1] - mid[0]) if len(mid) > 1 else None,
+            rss_per_second=rss,
+            history_records_peak=peak.get('history_records'),
+            history_bytes_peak=peak.get('history_bytes'),
+            history_bytes_per_record=round(peak['history_bytes'] / peak['history_records'], 1)
+            if peak.get('history_records') else None,
+            history_records_per_emit=round(peak['history_records'] / emits, 3)
+            if peak.get('history_records') and emits else None,
+            recovery_sessions_end=last.get('recovery_sessions'),
+            # up to the last delivery (the load generator's clients all leave
+            # at its end, and leave sessions behind)
+            recovery_sessions_peak=max((d['recovery_sessions'] for t, d in hist
+                                        if t <= res['duration_s']), default=None),
+            queued_bytes_peak=max((d.get('queued_bytes', 0) for t, d in hist
+                                   if t <= res['duration_s']), default=None),
+            server_stats=hist, latency_us=res['latency_us'], loadgen=res)
+    return out
+
+
+class Dashboard:
+    """bench/peers/dashboard.js: one Admin UI dashboard logged in to a
+    server's admin namespace, pinned to the load generator's CPU."""
+
+    def __init__(self, port, logf):
+        self.proc = subprocess.Popen(
+            ['taskset', '-c', LOADGEN_CPU, 'node', os.path.join(ROOT, 'bench/peers/dashboard.js'),
+             str(port)], stdout=subprocess.PIPE, stderr=logf, text=True)
+        self.lines = []
+        self.ready = threading.Event()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        if not self.ready.wait(15):
+            self.stop()
+            raise RuntimeError(f'the dashboard did not log in: {self.lines}')
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append(line.strip())
+            if line.startswith('SERVER_STATS'):  # logged in and receiving
+                self.ready.set()
+
+    def stop(self):
+        terminate(self.proc)
+        self.reader.join(5)
+        return sum(1 for x in self.lines if x.startswith('SERVER_STATS'))
+
+
+def scenario_admin(ctx, kind):
+    """The cost of the admin namespace (issue 15): the echo (16 B, 1 KB)
+    and the broadcast (steady, bursts) without it, then with it attached
+    in production mode and one dashboard logged in, receiving server_stats
+    every 2 s."""
+    z = ctx.size
+    out = {}
+    for variant in ('plain', 'admin'):
+        args = ['--admin', 'production'] if variant == 'admin' else []
+        r = out[variant] = {}
+        for part in ('echo', 'broadcast'):
+            tag = f'admin-{variant}-{part}'
+            srv = ctx.server(kind, tag, args)
+            dash = None
+            try:
+                with ctx.loadgen_log(kind, tag) as lf:
+                    if variant == 'admin':
+                        dash = Dashboard(srv.port, lf)
+                if part == 'echo':
+                    for payload in (16, 1024):
+                        res, win, _, _ = measured_run(
+                            ctx, kind, srv, tag,
+                            ['--mode', 'echo', '--port', srv.port, '--clients',
+                             z['echo_clients'], '--inflight', z['echo_inflight'], '--payload',
+                             payload, '--duration', z['admin_echo_duration']])
+                        r[f'echo{payload}'] = dict(
+                            echoes=res['acked'], cpu=win, rate_per_s=res['rate_per_s'],
+                            cpu_s_per_M=per_million(win['cpu_s'], res['acked']),
+                            loadgen=res) if res and win else dict(error='no result', loadgen=res)
+                else:
+                    for name, burst in (('steady', 1), ('burst', z['bcast_burst'])):
+                        res, win, _, _ = measured_run(
+                            ctx, kind, srv, tag,
+                            ['--mode', 'broadcast', '--port', srv.port, '--clients',
+                             z['admin_bcast_clients'], '--rate', z['bcast_rate'], '--burst', burst,
+                             '--duration', z['admin_bcast_duration'], '--payload', 16, '--src', SRC,
+                             '--timeout', z['admin_bcast_duration'] * 6 + 60])
+                        r[f'bcast_{name}'] = dict(
+                            deliveries=res['received'], cpu=win,
+                            cpu_s_per_M=per_million(win['cpu_s'], res['received']),
+                            loadgen=res) if res and win else dict(error='no result', loadgen=res)
+            finally:
+                if dash:
+                    r[f'{part}_server_stats_received'] = dash.stop()
+                srv.stop()
+    for k, v in out['admin'].items():
+        base = out['plain'].get(k)
+        if isinstance(v, dict) and isinstance(base, dict) and v.get('cpu_s_per_M') and \
+                base.get('cpu_s_per_M'):
+            v['cost_pct'] = round(100 * (v['cpu_s_per_M'] / base['cpu_s_per_M'] - 1), 1)
+    return out
+
+
 RUNNERS = dict(idle=scenario_idle, echo=scenario_echo, msgpack=scenario_msgpack,
                polling=scenario_polling, broadcast=scenario_broadcast,
-               latency=scenario_latency, handshake=scenario_handshake, slow=scenario_slow)
+               latency=scenario_latency, handshake=scenario_handshake, slow=scenario_slow,
+               recovery=scenario_recovery, admin=scenario_admin,
+               tls_idle=scenario_tls_idle, tls_echo=scenario_tls_echo)
 
 
 # ---------------------------------------------------------------------------
@@ -726,6 +936,29 @@ def metrics(cfg):
         Row('Slow consumer: minor faults per million deliveries', '', 'slow.minflt_per_M',
             'lower', None, False),
     ]
+    rows += [
+        Row(f'TLS idle: RSS per connection ({z["idle_clients"]} clients)', 'KB',
+            'tls_idle.rss_per_conn_kb', 'lower', None, NO_TLS_FLOOR),
+        Row('TLS idle: CPU per connect (user+sys, TLS handshake included)', 'us',
+            'tls_idle.cpu_per_connect_us', 'lower', None, NO_TLS_FLOOR),
+        Row(f'TLS idle: CPU while holding {z["idle_hold"]} s', '%', 'tls_idle.hold_cpu_pct',
+            'lower', None, NO_TLS_FLOOR),
+        Row('TLS idle: RSS with all connected', 'KB', 'tls_idle.rss_held_kb', 'lower', None,
+            False),
+    ]
+    for p, label in (('16', '16 B'), ('1024', '1 KB')):
+        rows += [
+            Row(f'TLS echo {label}: CPU-s per million echoes', 's', f'tls_echo.{p}.cpu_s_per_M',
+                'lower', None, NO_TLS_FLOOR),
+            Row(f'TLS echo {label}: user CPU-s per million', 's', f'tls_echo.{p}.user_s_per_M',
+                'lower', None, NO_TLS_FLOOR),
+            Row(f'TLS echo {label}: system CPU-s per million', 's', f'tls_echo.{p}.sys_s_per_M',
+                'lower', None, NO_TLS_FLOOR),
+            Row(f'TLS echo {label}: peak rate', '/s', f'tls_echo.{p}.rate_per_s', 'higher', None,
+                False),
+            Row(f'TLS echo {label}: server CPU busy', '%', f'tls_echo.{p}.server_cpu_pct', None,
+                None, False),
+        ]
     return rows
 
 
@@ -807,6 +1040,76 @@ def table(results, cfg):
     return '\n'.join(lines) + '\n'
 
 
+def recovery_table(r, z):
+    """Markdown lines: the recovery scenario, recovery on against off."""
+    if not r:
+        return []
+    on, off = r.get('on', {}), r.get('off', {})
+
+    def cell(v, unit):  # counts as counts: 64, not 64.0
+        return f'{v:,} {unit}'.strip() if is_num(v) and isinstance(v, int) else fmt(v, unit)
+
+    def row(label, path, unit=''):
+        return f'| {label} | {cell(get(on, path), unit)} | {cell(get(off, path), unit)} |'
+    lines = [f'Connection state recovery under churn (sioc): {z["rec_clients"]} clients in one '
+             f'room, {z["rec_rate"]} emits/s to it for {z["rec_duration"]} s, '
+             f'{z["rec_churn"] * 100:g} % of the clients dropping their connection every second '
+             f'and coming back {z["rec_away"]:g} s later.', '',
+             '| Metric | recovery on | recovery off |', '| --- | ---: | ---: |',
+             row('RSS at the start (all connected)', 'rss_start_kb', 'KB'),
+             row('RSS at the end', 'rss_end_kb', 'KB'),
+             row('RSS growth over the run', 'rss_growth_kb', 'KB'),
+             row('RSS growth over the second half', 'rss_second_half_growth_kb', 'KB'),
+             row('RSS peak', 'rss_peak_kb', 'KB'),
+             row('Emits (server)', 'emits'),
+             row('History records (peak)', 'history_records_peak'),
+             row('History records per emit', 'history_records_per_emit'),
+             row('History bytes (peak)', 'history_bytes_peak', 'B'),
+             row('History bytes per record', 'history_bytes_per_record', 'B'),
+             row('Sessions kept at once (peak, per-second lines)', 'recovery_sessions_peak'),
+             row('Bytes waiting in output queues (peak, per-second lines)',
+                 'queued_bytes_peak', 'B'),
+             row('Connections dropped', 'churn.dropped'),
+             row('Came back recovered (same id)', 'churn.recovered'),
+             row('Came back as a new session', 'churn.new_sessions'),
+             row('Events replayed on return (before the CONNECT reply)', 'churn.replayed'),
+             row('Gaps within a session', 'churn.gaps'),
+             row('Duplicates within a session', 'churn.duplicates'),
+             row('Clients that got every emit exactly once', 'churn.exact_clients'),
+             row('Clients short of the last emit', 'churn.short_clients'),
+             row('Deliveries', 'deliveries'),
+             row('CPU-s per million deliveries', 'cpu_s_per_M', 's'),
+             row('Delivery p99 (replays included)', 'latency_us.p99', 'us'), '']
+    return lines
+
+
+def admin_table(r, z):
+    """Markdown lines: the admin scenario, with the admin namespace and a
+    dashboard against without."""
+    if not r:
+        return []
+    plain, adm = r.get('plain', {}), r.get('admin', {})
+    lines = ['The admin namespace\'s cost (sioc): sio_admin_instrument() in production mode and '
+             'one dashboard logged in (server_stats every 2 s), against the same server without '
+             f'it; echo {z["echo_clients"]} x {z["echo_inflight"]} for '
+             f'{z["admin_echo_duration"]} s, broadcast to {z["admin_bcast_clients"]} clients at '
+             f'{z["bcast_rate"]}/s for {z["admin_bcast_duration"]} s.', '',
+             '| CPU-s per million | without admin | with admin and a dashboard | change |',
+             '| --- | ---: | ---: | ---: |']
+    for key, label in (('echo16', 'Echo 16 B'), ('echo1024', 'Echo 1 KB'),
+                       ('bcast_steady', f'Broadcast {z["bcast_rate"]}/s'),
+                       ('bcast_burst', f'Broadcast {z["bcast_rate"]}/s in bursts of '
+                                       f'{z["bcast_burst"]}')):
+        cost = get(adm, f'{key}.cost_pct')
+        lines.append(f'| {label} | {fmt(get(plain, f"{key}.cpu_s_per_M"), "s")} | '
+                     f'{fmt(get(adm, f"{key}.cpu_s_per_M"), "s")} | '
+                     f'{"n/a" if cost is None else f"{cost:+.1f} %"} |')
+    lines += ['', 'server_stats the dashboard received: '
+              f'{adm.get("echo_server_stats_received", "n/a")} (echo server), '
+              f'{adm.get("broadcast_server_stats_received", "n/a")} (broadcast server).', '']
+    return lines
+
+
 def changes(prev, cur, cfg):
     """Markdown lines comparing sioc's numbers with the previous run's."""
     fp, fc = flatten(prev), flatten(cur)
@@ -835,6 +1138,16 @@ def write_dat(outdir, results):
             f.write('# connections rss_mb\n')
             for t, conns, rss in r.get('idle', {}).get('rss_vs_connections', []):
                 f.write(f'{conns} {rss / 1024:.2f}\n')
+        rec = r.get('recovery', {})
+        if rec:
+            with open(os.path.join(outdir, 'recovery-rss.dat'), 'w') as f:
+                f.write('# seconds rss_mb_recovery_on rss_mb_recovery_off\n')
+                on = dict(rec.get('on', {}).get('rss_per_second', []))
+                off = dict(rec.get('off', {}).get('rss_per_second', []))
+                for t in sorted(set(int(x) for x in list(on) + list(off))):
+                    a = next((v for k, v in on.items() if int(k) == t), None)
+                    b = next((v for k, v in off.items() if int(k) == t), None)
+                    f.write(f'{t} {a / 1024 if a else "NaN"} {b / 1024 if b else "NaN"}\n')
         with open(os.path.join(outdir, f'slow-{kind}.dat'), 'w') as f:
             f.write('# seconds_since_start rss_mb\n')
             for t, rss in r.get('slow', {}).get('rss_over_time', []):
@@ -928,6 +1241,8 @@ def main():
                 command=os.environ.get('BENCH_COMMAND', ' '.join(sys.argv)).strip())
     for name in a.only.split(','):
         for kind in kinds:
+            if name in SIOC_ONLY and kind != 'sioc':
+                continue
             t = time.monotonic()
             log(f'{name} on {kind} ...')
             if a.quiet_wait > 0:
@@ -965,6 +1280,8 @@ def main():
           'sends, on bare epoll, so about the kernel\'s cost of the same traffic); 1.00x is the '
           'floor. Minor page faults are the servers\' (minflt in /proc/PID/stat) over the same '
           'window as the CPU time.', '']
+    md += recovery_table(results.get('sioc', {}).get('recovery'), size)
+    md += admin_table(results.get('sioc', {}).get('admin'), size)
     if a.previous and os.path.exists(a.previous):
         try:
             prev = json.load(open(a.previous))

@@ -6,7 +6,8 @@
 #   latency.png  p50 and p99 of acked emits against the offered rate
 #   rss.png      server RSS against idle connections open
 #   slow.png     server RSS over time while one client stops reading
-# each with sioc, Node and, when the run has it, the floor peer.
+#   recovery.png sioc's RSS under churn, connection state recovery on and off
+# each with sioc, Node and, when the run has it, the floor peer (recovery.png: sioc alone).
 
 if (!exists("dir")) dir = "."
 # 1 when the data file has a data line (a partial run leaves some empty)
@@ -64,4 +65,14 @@ set yrange [0:*]
 eval("plot dir.'/slow-sioc.dat' using 1:2 with lines lw 2 lc rgb sioc title 'sioc', " . \
      "dir.'/slow-node.dat' using 1:2 with lines lw 2 lc rgb node title 'Node'" . \
      lines("slow-floor.dat", "using 1:2 with lines lw 2 lc rgb floor title 'floor'"))
+}
+
+if (has("recovery-rss.dat")) {
+set output dir."/recovery.png"
+set title "sioc's RSS under churn (10 % of the clients drop and come back each second)"
+set xlabel "seconds since the broadcast started"
+set ylabel "RSS (MB)"
+set yrange [0:*]
+plot dir.'/recovery-rss.dat' using 1:2 with lines lw 2 lc rgb sioc title 'recovery on', \
+     dir.'/recovery-rss.dat' using 1:3 with lines lw 2 dt 2 lc rgb node title 'recovery off'
 }

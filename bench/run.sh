@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every benchmark scenario against sioc, the Node reference and the
-# floor peer (the same bytes on bare epoll), then writes
+# floor peer (the same bytes on bare epoll; recovery and admin, which
+# measure sioc's own features on and off, against sioc alone), then writes
 # bench/results/<date>/ (results.json, table.md, PNG plots, logs/) and,
 # after a full run, copies the table, results and plots to
 # bench/results/latest/ (the ones BENCHMARKS.md shows).

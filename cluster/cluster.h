@@ -53,6 +53,9 @@ void cluster_remove_adapter(struct cluster_adapter *ca);
  * Returns 0 or -1 (no random source). */
 int cluster_uid(char out[CLUSTER_UID_LEN + 1]);
 
+/* The sharded adapter of nsp (adapter_sharded.c), or NULL. */
+struct sio_adapter *adapter_sharded_create(struct redis_cluster *c, struct sio_namespace *nsp);
+
 /* The classic pub/sub adapter of nsp (adapter_redis.c), or NULL. */
 struct sio_adapter *adapter_redis_create(struct redis_cluster *c, struct sio_namespace *nsp);
 

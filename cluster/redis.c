@@ -69,6 +69,8 @@ static void on_connected(void *ud)
 static struct sio_adapter *cluster_adapter_create(void *ud, struct sio_namespace *nsp)
 {
 	struct redis_cluster *c = ud;
+	if (c->opts.sharded)
+		return adapter_sharded_create(c, nsp);
 	return adapter_redis_create(c, nsp);
 }
 
@@ -119,8 +121,6 @@ SIO_API int sio_server_use_redis(sio_server *srv, const struct sio_redis_options
 	    !opts->key || !opts->key[0] || !opts->requests_timeout || !opts->max_queued_bytes ||
 	    (unsigned)opts->subscription_mode > SIO_REDIS_STATIC)
 		return SIO_EINVAL;
-	if (opts->sharded)
-		return SIO_EINVAL; /* the sharded adapter is not there yet */
 	if (srv->listening || srv->has_cluster)
 		return SIO_ESTATE;
 	struct redis_cluster *c = calloc(1, sizeof(*c));

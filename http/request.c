@@ -158,6 +158,11 @@ int request_set_address(struct sio_request *r, const char *addr)
 	return 0;
 }
 
+void request_set_secure(struct sio_request *r, bool secure)
+{
+	r->secure = secure;
+}
+
 int request_set_forwarded(struct sio_request *r, const char *client, bool secure)
 {
 	r->secure = secure;

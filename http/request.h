@@ -66,6 +66,8 @@ int request_set_address(struct sio_request *r, const char *addr);
 /* Stores the client's address (copied) a trusted proxy forwarded, and
  * whether it came over https: sio_request_address returns it from now on.
  * Returns -1 when out of memory. */
+/* Marks the request as received over TLS (or not). */
+void request_set_secure(struct sio_request *r, bool secure);
 int request_set_forwarded(struct sio_request *r, const char *client, bool secure);
 /* The decoded value of query parameter `name` with its length (it may
  * hold NUL bytes), or NULL. */

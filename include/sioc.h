@@ -55,7 +55,8 @@ extern "C" {
 	XX(ETOOBIG, -8, "message too large")      /* larger than allowed */                   \
 	XX(ETIMEDOUT, -9, "operation has timed out") /* an acknowledgement came too late */   \
 	XX(ERESERVED, -10, "reserved event name") /* connect, disconnect, ... */              \
-	XX(ENOTFOUND, -11, "not found")           /* no such room, namespace or handler */
+	XX(ENOTFOUND, -11, "not found")           /* no such room, namespace or handler */ \
+	XX(ETLS, -12, "TLS certificate, key or CA file unusable") /* see the log line */
 
 enum sio_error {
 	SIO_OK = 0,
@@ -184,6 +185,25 @@ struct sio_recovery_options {
 	                                        0: bounded by age only */
 };
 
+/*
+ * TLS in the process (off unless cert_file is set): the listener then
+ * speaks only TLS 1.2 and 1.3 (https long-polling, wss, the upgrade, the
+ * client bundle, static files, metrics), with OpenSSL; sio_request_secure()
+ * and sio_handshake.secure are true. Files are PEM and read when the
+ * server is created and by sio_server_reload_tls(). Renegotiation is
+ * refused (the connection closes), as is plain HTTP (a 400 saying so,
+ * then the close); each refusal is logged at info as "refused.tls" with
+ * its cause and counted in sioc_handshakes_refused_total{cause="tls"}.
+ */
+struct sio_tls_options {
+	const char *cert_file; /* the certificate, then its chain (intermediates); NULL: no TLS */
+	const char *key_file;  /* its private key (unencrypted) */
+	/* CA certificates: when set, every client must present a certificate
+	 * they signed (the handshake fails otherwise); NULL: none asked */
+	const char *ca_file;
+	uint32_t handshake_timeout; /* ms from accept to a finished handshake, 10000 */
+};
+
 struct sio_server_options {
 	const char *path;            /* "/socket.io/" */
 	uint32_t ping_interval;      /* ms, 25000 */
@@ -277,6 +297,8 @@ struct sio_server_options {
 	int log_level;
 	/* Off by default, as in the reference. */
 	struct sio_recovery_options connection_state_recovery;
+	/* TLS in the process; off by default (see struct sio_tls_options). */
+	struct sio_tls_options tls;
 };
 
 /* Fills `opts` with the defaults above. Call it, then change fields. */
@@ -290,8 +312,11 @@ typedef struct sio_server sio_server;
 
 /* Creates a server. `opts` (NULL for defaults) is copied, strings
  * included. Returns NULL on failure with *err (if err) set: SIO_EINVAL (an
- * option out of range: no transport, a zero interval, timeout or limit)
- * or SIO_ENOMEM. */
+ * option out of range: no transport, a zero interval, timeout or limit;
+ * tls.key_file or tls.ca_file without tls.cert_file, or the reverse),
+ * SIO_ETLS (a TLS file missing or unusable: a certificate that does not
+ * parse or does not match its key; the cause is logged at error as
+ * "tls.load") or SIO_ENOMEM. */
 SIO_API sio_server *sio_server_create(const struct sio_server_options *opts, int *err);
 
 /* Binds and listens on host:port (host NULL or "" for all addresses;
@@ -300,6 +325,16 @@ SIO_API sio_server *sio_server_create(const struct sio_server_options *opts, int
  * libev plugin of libwebsockets, Debian package libwebsockets-evlib-ev,
  * is missing), SIO_ESTATE (listening already) or SIO_ENOMEM. */
 SIO_API int sio_server_listen(sio_server *srv, const char *host, int port);
+
+/* Thread-safe: reads opts.tls's files again (the certificate, its key and
+ * the client CAs), in the calling thread; the new ones are handed to the
+ * loop, which uses them for every connection accepted from its next turn
+ * on. Open connections keep the certificate they began with and stay
+ * open. Returns 0, SIO_EINVAL (NULL), SIO_ESTATE (TLS is off), SIO_ETLS
+ * (a file missing or unusable: the old certificate stays; the cause is
+ * logged at error as "tls.load"), SIO_ECLOSED (the server is stopping) or
+ * SIO_ENOMEM. The reload is logged at info as "tls.reload". */
+SIO_API int sio_server_reload_tls(sio_server *srv);
 
 /* The port listened on, or -1 before sio_server_listen(). */
 SIO_API int sio_server_port(const sio_server *srv);
@@ -504,7 +539,8 @@ struct sio_handshake {
 	const struct sio_request *request; /* headers, query, address, url */
 	const json_t *auth;                /* the CONNECT auth object ({} when none) */
 	int64_t issued;                    /* ms since the epoch */
-	bool secure; /* https: X-Forwarded-Proto from a trusted proxy (see trust_proxy) */
+	bool secure; /* https: TLS in the process (opts.tls), or X-Forwarded-Proto from a
+	              * trusted proxy (see trust_proxy) */
 	bool xdomain;                      /* an Origin header was sent */
 };
 
@@ -729,8 +765,9 @@ SIO_API int sio_namespace_emit_with_ack(sio_namespace *nsp, const struct sio_tar
 					uint32_t timeout_ms, sio_responses_fn fn, void *userdata);
 
 /* The number of nodes serving the namespace: PUBSUB NUMSUB of its request
- * channel with Redis, 1 without (err 0); err SIO_ECLOSED and 0 when Redis
- * is unreachable. */
+ * channel with Redis (PUBSUB SHARDNUMSUB of <key>#<nsp># with the sharded
+ * adapter), 1 without (err 0); err SIO_ECLOSED and 0 when Redis is
+ * unreachable. */
 typedef void (*sio_count_fn)(sio_namespace *nsp, int err, size_t count, void *userdata);
 /* Returns 0, SIO_EINVAL (NULL nsp or fn) or SIO_ENOMEM. */
 SIO_API int sio_namespace_server_count(sio_namespace *nsp, sio_count_fn fn, void *userdata);
@@ -756,6 +793,19 @@ SIO_API int sio_namespace_server_count(sio_namespace *nsp, sio_count_fn fn, void
  * dropped, counted (sio_server_stats() redis_dropped) and logged: never
  * queued without bound. Long-polling clients need sticky sessions across
  * nodes, as with the reference.
+ *
+ * With `sharded` the node speaks createShardedAdapter() instead (Redis 7
+ * sharded pub/sub; every node of the cluster must use it): each namespace
+ * SSUBSCRIBEs <key>#<nsp># and its own <key>#<nsp>#<uid>#, messages are
+ * socket.io-adapter's ClusterAdapter messages (JSON, msgpack when they
+ * carry binary), and the number of nodes is PUBSUB SHARDNUMSUB
+ * <key>#<nsp>#, as the reference counts them (its sharded adapter sends
+ * no heartbeats). In the dynamic subscription modes a node also
+ * subscribes to <key>#<nsp>#<room># for each room it holds (dynamic:
+ * not the sockets' own rooms; dynamic-private: those too), and an emit to
+ * exactly one such room (without acks) is published there only.
+ * requests_timeout applies to its requests as to the classic adapter's
+ * (the reference's fixed 5000 ms is the default).
  */
 enum sio_redis_subscription_mode {
 	SIO_REDIS_DYNAMIC = 0,         /* the reference's "dynamic" (default) */
@@ -771,7 +821,8 @@ struct sio_redis_options {
 	uint32_t requests_timeout; /* ms a cross-node request waits, 5000 */
 	/* answers to this node's requests on its own channel
 	 * (<key>-response#<nsp>#<uid>#), the reference's
-	 * publishOnSpecificResponseChannel; false */
+	 * publishOnSpecificResponseChannel; false. The sharded adapter
+	 * always answers on the asking node's own channel. */
 	bool publish_on_specific_response_channel;
 	/* the reference's createShardedAdapter() (Redis 7 SPUBLISH /
 	 * SSUBSCRIBE); false */
@@ -818,7 +869,8 @@ SIO_API int sio_server_use_redis(sio_server *srv, const struct sio_redis_options
 
 /* The TCP peer's address (the proxy's, when it came through one). */
 SIO_API const char *sio_request_peer_address(const struct sio_request *req);
-/* Whether the request came over https (from a trusted proxy). */
+/* Whether the request came over https: TLS in the process (opts.tls), or
+ * a trusted proxy said so (X-Forwarded-Proto). */
 SIO_API bool sio_request_secure(const struct sio_request *req);
 
 /* Log levels (opts.log_level); SIO_LOG_NONE writes nothing. */
@@ -888,6 +940,14 @@ struct sio_server_stats {
 	uint64_t loop_turns[SIO_STATS_LOOP_BUCKETS];
 	uint64_t loop_turn_us_sum;
 
+	/* connection state recovery (0 when it is off), gauges: the sessions
+	 * kept for sockets that left, and the history of emits, one record
+	 * per emit however many sockets it went to (history_bytes: what the
+	 * records and the encoded packets they share count against
+	 * max_history_bytes) */
+	uint64_t recovery_sessions;
+	uint64_t history_records;
+	uint64_t history_bytes;
 	/* Redis (sio_server_use_redis(); all 0 without): messages published
 	 * (broadcasts, requests, answers), received on the subscriptions,
 	 * dropped (Redis down, or max_queued_bytes reached), and
@@ -895,6 +955,9 @@ struct sio_server_stats {
 	 * sent to Redis and not yet acknowledged (at most max_queued_bytes) */
 	uint64_t redis_published, redis_received, redis_dropped, redis_reconnects;
 	uint64_t redis_connected, redis_queued_bytes;
+
+	/* TLS (opts.tls): handshakes failed or timed out, renegotiations */
+	uint64_t refused_tls;
 };
 
 /* Fills st (up to st->size bytes) with the server's numbers now. Returns

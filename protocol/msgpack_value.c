@@ -24,6 +24,7 @@
 #include "protocol/utf8.h"
 
 #include <inttypes.h>
+#include <msgpack.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -627,98 +628,89 @@ int msgpack_value_decode(const uint8_t *buf, size_t len, uint32_t max_depth, uin
 
 /* Encoding. */
 
-/* Appends a one-byte tag and the n low bytes of v, big-endian. */
-static int write_head(struct buf *out, uint8_t tag, uint64_t v, unsigned n)
+/*
+ * The bytes are written by msgpack-c's packer (libmsgpack-dev), which
+ * takes the smallest form of every integer, string, bin, array and map
+ * head as notepack does; its write callback appends to a struct buf.
+ * msgpack-c takes sizes as 32 bits, so larger ones are refused here.
+ */
+static int buf_write(void *data, const char *p, size_t n)
 {
-	uint8_t *p;
-	unsigned i;
-
-	if (buf_reserve(out, 1 + n) < 0)
-		return SIO_PKT_ENOMEM;
-	p = out->data + out->len;
-	p[0] = tag;
-	for (i = 0; i < n; i++)
-		p[1 + i] = (uint8_t)(v >> (8 * (n - 1 - i)));
-	out->len += 1 + n;
-	return 0;
+	return buf_append(data, p, n) < 0 ? -1 : 0;
 }
 
-/* A string, bin, array or map head: the fix form when fix_max (> 0)
- * allows, then the 8-bit form (tag8; 0 when there is none), 16 and 32. */
-static int write_sized(struct buf *out, size_t n, uint8_t fix, size_t fix_max, uint8_t tag8,
-                       uint8_t tag16, uint8_t tag32)
-{
-	if (n < fix_max)
-		return write_head(out, (uint8_t)(fix | n), 0, 0);
-	if (tag8 && n <= UINT8_MAX)
-		return write_head(out, tag8, n, 1);
-	if (n <= UINT16_MAX)
-		return write_head(out, tag16, n, 2);
-	if (n <= UINT32_MAX)
-		return write_head(out, tag32, n, 4);
-	return MSGPACK_VALUE_ESIZE;
-}
+/* Runs one packer call on out: 0 or SIO_PKT_ENOMEM. */
+#define PACK(out, call, ...)                                                   \
+	do {                                                                   \
+		msgpack_packer pk_;                                            \
+		msgpack_packer_init(&pk_, (out), buf_write);                   \
+		return call(&pk_, __VA_ARGS__) < 0 ? SIO_PKT_ENOMEM : 0;       \
+	} while (0)
 
 int msgpack_write_array(struct buf *out, size_t n)
 {
-	return write_sized(out, n, 0x90, 16, 0, 0xdc, 0xdd);
+	if (n > UINT32_MAX)
+		return MSGPACK_VALUE_ESIZE;
+	PACK(out, msgpack_pack_array, n);
 }
 
 int msgpack_write_map(struct buf *out, size_t n)
 {
-	return write_sized(out, n, 0x80, 16, 0, 0xde, 0xdf);
+	if (n > UINT32_MAX)
+		return MSGPACK_VALUE_ESIZE;
+	PACK(out, msgpack_pack_map, n);
+}
+
+static int pack_str(msgpack_packer *pk, const char *s, size_t n)
+{
+	int e = msgpack_pack_str(pk, n);
+
+	return e < 0 ? e : msgpack_pack_str_body(pk, s, n);
 }
 
 int msgpack_write_str(struct buf *out, const char *s, size_t n)
 {
-	int e = write_sized(out, n, 0xa0, 32, 0xd9, 0xda, 0xdb);
+	if (n > UINT32_MAX)
+		return MSGPACK_VALUE_ESIZE;
+	PACK(out, pack_str, s, n);
+}
 
-	if (e < 0)
-		return e;
-	return buf_append(out, s, n) < 0 ? SIO_PKT_ENOMEM : 0;
+static int pack_bin(msgpack_packer *pk, const uint8_t *p, size_t n)
+{
+	int e = msgpack_pack_bin(pk, n);
+
+	return e < 0 ? e : msgpack_pack_bin_body(pk, p, n);
 }
 
 static int write_bin(struct buf *out, const uint8_t *p, size_t n)
 {
-	int e = write_sized(out, n, 0, 0, 0xc4, 0xc5, 0xc6);
-
-	if (e < 0)
-		return e;
-	return buf_append(out, p, n) < 0 ? SIO_PKT_ENOMEM : 0;
+	if (n > UINT32_MAX)
+		return MSGPACK_VALUE_ESIZE;
+	PACK(out, pack_bin, p, n);
 }
 
 int msgpack_write_int(struct buf *out, int64_t v)
 {
-	if (v >= 0) {
-		uint64_t u = (uint64_t)v;
-
-		if (u <= 0x7f)
-			return write_head(out, (uint8_t)u, 0, 0);
-		if (u <= UINT8_MAX)
-			return write_head(out, 0xcc, u, 1);
-		if (u <= UINT16_MAX)
-			return write_head(out, 0xcd, u, 2);
-		if (u <= UINT32_MAX)
-			return write_head(out, 0xce, u, 4);
-		return write_head(out, 0xcf, u, 8);
-	}
-	if (v >= -32)
-		return write_head(out, (uint8_t)(int8_t)v, 0, 0);
-	if (v >= INT8_MIN)
-		return write_head(out, 0xd0, (uint64_t)v, 1);
-	if (v >= INT16_MIN)
-		return write_head(out, 0xd1, (uint64_t)v, 2);
-	if (v >= INT32_MIN)
-		return write_head(out, 0xd2, (uint64_t)v, 4);
-	return write_head(out, 0xd3, (uint64_t)v, 8);
+	PACK(out, msgpack_pack_int64, v);
 }
 
 static int write_double(struct buf *out, double f)
 {
-	uint64_t bits;
+	PACK(out, msgpack_pack_double, f);
+}
 
-	memcpy(&bits, &f, sizeof(bits));
-	return write_head(out, 0xcb, bits, 8);
+static int pack_const(msgpack_packer *pk, int which)
+{
+	if (which == 't')
+		return msgpack_pack_true(pk);
+	if (which == 'f')
+		return msgpack_pack_false(pk);
+	return msgpack_pack_nil(pk);
+}
+
+static int write_const(struct buf *out, int which)
+{
+	PACK(out, pack_const, which);
 }
 
 /* A container msgpack_value_encode() is writing the members of. */
@@ -793,11 +785,11 @@ static int enc_value(struct encoder *e, const json_t *v)
 	case JSON_REAL:
 		return write_double(e->out, json_real_value(v));
 	case JSON_TRUE:
-		return write_head(e->out, 0xc3, 0, 0);
+		return write_const(e->out, 't');
 	case JSON_FALSE:
-		return write_head(e->out, 0xc2, 0, 0);
+		return write_const(e->out, 'f');
 	case JSON_NULL:
-		return write_head(e->out, 0xc0, 0, 0);
+		return write_const(e->out, 'n');
 	}
 	return 0;
 }
@@ -860,22 +852,7 @@ int msgpack_value_encode(const json_t *json, const struct sio_pkt_buf *bufs, uin
 const char *msgpack_value_strerror(int err)
 {
 	switch (err) {
-	case MSGPACK_VALUE_ETRUNCATED:
-		return "msgpack value runs past the end of the message";
-	case MSGPACK_VALUE_ETRAILING:
-		return "bytes after the msgpack value";
-	case MSGPACK_VALUE_EFORMAT:
-		return "invalid msgpack byte 0xc1";
-	case MSGPACK_VALUE_EEXT:
-		return "msgpack ext type other than notepack's undefined, Date and ArrayBuffer";
-	case MSGPACK_VALUE_EKEY:
-		return "map key not a string, holding NUL, or repeated";
-	case MSGPACK_VALUE_EUTF8:
-		return "string not valid UTF-8";
-	case MSGPACK_VALUE_EDEPTH:
-		return "data nested too deep";
-	case MSGPACK_VALUE_ESIZE:
-		return "string, buffer or container too large for msgpack";
+		MSGPACK_VALUE_ERROR_MAP(SIO_CODEC_ERROR_CASE)
 	}
 	return sio_pkt_strerror(err);
 }

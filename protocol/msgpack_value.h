@@ -98,16 +98,27 @@
  * shares with the packet codecs; msgpack_value_strerror() names them all.
  * sio_msgpack.h's SIO_MSGPACK_E* codes are these numbers.
  */
+#define MSGPACK_VALUE_ERROR_MAP(XX)                                                           \
+	/* a value runs past the end of the bytes */                                          \
+	XX(MSGPACK_VALUE_ETRUNCATED, -20, "msgpack value runs past the end of the message")   \
+	XX(MSGPACK_VALUE_ETRAILING, -21, "bytes after the msgpack value")                     \
+	/* the byte 0xc1, which msgpack never uses */                                         \
+	XX(MSGPACK_VALUE_EFORMAT, -22, "invalid msgpack byte 0xc1")                           \
+	/* an ext other than notepack's three */                                              \
+	XX(MSGPACK_VALUE_EEXT, -23,                                                           \
+	   "msgpack ext type other than notepack's undefined, Date and ArrayBuffer")          \
+	/* -24 is sio_msgpack's SIO_MSGPACK_ENOTMAP */                                        \
+	/* map key not a string (or integer), holding NUL, or repeated */                     \
+	XX(MSGPACK_VALUE_EKEY, -25, "map key not a string, holding NUL, or repeated")         \
+	/* a string or key that is not UTF-8 */                                               \
+	XX(MSGPACK_VALUE_EUTF8, -26, "string not valid UTF-8")                                \
+	/* nested deeper than the limit */                                                    \
+	XX(MSGPACK_VALUE_EDEPTH, -27, "data nested too deep")                                 \
+	/* encode: a string, buffer or container over 2^32-1 */                               \
+	XX(MSGPACK_VALUE_ESIZE, -28, "string, buffer or container too large for msgpack")
+
 enum msgpack_value_error {
-	MSGPACK_VALUE_ETRUNCATED = -20, /* a value runs past the end of the bytes */
-	MSGPACK_VALUE_ETRAILING = -21,  /* bytes after the value */
-	MSGPACK_VALUE_EFORMAT = -22,    /* the byte 0xc1, which msgpack never uses */
-	MSGPACK_VALUE_EEXT = -23,       /* an ext other than notepack's three */
-	/* -24 is sio_msgpack's SIO_MSGPACK_ENOTMAP */
-	MSGPACK_VALUE_EKEY = -25,  /* map key not a string (or integer), holding NUL, or repeated */
-	MSGPACK_VALUE_EUTF8 = -26, /* a string or key that is not UTF-8 */
-	MSGPACK_VALUE_EDEPTH = -27, /* nested deeper than the limit */
-	MSGPACK_VALUE_ESIZE = -28,  /* encode: a string, buffer or container over 2^32-1 */
+	MSGPACK_VALUE_ERROR_MAP(SIO_CODEC_ERROR_ENUM)
 };
 
 /* Decode flags. INT_KEYS: integer map keys become their decimal text;

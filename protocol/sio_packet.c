@@ -511,24 +511,7 @@ const char *sio_pkt_strerror(int err)
 	switch (err) {
 	case SIO_PKT_OK:
 		return "success";
-	case SIO_PKT_ETYPE:
-		return "unknown packet type";
-	case SIO_PKT_EATTACH:
-		return "invalid attachment count";
-	case SIO_PKT_ENSP:
-		return "invalid namespace";
-	case SIO_PKT_EACKID:
-		return "invalid ack id";
-	case SIO_PKT_EJSON:
-		return "invalid JSON";
-	case SIO_PKT_EPAYLOAD:
-		return "invalid payload for the packet type";
-	case SIO_PKT_EPLACEHOLDER:
-		return "invalid attachment placeholder";
-	case SIO_PKT_ESTATE:
-		return "packet out of order with its attachments";
-	case SIO_PKT_ENOMEM:
-		return "out of memory";
+		SIO_PKT_ERROR_MAP(SIO_CODEC_ERROR_CASE)
 	}
 	return "unknown error";
 }

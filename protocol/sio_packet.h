@@ -43,18 +43,40 @@ enum sio_packet_type {
 	SIO_PACKET_BINARY_ACK = 6,
 };
 
-/* Errors; sio_pkt_strerror() names them. */
+/*
+ * A codec's errors are listed once, XX(name, code, text), as the public
+ * SIO_ERRNO_MAP: its enum is made with SIO_CODEC_ERROR_ENUM and the
+ * switch of its strerror() with SIO_CODEC_ERROR_CASE (msgpack_value.h's
+ * list too).
+ */
+#define SIO_CODEC_ERROR_ENUM(name, code, text) name = code,
+#define SIO_CODEC_ERROR_CASE(name, code, text) \
+	case name:                             \
+		return text;
+
+/* This codec's errors; sio_pkt_strerror() names them. */
+#define SIO_PKT_ERROR_MAP(XX)                                                                 \
+	/* empty packet or type not '0'..'6' */                                               \
+	XX(SIO_PKT_ETYPE, -1, "unknown packet type")                                          \
+	/* attachment count missing, malformed, 0 or over the limit */                        \
+	XX(SIO_PKT_EATTACH, -2, "invalid attachment count")                                   \
+	/* namespace not "/..." or contains ',' (encode only) */                              \
+	XX(SIO_PKT_ENSP, -3, "invalid namespace")                                             \
+	/* ack id over 2^53-1, over 16 digits, or whitespace */                               \
+	XX(SIO_PKT_EACKID, -4, "invalid ack id")                                              \
+	/* not exactly one JSON value, or nested over the depth */                            \
+	XX(SIO_PKT_EJSON, -5, "invalid JSON")                                                 \
+	/* JSON of the wrong shape for the type, reserved event name */                       \
+	XX(SIO_PKT_EPAYLOAD, -6, "invalid payload for the packet type")                       \
+	/* placeholder num not an integer in [0, attachments) */                              \
+	XX(SIO_PKT_EPLACEHOLDER, -7, "invalid attachment placeholder")                        \
+	/* text while attachments pending, binary when none */                                \
+	XX(SIO_PKT_ESTATE, -8, "packet out of order with its attachments")                    \
+	XX(SIO_PKT_ENOMEM, -9, "out of memory")
+
 enum sio_pkt_error {
 	SIO_PKT_OK = 0,
-	SIO_PKT_ETYPE = -1,        /* empty packet or type not '0'..'6' */
-	SIO_PKT_EATTACH = -2,      /* attachment count missing, malformed, 0 or over the limit */
-	SIO_PKT_ENSP = -3,         /* namespace not "/..." or contains ',' (encode only) */
-	SIO_PKT_EACKID = -4,       /* ack id over 2^53-1, over 16 digits, or whitespace */
-	SIO_PKT_EJSON = -5,        /* not exactly one JSON value, or nested over the depth */
-	SIO_PKT_EPAYLOAD = -6,     /* JSON of the wrong shape for the type, reserved event name */
-	SIO_PKT_EPLACEHOLDER = -7, /* placeholder num not an integer in [0, attachments) */
-	SIO_PKT_ESTATE = -8,       /* text while attachments pending, binary when none */
-	SIO_PKT_ENOMEM = -9,
+	SIO_PKT_ERROR_MAP(SIO_CODEC_ERROR_ENUM)
 };
 
 /* Attachment count accepted when the caller has no other limit (the

@@ -93,6 +93,13 @@ struct sio_adapter {
 
 /* The in-memory adapter of nsp, or NULL when out of memory. */
 struct sio_adapter *adapter_memory_create(struct sio_namespace *nsp);
+/* Told when a room of an in-memory adapter comes to be (its first member
+ * joined: created) or goes (its last left), the reference's "create-room"
+ * and "delete-room"; own: the room is a socket's own (named by its id).
+ * Not told when the adapter is destroyed. It must not change rooms. */
+typedef void (*adapter_room_fn)(void *ud, const char *room, bool own, bool created);
+/* Sets the in-memory adapter a's room hook (fn NULL: none). */
+void adapter_memory_on_rooms(struct sio_adapter *a, adapter_room_fn fn, void *ud);
 
 /* What makes each namespace's adapter: the in-memory one unless a cluster
  * (cluster/, through server_set_cluster()) plugs in its own. */

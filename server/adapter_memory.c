@@ -38,6 +38,8 @@ struct mem_adapter {
 	struct sio_socket **ids;
 	size_t nids, ids_cap;
 	uint64_t gen; /* selection stamp */
+	adapter_room_fn room_fn; /* told of rooms made and gone (adapter_memory_on_rooms()) */
+	void *room_ud;
 };
 
 struct membership {
@@ -150,6 +152,8 @@ static int own_join(struct mem_adapter *ma, struct sio_socket *s)
 	list_insert_tail(&s->rooms, &s->own_link);
 	s->nrooms++;
 	SIO_OBSERVE(ma->base.nsp->io, room_join, s, s->id);
+	if (ma->room_fn)
+		ma->room_fn(ma->room_ud, s->id, true, true);
 	return 0;
 }
 
@@ -166,6 +170,8 @@ static void own_leave(struct mem_adapter *ma, struct sio_socket *s)
 	list_remove(&s->own_link);
 	s->nrooms--;
 	SIO_OBSERVE(ma->base.nsp->io, room_leave, s, s->id);
+	if (ma->room_fn)
+		ma->room_fn(ma->room_ud, s->id, true, false);
 }
 
 static int mem_join(struct sio_adapter *a, struct sio_socket *s, const char *name)
@@ -218,6 +224,8 @@ static int mem_join(struct sio_adapter *a, struct sio_socket *s, const char *nam
 	ma->members[k] = m;
 	ma->nmembers++;
 	SIO_OBSERVE(ma->base.nsp->io, room_join, s, name);
+	if (r->count == 1 && ma->room_fn)
+		ma->room_fn(ma->room_ud, r->name, false, true);
 	return 0;
 }
 
@@ -241,6 +249,8 @@ static void member_remove(struct mem_adapter *ma, struct membership *m)
 			rp = &(*rp)->hnext;
 		*rp = r->hnext;
 		ma->nrooms--;
+		if (ma->room_fn)
+			ma->room_fn(ma->room_ud, r->name, false, false);
 		free(r);
 	}
 }
@@ -422,6 +432,13 @@ static const struct sio_adapter_ops mem_ops = {
 	.server_side_emit = mem_server_side_emit,
 	.rooms_count = mem_rooms_count,
 };
+
+void adapter_memory_on_rooms(struct sio_adapter *a, adapter_room_fn fn, void *ud)
+{
+	struct mem_adapter *ma = mem_of(a);
+	ma->room_fn = fn;
+	ma->room_ud = ud;
+}
 
 struct sio_adapter *adapter_memory_create(struct sio_namespace *nsp)
 {

@@ -62,8 +62,9 @@ SIO_API bool sio_server_namespace_at(sio_server *srv, size_t i, sio_namespace **
 
 /* ---- sio_server_stats() -------------------------------------------------- */
 
-/* The size of the first version of struct sio_server_stats. */
-#define STATS_V1_SIZE offsetof(struct sio_server_stats, redis_published)
+/* The size of the first version of struct sio_server_stats (the
+ * recovery gauges came after it). */
+#define STATS_V1_SIZE offsetof(struct sio_server_stats, recovery_sessions)
 
 SIO_API int sio_server_stats(const sio_server *srv, struct sio_server_stats *out)
 {
@@ -121,6 +122,9 @@ SIO_API int sio_server_stats(const sio_server *srv, struct sio_server_stats *out
 
 	memcpy(st.loop_turns, srv->loop_turns, sizeof(st.loop_turns));
 	st.loop_turn_us_sum = srv->loop_turn_us_sum;
+	st.refused_tls = r[EIO_REFUSED_TLS];
+	recovery_counts(io->recovery, &st.recovery_sessions, &st.history_records,
+	                &st.history_bytes);
 	if (srv->has_cluster)
 		srv->cluster.stats(srv->cluster.ud, &st);
 
@@ -188,25 +192,35 @@ int metrics_render(struct buf *b, void *userdata)
 	buf_printf(b, "sioc_queued_bytes %llu\n", (unsigned long long)st.queued_bytes);
 
 	const struct {
-		const char *name, *help;
+		const char *name, *type, *help;
 		uint64_t v;
-	} counters[] = {
-	        {"sioc_connections_total", "Engine.IO sessions opened.", st.connections},
-	        {"sioc_packets_received_total", "Engine.IO packets received.", st.packets_received},
-	        {"sioc_packets_sent_total", "Engine.IO packets sent.", st.packets_sent},
-	        {"sioc_bytes_received_total", "Bytes read from the sockets, HTTP included.",
-	         st.bytes_received},
-	        {"sioc_bytes_sent_total", "Bytes written to the sockets, HTTP included.",
+	} plain[] = {
+	        {"sioc_connections_total", "counter", "Engine.IO sessions opened.", st.connections},
+	        {"sioc_packets_received_total", "counter", "Engine.IO packets received.",
+	         st.packets_received},
+	        {"sioc_packets_sent_total", "counter", "Engine.IO packets sent.", st.packets_sent},
+	        {"sioc_bytes_received_total", "counter",
+	         "Bytes read from the sockets, HTTP included.", st.bytes_received},
+	        {"sioc_bytes_sent_total", "counter", "Bytes written to the sockets, HTTP included.",
 	         st.bytes_sent},
-	        {"sioc_upgrades_total", "Sessions upgraded from polling to websocket.",
+	        {"sioc_upgrades_total", "counter", "Sessions upgraded from polling to websocket.",
 	         st.upgrades},
-	        {"sioc_queue_full_total", "Sends refused by a full output queue.", st.queue_full},
-	        {"sioc_events_dropped_total", "Volatile emits a transport could not take.",
-	         st.events_dropped},
+	        {"sioc_queue_full_total", "counter", "Sends refused by a full output queue.",
+	         st.queue_full},
+	        {"sioc_events_dropped_total", "counter",
+	         "Volatile emits a transport could not take.", st.events_dropped},
+	        {"sioc_recovery_sessions", "gauge", "Sessions kept for connection state recovery.",
+	         st.recovery_sessions},
+	        {"sioc_recovery_history_records", "gauge",
+	         "Emits kept for connection state recovery (one record per emit).",
+	         st.history_records},
+	        {"sioc_recovery_history_bytes", "gauge",
+	         "Bytes of the recovery history (records and the packets they share).",
+	         st.history_bytes},
 	};
-	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
-		head(b, counters[i].name, "counter", counters[i].help);
-		buf_printf(b, "%s %llu\n", counters[i].name, (unsigned long long)counters[i].v);
+	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
+		head(b, plain[i].name, plain[i].type, plain[i].help);
+		buf_printf(b, "%s %llu\n", plain[i].name, (unsigned long long)plain[i].v);
 	}
 
 	if (srv->has_cluster) {

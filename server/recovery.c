@@ -380,6 +380,14 @@ void recovery_resume(struct recovery *rc, struct sio_socket *s, struct rec_sessi
 	session_free(sess);
 }
 
+void recovery_counts(const struct recovery *rc, uint64_t *sessions, uint64_t *records,
+                     uint64_t *bytes)
+{
+	*sessions = rc ? rc->nsessions : 0;
+	*records = rc ? rc->hist.count : 0;
+	*bytes = rc ? rc->hist.bytes : 0;
+}
+
 /* ---- the whole ----------------------------------------------------------- */
 
 struct recovery *recovery_create(struct sio_layer *io)

@@ -85,6 +85,9 @@ int recovery_apply(struct recovery *rc, struct sio_socket *s, struct rec_session
  * or would have been for it is queued on its connection. */
 void recovery_resume(struct recovery *rc, struct sio_socket *s, struct rec_session *sess,
                      uint64_t from);
+/* The sessions kept, and the history's records and bytes, now. */
+void recovery_counts(const struct recovery *rc, uint64_t *sessions, uint64_t *records,
+                     uint64_t *bytes);
 /* Forgets the sessions of nsp (a namespace being freed). */
 void recovery_drop_namespace(struct recovery *rc, struct sio_namespace *nsp);
 

@@ -28,15 +28,23 @@ struct sio_ack {
 	struct list link;
 };
 
+/* The binary attachments of an emit or an ack: SIO_EINVAL (a count
+ * without an array), SIO_ETOOBIG (more than SIO_MAX_EMIT_BINS) or 0. */
+static int bins_check(const struct sio_binary *bins, size_t nbins)
+{
+	if (nbins && !bins)
+		return SIO_EINVAL;
+	return nbins > SIO_MAX_EMIT_BINS ? SIO_ETOOBIG : 0;
+}
+
 int emit_check(const char *event, const struct sio_binary *bins, size_t nbins)
 {
-	if (!event || (nbins && !bins))
-		return SIO_EINVAL;
+	int r = event ? bins_check(bins, nbins) : SIO_EINVAL;
+	if (r == SIO_EINVAL)
+		return r;
 	if (sio_pkt_event_reserved(event, strlen(event)))
 		return SIO_ERESERVED;
-	if (nbins > SIO_MAX_EMIT_BINS)
-		return SIO_ETOOBIG;
-	return 0;
+	return r; /* SIO_ETOOBIG after SIO_ERESERVED */
 }
 
 int event_array(const char *event, json_t *args, json_t **out)
@@ -674,7 +682,7 @@ SIO_API int sio_ack_send(sio_ack *ack, json_t *args, const struct sio_binary *bi
 		json_decref(args);
 		return SIO_EINVAL;
 	}
-	int r = nbins && !bins ? SIO_EINVAL : nbins > SIO_MAX_EMIT_BINS ? SIO_ETOOBIG : 0;
+	int r = bins_check(bins, nbins);
 	if (r == 0)
 		r = s->connected ? socket_packet(s, SIO_PACKET_ACK, id, args, bins, nbins, false)
 				 : SIO_ECLOSED;

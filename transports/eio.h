@@ -104,6 +104,7 @@ enum eio_refusal {
 	EIO_REFUSED_HTTP_ERROR,
 	EIO_REFUSED_TIMEOUT,
 	EIO_REFUSED_UNAUTHORIZED,
+	EIO_REFUSED_TLS, /* a TLS handshake failed, timed out, or a renegotiation */
 	EIO_REFUSED_COUNT
 };
 
@@ -149,6 +150,11 @@ void eio_engine_stats(const struct eio_engine *e, struct eio_stats *out);
 /* Refusals and errors are written to log (borrowed; NULL: none). */
 void eio_engine_set_log(struct eio_engine *e, struct log *log);
 /* The trusted proxies (borrowed, n of them; see opts.trust_proxy). */
+/* The TLS context new connections use (borrowed: the caller keeps it
+ * alive while the engine may accept; connections keep their own
+ * reference), or NULL for plain TCP. */
+struct ssl_ctx_st;
+void eio_engine_set_tls(struct eio_engine *e, struct ssl_ctx_st *ctx);
 void eio_engine_set_proxies(struct eio_engine *e, const struct ip_net *nets, size_t n);
 /* With opts->metrics_path set, the front answers it with what render
  * appends to out (Prometheus text; returns 0, or -1 for a 500). */

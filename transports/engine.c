@@ -51,6 +51,7 @@ void eio_engine_destroy(struct eio_engine *e)
 	eio_engine_close_all(e, "server shutting down");
 	timer_cancel(e->wheel, &e->pool_timer);
 	pool_finish(&e->pool);
+	tls_shared_free(&e->tls);
 	free(e->buckets);
 	for (size_t i = 0; i < IP_BUCKETS; i++) {
 		while (e->ips[i]) {
@@ -234,6 +235,7 @@ static const char *const refusal_names[EIO_REFUSED_COUNT] = {
         [EIO_REFUSED_HTTP_ERROR] = "http_error",
         [EIO_REFUSED_TIMEOUT] = "timeout",
         [EIO_REFUSED_UNAUTHORIZED] = "unauthorized",
+        [EIO_REFUSED_TLS] = "tls",
 };
 
 /* The log's event names: string literals, one per cause. */
@@ -251,6 +253,7 @@ static const char *const refusal_events[EIO_REFUSED_COUNT] = {
         [EIO_REFUSED_HTTP_ERROR] = "refused.http_error",
         [EIO_REFUSED_TIMEOUT] = "refused.timeout",
         [EIO_REFUSED_UNAUTHORIZED] = "refused.unauthorized",
+        [EIO_REFUSED_TLS] = "refused.tls",
 };
 
 static const char *const close_names[EIO_CLOSE_COUNT] = {
@@ -321,6 +324,11 @@ void eio_engine_stats(const struct eio_engine *e, struct eio_stats *out)
 void eio_engine_set_log(struct eio_engine *e, struct log *log)
 {
 	e->log = log;
+}
+
+void eio_engine_set_tls(struct eio_engine *e, struct ssl_ctx_st *ctx)
+{
+	e->tls_ctx = ctx;
 }
 
 void eio_engine_set_proxies(struct eio_engine *e, const struct ip_net *nets, size_t n)

@@ -25,6 +25,7 @@
 #include "protocol/eio_packet.h"
 #include "transports/eio.h"
 #include "transports/queue.h"
+#include "transports/tls.h"
 
 #define IP_BUCKETS 1024
 #define POOL_IDLE_MAX ((size_t)8 << 20) /* bytes the packet pool keeps idle at most */
@@ -69,6 +70,10 @@ struct eio_engine {
 	 * the layer above), trimmed every POOL_TRIM_MS */
 	struct pool pool;
 	struct timer pool_timer;
+	/* TLS: the context new connections use (the server's, borrowed; NULL:
+	 * plain), and the buffers its connections share */
+	struct ssl_ctx_st *tls_ctx;
+	struct tls_shared tls;
 };
 
 /* ---- the transport seam ------------------------------------------------ */

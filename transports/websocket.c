@@ -6,7 +6,9 @@
  * however they are cut; one Engine.IO packet per message. Output leaves
  * with one sendmsg() per batch: each frame header is written into the
  * headroom of its packet buffer (the same bytes for every recipient of a
- * shared broadcast buffer), so no packet is copied on the way out.
+ * shared broadcast buffer), so no packet is copied on the way out. Over
+ * TLS the same batch is encrypted into records of up to 16 KB
+ * (transports/tls.c) and sent with one send() instead.
  */
 #include "transports/websocket.h"
 
@@ -20,6 +22,7 @@
 #include <libwebsockets.h>
 
 #include "protocol/ws_parser.h"
+#include "transports/front.h"
 #include "transports/upgrade.h"
 
 #define CLOSE_WAIT_MS 2000   /* a close frame the peer does not read */
@@ -142,6 +145,17 @@ static int ws_send(struct ws_conn *w)
 {
 	if (!w->wsi || w->blocked)
 		return 0;
+	struct front_conn *fc = ws_front(w);
+	struct tls_conn *tls = fc->tls;
+	if (tls) {
+		/* records from before wait for the socket: nothing more yet */
+		if (conn_tls_flush(fc) < 0)
+			return -1;
+		if (tls_conn_blocked(tls)) {
+			w->blocked = true;
+			return 0;
+		}
+	}
 	if (lws_partial_buffered(w->wsi)) {
 		/* a response of the front's, from before the upgrade */
 		w->blocked = true;
@@ -186,8 +200,13 @@ static int ws_send(struct ws_conn *w)
 			break;
 		for (int i = 0; i < niov; i++)
 			total += iov[i].iov_len;
-		struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)niov};
-		ssize_t sent = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t sent;
+		if (tls) {
+			sent = conn_tls_sendv(fc, iov, niov); /* counts the bytes on the wire */
+		} else {
+			struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)niov};
+			sent = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+		}
 		if (sent < 0) {
 			if (errno == EINTR)
 				continue;
@@ -200,7 +219,8 @@ static int ws_send(struct ws_conn *w)
 		}
 		/* take off what the kernel took, in the order offered */
 		size_t k = (size_t)sent;
-		w->engine->stats.bytes_sent += k;
+		if (!tls)
+			w->engine->stats.bytes_sent += k;
 		if (w->cur) {
 			size_t t = k < cur_left ? k : cur_left;
 			w->cur_off += t;
@@ -235,7 +255,9 @@ static int ws_send(struct ws_conn *w)
 			if (is_close && s->state == SS_CLOSING)
 				session_close_written(s);
 		}
-		if ((size_t)sent < total) {
+		/* TLS takes at most TLS_BATCH_MAX at once: more is taken while
+		 * the socket takes the records */
+		if (tls ? tls_conn_blocked(tls) : (size_t)sent < total) {
 			w->blocked = true;
 			break;
 		}
@@ -250,7 +272,7 @@ static int ws_send(struct ws_conn *w)
 		 * FIN (so that unread input does not turn into a reset that
 		 * loses the close frame), for DRAIN_MS at most */
 		w->draining = true;
-		shutdown(fd, SHUT_WR);
+		conn_shutdown_write(fc);
 		if (ws_timer_arm(w, now_ms() + DRAIN_MS, kill_conn) < 0)
 			kill_now(w);
 	}

@@ -31,6 +31,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #ifndef IP_BIND_ADDRESS_NO_PORT
 #define IP_BIND_ADDRESS_NO_PORT 24
 #endif
@@ -68,6 +71,8 @@ static void close_fd(struct loadgen *lg, int *fd)
 
 void conn_close(struct loadgen *lg, struct lg_conn *c)
 {
+	SSL_free(c->ssl);
+	c->ssl = NULL;
 	close_fd(lg, &c->fd);
 	close_fd(lg, &c->pfd);
 	c->state = CS_CLOSED;
@@ -196,10 +201,32 @@ static bool pending_put(struct lg_conn *c, uint32_t id, uint8_t kind, uint64_t t
 	return true;
 }
 
+/* send() through c's TLS session: the bytes taken, or -1 with errno
+ * (EAGAIN when OpenSSL waits for the socket). */
+static ssize_t tls_send(struct lg_conn *c, const void *p, size_t n)
+{
+	int r = SSL_write(c->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
+
+	if (r > 0)
+		return r;
+	switch (SSL_get_error(c->ssl, r)) {
+	case SSL_ERROR_WANT_WRITE:
+	case SSL_ERROR_WANT_READ:
+		errno = EAGAIN;
+		break;
+	default:
+		errno = EPROTO;
+	}
+	ERR_clear_error();
+	return -1;
+}
+
 void conn_flush(struct loadgen *lg, struct lg_conn *c)
 {
 	while (c->fd >= 0 && c->out_off < c->out_len) {
-		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+		ssize_t n = c->ssl ? tls_send(c, c->out + c->out_off, c->out_len - c->out_off)
+		                   : send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+		                          MSG_NOSIGNAL);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -386,6 +413,56 @@ static void conn_connected(struct loadgen *lg, struct lg_conn *c)
 	conn_flush(lg, c);
 }
 
+/* --tls: advances c's handshake; once done, the first request goes. */
+static void tls_step(struct loadgen *lg, struct lg_conn *c)
+{
+	int r = SSL_do_handshake(c->ssl);
+
+	if (r == 1) {
+		conn_connected(lg, c);
+		return;
+	}
+	switch (SSL_get_error(c->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		conn_epoll_set(lg, c, false);
+		break;
+	case SSL_ERROR_WANT_WRITE:
+		conn_epoll_set(lg, c, true);
+		break;
+	default: {
+		char msg[160];
+		unsigned long e = ERR_peek_last_error();
+
+		snprintf(msg, sizeof(msg), "TLS handshake: %s",
+		         e ? ERR_reason_error_string(e) : "connection closed");
+		ERR_clear_error();
+		conn_fail(lg, c, LG_ERR_CONNECT, msg);
+	}
+	}
+}
+
+/* --tls: the TCP connection is up; the TLS handshake starts. */
+static void tls_start(struct loadgen *lg, struct lg_conn *c)
+{
+	c->ssl = SSL_new(lg->tls);
+	if (!c->ssl || !SSL_set_fd(c->ssl, c->fd)) {
+		conn_fail(lg, c, LG_ERR_CONNECT, "TLS: out of memory");
+		return;
+	}
+	SSL_set_connect_state(c->ssl);
+	c->state = CS_TLS_HANDSHAKE;
+	tls_step(lg, c);
+}
+
+void conn_churn(struct loadgen *lg, struct lg_conn *c)
+{
+	conn_close(lg, c);
+	c->joined = false;
+	c->rejoining = true;
+	c->back_us = 0;
+	lg->churned++;
+}
+
 void conn_check_timeout(struct loadgen *lg, struct lg_conn *c, uint64_t now)
 {
 	if (c->state == CS_IDLE || c->state >= CS_READY)
@@ -466,11 +543,12 @@ static bool skip_string(const uint8_t *p, size_t n, size_t *i)
 	return true;
 }
 
-/* Finds `"sid":"` in p and copies the value to c->sid. */
-static bool copy_sid(struct lg_conn *c, const uint8_t *p, size_t n)
+/* Finds `"<name>":"` in p and copies the string value (not empty, shorter
+ * than cap) to out; returns its length, 0 when there is none. */
+static size_t copy_field(const uint8_t *p, size_t n, const char *name, char *out, size_t cap)
 {
-	static const char key[] = "\"sid\":\"";
-	size_t k = sizeof(key) - 1;
+	char key[16];
+	size_t k = (size_t)snprintf(key, sizeof(key), "\"%s\":\"", name);
 
 	for (size_t i = 0; i + k <= n; i++) {
 		if (memcmp(p + i, key, k) != 0)
@@ -479,20 +557,56 @@ static bool copy_sid(struct lg_conn *c, const uint8_t *p, size_t n)
 		for (size_t j = i; j < n; j++) {
 			if (p[j] != '"')
 				continue;
-			if (j - i == 0 || j - i >= sizeof(c->sid))
-				return false;
-			memcpy(c->sid, p + i, j - i);
-			c->sid_len = (uint8_t)(j - i);
-			return true;
+			if (j - i == 0 || j - i >= cap)
+				return 0;
+			memcpy(out, p + i, j - i);
+			return j - i;
 		}
-		return false;
+		return 0;
 	}
-	return false;
+	return 0;
+}
+
+/* Finds `"sid":"` in p and copies the value to c->sid. */
+static bool copy_sid(struct lg_conn *c, const uint8_t *p, size_t n)
+{
+	c->sid_len = (uint8_t)copy_field(p, n, "sid", c->sid, sizeof(c->sid));
+	return c->sid_len > 0;
 }
 
 /* ------------------------------------------------------------------ */
 /* Socket.IO packets                                                    */
 /* ------------------------------------------------------------------ */
+
+/* Churn: the CONNECT reply p (n bytes, `{"sid":...,"pid":...}`) of a
+ * client that had a session. True when it recovered that session (it is
+ * then ready: its rooms came back); otherwise its count starts again. */
+static bool churn_back(struct loadgen *lg, struct lg_conn *c, const uint8_t *p, size_t n,
+                       uint64_t now)
+{
+	char sid[sizeof(c->ssid)];
+	size_t len = copy_field(p, n, "sid", sid, sizeof(sid));
+	bool recovered = c->rejoining && c->pid_len && len == c->ssid_len &&
+	                 memcmp(sid, c->ssid, len) == 0;
+
+	memcpy(c->ssid, sid, len);
+	c->ssid_len = (uint8_t)len;
+	c->pid_len = (uint8_t)copy_field(p, n, "pid", c->pid, sizeof(c->pid));
+	if (!c->rejoining)
+		return false;
+	if (recovered) {
+		lg->recovered++;
+		c->back_us = lg_realtime_us();
+		c->joined = true;
+		lg_conn_ready(lg, c, now);
+		return true;
+	}
+	lg->fresh++;
+	c->first = c->next = -1;
+	c->offset = 0;
+	c->back_us = 0;
+	return false;
+}
 
 static void on_nsp_joined(struct loadgen *lg, struct lg_conn *c, uint64_t now)
 {
@@ -587,6 +701,39 @@ static void on_ack(struct loadgen *lg, struct lg_conn *c, const uint8_t *p, size
 	on_ack_id(lg, c, id, p + i, n - i, now);
 }
 
+/* Churn: what follows t_us in a numbered "b" delivery, `,index` and, with
+ * recovery, `,"offset"`: counts gaps and duplicates within a session. */
+static void on_numbered(struct loadgen *lg, struct lg_conn *c, const uint8_t *p, size_t n,
+                        size_t i, uint64_t t_us)
+{
+	uint64_t index, offset;
+
+	if (i >= n || p[i++] != ',' || !parse_u64(p, n, &i, &index) || index > INT64_MAX) {
+		lg_error(lg, LG_ERR_PROTOCOL, "a \"b\" without its index (not numbered)");
+		return;
+	}
+	if (c->next >= 0 && (int64_t)index != c->next) {
+		if ((int64_t)index < c->next)
+			lg->dups++;
+		else
+			lg->gaps++;
+		c->bad = true;
+	}
+	if (c->first < 0)
+		c->first = (int64_t)index;
+	if ((int64_t)index >= c->next)
+		c->next = (int64_t)index + 1;
+	/* a recovered session's missed events come before its CONNECT reply,
+	 * as the reference sends them (and the old connection is closed) */
+	if (c->rejoining)
+		lg->replayed++;
+	if (i + 1 < n && p[i] == ',' && p[i + 1] == '"') {
+		i += 2;
+		if (parse_u64(p, n, &i, &offset) && i < n && p[i] == '"')
+			c->offset = offset;
+	}
+}
+
 /* A "b" delivery: args are [payload, t_us] (or [t_us, ...]). */
 static void on_delivery(struct loadgen *lg, struct lg_conn *c, const uint8_t *p, size_t n, size_t i,
                         uint64_t now, uint64_t *now_real)
@@ -613,6 +760,8 @@ static void on_delivery(struct loadgen *lg, struct lg_conn *c, const uint8_t *p,
 	if (*now_real == 0)
 		*now_real = lg_realtime_us();
 	hist_record(&lg->latency, *now_real > t_us ? *now_real - t_us : 0);
+	if (lg->opt.churn > 0)
+		on_numbered(lg, c, p, n, i, t_us);
 }
 
 static void on_event(struct loadgen *lg, struct lg_conn *c, const uint8_t *p, size_t n,
@@ -649,7 +798,8 @@ static void on_sio_packet(struct loadgen *lg, struct lg_conn *c, const uint8_t *
 		on_ack(lg, c, p + 1, n - 1, now);
 		break;
 	case '0':
-		if (!c->joined)
+		if (!c->joined && !(lg->opt.churn > 0 && !c->control &&
+		                    churn_back(lg, c, p + 1, n - 1, now)))
 			on_nsp_joined(lg, c, now);
 		break;
 	case '4':
@@ -701,6 +851,22 @@ static void on_mp_message(struct loadgen *lg, struct lg_conn *c, const uint8_t *
 /* Engine.IO packets and WebSocket frames                               */
 /* ------------------------------------------------------------------ */
 
+/* The namespace CONNECT: "40", or with the session to recover (churn)
+ * `40{"pid":"...","offset":"..."}` (the offset when it got an event). */
+static bool send_connect(struct loadgen *lg, struct lg_conn *c)
+{
+	char msg[128];
+
+	if (!c->pid_len)
+		return send_text(lg, c, "40");
+	if (c->offset)
+		snprintf(msg, sizeof(msg), "40{\"pid\":\"%.*s\",\"offset\":\"%llu\"}",
+		         (int)c->pid_len, c->pid, (unsigned long long)c->offset);
+	else
+		snprintf(msg, sizeof(msg), "40{\"pid\":\"%.*s\"}", (int)c->pid_len, c->pid);
+	return send_text(lg, c, msg);
+}
+
 static void on_eio_packet(struct loadgen *lg, struct lg_conn *c, const uint8_t *p, size_t n,
                           uint64_t now, uint64_t *now_real)
 {
@@ -724,7 +890,7 @@ static void on_eio_packet(struct loadgen *lg, struct lg_conn *c, const uint8_t *
 			conn_fail(lg, c, LG_ERR_FULL, "no room for a control message");
 			break;
 		}
-		if (lg->opt.parser == LG_PARSER_MSGPACK || send_text(lg, c, "40"))
+		if (lg->opt.parser == LG_PARSER_MSGPACK || send_connect(lg, c))
 			c->state = CS_SIO_CONNECTING;
 		break;
 	case '3':
@@ -1002,7 +1168,36 @@ static void conn_read(struct loadgen *lg, struct lg_conn *c)
 	ssize_t n;
 
 	memcpy(buf, c->in, have);
-	n = recv(c->fd, buf + have, LG_RX_READ, 0);
+	if (c->ssl) {
+		/* whole records while there is room for one (none is left
+		 * half-read in OpenSSL, where epoll would not see it) */
+		n = 0;
+		while ((size_t)n + 16384 <= LG_RX_READ) {
+			int r = SSL_read(c->ssl, buf + have + n, (int)(LG_RX_READ - (size_t)n));
+			int e;
+
+			if (r > 0) {
+				n += r;
+				continue;
+			}
+			e = SSL_get_error(c->ssl, r);
+			ERR_clear_error();
+			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+				if (n == 0) {
+					n = -1;
+					errno = EAGAIN;
+				}
+			} else if (n == 0 && e == SSL_ERROR_ZERO_RETURN) {
+				n = 0;
+			} else if (n == 0) {
+				n = -1;
+				errno = e == SSL_ERROR_SYSCALL && errno ? errno : EPROTO;
+			}
+			break;
+		}
+	} else {
+		n = recv(c->fd, buf + have, LG_RX_READ, 0);
+	}
 	if (n < 0) {
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 			conn_fail_errno(lg, c, errno == ECONNRESET ? LG_ERR_CLOSED : LG_ERR_IO,
@@ -1179,7 +1374,14 @@ void conn_on_event(struct loadgen *lg, struct lg_conn *c, uint32_t events, bool 
 			conn_fail_errno(lg, c, LG_ERR_CONNECT, "connect", err);
 			return;
 		}
-		conn_connected(lg, c);
+		if (lg->tls)
+			tls_start(lg, c);
+		else
+			conn_connected(lg, c);
+		return;
+	}
+	if (c->state == CS_TLS_HANDSHAKE) {
+		tls_step(lg, c);
 		return;
 	}
 	if (events & EPOLLOUT)
@@ -1280,8 +1482,9 @@ bool conn_send_bcast(struct loadgen *lg, struct lg_conn *c, uint64_t now)
 	char msg[256];
 	uint32_t id = take_ack_id(c);
 
-	snprintf(msg, sizeof(msg), "42%u[\"bcast\",\"%s\",%.17g,%u,%.17g,%u]", id, lg->opt.room,
-	         lg->opt.rate, lg->opt.burst, lg->opt.duration, lg->opt.payload);
+	snprintf(msg, sizeof(msg), "42%u[\"bcast\",\"%s\",%.17g,%u,%.17g,%u%s]", id, lg->opt.room,
+	         lg->opt.rate, lg->opt.burst, lg->opt.duration, lg->opt.payload,
+	         lg->opt.churn > 0 ? ",true" : "");
 	if (!pending_put(c, id, PK_BCAST, now) || !queue_text(lg, c, msg))
 		return false;
 	conn_flush(lg, c);

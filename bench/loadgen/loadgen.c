@@ -18,6 +18,8 @@
 
 #include <errno.h>
 #include <getopt.h>
+
+#include <openssl/ssl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -136,6 +138,16 @@ static void usage(FILE *f)
 	           "  --drain S            broadcast: wait at most S s for deliveries after the\n"
 	           "                       ack (2)\n"
 	           "  --slow-rcvbuf BYTES  slow: SO_RCVBUF of the stalled client (kernel default)\n"
+	           "  --tls                wss: TLS (1.2+, OpenSSL's default suites) on every\n"
+	           "                       connection; the certificate is not checked\n"
+	           "                       (--transport websocket)\n"
+	           "  --churn F            broadcast: every second while the server emits, drop\n"
+	           "                       the connection of F of the clients (0..1) and\n"
+	           "                       reconnect them after --churn-away s, with {pid,\n"
+	           "                       offset} when the server gave a pid (connection state\n"
+	           "                       recovery); the emits are numbered and each client's\n"
+	           "                       checked for gaps and duplicates within its session (0)\n"
+	           "  --churn-away S       broadcast: how long a dropped client stays away (0)\n"
 	           "  -v, --verbose        a progress line every second\n"
 	           "\n"
 	           "Prints human lines on stderr and one JSON object on stdout. Exit status 0,\n"
@@ -258,6 +270,9 @@ enum {
 	OPT_SRC,
 	OPT_DRAIN,
 	OPT_SLOW_RCVBUF,
+	OPT_TLS,
+	OPT_CHURN,
+	OPT_CHURN_AWAY,
 };
 
 static const struct option long_options[] = {
@@ -282,6 +297,9 @@ static const struct option long_options[] = {
         {"src", required_argument, NULL, OPT_SRC},
         {"drain", required_argument, NULL, OPT_DRAIN},
         {"slow-rcvbuf", required_argument, NULL, OPT_SLOW_RCVBUF},
+        {"tls", no_argument, NULL, OPT_TLS},
+        {"churn", required_argument, NULL, OPT_CHURN},
+        {"churn-away", required_argument, NULL, OPT_CHURN_AWAY},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -401,6 +419,15 @@ static int parse_args(int argc, char **argv, struct lg_options *o)
 		case OPT_SLOW_RCVBUF:
 			ok = parse_u32(optarg, 1, 1u << 30, &o->slow_rcvbuf);
 			break;
+		case OPT_TLS:
+			o->tls = true;
+			break;
+		case OPT_CHURN:
+			ok = parse_double(optarg, 0, 1, &o->churn);
+			break;
+		case OPT_CHURN_AWAY:
+			ok = parse_double(optarg, 0, 3600, &o->churn_away);
+			break;
 		case 'v':
 			o->verbose = true;
 			break;
@@ -434,10 +461,18 @@ static int parse_args(int argc, char **argv, struct lg_options *o)
 		fprintf(stderr, "loadgen: --parser msgpack needs --transport websocket and acks\n");
 		return -1;
 	}
+	if (o->tls && o->transport != LG_WEBSOCKET) {
+		fprintf(stderr, "loadgen: --tls needs --transport websocket\n");
+		return -1;
+	}
 	if (!have_duration && o->mode == LG_HANDSHAKE)
 		o->duration = 0;
 	if (!have_rate)
 		o->rate = (o->mode == LG_LATENCY) ? 1000 : 100;
+	if (o->churn > 0 && o->mode != LG_BROADCAST) {
+		fprintf(stderr, "loadgen: --churn is for broadcast\n");
+		return -1;
+	}
 	if ((o->mode == LG_BROADCAST || o->mode == LG_SLOW) && !(o->duration > 0)) {
 		fprintf(stderr, "loadgen: %s needs --duration > 0\n", mode_names[o->mode]);
 		return -1;
@@ -616,13 +651,15 @@ static bool alloc_conns(struct loadgen *lg)
 	lg->rx = malloc(LG_RX_READ + lg->in_cap);
 	lg->dirty = calloc(lg->nconns, sizeof(*lg->dirty));
 	lg->ready = calloc(lg->nconns, sizeof(*lg->ready));
-	if (!lg->conns || !lg->arena || !lg->rx || !lg->dirty || !lg->ready)
+	lg->away = calloc(lg->nconns, sizeof(*lg->away));
+	if (!lg->conns || !lg->arena || !lg->rx || !lg->dirty || !lg->ready || !lg->away)
 		return false;
 	p = lg->arena;
 	for (uint32_t i = 0; i < lg->nconns; i++, p += stride) {
 		struct lg_conn *c = &lg->conns[i];
 
 		c->fd = c->pfd = -1;
+		c->first = c->next = -1;
 		c->index = i;
 		c->control = i == o->clients;
 		c->ring = (struct lg_pending *)(void *)p;
@@ -668,6 +705,18 @@ static bool setup(struct loadgen *lg)
 	}
 	hist_init(&lg->latency);
 	hist_init(&lg->connect);
+	if (lg->opt.tls) {
+		lg->tls = SSL_CTX_new(TLS_client_method());
+		if (!lg->tls) {
+			fprintf(stderr, "loadgen: cannot make a TLS context\n");
+			return false;
+		}
+		SSL_CTX_set_min_proto_version(lg->tls, TLS1_2_VERSION);
+		SSL_CTX_set_verify(lg->tls, SSL_VERIFY_NONE, NULL);
+		SSL_CTX_set_mode(lg->tls, SSL_MODE_ENABLE_PARTIAL_WRITE |
+		                                  SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+		                                  SSL_MODE_RELEASE_BUFFERS);
+	}
 
 	lg->epfd = epoll_create1(EPOLL_CLOEXEC);
 	sigemptyset(&set);
@@ -697,7 +746,9 @@ static void teardown(struct loadgen *lg)
 	free(lg->rx);
 	free(lg->dirty);
 	free(lg->ready);
+	free(lg->away);
 	free(lg->echo_frame);
+	SSL_CTX_free(lg->tls);
 }
 
 /* ------------------------------------------------------------------ */
@@ -715,6 +766,7 @@ static void begin_run(struct loadgen *lg, uint64_t now)
 	lg->phase = PH_RUN;
 	lg->t_run_start = now;
 	lg->run_deadline = now + (uint64_t)(lg->opt.duration * 1e9);
+	lg->next_churn = now + NS_PER_S;
 	if (lg->opt.mode == LG_ECHO) {
 		for (uint32_t i = 0; i < lg->opt.clients; i++)
 			for (uint32_t k = 0; k < lg->opt.inflight; k++)
@@ -744,6 +796,11 @@ void lg_conn_ready(struct loadgen *lg, struct lg_conn *c, uint64_t now)
 			return;
 		}
 		begin_run(lg, now);
+		return;
+	}
+	if (c->rejoining) { /* churn: back, not counted as a new client */
+		c->rejoining = false;
+		lg->reconnected++;
 		return;
 	}
 	lg->connected++;
@@ -826,6 +883,56 @@ static uint32_t room_members(const struct loadgen *lg)
 	return n;
 }
 
+/* Churn: drops and restarts round(clients * churn) ready clients, picked
+ * at random, once a second while the server emits. */
+static void churn_round(struct loadgen *lg, uint64_t now, uint64_t *wake)
+{
+	uint32_t n = (uint32_t)(lg->opt.clients * lg->opt.churn + 0.5);
+
+	if (lg->opt.churn <= 0 || lg->bcast_acked || lg->control_failed)
+		return;
+	if (now < lg->next_churn) {
+		*wake = min_u64(*wake, lg->next_churn);
+		return;
+	}
+	for (uint32_t k = 0; k < n; k++) {
+		uint32_t j;
+
+		lg->rng ^= lg->rng << 13;
+		lg->rng ^= lg->rng >> 7;
+		lg->rng ^= lg->rng << 17;
+		j = (uint32_t)(lg->rng % lg->opt.clients);
+		for (uint32_t tries = 0; tries < lg->opt.clients; tries++, j = (j + 1) % lg->opt.clients)
+			if (lg->conns[j].state == CS_READY)
+				break;
+		if (lg->conns[j].state != CS_READY)
+			break;
+		conn_churn(lg, &lg->conns[j]);
+		lg->conns[j].t_start = now; /* when it left; conn_start() sets it again */
+		lg->away[(lg->away_head + lg->away_count++) % lg->opt.clients] = j;
+	}
+	lg->next_churn += NS_PER_S;
+	*wake = min_u64(*wake, lg->next_churn);
+}
+
+/* Churn: brings back the dropped clients whose time away is over. */
+static void churn_return(struct loadgen *lg, uint64_t now, uint64_t *wake)
+{
+	uint64_t away = (uint64_t)(lg->opt.churn_away * 1e9);
+
+	while (lg->away_count) {
+		struct lg_conn *c = &lg->conns[lg->away[lg->away_head]];
+
+		if (c->t_start + away > now) {
+			*wake = min_u64(*wake, c->t_start + away);
+			return;
+		}
+		lg->away_head = (lg->away_head + 1) % lg->opt.clients;
+		lg->away_count--;
+		conn_start(lg, c, now);
+	}
+}
+
 static void run_step(struct loadgen *lg, uint64_t now, uint64_t *wake)
 {
 	switch (lg->opt.mode) {
@@ -844,15 +951,19 @@ static void run_step(struct loadgen *lg, uint64_t now, uint64_t *wake)
 		break;
 	case LG_BROADCAST:
 	case LG_SLOW:
+		churn_round(lg, now, wake);
+		churn_return(lg, now, wake);
 		if (lg->control_failed) {
 			end_run(lg, now);
 		} else if (lg->bcast_acked) {
 			uint64_t quiet = lg->t_last_delivery > lg->t_bcast_ack ? lg->t_last_delivery
 			                                                       : lg->t_bcast_ack;
+			/* churn: the clients still reconnecting have events to come */
+			bool back = lg->opt.churn <= 0 || (lg->pending == 0 && lg->away_count == 0);
 
 			if (lg->bcast_refused ||
-			    lg->received >= lg->bcast_count * room_members(lg) ||
-			    now - quiet >= 500 * NS_PER_MS ||
+			    (back && lg->received >= lg->bcast_count * room_members(lg)) ||
+			    (back && now - quiet >= 500 * NS_PER_MS) ||
 			    now - lg->t_bcast_ack >= (uint64_t)(lg->opt.drain * 1e9))
 				end_run(lg, now);
 			else
@@ -988,6 +1099,37 @@ static void loop(struct loadgen *lg)
 /* Report                                                               */
 /* ------------------------------------------------------------------ */
 
+/* Churn: every client's count at the end. `exact`: it got every emit,
+ * 0 to the last, each once (one session throughout, or recovered every
+ * time); `short_`: its count did not reach the last emit. */
+static void churn_tally(const struct loadgen *lg, uint32_t *exact, uint32_t *short_)
+{
+	int64_t last = (int64_t)lg->bcast_count;
+
+	*exact = *short_ = 0;
+	for (uint32_t i = 0; i < lg->opt.clients; i++) {
+		const struct lg_conn *c = &lg->conns[i];
+
+		*exact += c->first == 0 && c->next == last && !c->bad;
+		*short_ += c->next != last;
+	}
+}
+
+static void report_churn(struct loadgen *lg)
+{
+	uint32_t exact, short_;
+
+	churn_tally(lg, &exact, &short_);
+	fprintf(stderr,
+	        "loadgen: churn: %llu dropped, %llu back (%llu recovered, %llu new sessions), "
+	        "%llu replayed, %llu gaps, %llu duplicates; %u clients got every emit exactly "
+	        "once, %u short of the last\n",
+	        (unsigned long long)lg->churned, (unsigned long long)lg->reconnected,
+	        (unsigned long long)lg->recovered, (unsigned long long)lg->fresh,
+	        (unsigned long long)lg->replayed, (unsigned long long)lg->gaps,
+	        (unsigned long long)lg->dups, exact, short_);
+}
+
 static void report(struct loadgen *lg)
 {
 	const struct lg_options *o = &lg->opt;
@@ -1054,6 +1196,8 @@ static void report(struct loadgen *lg)
 	if (lg->unexpected)
 		fprintf(stderr, "loadgen: %llu unexpected packets\n",
 		        (unsigned long long)lg->unexpected);
+	if (o->churn > 0)
+		report_churn(lg);
 
 	printf("{\"mode\":\"%s\",\"clients\":%u,\"connected\":%u,\"failed\":%u,\"dropped\":%u,"
 	       "\"duration_s\":%.3f,\"sent\":%llu,\"received\":%llu,\"acked\":%llu,"
@@ -1072,6 +1216,18 @@ static void report(struct loadgen *lg)
 	       (double)hist_quantile(&lg->connect, 0.5) / 1e3,
 	       (double)hist_quantile(&lg->connect, 0.99) / 1e3);
 	printf("\"parser\":\"%s\",", o->parser == LG_PARSER_MSGPACK ? "msgpack" : "json");
+	if (o->churn > 0) {
+		uint32_t exact, short_;
+
+		churn_tally(lg, &exact, &short_);
+		printf("\"churn\":{\"fraction\":%g,\"dropped\":%llu,\"back\":%llu,"
+		       "\"recovered\":%llu,\"new_sessions\":%llu,\"replayed\":%llu,\"gaps\":%llu,"
+		       "\"duplicates\":%llu,\"exact_clients\":%u,\"short_clients\":%u},",
+		       o->churn, (unsigned long long)lg->churned, (unsigned long long)lg->reconnected,
+		       (unsigned long long)lg->recovered, (unsigned long long)lg->fresh,
+		       (unsigned long long)lg->replayed, (unsigned long long)lg->gaps,
+		       (unsigned long long)lg->dups, exact, short_);
+	}
 	printf("\"transport\":\"%s\",\"payload\":%u,\"inflight\":%u,\"target_rate\":%.1f,"
 	       "\"server_sent\":%llu,\"expected\":%llu,\"late\":%llu,\"lost\":%llu,"
 	       "\"outstanding\":%llu,\"unexpected\":%llu,\"errors\":%llu,\"timed_out\":%s,"

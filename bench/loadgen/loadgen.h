@@ -61,6 +61,7 @@ enum lg_phase {
 enum conn_state {
 	CS_IDLE,           /* not started */
 	CS_TCP_CONNECTING, /* connect() in progress */
+	CS_TLS_HANDSHAKE,  /* --tls: the TLS handshake in progress */
 	CS_POLL_OPEN,      /* polling handshake GET sent */
 	CS_POLL_CONNECT,   /* POST "40" sent, waiting for "ok" */
 	CS_POLL_WAIT,      /* GET sent for the CONNECT reply */
@@ -118,6 +119,21 @@ struct lg_conn {
 	uint32_t outstanding; /* emits waiting for their reply */
 	uint32_t next_id;     /* next ack id, always 7 digits */
 	uint64_t received;    /* events delivered to this client */
+
+	/* broadcast with --churn: the client drops its connection now and
+	 * then and comes back with {pid, offset}; the emits are numbered */
+	bool rejoining;   /* a churn reconnect in progress */
+	bool bad;         /* a gap or a duplicate seen */
+	uint8_t pid_len;  /* 0: the server gave no pid (recovery off) */
+	uint8_t ssid_len; /* the Socket.IO id of the session */
+	char pid[24];
+	char ssid[24];
+	int64_t first;   /* the first index of the events counted since the
+	                    session began; -1 before one */
+	int64_t next;    /* the index expected next; -1 before one */
+	uint64_t offset; /* the last offset received, 0: none */
+	uint64_t back_us; /* realtime of its recovered CONNECT reply, 0: none */
+	struct ssl_st *ssl;   /* --tls: the TLS session on fd, or NULL */
 };
 
 struct lg_options {
@@ -143,6 +159,10 @@ struct lg_options {
 	uint32_t src_count;
 	double drain;         /* broadcast: seconds to wait for deliveries after the ack */
 	uint32_t slow_rcvbuf; /* slow: SO_RCVBUF of the stalled client, 0: default */
+	bool tls;             /* wss: TLS on every connection (certificate not checked) */
+	double churn;         /* broadcast: fraction of the clients dropped and
+	                         reconnected every second while the server emits */
+	double churn_away;    /* seconds a dropped client stays away */
 	bool verbose;
 };
 
@@ -156,6 +176,7 @@ struct lg_options {
 
 struct loadgen {
 	struct lg_options opt;
+	struct ssl_ctx_st *tls; /* --tls: the client context */
 	int epfd;
 	int sigfd;
 	enum lg_phase phase;
@@ -211,6 +232,19 @@ struct loadgen {
 	uint64_t t_bcast_ack;
 	uint64_t t_first_delivery, t_last_delivery;
 
+	/* broadcast with --churn */
+	uint64_t next_churn;  /* monotonic ns of the next round of drops */
+	uint32_t *away;       /* dropped clients waiting to come back, in drop order */
+	uint32_t away_head, away_count;
+	uint64_t churned;     /* connections dropped on purpose */
+	uint64_t reconnected; /* of those, clients back (recovered or fresh) */
+	uint64_t recovered;   /* back with the same id: recovered */
+	uint64_t fresh;       /* back with a new session (the count restarts) */
+	uint64_t gaps;        /* an event skipped within a session */
+	uint64_t dups;        /* an event received twice within a session */
+	uint64_t replayed;    /* received on a reconnect before its CONNECT reply:
+	                         the missed events a recovery replays */
+
 	/* counters */
 	uint64_t sent;       /* emits sent while measuring */
 	uint64_t received;   /* replies and deliveries while measuring */
@@ -257,6 +291,10 @@ bool conn_send_echo(struct loadgen *lg, struct lg_conn *c, uint64_t t_ns);
 
 /* Queues the "bcast" emit with an ack on the control client. */
 bool conn_send_bcast(struct loadgen *lg, struct lg_conn *c, uint64_t now);
+
+/* Churn: closes the connection of ready client c; conn_start() brings it
+ * back (with its pid and offset when the server gave a pid). */
+void conn_churn(struct loadgen *lg, struct lg_conn *c);
 
 /* Fails c if its handshake has outlived --connect-timeout. */
 void conn_check_timeout(struct loadgen *lg, struct lg_conn *c, uint64_t now);

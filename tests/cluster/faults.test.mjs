@@ -20,6 +20,9 @@ import {
 import { freePort } from '../proxy/nginx.mjs';
 
 const MAX_QUEUED = 1 << 20;
+// $SIOC_FAULTS_SHARDED=on: the same with the sharded adapter (both nodes)
+const SHARDED = process.env.SIOC_FAULTS_SHARDED === 'on';
+const ADAPTER_ARGS = SHARDED ? ['--sharded', 'on'] : [];
 
 after(closeCluster);
 
@@ -48,7 +51,7 @@ test('Redis faults: unreachable at start, killed and restarted, stalled under a 
     const port = await freePort();
     const redis = new RedisServer(port); // not started yet
     const sioc = await startNode('sioc', port, {
-      name: 's1', args: ['--metrics', 'on', '--max-queued-bytes', String(MAX_QUEUED)],
+      name: 's1', args: ['--metrics', 'on', '--max-queued-bytes', String(MAX_QUEUED), ...ADAPTER_ARGS],
     });
     const sc = await connectClient(sioc, 'websocket', { name: 's1-ws' });
 
@@ -65,9 +68,9 @@ test('Redis faults: unreachable at start, killed and restarted, stalled under a 
       await sleep(400); // a few failed attempts
       await redis.start();
       const rc = await redisClient(port);
-      await waitSubscribed(rc, 1, { ms: 10000 }); // the backoff is 5 s at most
-      const node = await startNode('node', port, { name: 'n1' });
-      await waitSubscribed(rc, 2);
+      await waitSubscribed(rc, 1, { ms: 10000, sharded: SHARDED }); // the backoff is 5 s at most
+      const node = await startNode('node', port, { name: 'n1', args: ADAPTER_ARGS });
+      await waitSubscribed(rc, 2, { sharded: SHARDED });
       t.node = node;
       t.rc = rc;
       const nc = await connectClient(node, 'websocket', { name: 'n1-ws' });
@@ -92,7 +95,7 @@ test('Redis faults: unreachable at start, killed and restarted, stalled under a 
       assert.ok(down.sioc_redis_dropped_total > before.sioc_redis_dropped_total,
         `dropped while down: ${JSON.stringify(down)}`);
       await redis.start();
-      await waitSubscribed(rc, 2, { ms: 15000 });
+      await waitSubscribed(rc, 2, { ms: 15000, sharded: SHARDED });
       await eventually(async () => assert.equal((await metrics(sioc)).sioc_redis_connected, 1),
         10000);
       const up = await metrics(sioc);

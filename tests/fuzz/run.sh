@@ -47,20 +47,22 @@ declare -A sources=(
 	[sio_decoder]="protocol/sio_packet.c protocol/json.c protocol/utf8.c base/util.c"
 	[json_args]="protocol/sio_packet.c protocol/json.c protocol/utf8.c base/util.c"
 	[sio_msgpack]="protocol/sio_msgpack.c protocol/msgpack_value.c protocol/sio_packet.c protocol/json.c protocol/utf8.c base/util.c"
+	[cluster_msg]="protocol/cluster_msg.c protocol/msgpack_value.c protocol/sio_packet.c protocol/json.c protocol/utf8.c base/util.c"
 	[msgpack_value]="protocol/msgpack_value.c protocol/sio_packet.c protocol/json.c protocol/utf8.c base/util.c"
 	[http1]="http/http1.c http/request.c base/util.c"
 	[json]="protocol/json.c protocol/utf8.c"
 	[ws_parser]="protocol/ws_parser.c protocol/utf8.c base/util.c"
+	[tls]="transports/tls.c base/util.c"
 	[redis_msg]="cluster/redis_msg.c protocol/msgpack_value.c protocol/sio_packet.c protocol/json.c protocol/utf8.c base/util.c"
 )
 # target name -> dictionary (dict/<name>.dict)
 declare -A dicts=(
 	[sio_packet]=json [sio_decoder]=json [json_args]=json [json]=json [http1]=http1
 	[eio_v3_payload]=eio_v3 [jsonp]=eio_v3 [sio_msgpack]=msgpack [msgpack_value]=msgpack
-	[redis_msg]=msgpack
+	[redis_msg]=msgpack [cluster_msg]=json
 )
 all_targets="base64 eio_packet eio_payload eio_v3_payload jsonp utf8 json sio_packet sio_decoder"
-all_targets+=" json_args sio_msgpack msgpack_value http1 ws_parser redis_msg"
+all_targets+=" json_args sio_msgpack msgpack_value cluster_msg http1 ws_parser redis_msg tls"
 targets="${FUZZ_TARGETS:-$all_targets}"
 
 for t in $targets; do
@@ -143,6 +145,7 @@ for t in $targets; do
 	done
 	extra=()
 	[ "$t" = http1 ] && extra=("$work"/obj/llhttp_*.o)
+	[ "$t" = tls ] && extra=(-lssl -lcrypto)
 	# shellcheck disable=SC2086 # jansson_flags is a list of flags
 	"$cc" "${cflags[@]}" "${sanitize[@]}" "$fuzz_dir/fuzz_$t.c" "${srcs[@]}" "${extra[@]}" \
 		$jansson_flags -o "$work/bin/fuzz_$t" || exit 1

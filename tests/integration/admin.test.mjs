@@ -418,6 +418,12 @@ describe('production mode, no auth', { timeout: 60000 }, () => {
       await echoed;
       const st = await stats(d, (s) => nspCount(s, '/') === 1);
       assert.equal(st.serverId, SERVER_ID);
+      // the admin namespace and the dashboard's connection are counted in
+      // production mode too, as the reference counts them (issue 15's text
+      // says they are left out: the reference does not leave them out)
+      assert.deepEqual(st.namespaces.map((n) => n.name).sort(), ['/', '/admin']);
+      assert.equal(nspCount(st, '/admin'), 1, 'the dashboard\'s socket');
+      assert.equal(st.clientsCount, 2, 'the application client and the dashboard');
       assert.ok(st.aggregatedEvents.length > 0 || d.events.some(([e, [s]]) =>
         e === 'server_stats' && s.aggregatedEvents.length > 0), 'aggregated events are sent');
       // commands work in production mode too

@@ -7,10 +7,10 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { io } from 'socket.io-client';
 import parser from 'socket.io-msgpack-parser';
-import { closeAll, within, STOP_TEST } from './lib.mjs';
+import { closeAll, STOP_TEST } from './lib.mjs';
 import {
-  startSio, url, trackSocket, clientOptions, next, connected, connectError, ack, bytes,
-  escapeRe, waitDisconnect, waitAck, TRANSPORTS,
+  startSio, url, trackSocket, clientOptions, next, connected, ack, escapeRe, TRANSPORTS,
+  clientGenerationTests,
 } from './sio_lib.mjs';
 
 after(closeAll);
@@ -48,43 +48,12 @@ for (const [label, transports] of TRANSPORTS) {
       s.disconnect();
     });
 
-    test('acks both ways', { timeout: 10000 }, async () => {
-      const s = await client();
-      assert.deepEqual(await ack(s, 'ack', { a: 1 }, 2), [{ a: 1 }, 2]);
-      s.on('question', (q, cb) => cb(q.toUpperCase()));
-      s.emit('ask', 3000);
-      assert.deepEqual(await waitAck(srv, s.id), { err: '0', args: ['WHAT?'] });
-      s.disconnect();
-    });
-
-    test('binary both ways, anywhere in the arguments', { timeout: 10000 }, async () => {
-      const s = await client();
-      const a = Buffer.from([0, 255, 1, 0xc1]);
-      const b = Buffer.from('msgpack bytes');
-      const reply = next(s, 'echo');
-      s.emit('echo', { a, inner: [b] }, 'tail');
-      const got = await reply;
-      assert.deepEqual(bytes(got[0].a), a);
-      assert.deepEqual(bytes(got[0].inner[0]), b);
-      assert.equal(got[1], 'tail');
-      const r = await ack(s, 'ack', b);
-      assert.deepEqual(bytes(r[0]), b);
-      s.disconnect();
-    });
-
-    test('namespace and middleware refusal', { timeout: 10000 }, async () => {
-      const s = await client({}, '/admin');
-      assert.deepEqual(await ack(s, 'ack', 'admin'), ['admin']);
-      const bad = trackSocket(io(url(srv.port, '/admin'), clientOptions(transports,
-        { parser, auth: { token: 'bad' } })));
-      const err = await connectError(bad);
-      assert.equal(err.message, 'not authorized');
-      assert.deepEqual(err.data, { reason: 'bad token' });
-      const nope = trackSocket(io(url(srv.port, '/nope'), clientOptions(transports, { parser })));
-      assert.equal((await connectError(nope)).message, 'Invalid namespace');
-      s.disconnect();
-      bad.disconnect();
-      nope.disconnect();
+    clientGenerationTests({
+      srv: () => srv,
+      client,
+      bytesLabel: 'msgpack bytes',
+      socket: (nsp, extra) => trackSocket(io(url(srv.port, nsp),
+        clientOptions(transports, { parser, ...extra }))),
     });
 
     test('broadcasts reach every socket', { timeout: 10000 }, async () => {
@@ -95,19 +64,6 @@ for (const [label, transports] of TRANSPORTS) {
       for (const g of await Promise.all(got)) assert.ok(g.length >= 1, 'each got the broadcast');
       a.disconnect();
       b.disconnect();
-    });
-
-    test('disconnects both ways', { timeout: 10000 }, async () => {
-      const s = await client();
-      const id = s.id;
-      const reason = next(s, 'disconnect');
-      s.emit('disconnect-me', false);
-      assert.equal((await reason)[0], 'io server disconnect');
-      assert.equal(await waitDisconnect(srv, '/', id), 'server namespace disconnect');
-      const s2 = await client();
-      const id2 = s2.id;
-      s2.disconnect();
-      assert.equal(await waitDisconnect(srv, '/', id2), 'client namespace disconnect');
     });
 
     test(STOP_TEST, { timeout: 15000 }, () => srv.stop());

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import io from 'socket.io-client-v2';
 import { closeAll, within, sleep, STOP_TEST, startServer } from './lib.mjs';
 import {
-  startSio, url, trackSocket, next, ack, bytes, escapeRe, waitDisconnect, waitAck,
-  TRANSPORTS, SIO_SERVER,
+  startSio, url, trackSocket, next, ack, escapeRe, TRANSPORTS, SIO_SERVER,
+  clientGenerationTests,
 } from './sio_lib.mjs';
 
 after(closeAll);
@@ -48,7 +48,7 @@ for (const [label, transports] of TRANSPORTS) {
     });
     after(() => srv.stop());
 
-    async function client(nsp = '/', extra = {}) {
+    async function client(extra = {}, nsp = '/') {
       const s = trackSocket(io(url(srv.port, nsp), options(transports, extra)));
       await connected(s);
       return s;
@@ -59,7 +59,7 @@ for (const [label, transports] of TRANSPORTS) {
       const m = await srv.waitFor(new RegExp(`^CONNECT / ${escapeRe(s.id)} (.*)$`));
       assert.deepEqual(JSON.parse(m[1]), {}, 'no auth in /');
       assert.equal(s.id, s.io.engine.id, 'the socket id in / is the session id');
-      const a = await client('/admin', { query: { token: 'x y', n: '1' } });
+      const a = await client({ query: { token: 'x y', n: '1' } }, '/admin');
       const ma = await srv.waitFor(new RegExp(`^CONNECT /admin ${escapeRe(a.id)} (.*)$`));
       assert.deepEqual(JSON.parse(ma[1]), { token: 'x y', n: '1' }, 'the query is the auth');
       assert.equal(a.id, `/admin#${a.io.engine.id}`, 'the socket id elsewhere');
@@ -76,28 +76,8 @@ for (const [label, transports] of TRANSPORTS) {
       s.close();
     });
 
-    test('acks both ways', { timeout: 10000 }, async () => {
-      const s = await client();
-      assert.deepEqual(await ack(s, 'ack', { a: 1 }, 2), [{ a: 1 }, 2]);
-      s.on('question', (q, cb) => cb(q.toUpperCase()));
-      s.emit('ask', 3000);
-      assert.deepEqual(await waitAck(srv, s.id), { err: '0', args: ['WHAT?'] });
-      s.close();
-    });
-
-    test('binary both ways', { timeout: 10000 }, async () => {
-      const s = await client();
-      const a = Buffer.from([0, 255, 1, 4]);
-      const b = Buffer.from('v2 bytes');
-      const reply = next(s, 'echo');
-      s.emit('echo', { a, inner: [b] }, 'tail');
-      const got = await reply;
-      assert.deepEqual(bytes(got[0].a), a);
-      assert.deepEqual(bytes(got[0].inner[0]), b);
-      assert.equal(got[1], 'tail');
-      const r = await ack(s, 'ack', b);
-      assert.deepEqual(bytes(r[0]), b);
-      s.close();
+    clientGenerationTests({
+      srv: () => srv, client, close: (s) => s.close(), bytesLabel: 'v2 bytes', refusal: false,
     });
 
     test('middleware refusal and an unknown namespace', { timeout: 10000 }, async () => {
@@ -108,19 +88,6 @@ for (const [label, transports] of TRANSPORTS) {
       assert.deepEqual(await refused(nope), { message: 'Invalid namespace' });
       bad.close();
       nope.close();
-    });
-
-    test('disconnects both ways', { timeout: 10000 }, async () => {
-      const s = await client();
-      const id = s.id;
-      const reason = next(s, 'disconnect');
-      s.emit('disconnect-me', false);
-      assert.equal((await reason)[0], 'io server disconnect');
-      assert.equal(await waitDisconnect(srv, '/', id), 'server namespace disconnect');
-      const s2 = await client();
-      const id2 = s2.id;
-      s2.close();
-      assert.equal(await waitDisconnect(srv, '/', id2), 'client namespace disconnect');
     });
 
     test('heartbeat: the client pings, the session stays past the ping timeout',

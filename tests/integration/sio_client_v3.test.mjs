@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { io } from 'socket.io-client-v3';
 import { closeAll, within, STOP_TEST } from './lib.mjs';
 import {
-  startSio, url, trackSocket, clientOptions, next, connected, connectError, ack, bytes,
-  escapeRe, waitDisconnect, waitAck,
+  startSio, url, trackSocket, clientOptions, next, connected, ack, escapeRe,
+  clientGenerationTests,
 } from './sio_lib.mjs';
 
 after(closeAll);
@@ -47,56 +47,11 @@ for (const [label, transports] of [['default (upgrade)', undefined], ['websocket
       s.disconnect();
     });
 
-    test('acks both ways', { timeout: 10000 }, async () => {
-      const s = await client();
-      assert.deepEqual(await ack(s, 'ack', { a: 1 }, 2), [{ a: 1 }, 2]);
-      s.on('question', (q, cb) => cb(q.toUpperCase()));
-      s.emit('ask', 3000);
-      assert.deepEqual(await waitAck(srv, s.id), { err: '0', args: ['WHAT?'] });
-      s.disconnect();
-    });
-
-    test('binary both ways', { timeout: 10000 }, async () => {
-      const s = await client();
-      const a = Buffer.from([0, 255, 1]);
-      const b = Buffer.from('v3 bytes');
-      const reply = next(s, 'echo');
-      s.emit('echo', { a, inner: [b] }, 'tail');
-      const got = await reply;
-      assert.deepEqual(bytes(got[0].a), a);
-      assert.deepEqual(bytes(got[0].inner[0]), b);
-      assert.equal(got[1], 'tail');
-      const r = await ack(s, 'ack', b);
-      assert.deepEqual(bytes(r[0]), b);
-      s.disconnect();
-    });
-
-    test('namespace and middleware refusal', { timeout: 10000 }, async () => {
-      const s = await client({}, '/admin');
-      assert.deepEqual(await ack(s, 'ack', 'admin'), ['admin']);
-      const bad = trackSocket(io(url(srv.port, '/admin'), clientOptions(transports,
-        { auth: { token: 'bad' } })));
-      const err = await connectError(bad);
-      assert.equal(err.message, 'not authorized');
-      assert.deepEqual(err.data, { reason: 'bad token' });
-      const nope = trackSocket(io(url(srv.port, '/nope'), clientOptions(transports)));
-      assert.equal((await connectError(nope)).message, 'Invalid namespace');
-      s.disconnect();
-      bad.disconnect();
-      nope.disconnect();
-    });
-
-    test('disconnects both ways', { timeout: 10000 }, async () => {
-      const s = await client();
-      const id = s.id;
-      const reason = next(s, 'disconnect');
-      s.emit('disconnect-me', false);
-      assert.equal((await reason)[0], 'io server disconnect');
-      assert.equal(await waitDisconnect(srv, '/', id), 'server namespace disconnect');
-      const s2 = await client();
-      const id2 = s2.id;
-      s2.disconnect();
-      assert.equal(await waitDisconnect(srv, '/', id2), 'client namespace disconnect');
+    clientGenerationTests({
+      srv: () => srv,
+      client,
+      bytesLabel: 'v3 bytes',
+      socket: (nsp, extra) => trackSocket(io(url(srv.port, nsp), clientOptions(transports, extra))),
     });
 
     test('the upgrade completes', { timeout: 10000 }, async () => {

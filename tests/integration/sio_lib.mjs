@@ -4,6 +4,7 @@
 // socket.io-client sockets against it with bounded waits.
 
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { HOST, startServer, track, within } from './lib.mjs';
 
 export const SIO_SERVER = process.env.SIOC_SIO_SERVER;
@@ -129,4 +130,68 @@ export async function waitDisconnecting(srv, nsp, id, ms = 5000) {
 export async function waitAck(srv, id, ms = 5000) {
   const m = await srv.waitFor(new RegExp(`^ACK ${escapeRe(id)} (\\S+) (.*)$`), ms, `ACK ${id}`);
   return { err: m[1], args: JSON.parse(m[2]) };
+}
+
+// The tests that every client generation (socket.io-client 2.x, 3.x, 4.x
+// with the msgpack parser) passes the same way, registered in the
+// caller's describe. ctx: srv() the server (started in before()),
+// client(extra, nsp) a connected socket, close(s) (2.x: close()),
+// bytesLabel the text of the second binary, and unless refusal is false,
+// socket(nsp, extra) an unconnected socket for the refusal test.
+export function clientGenerationTests(ctx) {
+  const close = ctx.close ?? ((s) => s.disconnect());
+
+  test('acks both ways', { timeout: 10000 }, async () => {
+    const s = await ctx.client();
+    assert.deepEqual(await ack(s, 'ack', { a: 1 }, 2), [{ a: 1 }, 2]);
+    s.on('question', (q, cb) => cb(q.toUpperCase()));
+    s.emit('ask', 3000);
+    assert.deepEqual(await waitAck(ctx.srv(), s.id), { err: '0', args: ['WHAT?'] });
+    close(s);
+  });
+
+  test('binary both ways, anywhere in the arguments', { timeout: 10000 }, async () => {
+    const s = await ctx.client();
+    const a = Buffer.from([0, 255, 1, 4, 0xc1]);
+    const b = Buffer.from(ctx.bytesLabel);
+    const reply = next(s, 'echo');
+    s.emit('echo', { a, inner: [b] }, 'tail');
+    const got = await reply;
+    assert.deepEqual(bytes(got[0].a), a);
+    assert.deepEqual(bytes(got[0].inner[0]), b);
+    assert.equal(got[1], 'tail');
+    const r = await ack(s, 'ack', b);
+    assert.deepEqual(bytes(r[0]), b);
+    close(s);
+  });
+
+  if (ctx.refusal !== false) {
+    test('namespace and middleware refusal', { timeout: 10000 }, async () => {
+      const s = await ctx.client({}, '/admin');
+      assert.deepEqual(await ack(s, 'ack', 'admin'), ['admin']);
+      const bad = ctx.socket('/admin', { auth: { token: 'bad' } });
+      const err = await connectError(bad);
+      assert.equal(err.message, 'not authorized');
+      assert.deepEqual(err.data, { reason: 'bad token' });
+      const nope = ctx.socket('/nope');
+      assert.equal((await connectError(nope)).message, 'Invalid namespace');
+      s.disconnect();
+      bad.disconnect();
+      nope.disconnect();
+    });
+  }
+
+  test('disconnects both ways', { timeout: 10000 }, async () => {
+    const srv = ctx.srv();
+    const s = await ctx.client();
+    const id = s.id;
+    const reason = next(s, 'disconnect');
+    s.emit('disconnect-me', false);
+    assert.equal((await reason)[0], 'io server disconnect');
+    assert.equal(await waitDisconnect(srv, '/', id), 'server namespace disconnect');
+    const s2 = await ctx.client();
+    const id2 = s2.id;
+    close(s2);
+    assert.equal(await waitDisconnect(srv, '/', id2), 'client namespace disconnect');
+  });
 }

@@ -12,7 +12,7 @@ import {
 } from './lib.mjs';
 import {
   startSio, url, trackSocket, clientOptions, next, connected, connectError, ack, recorder, bytes,
-  escapeRe, waitDisconnect, waitAck,
+  escapeRe, waitDisconnect, waitAck, SIO_IS_REFERENCE,
 } from './sio_lib.mjs';
 
 after(closeAll);
@@ -57,6 +57,32 @@ describe('namespaces and middleware (socket.io-client 4.x)', { timeout: 120000 }
     s.disconnect();
     assert.equal(await waitDisconnect(srv, '/admin', id), 'client namespace disconnect');
   });
+
+  // sioc's C API: the emit calls' and sio_ack_send()'s argument checks,
+  // in their documented order (invalid, then reserved, then too big)
+  test('emit and ack calls refuse bad attachments and reserved names, in order',
+    { timeout: 10000, skip: SIO_IS_REFERENCE ? 'sioc\'s C API' : false }, async () => {
+      const s = trackSocket(io(url(srv.port), clientOptions()));
+      await connected(s);
+      const [codes] = await ack(s, 'api-errors');
+      const invalid = 'invalid argument';
+      assert.deepEqual(codes, {
+        'socket: no event': invalid,
+        'socket: count without array': invalid,
+        'socket: reserved, count without array': invalid,
+        'socket: reserved, too many': 'reserved event name',
+        'socket: too many': 'message too large',
+        'namespace: count without array': invalid,
+        'namespace: reserved, too many': 'reserved event name',
+        'namespace: too many': 'message too large',
+      });
+      for (const [n, want] of [[1, invalid], [0, 'message too large']]) {
+        const got = next(s, 'ack-error');
+        s.emit('ack-error', n, () => assert.fail('no ack is sent'));
+        assert.deepEqual(await got, [want]);
+      }
+      s.disconnect();
+    });
 
   test('several namespaces over one connection keep apart', { timeout: 10000 }, async () => {
     const mgr = manager(srv.port);

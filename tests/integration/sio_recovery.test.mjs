@@ -175,6 +175,34 @@ for (const transport of ['polling', 'websocket']) {
       s.disconnect();
     });
 
+    // The history is shared: an emit is one record however many sockets it
+    // went to, and a socket that left is one kept session (sio_server_stats).
+    test('one history record per emit, one session per socket that left',
+      { timeout: 30000, skip: REF_DIFF('sioc\'s statistics') }, async () => {
+        const others = [client(srv.port), client(srv.port), client(srv.port)];
+        await Promise.all(others.map((o) => connected(o)));
+        await Promise.all(others.map((o) => ack(o, 'join', 'r')));
+        const [before] = await ack(others[0], 'stats');
+        const N = 10;
+        const { s, got, done } = await ticking(srv.port, N, 5);
+        await done;
+        assert.equal(got.length, 3 * N, 'room, self and direct ticks');
+        const [mid] = await ack(others[0], 'stats');
+        // per tick: the room emit (to 4 sockets), the one to itself, the
+        // direct one; then tick-done: 3N + 1 records, not one per recipient
+        assert.equal(mid.history_records - before.history_records, 3 * N + 1);
+        assert.ok(mid.history_bytes > before.history_bytes, 'bytes grew');
+        assert.ok(mid.history_bytes - before.history_bytes < (3 * N + 1) * 1024,
+          `${mid.history_bytes - before.history_bytes} bytes for ${3 * N + 1} records`);
+        s.io.reconnection(false);
+        s.io.engine.close();
+        await until(() => s.disconnected, 5000, 'disconnected');
+        await sleep(100);
+        const [after] = await ack(others[0], 'stats');
+        assert.equal(after.recovery_sessions - mid.recovery_sessions, 1, 'its session kept');
+        for (const o of others) o.disconnect();
+      });
+
     // The client gives up on its transport (its own ping timeout, a network
     // switch) while the server still holds the old connection, whose ping
     // has gone unanswered: the CONNECT with the pid of that socket closes
@@ -488,10 +516,15 @@ for (const transport of ['polling', 'websocket']) {
         const id = a.id;
         const got = [];
         a.on('room-msg', (...x) => got.push(x[0]));
-        const back = next(a, 'connect', 10000);
+        // away until every event is sent (on a loaded machine, sending
+        // them can take longer than a reconnection delay)
+        a.io.reconnection(false);
         a.io.engine.close();
         await waitDisconnect(srv4, '/', id);
         for (let i = 0; i < count; i++) await ack(b, 'to-room', 'big', `${i} ${'x'.repeat(200)}`);
+        const back = next(a, 'connect', 10000);
+        a.io.reconnection(true);
+        a.connect();
         await back;
         b.disconnect();
         return { a, id, got };

@@ -85,6 +85,10 @@
  * none|error|warn|info|debug, --record-logs on (every log message printed
  * as "LOG <level> <event> <message>"), --print-middleware on (the
  * middleware prints "MIDDLEWARE <nsp> <address> <peer address> http|https").
+ * The event "api-errors" acknowledges with what the emit calls return for
+ * bad arguments ({case: sio_strerror()}); "ack-error" [n] answers its own
+ * ack with n attachments and no array, then emits "ack-error" with what
+ * sio_ack_send() returned.
  * The event "stats" acknowledges with sio_server_stats() as an object; the
  * "handshake" answer has the peer address too ("peer").
  *
@@ -94,6 +98,10 @@
  * start a timer and call sio_server_call(); the disconnect callback then
  * prints "EFFECTS <socket id> <rc of each>".
  *
+ * TLS: --tls-cert FILE --tls-key FILE [--tls-ca FILE] [--tls-handshake-timeout
+ * MS]; SIGHUP then reloads the files (sio_server_reload_tls() from a thread
+ * of its own, as an operator's reload would) and prints "TLS-RELOAD <rc>".
+ *
  * SIGTERM / SIGINT stop the server; it then frees everything and exits 0.
  * tests/servers/sio_server_ref.cjs is the same server on the reference
  * socket.io, for differential testing.
@@ -102,6 +110,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -525,6 +534,49 @@ static json_t *pick(const json_t *names, const struct sio_request *req,
 	return out;
 }
 
+/* One more binary than an emit may carry (the header's "more than 256
+ * binaries"). */
+#define TOO_MANY_BINS 257
+
+/* "api-errors": the emit calls with bad arguments, each code checked in
+ * its order (EINVAL, then ERESERVED, then ETOOBIG). */
+static void on_api_errors(sio_socket *sock, const char *event, json_t *args,
+                          const struct sio_binary *bins, size_t nbins, sio_ack *ack, void *ud)
+{
+	static const struct sio_binary many[TOO_MANY_BINS];
+	const size_t too_many = TOO_MANY_BINS;
+	sio_namespace *nsp = sio_socket_namespace(sock);
+	json_t *o = json_object();
+
+#define CASE(name, call) json_object_set_new(o, name, json_string(sio_strerror(call)))
+	CASE("socket: no event", sio_socket_emit(sock, NULL, NULL, NULL, 0));
+	CASE("socket: count without array", sio_socket_emit(sock, "x", NULL, NULL, 1));
+	CASE("socket: reserved, count without array",
+	     sio_socket_emit(sock, "disconnect", NULL, NULL, 1));
+	CASE("socket: reserved, too many", sio_socket_emit(sock, "disconnect", NULL, many, too_many));
+	CASE("socket: too many", sio_socket_emit(sock, "x", NULL, many, too_many));
+	CASE("namespace: count without array", sio_namespace_emit(nsp, NULL, "x", NULL, NULL, 1));
+	CASE("namespace: reserved, too many",
+	     sio_namespace_emit(nsp, NULL, "connect", NULL, many, too_many));
+	CASE("namespace: too many", sio_namespace_emit(nsp, NULL, "x", NULL, many, too_many));
+#undef CASE
+	ack_with(ack, json_pack("[o]", o));
+}
+
+/* "ack-error" [n]: sio_ack_send() with n attachments and no array (n 0:
+ * too many), its code emitted as "ack-error" [text]. */
+static void on_ack_error(sio_socket *sock, const char *event, json_t *args,
+                         const struct sio_binary *bins, size_t nbins, sio_ack *ack, void *ud)
+{
+	static const struct sio_binary many[TOO_MANY_BINS];
+	json_int_t n = json_integer_value(json_array_get(args, 0));
+	int rc = n ? sio_ack_send(ack, NULL, NULL, (size_t)n)
+	           : sio_ack_send(ack, NULL, many, TOO_MANY_BINS);
+
+	report("sio_socket_emit",
+	       sio_socket_emit(sock, "ack-error", json_pack("[s]", sio_strerror(rc)), NULL, 0));
+}
+
 /* Acknowledges with sio_server_stats() as {field: number}. */
 static void on_stats(sio_socket *sock, const char *event, json_t *args,
                      const struct sio_binary *bins, size_t nbins, sio_ack *ack, void *ud)
@@ -559,6 +611,9 @@ static void on_stats(sio_socket *sock, const char *event, json_t *args,
 	STAT(refused_invalid_namespace);
 	STAT(refused_middleware);
 	STAT(refused_unauthorized);
+	STAT(recovery_sessions);
+	STAT(history_records);
+	STAT(history_bytes);
 #undef STAT
 	uint64_t turns = 0;
 	for (int i = 0; i < SIO_STATS_LOOP_BUCKETS; i++)
@@ -943,6 +998,8 @@ static const struct {
         {"all-volatile", on_all_volatile},
         {"handshake", on_handshake},
         {"stats", on_stats},
+        {"api-errors", on_api_errors},
+        {"ack-error", on_ack_error},
         {"timer", on_timer_event},
         {"thread", on_thread_event},
         {"emit-then-stop", on_emit_then_stop},
@@ -1144,7 +1201,8 @@ static void usage(void)
 	      "  [--disconnect-effects on|off] [--allow-eio3 on|off]\n"
 	      "  [--port N] [--parser json|msgpack]\n"
 	      "  [--recovery on|off] [--recovery-duration MS]\n"
-	      "  [--recovery-skip-middlewares on|off] [--recovery-history-bytes N]\n",
+	      "  [--recovery-skip-middlewares on|off] [--recovery-history-bytes N]\n"
+	      "  [--tls-cert FILE --tls-key FILE [--tls-ca FILE] [--tls-handshake-timeout MS]]\n",
 	      stderr);
 }
 
@@ -1289,6 +1347,14 @@ static bool parse_args(int argc, char **argv, struct sio_server_options *opts, s
 			opts->metrics_token = val;
 		else if (!strcmp(a, "--log-level"))
 			ok = parse_level(val, &opts->log_level);
+		else if (!strcmp(a, "--tls-cert"))
+			opts->tls.cert_file = val;
+		else if (!strcmp(a, "--tls-key"))
+			opts->tls.key_file = val;
+		else if (!strcmp(a, "--tls-ca"))
+			opts->tls.ca_file = val;
+		else if (!strcmp(a, "--tls-handshake-timeout"))
+			ok = parse_ms(val, &opts->tls.handshake_timeout);
 		else if (!strcmp(a, "--record-logs") && !strcmp(val, "on"))
 			opts->log = record_log;
 		else
@@ -1312,6 +1378,25 @@ static int setup_namespaces(struct app *app, const struct config *cfg)
 	if (rc == 0 && app->prefix)
 		rc = setup_namespace(sio_server_of_dynamic(app->srv, accept_prefix, app), app);
 	return rc;
+}
+
+/* SIGHUP: reloads the TLS files, from this thread (SIGHUP is blocked in
+ * every other one). A SIGHUP after `reload_stop` ends it. */
+static atomic_bool reload_stop;
+
+static void *reload_thread(void *arg)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	for (;;) {
+		int sig;
+		if (sigwait(&set, &sig) != 0 || atomic_load(&reload_stop))
+			break;
+		int rc = sio_server_reload_tls(arg);
+		emit("TLS-RELOAD %d", rc);
+	}
+	return NULL;
 }
 
 int main(int argc, char **argv)
@@ -1349,6 +1434,16 @@ int main(int argc, char **argv)
 		goto out_server;
 	}
 
+	pthread_t reloader;
+	bool has_reloader = false;
+	if (opts.tls.cert_file) {
+		sigset_t hup;
+		sigemptyset(&hup);
+		sigaddset(&hup, SIGHUP);
+		pthread_sigmask(SIG_BLOCK, &hup, NULL);
+		has_reloader = pthread_create(&reloader, NULL, reload_thread, app.srv) == 0;
+	}
+
 	g_srv = app.srv;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -1369,6 +1464,11 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	g_srv = NULL;
+	if (has_reloader) {
+		atomic_store(&reload_stop, true);
+		pthread_kill(reloader, SIGHUP);
+		pthread_join(reloader, NULL);
+	}
 	jobs_stop(&app);
 out_server:
 	sio_server_destroy(app.srv);

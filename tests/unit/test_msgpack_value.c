@@ -33,54 +33,6 @@
 #define DEPTH 4096
 #define MAX_BUFS 100000
 
-static void *xmalloc(size_t len)
-{
-	void *p = malloc(len > 0 ? len : 1);
-
-	if (!p)
-		out_of_memory();
-	return p;
-}
-
-static int bytes_equal(const void *a, size_t alen, const void *b, size_t blen)
-{
-	return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
-}
-
-/* The bytes of hex text, in which (xx*n) stands for n bytes xx; a
- * malloc'd block of exactly *len bytes. */
-static uint8_t *unhex(const char *s, size_t *len)
-{
-	size_t cap = strlen(s) / 2 + 1, n = 0;
-	uint8_t *b = xmalloc(cap);
-
-	while (*s) {
-		unsigned long byte, count = 1;
-		char *end;
-
-		if (*s == '(') {
-			byte = strtoul(s + 1, &end, 16);
-			count = strtoul(end + 1, &end, 10);
-			s = end + 1;
-		} else {
-			char two[3] = {s[0], s[1], '\0'};
-
-			byte = strtoul(two, NULL, 16);
-			s += 2;
-		}
-		if (n + count > cap) {
-			cap = (n + count) * 2;
-			b = realloc(b, cap);
-			if (!b)
-				out_of_memory();
-		}
-		memset(b + n, (int)byte, count);
-		n += count;
-	}
-	*len = n;
-	return realloc(b, n > 0 ? n : 1);
-}
-
 static char *tohex(const uint8_t *p, size_t n)
 {
 	static const char digits[] = "0123456789abcdef";
@@ -92,19 +44,6 @@ static char *tohex(const uint8_t *p, size_t n)
 	}
 	s[2 * n] = '\0';
 	return s;
-}
-
-/* Parses JSON (a new reference); exits on bad JSON, the test's own fault. */
-static json_t *json_want(const char *text, int line)
-{
-	json_error_t error;
-	json_t *j = json_loads(text, JSON_DECODE_ANY | JSON_ALLOW_NUL, &error);
-
-	if (!j) {
-		fprintf(stderr, "%s:%d: bad JSON: %s\n", __FILE__, line, error.text);
-		exit(2);
-	}
-	return j;
 }
 
 static void print_json(const char *label, const json_t *j)
@@ -1159,11 +1098,14 @@ static int run_peer_vectors(const char *script)
 /* Everything sioc encoded, read back by both notepack versions. */
 static void run_peer_check(const char *script)
 {
-	char path[] = "/tmp/test_msgpack_value.XXXXXX", cmd[4096], *line = NULL;
+	const char *tmp = getenv("TMPDIR");
+	char path[2048], cmd[4096], *line = NULL;
 	size_t cap = 0;
-	int fd = mkstemp(path), ok = 0, done = 0, lines = 0;
+	int fd, ok = 0, done = 0, lines = 0;
 	FILE *f;
 
+	snprintf(path, sizeof(path), "%s/test_msgpack_value.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	fd = mkstemp(path);
 	if (!CHECK(fd >= 0))
 		return;
 	for (size_t i = 0; i < encoded.len; i++)

@@ -19,75 +19,6 @@
 
 #define MAX_ATT SIO_PKT_MAX_ATTACHMENTS_DEFAULT
 
-static void *xmalloc(size_t len)
-{
-	void *p = malloc(len > 0 ? len : 1);
-
-	if (!p)
-		out_of_memory();
-	return p;
-}
-
-static int bytes_equal(const void *a, size_t alen, const void *b, size_t blen)
-{
-	return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
-}
-
-/* The bytes of hex text, in which (xx*n) stands for n bytes xx; a
- * malloc'd block of exactly *len bytes. */
-static uint8_t *unhex(const char *s, size_t *len)
-{
-	size_t cap = strlen(s) + 1, n = 0;
-	uint8_t *b = xmalloc(cap);
-
-	while (*s) {
-		unsigned long byte, count = 1;
-		char *end;
-
-		if (*s == '(') {
-			byte = strtoul(s + 1, &end, 16);
-			count = strtoul(end + 1, &end, 10);
-			s = end + 1;
-		} else {
-			char two[3] = {s[0], s[1], '\0'};
-
-			byte = strtoul(two, NULL, 16);
-			s += 2;
-		}
-		if (n + count > cap) {
-			cap = (n + count) * 2;
-			b = realloc(b, cap);
-			if (!b)
-				out_of_memory();
-		}
-		memset(b + n, (int)byte, count);
-		n += count;
-	}
-	*len = n;
-	return realloc(b, n > 0 ? n : 1);
-}
-
-/* Parses expected JSON (a new reference); NULL text gives NULL. */
-static json_t *json_want(const char *text, int line)
-{
-	json_error_t error;
-	json_t *j;
-
-	if (!text)
-		return NULL;
-	j = json_loads(text, JSON_DECODE_ANY | JSON_ALLOW_NUL, &error);
-	if (!j) {
-		fprintf(stderr, "%s:%d: bad expected JSON: %s\n", __FILE__, line, error.text);
-		exit(2);
-	}
-	return j;
-}
-
-static int json_same(const json_t *a, const json_t *b)
-{
-	return (!a && !b) || (a && b && json_equal(a, b));
-}
-
 /* A list of buffers: hex text with '|' between them. */
 struct bufs {
 	struct sio_pkt_buf b[16];
@@ -320,16 +251,6 @@ static void check_encode(const struct vec *v)
 }
 
 /* clang-format off */
-#define CONNECT       SIO_PACKET_CONNECT
-#define DISCONNECT    SIO_PACKET_DISCONNECT
-#define EVENT         SIO_PACKET_EVENT
-#define ACK           SIO_PACKET_ACK
-#define CONNECT_ERROR SIO_PACKET_CONNECT_ERROR
-#define BINARY_EVENT  SIO_PACKET_BINARY_EVENT
-#define BINARY_ACK    SIO_PACKET_BINARY_ACK
-
-#define PH(n) "{\"_placeholder\":true,\"num\":" #n "}"
-
 /* A packet and its message, both ways. */
 #define ENC(t, nsp, id, att, data, bufs, wire) { __LINE__, t, S(nsp), id, att, data, bufs, wire, 0, false }
 /* The same, but the message decodes to another packet. */

@@ -17,45 +17,6 @@
 
 #define CHECK(cond) check((cond) != 0, __LINE__, #cond)
 
-/* Exits on out of memory: the tests do not test the tests. */
-static void *xmalloc(size_t len)
-{
-	void *p = malloc(len > 0 ? len : 1);
-
-	if (!p) {
-		fprintf(stderr, "out of memory\n");
-		exit(2);
-	}
-	return p;
-}
-
-static int bytes_equal(const void *a, size_t alen, const void *b, size_t blen)
-{
-	return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
-}
-
-/* Parses expected JSON (a new reference); NULL text gives NULL. */
-static json_t *json_want(const char *text, int line)
-{
-	json_error_t error;
-	json_t *j;
-
-	if (!text)
-		return NULL;
-	j = json_loads(text, JSON_DECODE_ANY | JSON_ALLOW_NUL, &error);
-	if (!j) {
-		fprintf(stderr, "%s:%d: bad expected JSON: %s\n", __FILE__, line, error.text);
-		exit(2);
-	}
-	return j;
-}
-
-/* True when a and b are both NULL or equal JSON. */
-static int json_same(const json_t *a, const json_t *b)
-{
-	return (!a && !b) || (a && b && json_equal(a, b));
-}
-
 static int pkt_equal(const struct sio_pkt *a, const struct sio_pkt *b)
 {
 	return a->type == b->type && bytes_equal(a->nsp, a->nsp_len, b->nsp, b->nsp_len) &&
@@ -78,18 +39,8 @@ struct decode_vector {
 };
 
 /* clang-format off */
-#define CONNECT       SIO_PACKET_CONNECT
-#define DISCONNECT    SIO_PACKET_DISCONNECT
-#define EVENT         SIO_PACKET_EVENT
-#define ACK           SIO_PACKET_ACK
-#define CONNECT_ERROR SIO_PACKET_CONNECT_ERROR
-#define BINARY_EVENT  SIO_PACKET_BINARY_EVENT
-#define BINARY_ACK    SIO_PACKET_BINARY_ACK
-
 #define OK(in, t, nsp, id, att, data) { __LINE__, S(in), 0, t, S(nsp), id, att, data }
 #define ERR(in, e)                    { __LINE__, S(in), e, CONNECT, S(""), 0, 0, NULL }
-
-#define PH(n) "{\"_placeholder\":true,\"num\":" #n "}"
 
 static const struct decode_vector decode_vectors[] = {
 	/* CONNECT: optional auth object */

@@ -1,7 +1,8 @@
 /*
  * What the unit tests share: counting failed checks, exact heap copies
- * (so that the sanitizers see a read past the end), transcript buffers
- * and their comparison.
+ * (so that the sanitizers see a read past the end), bytes from hex text,
+ * transcript buffers and their comparison, and for a test that includes
+ * jansson.h before this, expected JSON.
  * Each test is one file that includes this once.
  */
 #ifndef SIOC_TESTS_UNIT_UNIT_H
@@ -38,6 +39,55 @@ static inline void out_of_memory(void)
 {
 	fprintf(stderr, "out of memory\n");
 	exit(2);
+}
+
+/* malloc() that never returns NULL (at least 1 byte). */
+static inline void *xmalloc(size_t len)
+{
+	void *p = malloc(len > 0 ? len : 1);
+
+	if (!p)
+		out_of_memory();
+	return p;
+}
+
+static inline int bytes_equal(const void *a, size_t alen, const void *b, size_t blen)
+{
+	return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
+}
+
+/* The bytes of hex text, in which (xx*n) stands for n bytes xx; a
+ * malloc'd block of exactly *len bytes. */
+static inline uint8_t *unhex(const char *s, size_t *len)
+{
+	size_t cap = strlen(s) / 2 + 1, n = 0;
+	uint8_t *b = xmalloc(cap);
+
+	while (*s) {
+		unsigned long byte, count = 1;
+		char *end;
+
+		if (*s == '(') {
+			byte = strtoul(s + 1, &end, 16);
+			count = strtoul(end + 1, &end, 10);
+			s = end + 1;
+		} else {
+			char two[3] = {s[0], s[1], '\0'};
+
+			byte = strtoul(two, NULL, 16);
+			s += 2;
+		}
+		if (n + count > cap) {
+			cap = (n + count) * 2;
+			b = realloc(b, cap);
+			if (!b)
+				out_of_memory();
+		}
+		memset(b + n, (int)byte, count);
+		n += count;
+	}
+	*len = n;
+	return realloc(b, n > 0 ? n : 1);
 }
 
 /* Returns a malloc'd copy of exactly len bytes (no terminator). */
@@ -97,5 +147,48 @@ static inline void check_transcript_in(const char *file, int line, const char *w
 
 #define check_transcript(line, what, got, want) \
 	check_transcript_in(__FILE__, (line), (what), (got), (want))
+
+#ifdef JANSSON_H
+/* Parses the expected JSON of the vector at line of the test's own file (a
+ * new reference); NULL text gives NULL. Exits on bad JSON: a broken test. */
+static inline json_t *json_want_in(const char *file, const char *text, int line)
+{
+	json_error_t error;
+	json_t *j;
+
+	if (!text)
+		return NULL;
+	j = json_loads(text, JSON_DECODE_ANY | JSON_ALLOW_NUL, &error);
+	if (!j) {
+		fprintf(stderr, "%s:%d: bad expected JSON: %s\n", file, line, error.text);
+		exit(2);
+	}
+	return j;
+}
+
+#define json_want(text, line) json_want_in(__FILE__, (text), (line))
+
+/* True when a and b are both NULL or equal JSON. */
+static inline int json_same(const json_t *a, const json_t *b)
+{
+	return (!a && !b) || (a && b && json_equal(a, b));
+}
+#endif
+
+#ifdef SIOC_PROTOCOL_SIO_PACKET_H
+/* Socket.IO packet types, short, for the codecs' vector tables. */
+/* clang-format off */
+#define CONNECT       SIO_PACKET_CONNECT
+#define DISCONNECT    SIO_PACKET_DISCONNECT
+#define EVENT         SIO_PACKET_EVENT
+#define ACK           SIO_PACKET_ACK
+#define CONNECT_ERROR SIO_PACKET_CONNECT_ERROR
+#define BINARY_EVENT  SIO_PACKET_BINARY_EVENT
+#define BINARY_ACK    SIO_PACKET_BINARY_ACK
+
+/* A binary placeholder in a packet's JSON text. */
+#define PH(n) "{\"_placeholder\":true,\"num\":" #n "}"
+/* clang-format on */
+#endif
 
 #endif

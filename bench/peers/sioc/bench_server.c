@@ -4,11 +4,21 @@
  * bench/peers/node/server.js is the same server on the reference; keep the
  * two in step.
  *
- *   bench_server [--port N] [--parser msgpack]
+ *   bench_server [--port N] [--parser msgpack] [--recovery on|off]
+ *                [--admin production|development] [--stats-every MS]
+ *                [--tls-cert FILE --tls-key FILE]
  *
  * --port 0 picks a free port; it prints "PORT <n>". --parser msgpack
  * speaks socket.io-msgpack-parser 3.x (SIO_PARSER_MSGPACK) instead of the
- * default parser.
+ * default parser. --recovery on turns connection state recovery on (the
+ * defaults: 120 s, 32 MiB of history). --admin attaches the admin
+ * namespace (sio_admin_instrument(), "/admin", in that mode) with the
+ * login "bench" / "bench" (a cost-4 bcrypt hash: the dashboard's one login
+ * stays cheap). --stats-every MS prints a line every MS ms on stderr:
+ * "STATS <t_ms> rss_kb=.. sockets=.. queued_bytes=.. recovery_sessions=..
+ * history_records=.. history_bytes=.." (from sio_server_stats(); t_ms
+ * since the start). --tls-cert and --tls-key: TLS in the process
+ * (opts.tls).
  *
  * SIGINT or SIGTERM stops it cleanly.
  */
@@ -40,7 +50,25 @@ struct bcast {
 	long ticks;       /* bursts in the run */
 	long done;        /* bursts emitted */
 	long count;       /* emits done */
+	bool numbered;    /* each emit carries its index after t_us */
 };
+
+/* The command line. */
+struct cli {
+	int port;
+	enum sio_parser parser;
+	bool recovery;
+	bool admin;
+	enum sio_admin_mode admin_mode;
+	long stats_every_ms; /* 0: no STATS lines */
+	const char *tls_cert, *tls_key; /* opts.tls's files, NULL: plain */
+};
+
+/* The login of the admin namespace: "bench", bcrypt cost 4. */
+#define ADMIN_USER "bench"
+#define ADMIN_HASH "$2b$04$OLcrlXlCxWlqr07gP2wbzevRRWVSyZb70DQ/kZ6AqPloKQYigmu5i"
+
+static double g_start_ms; /* CLOCK_MONOTONIC at start, for STATS lines */
 
 static double monotonic_ms(void)
 {
@@ -107,8 +135,10 @@ static void on_bcast_tick(sio_timer *t, void *userdata)
 	for (; b->done < due; b->done++) {
 		for (long i = 0; i < b->burst; i++) {
 			/* "O" adds a reference: the payload is shared by every emit */
-			sio_namespace_emit(nsp, &to, "b",
-			                   json_pack("[OI]", b->payload, realtime_us()), NULL, 0);
+			json_t *args = b->numbered ? json_pack("[OII]", b->payload, realtime_us(),
+			                                       (json_int_t)b->count)
+			                           : json_pack("[OI]", b->payload, realtime_us());
+			sio_namespace_emit(nsp, &to, "b", args, NULL, 0);
 			b->count++;
 		}
 	}
@@ -122,7 +152,8 @@ static void on_bcast_tick(sio_timer *t, void *userdata)
 	}
 }
 
-/* "bcast" [room, rate, burst, seconds, payload_bytes]: see bench/PROTOCOL.md. */
+/* "bcast" [room, rate, burst, seconds, payload_bytes(, numbered)]: see
+ * bench/PROTOCOL.md. */
 static void on_bcast(sio_socket *s, const char *event, json_t *args, const struct sio_binary *bins,
                      size_t nbins, sio_ack *ack, void *userdata)
 {
@@ -148,6 +179,7 @@ static void on_bcast(sio_socket *s, const char *event, json_t *args, const struc
 	b->room = strdup(room);
 	b->payload = json_string(payload);
 	b->burst = (long)burst;
+	b->numbered = json_is_true(json_array_get(args, 5));
 	b->period_ms = 1000.0 * (double)b->burst / rate;
 	b->ticks = (long)(seconds * rate / (double)b->burst + 0.5);
 	if (b->ticks < 1)
@@ -230,29 +262,59 @@ static void on_connection(sio_socket *s, void *userdata)
 	sio_socket_on(s, "stats", on_stats, NULL);
 }
 
-/* Reads the command line into *port and *parser; false on a usage error. */
-static bool parse_args(int argc, char **argv, int *port, enum sio_parser *parser)
+/* "STATS ..." on stderr (see the header comment). */
+static void on_stats_timer(sio_timer *t, void *userdata)
 {
-	*port = 0;
-	*parser = SIO_PARSER_JSON;
-	for (int i = 1; i < argc; i += 2) {
-		if (i + 1 >= argc)
-			return false;
-		if (strcmp(argv[i], "--port") == 0) {
-			char *end;
-			long v;
+	struct sio_server_stats st = {.size = sizeof(st)};
 
-			errno = 0;
-			v = strtol(argv[i + 1], &end, 10);
-			if (!*argv[i + 1] || *end || errno || v < 0 || v > 65535)
-				return false;
-			*port = (int)v;
-		} else if (strcmp(argv[i], "--parser") == 0 &&
-		           strcmp(argv[i + 1], "msgpack") == 0) {
-			*parser = SIO_PARSER_MSGPACK;
-		} else {
+	sio_server_stats(g_srv, &st);
+	fprintf(stderr,
+	        "STATS %.0f rss_kb=%ld sockets=%llu queued_bytes=%llu recovery_sessions=%llu "
+	        "history_records=%llu history_bytes=%llu\n",
+	        monotonic_ms() - g_start_ms, rss_kb(), (unsigned long long)st.sockets,
+	        (unsigned long long)st.queued_bytes,
+	        (unsigned long long)st.recovery_sessions, (unsigned long long)st.history_records,
+	        (unsigned long long)st.history_bytes);
+}
+
+/* A whole decimal number in [lo, hi] into *out; false otherwise. */
+static bool parse_long(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtol(s, &end, 10);
+	return *s && !*end && !errno && *out >= lo && *out <= hi;
+}
+
+/* Reads the command line into *cli; false on a usage error. */
+static bool parse_args(int argc, char **argv, struct cli *cli)
+{
+	*cli = (struct cli){.parser = SIO_PARSER_JSON};
+	for (int i = 1; i < argc; i += 2) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		long n;
+
+		if (!v)
 			return false;
-		}
+		if (strcmp(a, "--port") == 0 && parse_long(v, 0, 65535, &n))
+			cli->port = (int)n;
+		else if (strcmp(a, "--parser") == 0 && strcmp(v, "msgpack") == 0)
+			cli->parser = SIO_PARSER_MSGPACK;
+		else if (strcmp(a, "--recovery") == 0 && (!strcmp(v, "on") || !strcmp(v, "off")))
+			cli->recovery = strcmp(v, "on") == 0;
+		else if (strcmp(a, "--admin") == 0 && strcmp(v, "production") == 0)
+			cli->admin = true, cli->admin_mode = SIO_ADMIN_PRODUCTION;
+		else if (strcmp(a, "--admin") == 0 && strcmp(v, "development") == 0)
+			cli->admin = true, cli->admin_mode = SIO_ADMIN_DEVELOPMENT;
+		else if (strcmp(a, "--stats-every") == 0 && parse_long(v, 1, 3600000, &n))
+			cli->stats_every_ms = n;
+		else if (strcmp(a, "--tls-cert") == 0)
+			cli->tls_cert = v;
+		else if (strcmp(a, "--tls-key") == 0)
+			cli->tls_key = v;
+		else
+			return false;
 	}
 	return true;
 }
@@ -266,14 +328,18 @@ int main(int argc, char **argv)
 	        .disconnect = on_disconnect,
 	};
 	struct sigaction sa = {.sa_handler = on_signal};
-	enum sio_parser parser;
-	int port;
+	struct cli cli;
 	int err = 0;
 
-	if (!parse_args(argc, argv, &port, &parser)) {
-		fprintf(stderr, "usage: %s [--port N] [--parser msgpack]\n", argv[0]);
+	if (!parse_args(argc, argv, &cli)) {
+		fprintf(stderr,
+		        "usage: %s [--port N] [--parser msgpack] [--recovery on|off]\n"
+		        "       [--admin production|development] [--stats-every MS]\n"
+		        "       [--tls-cert FILE --tls-key FILE]\n",
+		        argv[0]);
 		return 2;
 	}
+	g_start_ms = monotonic_ms();
 	/* The Node peer's settings (per-message deflate and HTTP compression
 	 * are not in sioc, so off as there). */
 	sio_server_options_init(&opts);
@@ -282,7 +348,10 @@ int main(int argc, char **argv)
 	opts.ping_timeout = 20000;
 	opts.max_http_buffer_size = 1000000;
 	opts.serve_client = false;
-	opts.parser = parser;
+	opts.parser = cli.parser;
+	opts.connection_state_recovery.enabled = cli.recovery;
+	opts.tls.cert_file = cli.tls_cert;
+	opts.tls.key_file = cli.tls_key;
 	/* The reference has no caps on connections per address or pending
 	 * handshakes, and the load generator opens thousands of connections
 	 * from a few addresses at once. The other caps never bind here. */
@@ -295,10 +364,23 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	err = sio_namespace_set_events(sio_server_of(g_srv, "/"), &events, NULL);
+	if (err == 0 && cli.admin) {
+		struct sio_admin_options admin;
+
+		sio_admin_options_init(&admin);
+		admin.username = ADMIN_USER;
+		admin.password_hash = ADMIN_HASH;
+		admin.mode = cli.admin_mode;
+		err = sio_admin_instrument(g_srv, &admin);
+	}
+	if (err == 0 && cli.stats_every_ms &&
+	    !sio_timer_start(g_srv, (uint32_t)cli.stats_every_ms, (uint32_t)cli.stats_every_ms,
+	                     on_stats_timer, NULL))
+		err = SIO_ENOMEM;
 	if (err == 0)
-		err = sio_server_listen(g_srv, "127.0.0.1", port);
+		err = sio_server_listen(g_srv, "127.0.0.1", cli.port);
 	if (err < 0) {
-		fprintf(stderr, "bench_server: port %d: %s\n", port, sio_strerror(err));
+		fprintf(stderr, "bench_server: port %d: %s\n", cli.port, sio_strerror(err));
 		sio_server_destroy(g_srv);
 		return 1;
 	}

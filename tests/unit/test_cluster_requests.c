@@ -1,0 +1,113 @@
+/*
+ * cluster/requests.c: pending cross-node requests end exactly once, when
+ * their answers are in, when their time is up, or when the set is
+ * finished, with what they collected; ids are 16 hex digits, found again
+ * by value.
+ */
+#include "cluster/requests.h"
+
+#include <ctype.h>
+
+#include "unit.h"
+
+struct seen {
+	int calls;
+	enum cluster_request_end end;
+	size_t current, nresponses;
+	char id[CLUSTER_REQUEST_ID_LEN + 1];
+};
+
+static struct cluster_request *chained; /* started from a done callback */
+
+static void done(struct cluster_request *rq, enum cluster_request_end end)
+{
+	struct seen *s = rq->arg;
+	s->calls++;
+	s->end = end;
+	s->current = rq->current;
+	s->nresponses = json_array_size(rq->responses);
+	memcpy(s->id, rq->id, sizeof(s->id));
+	check(cluster_request_find(rq->set, rq->id, CLUSTER_REQUEST_ID_LEN) == NULL, __LINE__,
+	      "an ended request is out of its set");
+}
+
+static void done_then_start(struct cluster_request *rq, enum cluster_request_end end)
+{
+	done(rq, end);
+	static struct seen s2;
+	chained = cluster_request_start(rq->set, 2, 1, 100, done, &s2);
+}
+
+int main(void)
+{
+	struct timer_wheel w;
+	uint64_t t0 = now_ms();
+	timer_wheel_init(&w, t0);
+	struct cluster_requests set;
+	cluster_requests_init(&set, &w);
+
+	/* complete: two answers */
+	struct seen a = {0};
+	struct cluster_request *rq = cluster_request_start(&set, 7, 2, 1000, done, &a);
+	check(rq != NULL, __LINE__, "start");
+	check(strlen(rq->id) == CLUSTER_REQUEST_ID_LEN, __LINE__, "id length");
+	for (size_t i = 0; i < CLUSTER_REQUEST_ID_LEN; i++)
+		check(isxdigit((unsigned char)rq->id[i]) && !isupper((unsigned char)rq->id[i]),
+		      __LINE__, "id: lowercase hex");
+	check(cluster_request_find(&set, rq->id, CLUSTER_REQUEST_ID_LEN) == rq, __LINE__, "find");
+	check(cluster_request_find(&set, rq->id, CLUSTER_REQUEST_ID_LEN - 1) == NULL, __LINE__,
+	      "find: a prefix is not the id");
+	json_array_append_new(rq->responses, json_integer(1));
+	cluster_request_answered(rq);
+	check(a.calls == 0 && set.count == 1, __LINE__, "one answer of two: pending");
+	json_array_append_new(rq->responses, json_integer(2));
+	cluster_request_answered(rq);
+	check(a.calls == 1 && a.end == CLUSTER_REQUEST_COMPLETE && a.current == 2 &&
+	              a.nresponses == 2 && set.count == 0,
+	      __LINE__, "two answers: complete");
+	timer_wheel_advance(&w, t0 + 5000);
+	check(a.calls == 1, __LINE__, "its timer went with it");
+
+	/* timeout with what came (a fresh wheel: the last one ran ahead) */
+	check(w.count == 0, __LINE__, "no timer armed");
+	timer_wheel_init(&w, now_ms());
+	struct seen b = {0};
+	rq = cluster_request_start(&set, 9, 3, 200, done, &b);
+	json_array_append_new(rq->responses, json_string("x"));
+	cluster_request_answered(rq);
+	timer_wheel_advance(&w, now_ms() + 100);
+	check(b.calls == 0, __LINE__, "not yet");
+	timer_wheel_advance(&w, now_ms() + 250);
+	check(b.calls == 1 && b.end == CLUSTER_REQUEST_TIMEOUT && b.current == 1 &&
+	              b.nresponses == 1,
+	      __LINE__, "timed out with one answer");
+
+	/* a node gone: fewer expected ends it */
+	struct seen c = {0};
+	rq = cluster_request_start(&set, 9, 2, 1000, done, &c);
+	cluster_request_answered(rq);
+	cluster_request_expect(rq, 1);
+	check(c.calls == 1 && c.end == CLUSTER_REQUEST_COMPLETE, __LINE__, "expect lowered");
+
+	/* zero expected is complete at the first check */
+	struct seen z = {0};
+	rq = cluster_request_start(&set, 9, 1, 1000, done, &z);
+	cluster_request_expect(rq, 0);
+	check(z.calls == 1, __LINE__, "nothing awaited");
+
+	/* finish: every request closed, in order; a callback may start another */
+	struct seen d = {0}, e = {0};
+	struct cluster_request *r1 = cluster_request_start(&set, 1, 5, 1000, done_then_start, &d);
+	struct cluster_request *r2 = cluster_request_start(&set, 1, 5, 1000, done, &e);
+	check(strcmp(r1->id, r2->id) != 0, __LINE__, "ids differ");
+	cluster_requests_finish(&set);
+	check(d.calls == 1 && d.end == CLUSTER_REQUEST_CLOSED && e.calls == 1 &&
+	              e.end == CLUSTER_REQUEST_CLOSED,
+	      __LINE__, "finish closes all");
+	check(chained != NULL && set.count == 0, __LINE__,
+	      "a request started while finishing is closed too");
+	check(w.count == 0, __LINE__, "no timer left");
+	vectors = 6;
+	printf("%d cases, %d failures\n", vectors, failures);
+	return failures ? 1 : 0;
+}
