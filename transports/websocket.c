@@ -292,7 +292,7 @@ static void ws_lost(struct ws_conn *w)
 	if (s->probe == w)
 		upgrade_probe_lost(s);
 	else if (s->tr == &w->tr)
-		session_transport_lost(s, "transport close");
+		session_transport_lost(s, EIO_CLOSE_TRANSPORT_CLOSE);
 }
 
 /* The peer broke the protocol (or closed): no more input is read; the
@@ -327,7 +327,7 @@ static void ws_message(struct ws_conn *w, uint8_t *data, size_t len, bool binary
 	if (s->probe == w)
 		upgrade_probe_packet(s, ok ? &p : NULL);
 	else if (!ok)
-		session_fail(s, "parse error");
+		session_fail(s, EIO_CLOSE_PARSE_ERROR);
 	else
 		session_on_packet(s, &p);
 }
