@@ -268,8 +268,8 @@ void polling_post(struct front_conn *c, struct sio_eio_socket *s, const struct s
 	const char *ct = sio_request_header(req, "content-type");
 	bool binary = ct && strcmp(ct, "application/octet-stream") == 0;
 	payload_next_fn next = eio_payload_next;
-	uint8_t *body = c->body ? c->body->data : NULL;
-	size_t len = c->body ? c->body->len : 0;
+	uint8_t *body = c->body.data;
+	size_t len = c->body.len;
 	int jsonp = EIO3_JSONP_PAYLOAD;
 	if (s->protocol == 3) {
 		/* v3: XHR2 binary payloads, JSONP form bodies, text payloads */

@@ -338,7 +338,7 @@ int ws_on_data(struct ws_conn *w, uint8_t *data, size_t len)
 {
 	while (len && !w->closing) {
 		struct ws_event ev;
-		size_t used = ws_parse(&w->rx, data, len, &ev);
+		size_t used = ws_parse(&w->rx, &w->engine->pool, data, len, &ev);
 		data += used;
 		len -= used;
 		switch (ev.type) {
@@ -363,7 +363,7 @@ int ws_on_data(struct ws_conn *w, uint8_t *data, size_t len)
 			break;
 		}
 	}
-	ws_parser_shrink(&w->rx);
+	ws_parser_shrink(&w->rx, &w->engine->pool);
 	return 0;
 }
 
@@ -425,7 +425,7 @@ void ws_on_closed(struct ws_conn *w)
 	w->cur = NULL;
 	ctl_drop(w);
 	count_out(w);
-	ws_parser_free(&w->rx);
+	ws_parser_free(&w->rx, &w->engine->pool);
 }
 
 /* ---- the transport seam ------------------------------------------------- */

@@ -49,7 +49,7 @@ declare -A sources=(
 	[sio_msgpack]="protocol/sio_msgpack.c protocol/sio_packet.c protocol/json.c protocol/utf8.c base/util.c"
 	[http1]="http/http1.c http/request.c base/util.c"
 	[json]="protocol/json.c protocol/utf8.c"
-	[ws_parser]="protocol/ws_parser.c protocol/utf8.c base/util.c"
+	[ws_parser]="protocol/ws_parser.c protocol/utf8.c base/util.c base/pool.c"
 )
 # target name -> dictionary (dict/<name>.dict)
 declare -A dicts=(
