@@ -12,7 +12,6 @@
 #include "base/hash.h"
 #include "base/id.h"
 #include "base/log.h"
-#include "transports/websocket.h"
 
 struct ip_count {
 	struct ip_count *next;
@@ -42,9 +41,6 @@ struct eio_engine *eio_engine_create(const struct sio_server_options *opts,
 	list_init(&e->reap);
 	pool_init(&e->pool, POOL_IDLE_MAX);
 	timer_arm(wheel, &e->pool_timer, now_ms() + POOL_TRIM_MS, pool_trim_due);
-#ifdef SIOC_IO_URING
-	e->batch = ws_batch_create(); /* NULL (io_uring refused): a system call per write */
-#endif
 	return e;
 }
 
@@ -54,9 +50,6 @@ void eio_engine_destroy(struct eio_engine *e)
 		return;
 	eio_engine_close_all(e, EIO_CLOSE_SERVER_SHUTTING_DOWN);
 	timer_cancel(e->wheel, &e->pool_timer);
-#ifdef SIOC_IO_URING
-	ws_batch_destroy(e->batch);
-#endif
 	pool_finish(&e->pool);
 	free(e->buckets);
 	for (size_t i = 0; i < IP_BUCKETS; i++) {
@@ -377,9 +370,6 @@ void eio_engine_process(struct eio_engine *e)
 			list_remove(&s->dirty);
 			session_process(s);
 		}
-#ifdef SIOC_IO_URING
-		ws_batch_run(e); /* may mark sessions dirty again */
-#endif
 	}
 	while (!list_empty(&e->reap)) {
 		struct sio_eio_socket *s = container_of(e->reap.next, struct sio_eio_socket, dirty);

@@ -31,7 +31,6 @@
 #define POOL_TRIM_MS 1000               /* how often the pool gives back idle memory */
 
 struct ip_count;
-struct ws_batch;
 
 struct eio_engine {
 	const struct sio_server_options *opts; /* borrowed from the owner */
@@ -70,9 +69,6 @@ struct eio_engine {
 	 * the layer above), trimmed every POOL_TRIM_MS */
 	struct pool pool;
 	struct timer pool_timer;
-#ifdef SIOC_IO_URING
-	struct ws_batch *batch; /* websocket writes of this turn (websocket.c); NULL: none */
-#endif
 };
 
 /* ---- the transport seam ------------------------------------------------ */

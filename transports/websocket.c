@@ -131,110 +131,6 @@ static int out_frame(struct ws_conn *w, uint8_t opcode, const void *p, size_t le
 	return 0;
 }
 
-/* What one write offers: the rest of a cut frame, control bytes, then
- * (unless closing) packets of the session's queue. */
-struct ws_offer {
-	struct iovec iov[MAX_IOV];
-	int niov, first_packet;
-	size_t total, cur_left;
-	struct sio_eio_socket *s; /* whose queue the packets are from */
-};
-
-/* Gathers what w has to write into o; o->niov is 0 when nothing. */
-static void ws_gather(struct ws_conn *w, struct ws_offer *o)
-{
-	o->niov = 0;
-	o->total = o->cur_left = 0;
-	if (w->cur) {
-		struct iovec f = packet_frame(w->cur, w->protocol);
-		o->cur_left = f.iov_len - w->cur_off;
-		o->iov[o->niov++] = (struct iovec){.iov_base = (uint8_t *)f.iov_base + w->cur_off,
-		                                   .iov_len = o->cur_left};
-	}
-	struct ws_ctl *ctl = w->ctl;
-	if (ctl_left(w))
-		o->iov[o->niov++] = (struct iovec){.iov_base = ctl->out.data + ctl->off,
-		                                   .iov_len = ctl->out.len - ctl->off};
-	struct sio_eio_socket *s = w->tr.sess;
-	o->s = s;
-	o->first_packet = o->niov;
-	if (!w->closing && s && s->tr == &w->tr) {
-		uint32_t npackets = 0;
-		while (o->niov < MAX_IOV && npackets < s->out.count) {
-			struct outbuf *p = queue_at(&s->out, npackets);
-			o->iov[o->niov++] = packet_frame(p, w->protocol);
-			npackets++;
-			if (p->type == EIO_CLOSE)
-				break; /* nothing goes after the close packet */
-		}
-	}
-	for (int i = 0; i < o->niov; i++)
-		o->total += o->iov[i].iov_len;
-}
-
-/* The kernel took `sent` bytes of o: takes them off, in the order
- * offered. Returns whether it took all. */
-static bool ws_took(struct ws_conn *w, const struct ws_offer *o, size_t sent)
-{
-	size_t k = sent;
-	w->engine->stats.bytes_sent += k;
-	if (w->cur) {
-		size_t t = k < o->cur_left ? k : o->cur_left;
-		w->cur_off += t;
-		k -= t;
-		if (t == o->cur_left) {
-			outbuf_unref(w->cur);
-			w->cur = NULL;
-			w->cur_off = 0;
-		}
-	}
-	if (ctl_left(w)) {
-		size_t left = ctl_left(w);
-		size_t t = k < left ? k : left;
-		w->ctl->off += t;
-		k -= t;
-		if (t == left)
-			ctl_drop(w); /* the handshake and control frames: kept no longer */
-	}
-	struct sio_eio_socket *s = o->s;
-	for (int i = o->first_packet; i < o->niov && k > 0; i++) {
-		struct outbuf *p = queue_pop(&s->engine->pool, &s->out);
-		w->engine->stats.packets_sent++;
-		bool is_close = p->type == EIO_CLOSE;
-		if (k >= o->iov[i].iov_len) {
-			k -= o->iov[i].iov_len;
-			outbuf_unref(p);
-		} else {
-			w->cur = p; /* the reference moves from the queue */
-			w->cur_off = k;
-			k = 0;
-		}
-		if (is_close && s->state == SS_CLOSING)
-			session_close_written(s);
-	}
-	return sent == o->total;
-}
-
-/* After writing: a blocked socket waits for POLLOUT; a closing one whose
- * close frame is out starts draining. */
-static void ws_sent(struct ws_conn *w, int fd)
-{
-	count_out(w);
-	if (w->blocked) {
-		lws_callback_on_writable(w->wsi);
-		return;
-	}
-	if (w->closing && !w->draining && !w->cur && !ctl_left(w)) {
-		/* our close frame is out: stop writing, read until the peer's
-		 * FIN (so that unread input does not turn into a reset that
-		 * loses the close frame), for DRAIN_MS at most */
-		w->draining = true;
-		shutdown(fd, SHUT_WR);
-		if (ws_timer_arm(w, now_ms() + DRAIN_MS, kill_conn) < 0)
-			kill_now(w);
-	}
-}
-
 /*
  * Sends what is pending: the rest of a cut frame, control bytes, then
  * (unless closing) the session's queue, up to MAX_IOV frames per system
@@ -260,11 +156,37 @@ static int ws_send(struct ws_conn *w)
 	}
 	int fd = lws_get_socket_fd(w->wsi);
 	for (;;) {
-		struct ws_offer o;
-		ws_gather(w, &o);
-		if (o.niov == 0)
+		struct iovec iov[MAX_IOV];
+		int niov = 0, first_packet;
+		size_t total = 0;
+		uint32_t npackets = 0;
+		size_t cur_left = 0;
+		if (w->cur) {
+			struct iovec f = packet_frame(w->cur, w->protocol);
+			cur_left = f.iov_len - w->cur_off;
+			iov[niov++] = (struct iovec){.iov_base = (uint8_t *)f.iov_base + w->cur_off,
+			                             .iov_len = cur_left};
+		}
+		struct ws_ctl *ctl = w->ctl;
+		if (ctl_left(w))
+			iov[niov++] = (struct iovec){.iov_base = ctl->out.data + ctl->off,
+			                             .iov_len = ctl->out.len - ctl->off};
+		struct sio_eio_socket *s = w->tr.sess;
+		first_packet = niov;
+		if (!w->closing && s && s->tr == &w->tr) {
+			while (niov < MAX_IOV && npackets < s->out.count) {
+				struct outbuf *o = queue_at(&s->out, npackets);
+				iov[niov++] = packet_frame(o, w->protocol);
+				npackets++;
+				if (o->type == EIO_CLOSE)
+					break; /* nothing goes after the close packet */
+			}
+		}
+		if (niov == 0)
 			break;
-		struct msghdr msg = {.msg_iov = o.iov, .msg_iovlen = (size_t)o.niov};
+		for (int i = 0; i < niov; i++)
+			total += iov[i].iov_len;
+		struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)niov};
 		ssize_t sent = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (sent < 0) {
 			if (errno == EINTR)
@@ -276,134 +198,69 @@ static int ws_send(struct ws_conn *w)
 			count_out(w);
 			return -1;
 		}
-		if (!ws_took(w, &o, (size_t)sent)) {
+		/* take off what the kernel took, in the order offered */
+		size_t k = (size_t)sent;
+		w->engine->stats.bytes_sent += k;
+		if (w->cur) {
+			size_t t = k < cur_left ? k : cur_left;
+			w->cur_off += t;
+			k -= t;
+			if (t == cur_left) {
+				outbuf_unref(w->cur);
+				w->cur = NULL;
+				w->cur_off = 0;
+			}
+		}
+		if (ctl_left(w)) {
+			size_t left = ctl_left(w);
+			size_t t = k < left ? k : left;
+			ctl->off += t;
+			k -= t;
+			if (t == left)
+				ctl_drop(w); /* the handshake and control frames: kept no longer */
+		}
+		for (int i = first_packet; i < niov && k > 0; i++) {
+			struct outbuf *o = queue_pop(&s->engine->pool, &s->out);
+			struct iovec f = iov[i];
+			w->engine->stats.packets_sent++;
+			bool is_close = o->type == EIO_CLOSE;
+			if (k >= f.iov_len) {
+				k -= f.iov_len;
+				outbuf_unref(o);
+			} else {
+				w->cur = o; /* the reference moves from the queue */
+				w->cur_off = k;
+				k = 0;
+			}
+			if (is_close && s->state == SS_CLOSING)
+				session_close_written(s);
+		}
+		if ((size_t)sent < total) {
 			w->blocked = true;
 			break;
 		}
 	}
-	ws_sent(w, fd);
+	count_out(w);
+	if (w->blocked) {
+		lws_callback_on_writable(w->wsi);
+		return 0;
+	}
+	if (w->closing && !w->draining && !w->cur && !ctl_left(w)) {
+		/* our close frame is out: stop writing, read until the peer's
+		 * FIN (so that unread input does not turn into a reset that
+		 * loses the close frame), for DRAIN_MS at most */
+		w->draining = true;
+		shutdown(fd, SHUT_WR);
+		if (ws_timer_arm(w, now_ms() + DRAIN_MS, kill_conn) < 0)
+			kill_now(w);
+	}
 	return 0;
 }
-
-#ifdef SIOC_IO_URING
-#include <liburing.h>
-
-#define BATCH_MAX 1024 /* writes per io_uring_enter() */
-
-struct ws_batch_slot {
-	struct ws_conn *w;
-	struct msghdr msg;
-	struct ws_offer o;
-};
-
-struct ws_batch {
-	struct io_uring ring;
-	uint32_t n; /* slots in use */
-	struct ws_batch_slot slots[BATCH_MAX];
-};
-
-struct ws_batch *ws_batch_create(void)
-{
-	struct ws_batch *b = calloc(1, sizeof(*b));
-	if (!b)
-		return NULL;
-	struct io_uring_params p = {.flags = IORING_SETUP_SINGLE_ISSUER |
-	                                     IORING_SETUP_DEFER_TASKRUN};
-	if (io_uring_queue_init_params(BATCH_MAX, &b->ring, &p) < 0) {
-		free(b);
-		return NULL;
-	}
-	return b;
-}
-
-void ws_batch_destroy(struct ws_batch *b)
-{
-	if (b) {
-		io_uring_queue_exit(&b->ring);
-		free(b);
-	}
-}
-
-/* Queues w's write in its engine's batch instead of writing now: only a
- * plain one (no cut frame, control bytes, close or earlier response).
- * Returns false when w is to be written now. */
-static bool ws_batch_add(struct ws_conn *w)
-{
-	struct ws_batch *b = w->engine->batch;
-	if (!b || w->in_batch)
-		return b != NULL && w->in_batch;
-	if (!w->wsi || w->blocked || w->closing || w->probe_pong || w->cur || w->ctl ||
-	    lws_partial_buffered(w->wsi))
-		return false;
-	if (b->n == BATCH_MAX)
-		ws_batch_run(w->engine);
-	struct ws_batch_slot *slot = &b->slots[b->n];
-	ws_gather(w, &slot->o);
-	if (slot->o.niov == 0)
-		return true;
-	slot->w = w;
-	slot->msg = (struct msghdr){.msg_iov = slot->o.iov, .msg_iovlen = (size_t)slot->o.niov};
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&b->ring);
-	if (!sqe)
-		return false;
-	io_uring_prep_sendmsg(sqe, lws_get_socket_fd(w->wsi), &slot->msg,
-	                      MSG_NOSIGNAL | MSG_DONTWAIT);
-	io_uring_sqe_set_data(sqe, slot);
-	b->n++;
-	w->in_batch = true;
-	return true;
-}
-
-void ws_batch_run(struct eio_engine *e)
-{
-	struct ws_batch *b = e->batch;
-	if (!b || b->n == 0)
-		return;
-	uint32_t n = b->n;
-	int rc;
-	do
-		rc = io_uring_submit_and_wait(&b->ring, n);
-	while (rc == -EINTR);
-	uint32_t done = 0;
-	while (done < n) {
-		struct io_uring_cqe *cqe;
-		if (io_uring_wait_cqe(&b->ring, &cqe) < 0)
-			break;
-		struct ws_batch_slot *slot = io_uring_cqe_get_data(cqe);
-		int res = cqe->res;
-		io_uring_cqe_seen(&b->ring, cqe);
-		done++;
-		struct ws_conn *w = slot->w;
-		w->in_batch = false;
-		if (res < 0) {
-			if (res == -EAGAIN || res == -EWOULDBLOCK) {
-				w->blocked = true;
-				ws_sent(w, lws_get_socket_fd(w->wsi));
-			} else {
-				count_out(w);
-				kill_now(w);
-			}
-			continue;
-		}
-		if (!ws_took(w, &slot->o, (size_t)res))
-			w->blocked = true;
-		else if (slot->o.s && slot->o.s->out.count && ws_send(w) < 0)
-			kill_now(w); /* more than one write's worth */
-		if (w->wsi)
-			ws_sent(w, lws_get_socket_fd(w->wsi));
-	}
-	b->n = 0;
-}
-#endif
 
 static void ws_flush(struct ws_conn *w)
 {
 	/* Written now rather than after a round through POLLOUT, which costs
 	 * two epoll_ctl calls and a loop turn per message. */
-#ifdef SIOC_IO_URING
-	if (ws_batch_add(w))
-		return;
-#endif
 	if (ws_send(w) < 0)
 		kill_now(w);
 }

@@ -35,7 +35,6 @@ struct ws_conn {
 	bool draining;           /* close frame written, write side shut */
 	bool blocked;            /* the kernel took less than offered: wait for POLLOUT */
 	bool out_counted;        /* counted in engine->pending_out */
-	bool in_batch;           /* a write of it waits in engine->batch (io_uring) */
 	uint8_t protocol;        /* the session's Engine.IO protocol (3 or 4): a cut
 	                          * frame is rebuilt the same way after the session left */
 
@@ -81,16 +80,6 @@ void ws_timer_free(struct ws_conn *w);
 void ws_request_write(struct ws_conn *w);
 /* Sends a close frame (code 0: none), then ends the connection. */
 void ws_close(struct ws_conn *w, int code);
-
-#ifdef SIOC_IO_URING
-/* The websocket writes of a loop turn, given to the kernel in one
- * io_uring_enter() (the build option io_uring, a prototype). NULL when
- * io_uring cannot be set up. */
-struct ws_batch *ws_batch_create(void);
-void ws_batch_destroy(struct ws_batch *b);
-/* Writes what e's batch holds and waits for the results. */
-void ws_batch_run(struct eio_engine *e);
-#endif
 
 /* The transport a session reaches w through. */
 extern const struct eio_transport_ops ws_transport_ops;
