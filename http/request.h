@@ -36,8 +36,14 @@ struct req_pair {
 	uint32_t value_len; /* decoded length: a %00 makes it differ from strlen */
 };
 
+/* The strings of a request (under REQ_COMMON bytes). */
+struct req_arena {
+	uint8_t *data;
+	uint32_t len, cap;
+};
+
 struct sio_request {
-	struct buf arena;
+	struct req_arena arena;
 	struct req_header *headers; /* values hold no NUL (the parser refuses them) */
 	struct req_pair *query;
 	uint32_t nheaders, cap_headers;
@@ -47,7 +53,6 @@ struct sio_request {
 	uint32_t path;    /* decoded-free path part of the url (before '?') */
 	uint32_t address; /* the client's address, "" until request_set_address */
 	uint32_t peer;    /* the TCP peer's (a proxy's), "" until request_set_address */
-	bool sealed;      /* offsets fixed; accessors may be used */
 	bool secure;      /* https, as a trusted proxy said */
 };
 

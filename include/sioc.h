@@ -209,7 +209,8 @@ struct sio_server_options {
 	uint32_t ping_interval;      /* ms, 25000 */
 	uint32_t ping_timeout;       /* ms, 20000 */
 	uint32_t upgrade_timeout;    /* ms, 10000 */
-	size_t max_http_buffer_size; /* bytes per message / POST body, 1000000 */
+	size_t max_http_buffer_size; /* bytes per message / POST body, 1000000
+	                              * (under 4 GiB whatever it says) */
 	unsigned transports;         /* enum sio_transport bits, both by default */
 	bool allow_upgrades;         /* true */
 	/* Accept Engine.IO v3 clients (socket.io-client 1.x and 2.x, which
@@ -233,7 +234,8 @@ struct sio_server_options {
 			void *userdata);
 	void *hooks_userdata;
 
-	/* Bounds of each connection's output queue. */
+	/* Bounds of each connection's output queue (under 4 GiB whatever
+	 * max_queue_bytes says). */
 	size_t max_queue_bytes;           /* 8 MiB */
 	size_t max_queue_packets;         /* 8192 */
 	enum sio_queue_full_policy queue_full; /* SIO_QUEUE_FULL_CLOSE */
@@ -977,7 +979,9 @@ SIO_API bool sio_socket_recovered(const sio_socket *sock);
 /* JSON application data on the socket, the reference's socket.data: kept
  * across a connection state recovery (unlike sio_socket_set_data()'s
  * pointer, which the server cannot keep for a socket that is gone).
- * `data` is stolen (NULL clears). Returns 0 or SIO_EINVAL (NULL sock). */
+ * `data` is stolen (NULL clears; also when the call fails). Returns 0,
+ * SIO_EINVAL (NULL sock) or SIO_ENOMEM (the socket keeps it apart, in a
+ * part allocated when first needed). */
 SIO_API int sio_socket_set_json_data(sio_socket *sock, json_t *data);
 /* The JSON data (borrowed), or NULL when none. */
 SIO_API json_t *sio_socket_json_data(const sio_socket *sock);

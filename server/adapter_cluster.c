@@ -27,7 +27,8 @@ json_t *socket_remote_json(struct sio_socket *s)
 	                       "secure", s->hs.secure, "issued", (json_int_t)s->hs.issued, "url",
 	                       sio_request_url(req), "query", request_query_json(req), "auth",
 	                       (json_t *)s->hs.auth);
-	json_t *data = s->json_data ? json_incref(s->json_data) : json_object();
+	json_t *own = sio_socket_json_data(s);
+	json_t *data = own ? json_incref(own) : json_object();
 	return json_pack("{s:s,s:o*,s:o*,s:o*}", "id", s->id, "handshake", hs, "rooms", rooms,
 	                 "data", data);
 }

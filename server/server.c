@@ -473,7 +473,7 @@ static void server_check_stop(struct sio_server *srv)
 		tick_update(srv); /* checks the drain from now on */
 	}
 	if (eio_engine_idle(srv->engine) || now_ms() >= srv->shutdown_deadline) {
-		eio_engine_close_all(srv->engine, "server shutting down");
+		eio_engine_close_all(srv->engine, EIO_CLOSE_SERVER_SHUTTING_DOWN);
 		ev_break(srv->loop, EVBREAK_ALL);
 	}
 }
@@ -716,7 +716,7 @@ SIO_API void sio_server_destroy(sio_server *srv)
 		return;
 	srv->destroying = true;
 	timer_cancel(&srv->wheel, &srv->log_timer);
-	eio_engine_close_all(srv->engine, "server shutting down");
+	eio_engine_close_all(srv->engine, EIO_CLOSE_SERVER_SHUTTING_DOWN);
 	loop_free(srv);
 	if (srv->ctx)
 		lws_context_destroy(srv->ctx);

@@ -77,8 +77,9 @@ void eio_engine_process(struct eio_engine *e);
 /* A graceful stop: new sessions are refused (503) from now on, and every
  * session gets a close packet after its queued output. */
 void eio_engine_stop(struct eio_engine *e);
+enum eio_close_reason;
 /* Closes every session now with reason and frees them. */
-void eio_engine_close_all(struct eio_engine *e, const char *reason);
+void eio_engine_close_all(struct eio_engine *e, enum eio_close_reason reason);
 /* Whether no session is open and no connection has output to write. */
 bool eio_engine_idle(const struct eio_engine *e);
 /* Open sessions. */

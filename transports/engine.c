@@ -48,7 +48,7 @@ void eio_engine_destroy(struct eio_engine *e)
 {
 	if (!e)
 		return;
-	eio_engine_close_all(e, "server shutting down");
+	eio_engine_close_all(e, EIO_CLOSE_SERVER_SHUTTING_DOWN);
 	timer_cancel(e->wheel, &e->pool_timer);
 	pool_finish(&e->pool);
 	tls_shared_free(&e->tls);
@@ -276,15 +276,9 @@ const char *eio_close_reason_name(enum eio_close_reason reason)
 	return reason < EIO_CLOSE_COUNT ? close_names[reason] : "unknown";
 }
 
-void engine_count_close(struct eio_engine *e, const char *reason)
+void engine_count_close(struct eio_engine *e, enum eio_close_reason reason)
 {
-	for (int i = 0; i < EIO_CLOSE_COUNT; i++) {
-		if (reason && strcmp(reason, close_names[i]) == 0) {
-			e->stats.disconnections[i]++;
-			return;
-		}
-	}
-	e->stats.disconnections[EIO_CLOSE_TRANSPORT_ERROR]++;
+	e->stats.disconnections[reason < EIO_CLOSE_COUNT ? reason : EIO_CLOSE_TRANSPORT_ERROR]++;
 }
 
 void engine_refuse(struct eio_engine *e, enum eio_refusal cause, const struct sio_request *req,
@@ -402,7 +396,7 @@ void eio_engine_stop(struct eio_engine *e)
 		sio_eio_close(container_of(n, struct sio_eio_socket, link));
 }
 
-void eio_engine_close_all(struct eio_engine *e, const char *reason)
+void eio_engine_close_all(struct eio_engine *e, enum eio_close_reason reason)
 {
 	for (struct list *n = e->sessions.next; n != &e->sessions; n = n->next)
 		session_fail(container_of(n, struct sio_eio_socket, link), reason);

@@ -149,11 +149,7 @@ void conn_respond_error(struct front_conn *c, const struct sio_request *req, int
 
 void conn_body_free(struct front_conn *c)
 {
-	if (c->body) {
-		buf_free(c->body);
-		free(c->body);
-		c->body = NULL;
-	}
+	pool_buf_free(&c->engine->pool, &c->body);
 }
 
 void conn_request_done(struct front_conn *c)
@@ -422,12 +418,10 @@ static int on_headers(void *ud, struct sio_request *req, const struct h1_info *i
 static int on_body(void *ud, const uint8_t *p, size_t n)
 {
 	struct front_conn *c = ud;
-	if (!c->body && !(c->body = calloc(1, sizeof(*c->body))))
-		return 500;
 	size_t limit = c->engine_post ? c->engine->opts->max_http_buffer_size : MAX_OTHER_BODY;
-	if (c->body->len + n > limit)
+	if (c->body.len + n > limit)
 		return 413;
-	return buf_append(c->body, p, n) < 0 ? 500 : 0;
+	return pool_buf_append(&c->engine->pool, &c->body, p, n) < 0 ? 500 : 0;
 }
 
 static const struct h1_events h1_events = {
@@ -444,7 +438,7 @@ static int conn_process(struct front_conn *c)
 		int status;
 		enum h1_result r = h1_feed(c->h1, c->in.data, c->in.len, &used, &status);
 		if (r == H1_NEED_MORE) {
-			buf_consume(&c->in, used);
+			pool_buf_consume(&c->engine->pool, &c->in, used);
 			break;
 		}
 		if (r == H1_UPGRADE) {
@@ -463,11 +457,11 @@ static int conn_process(struct front_conn *c)
 				              peer_text(&c->peer, addr), detail);
 			}
 			polling_release_post(c); /* 413 keeps the session open, as the reference */
-			c->in.len = 0;
+			pool_buf_free(&c->engine->pool, &c->in);
 			conn_respond(c, status, NULL, NULL, NULL, 0, false);
 			break;
 		}
-		buf_consume(&c->in, used);
+		pool_buf_consume(&c->engine->pool, &c->in, used);
 		dispatch_request(c);
 		conn_body_free(c);
 		if (!c->busy)
@@ -516,7 +510,7 @@ static void conn_closed(struct front_conn *c)
 	c->wsi = NULL;
 	h1_destroy(c->h1);
 	c->h1 = NULL;
-	buf_free(&c->in);
+	pool_buf_free(&e->pool, &c->in);
 	buf_free(&c->out);
 	conn_body_free(c);
 	conn_tls_closed(c);
@@ -673,7 +667,7 @@ static int conn_tls_rx(struct front_conn *c, uint8_t *in, size_t len)
 	if (pl->len && c->is_ws) {
 		rc = ws_on_data(&c->ws, pl->data, pl->len);
 	} else if (pl->len && c->h1 && !c->close_after) {
-		if (buf_append(&c->in, pl->data, pl->len) < 0)
+		if (pool_buf_append(&c->engine->pool, &c->in, pl->data, pl->len) < 0)
 			rc = -1;
 		else
 			rc = conn_process(c);
@@ -741,7 +735,7 @@ static int front_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
 		if (!c->h1 || c->close_after)
 			break; /* draining after an error response */
 		eio_engine_enter(e);
-		if (buf_append(&c->in, in, len) < 0)
+		if (pool_buf_append(&e->pool, &c->in, in, len) < 0)
 			rc = -1;
 		else
 			rc = conn_process(c);

@@ -314,7 +314,7 @@ static void ws_lost(struct ws_conn *w)
 	if (s->probe == w)
 		upgrade_probe_lost(s);
 	else if (s->tr == &w->tr)
-		session_transport_lost(s, "transport close");
+		session_transport_lost(s, EIO_CLOSE_TRANSPORT_CLOSE);
 }
 
 /* The peer broke the protocol (or closed): no more input is read; the
@@ -349,7 +349,7 @@ static void ws_message(struct ws_conn *w, uint8_t *data, size_t len, bool binary
 	if (s->probe == w)
 		upgrade_probe_packet(s, ok ? &p : NULL);
 	else if (!ok)
-		session_fail(s, "parse error");
+		session_fail(s, EIO_CLOSE_PARSE_ERROR);
 	else
 		session_on_packet(s, &p);
 }
@@ -360,7 +360,7 @@ int ws_on_data(struct ws_conn *w, uint8_t *data, size_t len)
 {
 	while (len && !w->closing) {
 		struct ws_event ev;
-		size_t used = ws_parse(&w->rx, data, len, &ev);
+		size_t used = ws_parse(&w->rx, &w->engine->pool, data, len, &ev);
 		data += used;
 		len -= used;
 		switch (ev.type) {
@@ -385,7 +385,7 @@ int ws_on_data(struct ws_conn *w, uint8_t *data, size_t len)
 			break;
 		}
 	}
-	ws_parser_shrink(&w->rx);
+	ws_parser_shrink(&w->rx, &w->engine->pool);
 	return 0;
 }
 
@@ -447,7 +447,7 @@ void ws_on_closed(struct ws_conn *w)
 	w->cur = NULL;
 	ctl_drop(w);
 	count_out(w);
-	ws_parser_free(&w->rx);
+	ws_parser_free(&w->rx, &w->engine->pool);
 }
 
 /* ---- the transport seam ------------------------------------------------- */

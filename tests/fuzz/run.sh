@@ -51,7 +51,7 @@ declare -A sources=(
 	[msgpack_value]="protocol/msgpack_value.c protocol/sio_packet.c protocol/json.c protocol/utf8.c base/util.c"
 	[http1]="http/http1.c http/request.c base/util.c"
 	[json]="protocol/json.c protocol/utf8.c"
-	[ws_parser]="protocol/ws_parser.c protocol/utf8.c base/util.c"
+	[ws_parser]="protocol/ws_parser.c protocol/utf8.c base/util.c base/pool.c"
 	[tls]="transports/tls.c base/util.c"
 	[redis_msg]="cluster/redis_msg.c protocol/msgpack_value.c protocol/sio_packet.c protocol/json.c protocol/utf8.c base/util.c"
 )
