@@ -164,24 +164,20 @@ static int ra_publish_msgpack(struct redis_adapter *ra, const char *ch, size_t c
 	return r;
 }
 
-/* The target's rooms and excepted rooms as arrays (except_socket is its
- * own room), each name once. */
+/* The target's rooms and excepted rooms as arrays, each name once; extra
+ * (except_socket's id, its own room) first, as socket.broadcast's
+ * BroadcastOperator starts its except set with the socket's id. */
 static json_t *names_json(const char *const *names, const char *extra)
 {
 	json_t *arr = json_array();
+	if (arr && extra)
+		json_array_append_new(arr, json_string(extra));
 	for (size_t i = 0; arr && names && names[i]; i++) {
-		bool dup = false;
+		bool dup = extra && strcmp(names[i], extra) == 0;
 		for (size_t k = 0; k < i && !dup; k++)
 			dup = strcmp(names[k], names[i]) == 0;
 		if (!dup)
 			json_array_append_new(arr, json_string(names[i]));
-	}
-	if (arr && extra) {
-		bool dup = false;
-		for (size_t i = 0; names && names[i] && !dup; i++)
-			dup = strcmp(names[i], extra) == 0;
-		if (!dup)
-			json_array_append_new(arr, json_string(extra));
 	}
 	return arr;
 }
@@ -741,8 +737,9 @@ static void serve_broadcast(struct redis_adapter *ra, json_t *req, const struct 
 	                        json_object_get(req, "requestId"));
 	list_insert_tail(&ra->serving, &sv->link);
 	mt.t.volatile_ = false;
-	int n = ack_collect_start(ra->base.nsp, &mt.t, data, bins, nbins, (uint32_t)ms,
-	                          serving_on_ack, serving_on_timeout, sv, &sv->collect);
+	int n = mt.none ? 0
+	                : ack_collect_start(ra->base.nsp, &mt.t, data, bins, nbins, (uint32_t)ms,
+	                                    serving_on_ack, serving_on_timeout, sv, &sv->collect);
 	redis_msg_target_finish(&mt);
 	json_t *res = json_pack("{s:i,s:O,s:i}", "type", REQ_BROADCAST_CLIENT_COUNT, "requestId",
 	                        json_object_get(req, "requestId"), "clientCount", n < 0 ? 0 : n);
@@ -801,7 +798,8 @@ static void on_request(struct redis_adapter *ra, json_t *req, const struct sio_b
 		json_t *fake = json_pack("{s:O*}", "rooms", json_object_get(req, "rooms"));
 		if (fake && redis_msg_target_read(fake, &mt)) {
 			json_t *ids = json_array();
-			ra_select(a, &mt.t, id_one, ids);
+			if (!mt.none)
+				ra_select(a, &mt.t, id_one, ids);
 			res = json_pack("{s:O*,s:o}", "requestId", rid, "sockets", ids);
 		}
 		redis_msg_target_finish(&mt);
@@ -816,7 +814,7 @@ static void on_request(struct redis_adapter *ra, json_t *req, const struct sio_b
 	case REQ_REMOTE_DISCONNECT: {
 		long long t = json_integer_value(type);
 		if (json_is_object(opts)) {
-			if (redis_msg_target_read(opts, &mt)) {
+			if (redis_msg_target_read(opts, &mt) && !mt.none) {
 				mt.t.volatile_ = false;
 				if (t == REQ_REMOTE_DISCONNECT) {
 					adapter_local_disconnect_sockets(
@@ -869,7 +867,8 @@ static void on_request(struct redis_adapter *ra, json_t *req, const struct sio_b
 		if (redis_msg_target_read(opts, &mt)) {
 			mt.t.volatile_ = false;
 			res = json_pack("{s:O*,s:o}", "requestId", rid, "sockets",
-			                adapter_local_fetch_json(a, &mt.t));
+			                mt.none ? json_array()
+			                        : adapter_local_fetch_json(a, &mt.t));
 		}
 		redis_msg_target_finish(&mt);
 		break;
@@ -919,7 +918,7 @@ static void on_broadcast(struct redis_adapter *ra, const uint8_t *msg, size_t le
 	json_t *data, *opts;
 	struct redis_msg_target mt = {0};
 	if (redis_msg_broadcast(v.json, ra->c->uid, ra->base.nsp->name, &data, &opts) &&
-	    redis_msg_target_read(opts, &mt)) {
+	    redis_msg_target_read(opts, &mt) && !mt.none) {
 		struct sio_binary bins[REDIS_MSG_MAX_BINS];
 		bins_of(&v, bins);
 		namespace_deliver(ra->base.nsp, &mt.t, json_incref(data), bins, v.nbufs);

@@ -43,6 +43,9 @@ struct room_sub {
 	struct room_sub *hnext;
 	size_t hash;
 	size_t len;
+	unsigned live;  /* rooms of this channel in the in-memory adapter (a room
+	                   and a socket's own room may share a name) */
+	unsigned holds; /* recovery sessions kept in the room (shard_hold_room()) */
 	char channel[];
 };
 
@@ -382,12 +385,11 @@ static bool sub_has(struct shard_adapter *sa, const char *ch, size_t len)
 	return *sub_slot(sa, ch, len, (size_t)hash_bytes(ch, len)) != NULL;
 }
 
-/* The room hook of the in-memory adapter: the reference's "create-room"
- * and "delete-room" listeners of the dynamic modes, SSUBSCRIBE and
- * SUNSUBSCRIBE <key>#<nsp>#<room>#. */
-static void shard_room_changed(void *ud, const char *room, bool own, bool created)
+/* Counts a room of the in-memory adapter (dlive) or a kept session's hold
+ * (dhold) on the channel <key>#<nsp>#<room>#: SSUBSCRIBE when it comes to
+ * be used, SUNSUBSCRIBE when neither a room nor a hold is left. */
+static void sub_count(struct shard_adapter *sa, const char *room, bool own, int dlive, int dhold)
 {
-	struct shard_adapter *sa = ud;
 	if (!room_has_channel(sa, own))
 		return;
 	size_t a = strlen(sa->channel), b = strlen(room), len = a + b + 1;
@@ -400,12 +402,14 @@ static void shard_room_changed(void *ud, const char *room, bool own, bool create
 	ch[a + b] = '#';
 	ch[len] = '\0';
 	size_t h = (size_t)hash_bytes(ch, len);
-	if (created) {
-		if (sa->subs_cap && *sub_slot(sa, ch, len, h))
-			goto out; /* a room and a socket's own room of one name */
+	struct room_sub **pp = sa->subs_cap ? sub_slot(sa, ch, len, h) : NULL;
+	struct room_sub *rs = pp ? *pp : NULL;
+	if (!rs) {
+		if (dlive <= 0 && dhold <= 0)
+			goto out;
 		HASH_TABLE_RESERVE(sa->subs, sa->subs_cap, sa->nsubs, 16, struct room_sub, SUB_HASH,
 		                   goto oom);
-		struct room_sub *rs = malloc(sizeof(*rs) + len + 1);
+		rs = calloc(1, sizeof(*rs) + len + 1);
 		if (!rs || redis_link_subscribe(sa->cl->link, REDIS_SSUB, ch, len) < 0) {
 			free(rs);
 			goto oom;
@@ -413,19 +417,24 @@ static void shard_room_changed(void *ud, const char *room, bool own, bool create
 		rs->hash = h;
 		rs->len = len;
 		memcpy(rs->channel, ch, len + 1);
-		struct room_sub **pp = &sa->subs[h & (sa->subs_cap - 1)];
+		pp = &sa->subs[h & (sa->subs_cap - 1)];
 		rs->hnext = *pp;
 		*pp = rs;
 		sa->nsubs++;
-	} else if (sa->subs_cap) {
-		struct room_sub **pp = sub_slot(sa, ch, len, h);
-		struct room_sub *rs = *pp;
-		if (rs) {
-			redis_link_unsubscribe(sa->cl->link, REDIS_SSUB, ch, len);
-			*pp = rs->hnext;
-			sa->nsubs--;
-			free(rs);
-		}
+	}
+	if (dlive < 0 && rs->live)
+		rs->live--;
+	else if (dlive > 0)
+		rs->live++;
+	if (dhold < 0 && rs->holds)
+		rs->holds--;
+	else if (dhold > 0)
+		rs->holds++;
+	if (!rs->live && !rs->holds) {
+		redis_link_unsubscribe(sa->cl->link, REDIS_SSUB, ch, len);
+		*sub_slot(sa, ch, len, h) = rs->hnext;
+		sa->nsubs--;
+		free(rs);
 	}
 out:
 	if (ch != stack)
@@ -436,6 +445,24 @@ oom:
 	        "out of memory: the channel of room %s not subscribed", room);
 	if (ch != stack)
 		free(ch);
+}
+
+/* The room hook of the in-memory adapter: the reference's "create-room"
+ * and "delete-room" listeners of the dynamic modes, SSUBSCRIBE and
+ * SUNSUBSCRIBE <key>#<nsp>#<room>#. */
+static void shard_room_changed(void *ud, const char *room, bool own, bool created)
+{
+	sub_count(ud, room, own, created ? 1 : -1, 0);
+}
+
+/* A kept recovery session keeps its rooms' channels subscribed, so that
+ * what other nodes send to them while its client is away is in the
+ * history when it comes back (the reference has no recovery here). */
+static void shard_hold_room(struct sio_adapter *a, const char *room, bool own, bool hold)
+{
+	struct shard_adapter *sa = shard_of(a);
+	if (dynamic_mode(sa))
+		sub_count(sa, room, own, 0, hold ? 1 : -1);
 }
 
 /* ---- what this node tells the others --------------------------------------- */
@@ -1257,6 +1284,7 @@ static const struct sio_adapter_ops shard_ops = {
         .server_side_emit_with_ack = shard_server_side_emit_with_ack,
         .emit_with_ack = shard_emit_with_ack,
         .server_count = shard_server_count,
+        .hold_room = shard_hold_room,
 };
 
 /* "<a><b>#" (new, or NULL). */

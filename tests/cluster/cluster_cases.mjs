@@ -461,6 +461,12 @@ export function clusterSuite({
           // the reference's Map of rooms has the string "42" here; the
           // number 42 (msgpack int in `rooms`) selects nobody
           await checkEmitter(em, (e, ...a) => em.to(42).emit(e, ...a), [], 'em-number-42');
+          // ...and excepting the number 42 excepts nobody, not the
+          // sockets of the string room "42"
+          await checkEmitter(em, (e, ...a) => em.except(42).emit(e, ...a), allMain(),
+            'em-except-number-42');
+          await checkEmitter(em, (e, ...a) => em.to([42, 'red']).emit(e, ...a), ROOMS.red,
+            'em-number-42-and-red');
         });
     }
 
