@@ -1015,7 +1015,8 @@ static void on_broadcast(struct shard_adapter *sa, struct cluster_msg *m)
 	json_t *data = json_object_get(m->packet, "data");
 	if (!m->request_id) {
 		/* the packet's nsp and id, if any, are this namespace's own */
-		namespace_deliver(sa->base.nsp, &t, json_incref(data), bins, m->nbins);
+		if (!m->opts.none)
+			namespace_deliver(sa->base.nsp, &t, json_incref(data), bins, m->nbins);
 		free(bins);
 		return;
 	}
@@ -1032,8 +1033,10 @@ static void on_broadcast(struct shard_adapter *sa, struct cluster_msg *m)
 	uint32_t timeout = m->opts.has_timeout && m->opts.timeout > 0 && m->opts.timeout < 4e9
 	                           ? (uint32_t)m->opts.timeout
 	                           : sa->cl->opts.requests_timeout;
-	int count = ack_collect_start(sa->base.nsp, &t, data, bins, m->nbins, timeout,
-	                              remote_bcast_ack, remote_bcast_timeout, rb, &rb->collect);
+	int count = m->opts.none ? 0
+	                         : ack_collect_start(sa->base.nsp, &t, data, bins, m->nbins,
+	                                             timeout, remote_bcast_ack,
+	                                             remote_bcast_timeout, rb, &rb->collect);
 	free(bins);
 	json_t *n = json_integer(count > 0 ? count : 0);
 	json_t *d = n ? response_data(m->request_id, "clientCount", n) : NULL;
@@ -1048,8 +1051,10 @@ static void on_broadcast(struct shard_adapter *sa, struct cluster_msg *m)
 static void on_rooms(struct shard_adapter *sa, struct cluster_msg *m)
 {
 	struct sio_target t = target_of(&m->opts);
-	for (size_t i = 0; i < json_array_size(m->rooms); i++) {
+	for (size_t i = 0; i < json_array_size(m->rooms) && !m->opts.none; i++) {
 		const char *room = json_string_value(json_array_get(m->rooms, i));
+		if (!room)
+			continue; /* a number: no sioc socket is in such a room */
 		if (m->type == CLUSTER_SOCKETS_JOIN)
 			adapter_local_sockets_join(&sa->base, &t, room);
 		else
@@ -1060,7 +1065,7 @@ static void on_rooms(struct shard_adapter *sa, struct cluster_msg *m)
 static void on_fetch(struct shard_adapter *sa, struct cluster_msg *m)
 {
 	struct sio_target t = target_of(&m->opts);
-	json_t *sockets = adapter_local_fetch_json(&sa->base, &t);
+	json_t *sockets = m->opts.none ? json_array() : adapter_local_fetch_json(&sa->base, &t);
 	json_t *d = sockets ? response_data(m->request_id, "sockets", sockets) : NULL;
 	if (d)
 		publish_response(sa, m->uid, CLUSTER_FETCH_SOCKETS_RESPONSE, d, NULL, 0);
@@ -1175,7 +1180,8 @@ static void on_message(struct shard_adapter *sa, struct cluster_msg *m)
 		break;
 	case CLUSTER_DISCONNECT_SOCKETS: {
 		struct sio_target t = target_of(&m->opts);
-		adapter_local_disconnect_sockets(&sa->base, &t, m->close);
+		if (!m->opts.none)
+			adapter_local_disconnect_sockets(&sa->base, &t, m->close);
 		break;
 	}
 	case CLUSTER_FETCH_SOCKETS:
