@@ -8,7 +8,8 @@
 // A emits locally. The client then comes back to A: socket.recovered, the
 // same id, every event it should get exactly once and in the order A got
 // them, its rooms as changed meanwhile, and its data in a fetchSockets
-// asked from N. Classic adapter and sharded (dynamic subscriptions), over
+// asked from N. Away a second time, a disconnectSockets from N that
+// selects it drops its session: it comes back as a new one. Classic adapter and sharded (dynamic subscriptions), over
 // websocket and polling.
 //
 // Needs a sioc node ($SIOC_CLUSTER_SERVER): the reference's Redis adapters
@@ -118,6 +119,22 @@ for (const mode of MODES) {
                 sockets: [{ id, rooms: ['j', 'r', 'solo', id].sort(), data: { user: 'ann', n: [1, 2] } }],
               });
             });
+
+            // away again: a disconnectSockets from N that selects it drops
+            // the kept session (a deliberate disconnect keeps nothing), so it
+            // comes back as a new session
+            x.disconnects.length = 0;
+            const gone2 = x.waitDisconnect();
+            x.socket.io.engine.close();
+            await gone2;
+            await send(cn, { rooms: ['r'] }, 'n-r-2');
+            assert.deepEqual(await cn.ctl({ op: 'disconnect', rooms: ['solo'], close: false }), {});
+            await send(cn, { rooms: ['r'] }, 'n-r-3');
+            const back2 = new Promise((resolve) => x.socket.once('connect', resolve));
+            x.socket.connect();
+            await back2;
+            assert.equal(x.socket.recovered, false, 'the session was dropped: a new one');
+            assert.notEqual(x.id, id);
 
             for (const c of [x, w, cb, cn]) c.close();
             for (const n of [A, B, N]) await n.stop();
