@@ -192,7 +192,8 @@ static void rooms_advance(const struct rec_session *sess, struct rooms_now *rn, 
 		if (ch->join && i == rn->n)
 			rn->names[rn->n++] = ch->room;
 		else if (!ch->join && i < rn->n)
-			rn->names[i] = rn->names[--rn->n]; /* order does not matter */
+			memmove(&rn->names[i], &rn->names[i + 1],
+			        (--rn->n - i) * sizeof(*rn->names));
 	}
 }
 
