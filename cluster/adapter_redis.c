@@ -26,6 +26,7 @@
  */
 #include "cluster/cluster.h"
 #include "cluster/redis_msg.h"
+#include "cluster/requests.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -57,11 +58,10 @@ struct redis_adapter {
 	struct sio_adapter *local; /* this node's rooms */
 	char *bcast, *pattern, *req_ch, *resp_ch, *spec_ch;
 	size_t bcast_len, req_len, resp_len, spec_len;
-	struct list requests;    /* struct request: ours, awaiting answers */
-	struct list serving;     /* struct serving: broadcasts with acks of others */
-	struct list server_acks; /* struct rserver_ack: handed to the handler */
-	uint64_t next_tag;
-	struct buf scratch; /* a message being encoded */
+	struct cluster_requests requests; /* ours, awaiting answers */
+	struct list serving;              /* struct serving: broadcasts with acks of others */
+	struct list server_acks;          /* struct rserver_ack: handed to the handler */
+	struct buf scratch;               /* a message being encoded */
 };
 
 static struct redis_adapter *ra_of(const struct sio_adapter *a)
@@ -164,24 +164,20 @@ static int ra_publish_msgpack(struct redis_adapter *ra, const char *ch, size_t c
 	return r;
 }
 
-/* The target's rooms and excepted rooms as arrays (except_socket is its
- * own room), each name once. */
+/* The target's rooms and excepted rooms as arrays, each name once; extra
+ * (except_socket's id, its own room) first, as socket.broadcast's
+ * BroadcastOperator starts its except set with the socket's id. */
 static json_t *names_json(const char *const *names, const char *extra)
 {
 	json_t *arr = json_array();
+	if (arr && extra)
+		json_array_append_new(arr, json_string(extra));
 	for (size_t i = 0; arr && names && names[i]; i++) {
-		bool dup = false;
+		bool dup = extra && strcmp(names[i], extra) == 0;
 		for (size_t k = 0; k < i && !dup; k++)
 			dup = strcmp(names[k], names[i]) == 0;
 		if (!dup)
 			json_array_append_new(arr, json_string(names[i]));
-	}
-	if (arr && extra) {
-		bool dup = false;
-		for (size_t i = 0; names && names[i] && !dup; i++)
-			dup = strcmp(names[i], extra) == 0;
-		if (!dup)
-			json_array_append_new(arr, json_string(extra));
 	}
 	return arr;
 }
@@ -292,206 +288,127 @@ static int ra_server_side_emit(struct sio_adapter *a, const char *event, const j
 
 /* ---- requests that wait for answers ------------------------------------------------ */
 
-struct request {
-	struct list link; /* ra->requests */
-	struct redis_adapter *ra;
-	int type; /* REQ_REMOTE_FETCH, REQ_SERVER_SIDE_EMIT, REQ_BROADCAST, or -1: server count */
-	char id[CLUSTER_UID_LEN + 1];
-	uint64_t tag;     /* of its PUBSUB NUMSUB */
-	bool counted;     /* the number of nodes is known */
-	size_t num_sub;   /* answers awaited (fetch: nodes, self included) */
-	size_t msg_count; /* answers come (fetch: self included) */
-	json_t *result;   /* sockets, or responses */
-	json_t *message;  /* what to publish once the nodes are counted (JSON) */
-	struct timer timer;
-	int err; /* for a finish on a later turn */
-	union {
-		sio_fetch_fn fetch;
-		sio_responses_fn responses;
-		sio_count_fn count;
-	} fn;
-	void *ud;
-	/* broadcast with acks */
-	struct ack_collect *collect;
-	size_t clients_expected;
-	size_t servers_expected; /* 0 until counted */
-	size_t servers_actual;
-	uint32_t timeout_ms; /* 0: the options' requests_timeout */
-};
+/* Server count: a request without id on the wire, for the NUMSUB only. */
+#define REQ_COUNT (-1)
 
-static void request_finish(struct request *rq, int err)
+/* The pending requests are cluster/requests.h's (ids uid2(6), as the
+ * reference's): rq->cb / cb_ud the caller's callback, rq->responses the
+ * sockets or answers, rq->payload the request published once the nodes
+ * are counted, rq->timeout_ms its time from then (0: requests_timeout),
+ * rq->arg the ack collection of a broadcast with acks. A request is
+ * counted once its `expected` is no longer CLUSTER_REQUEST_UNCOUNTED. */
+
+static void request_done(struct cluster_request *rq, enum cluster_request_end end)
 {
-	struct redis_adapter *ra = rq->ra;
+	struct redis_adapter *ra = container_of(rq->set, struct redis_adapter, requests);
 	struct sio_namespace *nsp = ra->base.nsp;
-	list_remove(&rq->link);
-	timer_cancel(nsp->io->wheel, &rq->timer);
-	ack_collect_end(rq->collect);
-	if (err == SIO_ECLOSED && rq->result)
-		json_array_clear(rq->result);
+	int err = end == CLUSTER_REQUEST_COMPLETE  ? 0
+	          : end == CLUSTER_REQUEST_TIMEOUT ? SIO_ETIMEDOUT
+	                                           : SIO_ECLOSED;
+	ack_collect_end(rq->arg);
+	if (err == SIO_ECLOSED)
+		json_array_clear(rq->responses);
 	switch (rq->type) {
 	case REQ_REMOTE_FETCH:
-		rq->fn.fetch(nsp, err, rq->result, rq->ud);
+		((sio_fetch_fn)rq->cb)(nsp, err, rq->responses, rq->cb_ud);
 		break;
 	case REQ_SERVER_SIDE_EMIT:
 	case REQ_BROADCAST:
-		rq->fn.responses(nsp, err, rq->result, rq->ud);
+		((sio_responses_fn)rq->cb)(nsp, err, rq->responses, rq->cb_ud);
 		break;
 	default:
-		rq->fn.count(nsp, err, err ? 0 : rq->num_sub, rq->ud);
+		((sio_count_fn)rq->cb)(nsp, err, err ? 0 : rq->expected, rq->cb_ud);
 		break;
 	}
-	json_decref(rq->result);
-	json_decref(rq->message);
-	free(rq);
 }
 
-static void request_due(struct timer *t)
+static struct cluster_request *request_new(struct redis_adapter *ra, int type, void *fn, void *ud)
 {
-	struct request *rq = container_of(t, struct request, timer);
-	request_finish(rq, rq->err);
-}
-
-/* Finishes on a later loop turn. */
-static void request_finish_later(struct request *rq, int err)
-{
-	rq->err = err;
-	timer_arm(rq->ra->base.nsp->io->wheel, &rq->timer, now_ms(), request_due);
-}
-
-static void request_timed_out(struct timer *t)
-{
-	request_finish(container_of(t, struct request, timer), SIO_ETIMEDOUT);
-}
-
-static struct request *request_new(struct redis_adapter *ra, int type)
-{
-	struct request *rq = calloc(1, sizeof(*rq));
-	if (!rq)
-		return NULL;
-	rq->ra = ra;
-	rq->type = type;
-	rq->tag = ++ra->next_tag;
-	if (cluster_uid(rq->id) < 0) {
-		free(rq);
-		return NULL;
+	struct cluster_request *rq =
+	        cluster_request_start(&ra->requests, type, CLUSTER_REQUEST_UNCOUNTED,
+	                              CLUSTER_REQUEST_NO_TIMER, request_done, NULL);
+	if (rq) {
+		rq->cb = fn;
+		rq->cb_ud = ud;
 	}
-	list_insert_tail(&ra->requests, &rq->link);
 	return rq;
 }
 
-static void request_free_unstarted(struct request *rq)
+static bool request_counted(const struct cluster_request *rq)
 {
-	list_remove(&rq->link);
-	json_decref(rq->result);
-	json_decref(rq->message);
-	free(rq);
-}
-
-static struct request *request_find_tag(struct redis_adapter *ra, uint64_t tag)
-{
-	for (struct list *n = ra->requests.next; n != &ra->requests; n = n->next) {
-		struct request *rq = container_of(n, struct request, link);
-		if (rq->tag == tag)
-			return rq;
-	}
-	return NULL;
-}
-
-static struct request *request_find_id(struct redis_adapter *ra, const json_t *id)
-{
-	if (!json_is_string(id))
-		return NULL;
-	for (struct list *n = ra->requests.next; n != &ra->requests; n = n->next) {
-		struct request *rq = container_of(n, struct request, link);
-		if (strcmp(rq->id, json_string_value(id)) == 0 &&
-		    json_string_length(id) == CLUSTER_UID_LEN)
-			return rq;
-	}
-	return NULL;
-}
-
-/* A broadcast with acks is complete when every node told its count and
- * every client answered. */
-static void broadcast_check(struct request *rq)
-{
-	if (rq->servers_expected && rq->servers_actual >= rq->servers_expected &&
-	    json_array_size(rq->result) >= rq->clients_expected)
-		request_finish(rq, 0);
+	return rq->expected != CLUSTER_REQUEST_UNCOUNTED;
 }
 
 static void on_numsub(void *ud, uint64_t tag, int err, uint64_t count)
 {
 	struct redis_adapter *ra = ud;
-	struct request *rq = request_find_tag(ra, tag);
+	struct cluster_request *rq = cluster_request_find_tag(&ra->requests, tag);
 	if (!rq)
 		return;
-	rq->counted = true;
-	struct redis_cluster *c = ra->c;
 	switch (rq->type) {
-	case -1:
-		rq->num_sub = err ? 0 : (size_t)count;
-		request_finish(rq, err ? SIO_ECLOSED : 0);
+	case REQ_COUNT:
+		rq->expected = err ? 0 : (size_t)count;
+		cluster_request_end(rq, err ? CLUSTER_REQUEST_CLOSED : CLUSTER_REQUEST_COMPLETE);
 		return;
 	case REQ_BROADCAST:
-		rq->servers_expected = err || !count ? 1 : (size_t)count;
-		broadcast_check(rq);
+		/* this node is one of them, counted from the start */
+		cluster_request_expect(rq, err || !count ? 1 : (size_t)count);
 		return;
 	case REQ_REMOTE_FETCH:
 		if (err || count <= 1) {
-			request_finish(rq, 0); /* alone, as far as Redis tells */
+			cluster_request_end(
+			        rq, CLUSTER_REQUEST_COMPLETE); /* alone, as far as Redis tells */
 			return;
 		}
-		rq->num_sub = (size_t)count;
-		rq->msg_count = 1;
+		cluster_request_expect(rq, (size_t)count); /* this node's answer is in */
 		break;
 	case REQ_SERVER_SIDE_EMIT:
 		if (err || count <= 1) {
-			request_finish(rq, 0);
+			cluster_request_end(rq, CLUSTER_REQUEST_COMPLETE);
 			return;
 		}
-		rq->num_sub = (size_t)count - 1; /* not this node */
+		cluster_request_expect(rq, (size_t)count - 1); /* not this node */
 		break;
 	}
-	ra_publish_json(ra, ra->req_ch, ra->req_len, rq->message);
-	uint32_t ms = rq->timeout_ms ? rq->timeout_ms : c->opts.requests_timeout;
-	timer_arm(ra->base.nsp->io->wheel, &rq->timer, now_ms() + ms, request_timed_out);
+	ra_publish_json(ra, ra->req_ch, ra->req_len, rq->payload);
+	cluster_request_arm(rq, rq->timeout_ms ? rq->timeout_ms : ra->c->opts.requests_timeout);
 }
 
-/* Asks Redis for the number of nodes; on failure finishes on a later turn
- * with the result as it is. */
-static void request_count(struct request *rq)
+/* Asks Redis for the number of nodes; on failure ends on a later turn with
+ * the result as it is. */
+static void request_count(struct cluster_request *rq)
 {
-	struct redis_adapter *ra = rq->ra;
-	if (redis_link_numsub(ra->c->link, false, ra->req_ch, ra->req_len, on_numsub, ra, rq->tag) <
-	    0) {
-		if (rq->type == REQ_BROADCAST) {
-			rq->servers_expected = 1;
-			rq->counted = true;
-			if (rq->servers_actual >= 1 &&
-			    json_array_size(rq->result) >= rq->clients_expected)
-				request_finish_later(rq, 0);
-			return;
-		}
-		request_finish_later(rq, rq->type == -1 ? SIO_ECLOSED : 0);
+	struct redis_adapter *ra = container_of(rq->set, struct redis_adapter, requests);
+	if (redis_link_numsub(ra->c->link, false, ra->req_ch, ra->req_len, on_numsub, ra,
+	                      rq->tag) == 0)
+		return;
+	if (rq->type == REQ_BROADCAST) {
+		rq->expected = 1; /* not through expect(): the answer comes on a later turn */
+		if (rq->current >= 1 && rq->acks >= rq->acks_expected)
+			cluster_request_end_later(rq, CLUSTER_REQUEST_COMPLETE);
+		return;
 	}
+	cluster_request_end_later(rq, rq->type == REQ_COUNT ? CLUSTER_REQUEST_CLOSED
+	                                                    : CLUSTER_REQUEST_COMPLETE);
 }
 
 static int ra_fetch_sockets_async(struct sio_adapter *a, const struct sio_target *t,
                                   sio_fetch_fn fn, void *ud)
 {
 	struct redis_adapter *ra = ra_of(a);
-	struct request *rq = request_new(ra, REQ_REMOTE_FETCH);
+	struct cluster_request *rq = request_new(ra, REQ_REMOTE_FETCH, (void *)fn, ud);
 	if (!rq)
 		return SIO_ENOMEM;
-	rq->fn.fetch = fn;
-	rq->ud = ud;
-	rq->result = adapter_local_fetch_json(a, t);
-	rq->message = json_pack("{s:s,s:s,s:i,s:o}", "uid", ra->c->uid, "requestId", rq->id, "type",
+	json_t *local = adapter_local_fetch_json(a, t);
+	rq->payload = json_pack("{s:s,s:s,s:i,s:o}", "uid", ra->c->uid, "requestId", rq->id, "type",
 	                        REQ_REMOTE_FETCH, "opts", target_opts(t));
-	if (!rq->result || !rq->message) {
-		request_free_unstarted(rq);
+	if (!local || !rq->payload || json_array_extend(rq->responses, local) < 0) {
+		json_decref(local);
+		cluster_request_discard(rq);
 		return SIO_ENOMEM;
 	}
+	json_decref(local);
+	rq->current = 1; /* this node's sockets */
 	request_count(rq);
 	return 0;
 }
@@ -502,16 +419,13 @@ static int ra_server_side_emit_with_ack(struct sio_adapter *a, const char *event
 {
 	(void)event;
 	struct redis_adapter *ra = ra_of(a);
-	struct request *rq = request_new(ra, REQ_SERVER_SIDE_EMIT);
+	struct cluster_request *rq = request_new(ra, REQ_SERVER_SIDE_EMIT, (void *)fn, ud);
 	if (!rq)
 		return SIO_ENOMEM;
-	rq->fn.responses = fn;
-	rq->ud = ud;
-	rq->result = json_array();
-	rq->message = json_pack("{s:s,s:s,s:i,s:O}", "uid", ra->c->uid, "requestId", rq->id, "type",
+	rq->payload = json_pack("{s:s,s:s,s:i,s:O}", "uid", ra->c->uid, "requestId", rq->id, "type",
 	                        REQ_SERVER_SIDE_EMIT, "data", data);
-	if (!rq->result || !rq->message) {
-		request_free_unstarted(rq);
+	if (!rq->payload) {
+		cluster_request_discard(rq);
 		return SIO_ENOMEM;
 	}
 	rq->timeout_ms = timeout_ms;
@@ -521,12 +435,9 @@ static int ra_server_side_emit_with_ack(struct sio_adapter *a, const char *event
 
 static int ra_server_count(struct sio_adapter *a, sio_count_fn fn, void *ud)
 {
-	struct redis_adapter *ra = ra_of(a);
-	struct request *rq = request_new(ra, -1);
+	struct cluster_request *rq = request_new(ra_of(a), REQ_COUNT, (void *)fn, ud);
 	if (!rq)
 		return SIO_ENOMEM;
-	rq->fn.count = fn;
-	rq->ud = ud;
 	request_count(rq);
 	return 0;
 }
@@ -535,9 +446,9 @@ static void bcast_on_ack(void *ud, json_t *arg, const struct sio_binary *bins, s
 {
 	(void)bins;
 	(void)nbins;
-	struct request *rq = ud;
-	json_array_append(rq->result, arg ? arg : json_null());
-	broadcast_check(rq);
+	struct cluster_request *rq = ud;
+	json_array_append(rq->responses, arg ? arg : json_null());
+	cluster_request_acked(rq);
 }
 
 static void bcast_on_timeout(void *ud)
@@ -551,35 +462,33 @@ static int ra_emit_with_ack(struct sio_adapter *a, const struct sio_target *t, c
 {
 	struct redis_adapter *ra = ra_of(a);
 	struct sio_namespace *nsp = a->nsp;
-	struct request *rq = request_new(ra, REQ_BROADCAST);
+	struct cluster_request *rq = request_new(ra, REQ_BROADCAST, (void *)fn, ud);
 	if (!rq)
 		return SIO_ENOMEM;
-	rq->fn.responses = fn;
-	rq->ud = ud;
-	rq->result = json_array();
 	json_t *req =
 	        json_pack("{s:s,s:s,s:i,s:{s:i,s:O,s:s},s:{s:o,s:o,s:{s:I}}}", "uid", ra->c->uid,
 	                  "requestId", rq->id, "type", REQ_BROADCAST, "packet", "type", 2, "data",
 	                  data, "nsp", nsp->name, "opts", "rooms", target_rooms(t), "except",
 	                  target_except(t), "flags", "timeout", (json_int_t)timeout_ms);
-	if (!rq->result || !req) {
-		json_decref(req);
-		request_free_unstarted(rq);
+	if (!req) {
+		cluster_request_discard(rq);
 		return SIO_ENOMEM;
 	}
 	/* the request goes out before the local clients get the event, as in
 	 * the reference */
 	ra_publish_msgpack(ra, ra->req_ch, ra->req_len, req, bins, nbins);
 	json_decref(req);
+	struct ack_collect *collect;
 	int n = ack_collect_start(nsp, t, data, bins, nbins, timeout_ms, bcast_on_ack,
-	                          bcast_on_timeout, rq, &rq->collect);
+	                          bcast_on_timeout, rq, &collect);
 	if (n < 0) {
-		request_free_unstarted(rq);
+		cluster_request_discard(rq);
 		return n;
 	}
-	rq->clients_expected = (size_t)n;
-	rq->servers_actual = 1;
-	timer_arm(nsp->io->wheel, &rq->timer, now_ms() + timeout_ms, request_timed_out);
+	rq->arg = collect;
+	rq->acks_expected = (size_t)n;
+	rq->current = 1; /* this node told its count */
+	cluster_request_arm(rq, timeout_ms);
 	request_count(rq);
 	return 0;
 }
@@ -588,40 +497,40 @@ static int ra_emit_with_ack(struct sio_adapter *a, const struct sio_target *t, c
 
 static void on_response(struct redis_adapter *ra, json_t *res)
 {
-	struct request *rq = request_find_id(ra, json_object_get(res, "requestId"));
-	if (!rq)
+	json_t *id = json_object_get(res, "requestId");
+	struct cluster_request *rq =
+	        json_is_string(id) ? cluster_request_find(&ra->requests, json_string_value(id),
+	                                                  json_string_length(id))
+	                           : NULL;
+	if (!rq || rq->type == REQ_COUNT)
 		return;
 	json_t *type = json_object_get(res, "type");
 	if (rq->type == REQ_BROADCAST) {
 		if (json_is_integer(type) &&
 		    json_integer_value(type) == REQ_BROADCAST_CLIENT_COUNT) {
 			json_t *n = json_object_get(res, "clientCount");
-			if (json_is_number(n) && json_number_value(n) > 0)
-				rq->clients_expected += (size_t)json_number_value(n);
-			rq->servers_actual++;
-			broadcast_check(rq);
+			size_t more = json_is_number(n) && json_number_value(n) > 0
+			                      ? (size_t)json_number_value(n)
+			                      : 0;
+			cluster_request_answered_with_acks(rq, more);
 		} else if (json_is_integer(type) && json_integer_value(type) == REQ_BROADCAST_ACK) {
 			json_t *p = json_object_get(res, "packet");
-			json_array_append(rq->result, p ? p : json_null());
-			broadcast_check(rq);
+			json_array_append(rq->responses, p ? p : json_null());
+			cluster_request_acked(rq);
 		}
 		return;
 	}
-	if (!rq->counted || !timer_armed(&rq->timer))
+	if (!request_counted(rq) || !timer_armed(&rq->timer))
 		return; /* not asked yet */
 	if (rq->type == REQ_REMOTE_FETCH) {
-		rq->msg_count++;
 		json_t *sockets = json_object_get(res, "sockets");
-		if (!json_is_array(sockets))
-			return;
-		json_array_extend(rq->result, sockets);
-		if (rq->msg_count == rq->num_sub)
-			request_finish(rq, 0);
+		if (json_is_array(sockets))
+			json_array_extend(rq->responses, sockets);
+		cluster_request_answered(rq);
 	} else if (rq->type == REQ_SERVER_SIDE_EMIT) {
 		json_t *d = json_object_get(res, "data");
-		json_array_append(rq->result, d ? d : json_null());
-		if (json_array_size(rq->result) == rq->num_sub)
-			request_finish(rq, 0);
+		json_array_append(rq->responses, d ? d : json_null());
+		cluster_request_answered(rq);
 	}
 }
 
@@ -741,8 +650,9 @@ static void serve_broadcast(struct redis_adapter *ra, json_t *req, const struct 
 	                        json_object_get(req, "requestId"));
 	list_insert_tail(&ra->serving, &sv->link);
 	mt.t.volatile_ = false;
-	int n = ack_collect_start(ra->base.nsp, &mt.t, data, bins, nbins, (uint32_t)ms,
-	                          serving_on_ack, serving_on_timeout, sv, &sv->collect);
+	int n = mt.none ? 0
+	                : ack_collect_start(ra->base.nsp, &mt.t, data, bins, nbins, (uint32_t)ms,
+	                                    serving_on_ack, serving_on_timeout, sv, &sv->collect);
 	redis_msg_target_finish(&mt);
 	json_t *res = json_pack("{s:i,s:O,s:i}", "type", REQ_BROADCAST_CLIENT_COUNT, "requestId",
 	                        json_object_get(req, "requestId"), "clientCount", n < 0 ? 0 : n);
@@ -801,7 +711,8 @@ static void on_request(struct redis_adapter *ra, json_t *req, const struct sio_b
 		json_t *fake = json_pack("{s:O*}", "rooms", json_object_get(req, "rooms"));
 		if (fake && redis_msg_target_read(fake, &mt)) {
 			json_t *ids = json_array();
-			ra_select(a, &mt.t, id_one, ids);
+			if (!mt.none)
+				ra_select(a, &mt.t, id_one, ids);
 			res = json_pack("{s:O*,s:o}", "requestId", rid, "sockets", ids);
 		}
 		redis_msg_target_finish(&mt);
@@ -816,7 +727,7 @@ static void on_request(struct redis_adapter *ra, json_t *req, const struct sio_b
 	case REQ_REMOTE_DISCONNECT: {
 		long long t = json_integer_value(type);
 		if (json_is_object(opts)) {
-			if (redis_msg_target_read(opts, &mt)) {
+			if (redis_msg_target_read(opts, &mt) && !mt.none) {
 				mt.t.volatile_ = false;
 				if (t == REQ_REMOTE_DISCONNECT) {
 					adapter_local_disconnect_sockets(
@@ -869,7 +780,8 @@ static void on_request(struct redis_adapter *ra, json_t *req, const struct sio_b
 		if (redis_msg_target_read(opts, &mt)) {
 			mt.t.volatile_ = false;
 			res = json_pack("{s:O*,s:o}", "requestId", rid, "sockets",
-			                adapter_local_fetch_json(a, &mt.t));
+			                mt.none ? json_array()
+			                        : adapter_local_fetch_json(a, &mt.t));
 		}
 		redis_msg_target_finish(&mt);
 		break;
@@ -919,7 +831,7 @@ static void on_broadcast(struct redis_adapter *ra, const uint8_t *msg, size_t le
 	json_t *data, *opts;
 	struct redis_msg_target mt = {0};
 	if (redis_msg_broadcast(v.json, ra->c->uid, ra->base.nsp->name, &data, &opts) &&
-	    redis_msg_target_read(opts, &mt)) {
+	    redis_msg_target_read(opts, &mt) && !mt.none) {
 		struct sio_binary bins[REDIS_MSG_MAX_BINS];
 		bins_of(&v, bins);
 		namespace_deliver(ra->base.nsp, &mt.t, json_incref(data), bins, v.nbufs);
@@ -972,8 +884,7 @@ static void ra_destroy(struct sio_adapter *a)
 	struct redis_adapter *ra = ra_of(a);
 	struct redis_link *link = ra->c->link;
 	redis_link_forget(link, ra);
-	while (!list_empty(&ra->requests))
-		request_finish(container_of(ra->requests.next, struct request, link), SIO_ECLOSED);
+	cluster_requests_finish(&ra->requests);
 	while (!list_empty(&ra->serving))
 		serving_end(container_of(ra->serving.next, struct serving, link));
 	while (!list_empty(&ra->server_acks))
@@ -1039,7 +950,7 @@ struct sio_adapter *adapter_redis_create(struct redis_cluster *c, struct sio_nam
 	ra->base.ops = &redis_ops;
 	ra->base.nsp = nsp;
 	ra->c = c;
-	list_init(&ra->requests);
+	cluster_requests_init_uid(&ra->requests, nsp->io->wheel);
 	list_init(&ra->serving);
 	list_init(&ra->server_acks);
 	list_init(&ra->ca.link);

@@ -43,6 +43,9 @@ struct room_sub {
 	struct room_sub *hnext;
 	size_t hash;
 	size_t len;
+	unsigned live;  /* rooms of this channel in the in-memory adapter (a room
+	                   and a socket's own room may share a name) */
+	unsigned holds; /* recovery sessions kept in the room (shard_hold_room()) */
 	char channel[];
 };
 
@@ -382,12 +385,11 @@ static bool sub_has(struct shard_adapter *sa, const char *ch, size_t len)
 	return *sub_slot(sa, ch, len, (size_t)hash_bytes(ch, len)) != NULL;
 }
 
-/* The room hook of the in-memory adapter: the reference's "create-room"
- * and "delete-room" listeners of the dynamic modes, SSUBSCRIBE and
- * SUNSUBSCRIBE <key>#<nsp>#<room>#. */
-static void shard_room_changed(void *ud, const char *room, bool own, bool created)
+/* Counts a room of the in-memory adapter (dlive) or a kept session's hold
+ * (dhold) on the channel <key>#<nsp>#<room>#: SSUBSCRIBE when it comes to
+ * be used, SUNSUBSCRIBE when neither a room nor a hold is left. */
+static void sub_count(struct shard_adapter *sa, const char *room, bool own, int dlive, int dhold)
 {
-	struct shard_adapter *sa = ud;
 	if (!room_has_channel(sa, own))
 		return;
 	size_t a = strlen(sa->channel), b = strlen(room), len = a + b + 1;
@@ -400,12 +402,14 @@ static void shard_room_changed(void *ud, const char *room, bool own, bool create
 	ch[a + b] = '#';
 	ch[len] = '\0';
 	size_t h = (size_t)hash_bytes(ch, len);
-	if (created) {
-		if (sa->subs_cap && *sub_slot(sa, ch, len, h))
-			goto out; /* a room and a socket's own room of one name */
+	struct room_sub **pp = sa->subs_cap ? sub_slot(sa, ch, len, h) : NULL;
+	struct room_sub *rs = pp ? *pp : NULL;
+	if (!rs) {
+		if (dlive <= 0 && dhold <= 0)
+			goto out;
 		HASH_TABLE_RESERVE(sa->subs, sa->subs_cap, sa->nsubs, 16, struct room_sub, SUB_HASH,
 		                   goto oom);
-		struct room_sub *rs = malloc(sizeof(*rs) + len + 1);
+		rs = calloc(1, sizeof(*rs) + len + 1);
 		if (!rs || redis_link_subscribe(sa->cl->link, REDIS_SSUB, ch, len) < 0) {
 			free(rs);
 			goto oom;
@@ -413,19 +417,24 @@ static void shard_room_changed(void *ud, const char *room, bool own, bool create
 		rs->hash = h;
 		rs->len = len;
 		memcpy(rs->channel, ch, len + 1);
-		struct room_sub **pp = &sa->subs[h & (sa->subs_cap - 1)];
+		pp = &sa->subs[h & (sa->subs_cap - 1)];
 		rs->hnext = *pp;
 		*pp = rs;
 		sa->nsubs++;
-	} else if (sa->subs_cap) {
-		struct room_sub **pp = sub_slot(sa, ch, len, h);
-		struct room_sub *rs = *pp;
-		if (rs) {
-			redis_link_unsubscribe(sa->cl->link, REDIS_SSUB, ch, len);
-			*pp = rs->hnext;
-			sa->nsubs--;
-			free(rs);
-		}
+	}
+	if (dlive < 0 && rs->live)
+		rs->live--;
+	else if (dlive > 0)
+		rs->live++;
+	if (dhold < 0 && rs->holds)
+		rs->holds--;
+	else if (dhold > 0)
+		rs->holds++;
+	if (!rs->live && !rs->holds) {
+		redis_link_unsubscribe(sa->cl->link, REDIS_SSUB, ch, len);
+		*sub_slot(sa, ch, len, h) = rs->hnext;
+		sa->nsubs--;
+		free(rs);
 	}
 out:
 	if (ch != stack)
@@ -436,6 +445,24 @@ oom:
 	        "out of memory: the channel of room %s not subscribed", room);
 	if (ch != stack)
 		free(ch);
+}
+
+/* The room hook of the in-memory adapter: the reference's "create-room"
+ * and "delete-room" listeners of the dynamic modes, SSUBSCRIBE and
+ * SUNSUBSCRIBE <key>#<nsp>#<room>#. */
+static void shard_room_changed(void *ud, const char *room, bool own, bool created)
+{
+	sub_count(ud, room, own, created ? 1 : -1, 0);
+}
+
+/* A kept recovery session keeps its rooms' channels subscribed, so that
+ * what other nodes send to them while its client is away is in the
+ * history when it comes back (the reference has no recovery here). */
+static void shard_hold_room(struct sio_adapter *a, const char *room, bool own, bool hold)
+{
+	struct shard_adapter *sa = shard_of(a);
+	if (dynamic_mode(sa))
+		sub_count(sa, room, own, 0, hold ? 1 : -1);
 }
 
 /* ---- what this node tells the others --------------------------------------- */
@@ -988,7 +1015,8 @@ static void on_broadcast(struct shard_adapter *sa, struct cluster_msg *m)
 	json_t *data = json_object_get(m->packet, "data");
 	if (!m->request_id) {
 		/* the packet's nsp and id, if any, are this namespace's own */
-		namespace_deliver(sa->base.nsp, &t, json_incref(data), bins, m->nbins);
+		if (!m->opts.none)
+			namespace_deliver(sa->base.nsp, &t, json_incref(data), bins, m->nbins);
 		free(bins);
 		return;
 	}
@@ -1005,8 +1033,10 @@ static void on_broadcast(struct shard_adapter *sa, struct cluster_msg *m)
 	uint32_t timeout = m->opts.has_timeout && m->opts.timeout > 0 && m->opts.timeout < 4e9
 	                           ? (uint32_t)m->opts.timeout
 	                           : sa->cl->opts.requests_timeout;
-	int count = ack_collect_start(sa->base.nsp, &t, data, bins, m->nbins, timeout,
-	                              remote_bcast_ack, remote_bcast_timeout, rb, &rb->collect);
+	int count = m->opts.none ? 0
+	                         : ack_collect_start(sa->base.nsp, &t, data, bins, m->nbins,
+	                                             timeout, remote_bcast_ack,
+	                                             remote_bcast_timeout, rb, &rb->collect);
 	free(bins);
 	json_t *n = json_integer(count > 0 ? count : 0);
 	json_t *d = n ? response_data(m->request_id, "clientCount", n) : NULL;
@@ -1021,8 +1051,10 @@ static void on_broadcast(struct shard_adapter *sa, struct cluster_msg *m)
 static void on_rooms(struct shard_adapter *sa, struct cluster_msg *m)
 {
 	struct sio_target t = target_of(&m->opts);
-	for (size_t i = 0; i < json_array_size(m->rooms); i++) {
+	for (size_t i = 0; i < json_array_size(m->rooms) && !m->opts.none; i++) {
 		const char *room = json_string_value(json_array_get(m->rooms, i));
+		if (!room)
+			continue; /* a number: no sioc socket is in such a room */
 		if (m->type == CLUSTER_SOCKETS_JOIN)
 			adapter_local_sockets_join(&sa->base, &t, room);
 		else
@@ -1033,7 +1065,7 @@ static void on_rooms(struct shard_adapter *sa, struct cluster_msg *m)
 static void on_fetch(struct shard_adapter *sa, struct cluster_msg *m)
 {
 	struct sio_target t = target_of(&m->opts);
-	json_t *sockets = adapter_local_fetch_json(&sa->base, &t);
+	json_t *sockets = m->opts.none ? json_array() : adapter_local_fetch_json(&sa->base, &t);
 	json_t *d = sockets ? response_data(m->request_id, "sockets", sockets) : NULL;
 	if (d)
 		publish_response(sa, m->uid, CLUSTER_FETCH_SOCKETS_RESPONSE, d, NULL, 0);
@@ -1148,7 +1180,8 @@ static void on_message(struct shard_adapter *sa, struct cluster_msg *m)
 		break;
 	case CLUSTER_DISCONNECT_SOCKETS: {
 		struct sio_target t = target_of(&m->opts);
-		adapter_local_disconnect_sockets(&sa->base, &t, m->close);
+		if (!m->opts.none)
+			adapter_local_disconnect_sockets(&sa->base, &t, m->close);
 		break;
 	}
 	case CLUSTER_FETCH_SOCKETS:
@@ -1257,6 +1290,7 @@ static const struct sio_adapter_ops shard_ops = {
         .server_side_emit_with_ack = shard_server_side_emit_with_ack,
         .emit_with_ack = shard_emit_with_ack,
         .server_count = shard_server_count,
+        .hold_room = shard_hold_room,
 };
 
 /* "<a><b>#" (new, or NULL). */

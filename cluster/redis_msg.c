@@ -4,7 +4,6 @@
  */
 #include "cluster/redis_msg.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,7 +28,9 @@ bool redis_msg_decode(const uint8_t *msg, size_t len, struct msgpack_value *v)
 	                            MSG_DECODE_FLAGS, v) == 0;
 }
 
-static const char **names_read(const json_t *arr, struct redis_msg_target *mt)
+/* The string entries of arr (a number names a room no sioc socket can be
+ * in: skipped, counted in *numbers). */
+static const char **names_read(const json_t *arr, size_t *numbers)
 {
 	size_t n = json_is_array(arr) ? json_array_size(arr) : 0;
 	if (n > REDIS_MSG_MAX_ROOMS)
@@ -40,20 +41,10 @@ static const char **names_read(const json_t *arr, struct redis_msg_target *mt)
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
 		json_t *v = json_array_get(arr, i);
-		if (json_is_string(v)) {
+		if (json_is_string(v))
 			out[k++] = json_string_value(v);
-		} else if (json_is_number(v)) {
-			if (!mt->texts && !(mt->texts = malloc(mt->texts_cap * sizeof(*mt->texts))))
-				continue;
-			if (mt->ntexts == mt->texts_cap)
-				continue;
-			char *text = mt->texts[mt->ntexts++];
-			if (json_is_integer(v))
-				snprintf(text, 24, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-			else
-				snprintf(text, 24, "%.17g", json_number_value(v));
-			out[k++] = text;
-		}
+		else if (json_is_number(v))
+			(*numbers)++;
 	}
 	return out;
 }
@@ -61,13 +52,15 @@ static const char **names_read(const json_t *arr, struct redis_msg_target *mt)
 bool redis_msg_target_read(const json_t *opts, struct redis_msg_target *mt)
 {
 	memset(mt, 0, sizeof(*mt));
-	mt->texts_cap = 2 * REDIS_MSG_MAX_ROOMS;
-	mt->rooms = names_read(json_object_get(opts, "rooms"), mt);
-	mt->except = names_read(json_object_get(opts, "except"), mt);
+	size_t room_numbers = 0, except_numbers = 0;
+	mt->rooms = names_read(json_object_get(opts, "rooms"), &room_numbers);
+	mt->except = names_read(json_object_get(opts, "except"), &except_numbers);
 	if (!mt->rooms || !mt->except)
 		return false;
 	mt->t.rooms = mt->rooms;
 	mt->t.except = mt->except;
+	/* rooms that are all numbers: nobody (not everybody) */
+	mt->none = room_numbers && !mt->rooms[0];
 	json_t *flags = json_object_get(opts, "flags");
 	mt->t.volatile_ = json_is_true(json_object_get(flags, "volatile"));
 	return true;
@@ -77,7 +70,6 @@ void redis_msg_target_finish(struct redis_msg_target *mt)
 {
 	free(mt->rooms);
 	free(mt->except);
-	free(mt->texts);
 	memset(mt, 0, sizeof(*mt));
 }
 

@@ -31,18 +31,24 @@
 bool redis_msg_decode(const uint8_t *msg, size_t len, struct msgpack_value *out);
 
 /* A selection read from a message's opts ({rooms, except, flags}): the
- * names point into the message (a number's text into `texts`), so the
- * message must outlive it. */
+ * names point into the message, so the message must outlive it.
+ *
+ * A number in rooms or except (the emitter's to(42), a Node node's
+ * socket.join(42)) names a room of the reference's Map keyed by the
+ * number, distinct from the string "42". A sioc socket's rooms are
+ * strings, so no sioc socket is ever in a number room: a number in rooms
+ * selects nobody, a number in except excludes nobody, and rooms made of
+ * numbers only select nobody at all (`none`), as a Node node whose
+ * sockets never joined a number does. */
 struct redis_msg_target {
 	struct sio_target t;
-	const char **rooms, **except;
-	char (*texts)[24]; /* made at the first number */
-	size_t ntexts, texts_cap;
+	const char **rooms, **except; /* the string entries */
+	bool none;                    /* rooms held only numbers: select nobody */
 };
 
 /* Fills mt from opts (a missing or odd member reads as empty; numbers as
- * their text, as a JavaScript Set of rooms holds them; flags.volatile).
- * Returns false when out of memory. Finish mt in any case. */
+ * above; flags.volatile). Returns false when out of memory. Finish mt in
+ * any case. */
 bool redis_msg_target_read(const json_t *opts, struct redis_msg_target *mt);
 void redis_msg_target_finish(struct redis_msg_target *mt);
 

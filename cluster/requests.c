@@ -13,6 +13,14 @@ void cluster_requests_init(struct cluster_requests *set, struct timer_wheel *whe
 	list_init(&set->list);
 	set->wheel = wheel;
 	set->count = 0;
+	set->id_len = CLUSTER_REQUEST_ID_LEN;
+	set->last_tag = 0;
+}
+
+void cluster_requests_init_uid(struct cluster_requests *set, struct timer_wheel *wheel)
+{
+	cluster_requests_init(set, wheel);
+	set->id_len = CLUSTER_REQUEST_UID_LEN;
 }
 
 void cluster_requests_finish(struct cluster_requests *set)
@@ -24,10 +32,28 @@ void cluster_requests_finish(struct cluster_requests *set)
 	}
 }
 
+/* uid2(6): six URL-safe random characters. */
+static int uid_id(char *out)
+{
+	char id[ID_LEN + 1];
+	if (id_random(id) < 0)
+		return -1;
+	memcpy(out, id, CLUSTER_REQUEST_UID_LEN);
+	out[CLUSTER_REQUEST_UID_LEN] = '\0';
+	return 0;
+}
+
 static void request_timed_out(struct timer *t)
 {
 	struct cluster_request *rq = container_of(t, struct cluster_request, timer);
-	cluster_request_end(rq, CLUSTER_REQUEST_TIMEOUT);
+	cluster_request_end(rq, rq->later);
+}
+
+/* Ends rq when every expected answer and every announced ack are in. */
+static void request_check(struct cluster_request *rq)
+{
+	if (rq->current >= rq->expected && rq->acks >= rq->acks_expected)
+		cluster_request_end(rq, CLUSTER_REQUEST_COMPLETE);
 }
 
 struct cluster_request *cluster_request_start(struct cluster_requests *set, int type,
@@ -38,26 +64,33 @@ struct cluster_request *cluster_request_start(struct cluster_requests *set, int 
 	if (!rq)
 		return NULL;
 	rq->responses = json_array();
-	if (!rq->responses || id_random_hex(rq->id, CLUSTER_REQUEST_ID_LEN / 2) < 0) {
+	int idr = set->id_len == CLUSTER_REQUEST_UID_LEN
+	                  ? uid_id(rq->id)
+	                  : id_random_hex(rq->id, CLUSTER_REQUEST_ID_LEN / 2);
+	if (!rq->responses || idr < 0) {
 		json_decref(rq->responses);
 		free(rq);
 		return NULL;
 	}
 	rq->set = set;
 	rq->type = type;
+	rq->tag = ++set->last_tag;
 	rq->expected = expected;
+	rq->later = CLUSTER_REQUEST_TIMEOUT;
 	rq->done = done;
 	rq->arg = arg;
+	list_init(&rq->timer.link);
 	list_insert_tail(&set->list, &rq->link);
 	set->count++;
-	timer_arm(set->wheel, &rq->timer, now_ms() + timeout_ms, request_timed_out);
+	if (timeout_ms != CLUSTER_REQUEST_NO_TIMER)
+		cluster_request_arm(rq, timeout_ms);
 	return rq;
 }
 
 struct cluster_request *cluster_request_find(struct cluster_requests *set, const char *id,
                                              size_t len)
 {
-	if (len != CLUSTER_REQUEST_ID_LEN)
+	if (len != set->id_len)
 		return NULL;
 	for (struct list *n = set->list.next; n != &set->list; n = n->next) {
 		struct cluster_request *rq = container_of(n, struct cluster_request, link);
@@ -67,18 +100,63 @@ struct cluster_request *cluster_request_find(struct cluster_requests *set, const
 	return NULL;
 }
 
+struct cluster_request *cluster_request_find_tag(struct cluster_requests *set, uint64_t tag)
+{
+	for (struct list *n = set->list.next; n != &set->list; n = n->next) {
+		struct cluster_request *rq = container_of(n, struct cluster_request, link);
+		if (rq->tag == tag)
+			return rq;
+	}
+	return NULL;
+}
+
+void cluster_request_arm(struct cluster_request *rq, uint64_t timeout_ms)
+{
+	timer_cancel(rq->set->wheel, &rq->timer);
+	rq->later = CLUSTER_REQUEST_TIMEOUT;
+	timer_arm(rq->set->wheel, &rq->timer, now_ms() + timeout_ms, request_timed_out);
+}
+
+void cluster_request_end_later(struct cluster_request *rq, enum cluster_request_end end)
+{
+	timer_cancel(rq->set->wheel, &rq->timer);
+	rq->later = end;
+	timer_arm(rq->set->wheel, &rq->timer, now_ms(), request_timed_out);
+}
+
 void cluster_request_answered(struct cluster_request *rq)
 {
 	rq->current++;
-	if (rq->current >= rq->expected)
-		cluster_request_end(rq, CLUSTER_REQUEST_COMPLETE);
+	request_check(rq);
 }
 
 void cluster_request_expect(struct cluster_request *rq, size_t expected)
 {
 	rq->expected = expected;
-	if (rq->current >= rq->expected)
-		cluster_request_end(rq, CLUSTER_REQUEST_COMPLETE);
+	request_check(rq);
+}
+
+void cluster_request_answered_with_acks(struct cluster_request *rq, size_t n)
+{
+	rq->acks_expected += n;
+	rq->current++;
+	request_check(rq);
+}
+
+void cluster_request_discard(struct cluster_request *rq)
+{
+	timer_cancel(rq->set->wheel, &rq->timer);
+	list_remove(&rq->link);
+	rq->set->count--;
+	json_decref(rq->responses);
+	json_decref(rq->payload);
+	free(rq);
+}
+
+void cluster_request_acked(struct cluster_request *rq)
+{
+	rq->acks++;
+	request_check(rq);
 }
 
 void cluster_request_end(struct cluster_request *rq, enum cluster_request_end end)
@@ -88,5 +166,6 @@ void cluster_request_end(struct cluster_request *rq, enum cluster_request_end en
 	rq->set->count--;
 	rq->done(rq, end);
 	json_decref(rq->responses);
+	json_decref(rq->payload);
 	free(rq);
 }

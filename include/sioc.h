@@ -808,6 +808,28 @@ SIO_API int sio_namespace_server_count(sio_namespace *nsp, sio_count_fn fn, void
  * exactly one such room (without acks) is published there only.
  * requests_timeout applies to its requests as to the classic adapter's
  * (the reference's fixed 5000 ms is the default).
+ *
+ * Number rooms: a Node node's rooms are the keys of a Map, so a room
+ * joined as the number 42 (socket.join(42)) and the string "42" are two
+ * rooms, and a message from another node or from the redis-emitter
+ * (emitter.to(42)) may name rooms by number (msgpack integers or floats).
+ * A sioc socket's rooms are strings, so no sioc socket is ever in a number
+ * room: a number in a message's rooms selects nobody here (rooms that are
+ * all numbers select nobody at all, not everybody), a number in its
+ * excepts excepts nobody, and a number in a remote socketsJoin/Leave is
+ * ignored, exactly what a Node node whose sockets never joined a number
+ * does. sio_target rooms are strings and are sent as strings.
+ *
+ * Connection state recovery works with either adapter on the node a
+ * client left: broadcasts from other nodes (Node or sioc) delivered here
+ * are stored in this node's history with offsets like local emits, and
+ * sockets join / leave / disconnect on a selection (from this node or,
+ * through Redis, from another) change the rooms of the sessions kept for
+ * sockets that left (join / leave, counted from the next offset) or drop
+ * them (disconnect). The sharded adapter in a dynamic mode keeps the room
+ * channels of kept sessions subscribed. A client that comes back to
+ * another node gets a new session there (the Node adapters do not carry
+ * sessions between nodes either).
  */
 enum sio_redis_subscription_mode {
 	SIO_REDIS_DYNAMIC = 0,         /* the reference's "dynamic" (default) */

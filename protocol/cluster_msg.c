@@ -18,8 +18,10 @@ bool cluster_msg_may_hold_binary(int type)
 }
 
 /* The strings of an array (borrowed) as a NULL-terminated array (new);
- * -1 when v is not an array of strings, or out of memory (*enomem). */
-static int string_array(json_t *v, const char ***out, size_t *n, bool *enomem)
+ * numbers (rooms a Node node keys by number, which no sioc socket is in)
+ * are skipped and counted in *numbers; -1 when v is not an array of
+ * strings and numbers, or out of memory (*enomem). */
+static int string_array(json_t *v, const char ***out, size_t *n, size_t *numbers, bool *enomem)
 {
 	if (!v) {
 		v = NULL; /* absent: empty, as new Set(undefined) */
@@ -32,17 +34,22 @@ static int string_array(json_t *v, const char ***out, size_t *n, bool *enomem)
 		*enomem = true;
 		return -1;
 	}
+	size_t k = 0;
 	for (size_t i = 0; i < count; i++) {
 		json_t *s = json_array_get(v, i);
+		if (json_is_number(s)) {
+			(*numbers)++;
+			continue;
+		}
 		if (!json_is_string(s)) {
 			free(arr);
 			return -1;
 		}
-		arr[i] = json_string_value(s);
+		arr[k++] = json_string_value(s);
 	}
-	arr[count] = NULL;
+	arr[k] = NULL;
 	*out = arr;
-	*n = count;
+	*n = k;
 	return 0;
 }
 
@@ -50,10 +57,14 @@ static int opts_decode(json_t *o, struct cluster_opts *opts, bool *enomem)
 {
 	if (!json_is_object(o))
 		return -1;
-	if (string_array(json_object_get(o, "rooms"), &opts->rooms, &opts->nrooms, enomem) < 0)
+	size_t room_numbers = 0, except_numbers = 0;
+	if (string_array(json_object_get(o, "rooms"), &opts->rooms, &opts->nrooms, &room_numbers,
+	                 enomem) < 0)
 		return -1;
-	if (string_array(json_object_get(o, "except"), &opts->except, &opts->nexcept, enomem) < 0)
+	if (string_array(json_object_get(o, "except"), &opts->except, &opts->nexcept,
+	                 &except_numbers, enomem) < 0)
 		return -1;
+	opts->none = room_numbers && !opts->nrooms;
 	json_t *flags = json_object_get(o, "flags");
 	if (json_is_object(flags)) {
 		json_t *local = json_object_get(flags, "local");
@@ -106,9 +117,11 @@ static int members_decode(struct cluster_msg *m)
 		m->rooms = json_object_get(m->data, "rooms");
 		if (!json_is_array(m->rooms))
 			return CLUSTER_MSG_EFIELD;
-		for (size_t i = 0; i < json_array_size(m->rooms); i++)
-			if (!json_is_string(json_array_get(m->rooms, i)))
+		for (size_t i = 0; i < json_array_size(m->rooms); i++) {
+			json_t *r = json_array_get(m->rooms, i);
+			if (!json_is_string(r) && !json_is_number(r))
 				return CLUSTER_MSG_EFIELD;
+		}
 		break;
 	}
 	case CLUSTER_DISCONNECT_SOCKETS:

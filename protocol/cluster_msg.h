@@ -18,7 +18,8 @@
  *
  *     1 INITIAL_HEARTBEAT, 2 HEARTBEAT, 13 ADAPTER_CLOSE: none
  *     3 BROADCAST                {packet:{type, data[, nsp, id]}[, requestId], opts}
- *     4 SOCKETS_JOIN, 5 SOCKETS_LEAVE   {opts, rooms:[...]}
+ *     4 SOCKETS_JOIN, 5 SOCKETS_LEAVE   {opts, rooms:[...]} (strings; numbers
+ *                                        are let through, to be ignored)
  *     6 DISCONNECT_SOCKETS       {opts, close}
  *     7 FETCH_SOCKETS            {opts, requestId}
  *     8 FETCH_SOCKETS_RESPONSE   {requestId, sockets:[{id, handshake, rooms, data}]}
@@ -72,11 +73,15 @@ enum cluster_msg_error {
 #define CLUSTER_MSG_MAX_DEPTH 40
 
 /* The selection of a message (rooms and except: borrowed strings of the
- * message, NULL-terminated arrays owned by the cluster_msg). */
+ * message, NULL-terminated arrays owned by the cluster_msg). A number in
+ * rooms or except names a room a Node node keys by that number, which no
+ * sioc socket is in: it is left out, and rooms holding numbers only
+ * select nobody (`none`). */
 struct cluster_opts {
 	const char **rooms;
 	const char **except;
 	size_t nrooms, nexcept;
+	bool none;        /* rooms held only numbers: the selection is empty */
 	bool local;       /* flags.local */
 	bool is_volatile; /* flags.volatile present */
 	bool has_timeout; /* flags.timeout a number */

@@ -88,6 +88,7 @@ int adapter_local_sockets_join(struct sio_adapter *a, const struct sio_target *t
 			socket_rooms_changed(arr[i]);
 	}
 	free(arr);
+	recovery_sessions_rooms(a->nsp->io->recovery, a->nsp, t, room, true);
 	return r;
 }
 
@@ -104,6 +105,7 @@ int adapter_local_sockets_leave(struct sio_adapter *a, const struct sio_target *
 		socket_rooms_changed(arr[i]);
 	}
 	free(arr);
+	recovery_sessions_rooms(a->nsp->io->recovery, a->nsp, t, room, false);
 	return 0;
 }
 
@@ -116,5 +118,6 @@ int adapter_local_disconnect_sockets(struct sio_adapter *a, const struct sio_tar
 	for (size_t i = 0; i < n; i++)
 		sio_socket_disconnect(arr[i], close);
 	free(arr);
+	recovery_sessions_drop(a->nsp->io->recovery, a->nsp, t);
 	return 0;
 }

@@ -83,6 +83,11 @@ struct sio_adapter_ops {
 	                     const struct sio_binary *bins, size_t nbins, uint32_t timeout_ms,
 	                     sio_responses_fn fn, void *ud);
 	int (*server_count)(struct sio_adapter *a, sio_count_fn fn, void *ud);
+	/* A recovery session kept for a socket that left is in room (own: the
+	 * socket's own room) and holds it (hold), or lets it go: an adapter
+	 * that subscribes per room keeps the room's subscription while it is
+	 * held, as if a socket were in it. May be NULL. */
+	void (*hold_room)(struct sio_adapter *a, const char *room, bool own, bool hold);
 };
 
 /* The first member of every adapter. */

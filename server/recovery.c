@@ -34,8 +34,24 @@ struct rec_session {
 	struct list nsp_link;
 	struct rec_session *hnext;
 	size_t nrooms;
-	char **rooms; /* nrooms names, in the same allocation */
+	char **rooms; /* nrooms names when it left, in the same allocation */
+	/* its rooms changed while it was away (sockets join / leave of this
+	 * node or another): in order, each after the offset `seq` */
+	struct rec_change *changes;
+	size_t nchanges;
 };
+
+/* A room joined or left by a kept session after offset seq was given out:
+ * records numbered above seq are judged with it. */
+struct rec_change {
+	uint64_t seq;
+	bool join;
+	char *room; /* owned */
+};
+
+/* Room changes a session may collect while away; one more drops the
+ * session (its client then gets a new one, never a wrong replay). */
+#define SESSION_MAX_CHANGES 64
 
 struct recovery {
 	struct sio_layer *io;
@@ -95,6 +111,22 @@ static struct rec_session **session_slot(struct recovery *rc, const char *pid)
 	return pp;
 }
 
+/* Holds (or lets go) every room the session may be in: those it left
+ * with and those it joined since (a room left since stays held: a
+ * subscription too many, never one missing). */
+static void session_hold(struct rec_session *sess, bool hold)
+{
+	struct sio_adapter *a = sess->nsp->adapter;
+	if (!a || !a->ops->hold_room)
+		return;
+	for (size_t i = 0; i < sess->nrooms; i++)
+		a->ops->hold_room(a, sess->rooms[i], strcmp(sess->rooms[i], sess->sid) == 0, hold);
+	for (size_t i = 0; i < sess->nchanges; i++)
+		if (sess->changes[i].join)
+			a->ops->hold_room(a, sess->changes[i].room,
+			                  strcmp(sess->changes[i].room, sess->sid) == 0, hold);
+}
+
 static void session_free(struct rec_session *sess)
 {
 	struct recovery *rc = sess->rc;
@@ -105,13 +137,148 @@ static void session_free(struct rec_session *sess)
 	}
 	timer_cancel(rc->io->wheel, &sess->timer);
 	list_remove(&sess->nsp_link);
+	session_hold(sess, false);
 	json_decref(sess->data);
+	for (size_t i = 0; i < sess->nchanges; i++)
+		free(sess->changes[i].room);
+	free(sess->changes);
 	free(sess);
 }
 
 static void session_expired(struct timer *t)
 {
 	session_free(container_of(t, struct rec_session, timer));
+}
+
+/* ---- a kept session's rooms ---------------------------------------------- */
+
+/* A working copy of a session's rooms (borrowed names): those it left with,
+ * then its changes applied in order by rooms_advance(). */
+struct rooms_now {
+	const char **names;
+	size_t n;
+	size_t applied; /* changes applied */
+};
+
+/* Starts from the rooms the session left with. false when out of memory. */
+static bool rooms_begin(const struct rec_session *sess, struct rooms_now *rn)
+{
+	rn->names = malloc((sess->nrooms + sess->nchanges + 1) * sizeof(*rn->names));
+	if (!rn->names)
+		return false;
+	for (size_t i = 0; i < sess->nrooms; i++)
+		rn->names[i] = sess->rooms[i];
+	rn->n = sess->nrooms;
+	rn->applied = 0;
+	return true;
+}
+
+static size_t rooms_index(const struct rooms_now *rn, const char *room)
+{
+	for (size_t i = 0; i < rn->n; i++)
+		if (strcmp(rn->names[i], room) == 0)
+			return i;
+	return rn->n;
+}
+
+/* Applies the changes made before a record numbered `seq` (UINT64_MAX:
+ * all of them). */
+static void rooms_advance(const struct rec_session *sess, struct rooms_now *rn, uint64_t seq)
+{
+	for (; rn->applied < sess->nchanges && sess->changes[rn->applied].seq < seq;
+	     rn->applied++) {
+		const struct rec_change *ch = &sess->changes[rn->applied];
+		size_t i = rooms_index(rn, ch->room);
+		if (ch->join && i == rn->n)
+			rn->names[rn->n++] = ch->room;
+		else if (!ch->join && i < rn->n)
+			memmove(&rn->names[i], &rn->names[i + 1],
+			        (--rn->n - i) * sizeof(*rn->names));
+	}
+}
+
+static bool rooms_any(const struct rooms_now *rn, const char *const *names)
+{
+	for (size_t i = 0; names && names[i]; i++)
+		if (rooms_index(rn, names[i]) < rn->n)
+			return true;
+	return false;
+}
+
+/* Whether the session, with rooms rn, is in the selection t (NULL: all),
+ * as a connected socket would be for adapter select(). */
+static bool rooms_selected(const struct rec_session *sess, const struct rooms_now *rn,
+                           const struct sio_target *t)
+{
+	if (!t)
+		return true;
+	if (t->except_socket && strcmp(t->except_socket->id, sess->sid) == 0)
+		return false;
+	if (t->rooms && t->rooms[0] && !rooms_any(rn, t->rooms))
+		return false;
+	return !rooms_any(rn, t->except);
+}
+
+void recovery_sessions_rooms(struct recovery *rc, struct sio_namespace *nsp,
+                             const struct sio_target *t, const char *room, bool join)
+{
+	if (!rc)
+		return;
+	struct list *n = nsp->sessions.next;
+	while (n != &nsp->sessions) {
+		struct rec_session *sess = container_of(n, struct rec_session, nsp_link);
+		n = n->next; /* sess may be freed */
+		struct rooms_now rn;
+		if (!rooms_begin(sess, &rn)) {
+			session_free(sess); /* cannot tell: no recovery rather than a wrong one */
+			continue;
+		}
+		rooms_advance(sess, &rn, UINT64_MAX);
+		bool change =
+		        rooms_selected(sess, &rn, t) && (rooms_index(&rn, room) < rn.n) != join;
+		free(rn.names);
+		if (!change)
+			continue;
+		struct rec_change *arr =
+		        sess->nchanges < SESSION_MAX_CHANGES
+		                ? realloc(sess->changes, (sess->nchanges + 1) * sizeof(*arr))
+		                : NULL;
+		char *copy = arr ? strdup(room) : NULL;
+		if (!copy) {
+			if (arr)
+				sess->changes = arr;
+			session_free(sess);
+			continue;
+		}
+		sess->changes = arr;
+		sess->changes[sess->nchanges++] =
+		        (struct rec_change){.seq = rc->hist.last, .join = join, .room = copy};
+		struct sio_adapter *a = nsp->adapter;
+		if (join && a->ops->hold_room)
+			a->ops->hold_room(a, copy, strcmp(copy, sess->sid) == 0, true);
+	}
+}
+
+void recovery_sessions_drop(struct recovery *rc, struct sio_namespace *nsp,
+                            const struct sio_target *t)
+{
+	if (!rc)
+		return;
+	struct list *n = nsp->sessions.next;
+	while (n != &nsp->sessions) {
+		struct rec_session *sess = container_of(n, struct rec_session, nsp_link);
+		n = n->next;
+		struct rooms_now rn;
+		if (rooms_begin(sess, &rn)) {
+			rooms_advance(sess, &rn, UINT64_MAX);
+			if (!rooms_selected(sess, &rn, t)) {
+				free(rn.names);
+				continue;
+			}
+			free(rn.names);
+		}
+		session_free(sess);
+	}
 }
 
 /* The reasons the reference keeps a session for ("server shutting down"
@@ -165,6 +332,7 @@ void recovery_persist(struct recovery *rc, struct sio_socket *s, const char *rea
 	*slot = sess;
 	rc->nsessions++;
 	list_insert_tail(&s->nsp->sessions, &sess->nsp_link);
+	session_hold(sess, true);
 	list_init(&sess->timer.link);
 	timer_arm(rc->io->wheel, &sess->timer, sess->deadline, session_expired);
 }
@@ -350,18 +518,25 @@ int recovery_apply(struct recovery *rc, struct sio_socket *s, struct rec_session
 	if (!s->rec)
 		return SIO_ENOMEM; /* not reached: recovery_find() needs a pid, which v4 lacks */
 	memcpy(s->rec->pid, sess->pid, sizeof(s->rec->pid));
-	for (size_t i = 0; i < sess->nrooms; i++) {
-		int r = a->ops->join(a, s, sess->rooms[i]);
-		if (r < 0)
+	struct rooms_now rn;
+	if (!rooms_begin(sess, &rn))
+		return SIO_ENOMEM;
+	rooms_advance(sess, &rn, UINT64_MAX); /* the rooms it has now */
+	for (size_t i = 0; i < rn.n; i++) {
+		int r = a->ops->join(a, s, rn.names[i]);
+		if (r < 0) {
+			free(rn.names);
 			return r;
+		}
 	}
+	free(rn.names);
 	if (sess->data || sio_socket_json_data(s)) {
 		int r = sio_socket_set_json_data(s, json_incref(sess->data));
 		if (r < 0)
 			return r;
 	}
 	s->rec->start = sess->start;
-	s->rec->rooms = sess->rooms_seq;
+	s->rec->rooms = sess->nchanges ? sess->changes[sess->nchanges - 1].seq : sess->rooms_seq;
 	s->rec->last = sess->delivered;
 	s->rec->recovered = true;
 	(void)rc;
@@ -372,16 +547,28 @@ void recovery_resume(struct recovery *rc, struct sio_socket *s, struct rec_sessi
                      uint64_t from)
 {
 	struct history *h = &rc->hist;
+	struct rooms_now rn = {0};
+	if (sess->nchanges && !rooms_begin(sess, &rn)) {
+		session_free(sess); /* out of memory: the client gets nothing more; */
+		return;             /* its next drop gives a new session */
+	}
 	for (uint32_t i = history_after(h, from); i < h->count; i++) {
 		struct hist_record *r = history_at(h, i);
 		if (r->seq > sess->delivered && r->seq <= sess->left)
 			continue; /* it was connected and not among the recipients */
-		if (!session_reached_by(sess, r))
+		if (sess->nchanges) {
+			/* judged by its rooms when the record was emitted */
+			rooms_advance(sess, &rn, r->seq);
+			if (!hist_record_reaches(r, sess->nsp->serial, sess->sid, rn.names, rn.n))
+				continue;
+		} else if (!session_reached_by(sess, r)) {
 			continue;
+		}
 		if (eio_session_send(s->client->conn, r->bufs, r->nbufs, false) < 0)
 			break; /* the connection is closing: the client comes back */
 		s->rec->last = r->seq;
 	}
+	free(rn.names);
 	session_free(sess);
 }
 

@@ -88,6 +88,19 @@ void recovery_resume(struct recovery *rc, struct sio_socket *s, struct rec_sessi
 /* The sessions kept, and the history's records and bytes, now. */
 void recovery_counts(const struct recovery *rc, uint64_t *sessions, uint64_t *records,
                      uint64_t *bytes);
+/* Sockets join / leave on a selection (this node's call or another
+ * node's request): every session of nsp kept for a socket that the
+ * selection t (NULL: all) holds, judged by the rooms it has now, joins
+ * (join) or leaves `room` too, from the next offset on: what is replayed
+ * to it is judged by its rooms at each record's time, and a recovery gives
+ * it the rooms it has then. A session that cannot keep the change (out of
+ * memory, SESSION_MAX_CHANGES) is dropped. */
+void recovery_sessions_rooms(struct recovery *rc, struct sio_namespace *nsp,
+                             const struct sio_target *t, const char *room, bool join);
+/* Disconnect sockets on a selection: the sessions of nsp that t holds are
+ * dropped (a deliberate disconnect keeps nothing). */
+void recovery_sessions_drop(struct recovery *rc, struct sio_namespace *nsp,
+                            const struct sio_target *t);
 /* Forgets the sessions of nsp (a namespace being freed). */
 void recovery_drop_namespace(struct recovery *rc, struct sio_namespace *nsp);
 

@@ -221,6 +221,19 @@ export function clusterSuite({
       }
     });
 
+    // A Node node keys its rooms Map by value: to(42) names the room of the
+    // number 42, not the string room "42" (nobody joined a number here)
+    broadcastTest('number rooms from a Node node: to(42) selects nobody, except(42) excepts nobody',
+      async () => {
+        for (const [i, n] of cx.byNode.entries()) {
+          if (cx.nodes[i].kind !== 'node') continue;
+          await checkEmit(n.ws, { rooms: [42] }, [], 'number-42');
+          await checkEmit(n.ws, { except: [42] }, allMain(), 'except-number-42');
+          await checkEmit(n.poll, { rooms: [42, 'red'], except: [7] }, ROOMS.red,
+            'number-42-and-red');
+        }
+      });
+
     broadcastTest("to a socket's own room, on another node, from each node", async () => {
       for (const [i, n] of cx.byNode.entries()) {
         for (const target of [cx.byNode[(i + 1) % 3].poll, cx.byNode[(i + 2) % 3].ws, n.poll]) {
@@ -512,6 +525,12 @@ export function clusterSuite({
           // the reference's Map of rooms has the string "42" here; the
           // number 42 (msgpack int in `rooms`) selects nobody
           await checkEmitter(em, (e, ...a) => em.to(42).emit(e, ...a), [], 'em-number-42');
+          // ...and excepting the number 42 excepts nobody, not the
+          // sockets of the string room "42"
+          await checkEmitter(em, (e, ...a) => em.except(42).emit(e, ...a), allMain(),
+            'em-except-number-42');
+          await checkEmitter(em, (e, ...a) => em.to([42, 'red']).emit(e, ...a), ROOMS.red,
+            'em-number-42-and-red');
         });
     }
 

@@ -24,6 +24,7 @@ function parseFlags(argv) {
     requestsTimeout: 5000,
     transports: 'both',
     name: 'node',
+    recovery: false,
   };
   const onOff = (flag, v) => {
     if (v !== 'on' && v !== 'off') throw new Error(`${flag}: on or off, not ${v}`);
@@ -53,6 +54,7 @@ function parseFlags(argv) {
         o.transports = v;
         break;
       case '--name': o.name = v; break;
+      case '--recovery': o.recovery = onOff(flag, v); break;
       default: throw new Error(`unknown flag ${flag}`);
     }
   }
@@ -106,6 +108,9 @@ const httpServer = http.createServer();
 const io = new Server(httpServer, {
   adapter,
   transports: opts.transports === 'both' ? ['polling', 'websocket'] : [opts.transports],
+  // (the reference's Redis adapters do not implement recovery: with it on,
+  // a Node node gives new sessions)
+  ...(opts.recovery ? { connectionStateRecovery: {} } : {}),
 });
 
 // Sorted copies, so that answers compare with deepEqual whatever order the

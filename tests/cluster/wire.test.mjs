@@ -43,6 +43,12 @@ const PINNED = {
     value: ['<uid>', { type: 2, data: ['w', 'bc'], nsp: '/' },
       { rooms: [], except: ['<sid A>'], flags: {} }],
   }],
+  'socket.broadcast with an except': [{
+    channel: 'socket.io#/#',
+    format: 'msgpack',
+    value: ['<uid>', { type: 2, data: ['w', 'bce'], nsp: '/' },
+      { rooms: ['r1', 'r2'], except: ['<sid B>', 'r3', 'r4'], flags: {} }],
+  }],
   fetchSockets: [{
     channel: 'socket.io-request#/#',
     format: 'json',
@@ -144,12 +150,23 @@ for (const specific of [false, true]) {
           'emit all', 'emit one room', 'emit rooms + except', 'emit binary', 'emit odd values',
           'emit numeric room',
           'emit to a socket id', 'socket.broadcast', 'socket.broadcast to a room',
+          'socket.broadcast with an except',
           'local emit (nothing published)', 'emit in /other', 'fetchSockets', 'fetchSockets all',
           'socketsJoin', 'socketsLeave', 'disconnectSockets close', 'disconnectSockets',
           'serverSideEmit', 'serverSideEmit with ack', 'broadcast with acks',
           'serverCount (nothing published)',
         ];
         for (const name of opNames) test(`publishes: ${name}`, segment('ops', name));
+
+        // the except list's order shows in the bytes: the socket's own id
+        // first, as socket.io's BroadcastOperator starts its except set
+        test('socket.broadcast with an except: byte for byte what the Node node publishes', () => {
+          const name = 'socket.broadcast with an except';
+          const want = rawNormalized(cx.ref.ops.get(name), cx.ref.names);
+          const got = rawNormalized(cx.got.ops.get(name), cx.got.names);
+          assert.equal(got.length, 1);
+          assert.deepEqual(got, want);
+        });
 
         const requestNames = [
           'SOCKETS', 'ALL_ROOMS', 'REMOTE_FETCH', 'REMOTE_FETCH msgpack', 'REMOTE_JOIN sid',

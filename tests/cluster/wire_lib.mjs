@@ -176,6 +176,11 @@ export async function captureScenario(kind, { specific = false, nodeArgs = [] } 
       ['socket.broadcast to a room', B, {
         op: 'emit', event: 'w', args: ['bc'], broadcast: true, rooms: ['r1'],
       }],
+      // socket.io's except set starts with the socket's own id
+      ['socket.broadcast with an except', B, {
+        op: 'emit', event: 'w', args: ['bce'], broadcast: true, rooms: ['r1', 'r2'],
+        except: ['r3', 'r4'],
+      }],
       ['local emit (nothing published)', A, { op: 'emit', event: 'w', args: ['loc'], local: true }],
       ['emit in /other', C, { op: 'emit', event: 'w', args: ['other'] }],
       ['fetchSockets', A, { op: 'fetch', rooms: ['r2', 'r1'], except: ['r3'] }],

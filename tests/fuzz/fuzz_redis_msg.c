@@ -65,6 +65,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* an object dumps to text starting with '{' */
 		FUZZ_CHECK(out.len && out.data[0] == '{');
 	}
+	if (!json && out.len && out.data[0] == '{') {
+		/* the msgpack of the integer 123 is the byte '{' (fixint): read
+		 * back, it is taken for JSON, as the reference takes it; the
+		 * value itself (not a message of the adapter) is not compared */
+		FUZZ_CHECK(json_is_integer(v.json) && json_integer_value(v.json) == '{');
+		buf_free(&out);
+		msgpack_value_finish(&v);
+		free(msg);
+		return 0;
+	}
 	FUZZ_CHECK(redis_msg_decode(out.data, out.len, &w));
 	FUZZ_CHECK(json_equal(v.json, w.json));
 	FUZZ_CHECK(v.nbufs == w.nbufs);

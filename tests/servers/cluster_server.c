@@ -9,7 +9,7 @@
  * the in-memory adapter), --key K, --sharded on|off,
  * --subscription-mode dynamic|dynamic-private|static, --specific-response
  * on|off, --requests-timeout MS, --transports polling|websocket|both,
- * --name NAME; and, sioc only (tests/cluster/faults.test.mjs), --metrics
+ * --name NAME, --recovery on|off; and, sioc only (tests/cluster/faults.test.mjs), --metrics
  * on (GET /metrics), --max-queued-bytes N and --redis-password P. Prints "PORT <n>" once it
  * listens; SIGTERM / SIGINT stop
  * it, it frees everything and exits 0.
@@ -396,7 +396,7 @@ static int usage(void)
 	        "usage: cluster_server --redis-port N [--port N] [--key K] [--sharded on|off]"
 	        " [--subscription-mode M] [--specific-response on|off]"
 	        " [--requests-timeout MS] [--transports polling|websocket|both]"
-	        " [--name NAME]\n");
+	        " [--name NAME] [--recovery on|off]\n");
 	return 2;
 }
 
@@ -438,6 +438,8 @@ int main(int argc, char **argv)
 			                          : SIO_TRANSPORT_POLLING | SIO_TRANSPORT_WEBSOCKET;
 		else if (strcmp(a, "--name") == 0)
 			g_name = v;
+		else if (strcmp(a, "--recovery") == 0)
+			opts.connection_state_recovery.enabled = strcmp(v, "on") == 0;
 		else if (strcmp(a, "--metrics") == 0) /* sioc only: GET /metrics */
 			opts.metrics_path = strcmp(v, "on") == 0 ? "/metrics" : NULL;
 		else if (strcmp(a, "--max-queued-bytes") == 0) /* sioc only */

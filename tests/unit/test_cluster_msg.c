@@ -150,6 +150,15 @@ static const struct dvec dvecs[] = {
         {__LINE__, "{\"type\":8,\"data\":{\"requestId\":\"a\",\"sockets\":[]},\"uid\":\"x\"}", 0, 8,
          0, 0, 0},
         {__LINE__, "{\"type\":12,\"data\":{\"requestId\":\"a\"},\"uid\":\"x\"}", 0, 12, 0, 0, 0},
+        /* numbers name rooms no sioc socket is in: left out */
+        {__LINE__,
+         "{\"type\":3,\"data\":{\"packet\":{\"type\":2,\"data\":[\"x\"]},\"opts\":{"
+         "\"rooms\":[42,\"room1\",1.5],\"except\":[42]}},\"uid\":\"x\",\"nsp\":\"/\"}",
+         0, 3, 1, 0, 0},
+        {__LINE__,
+         "{\"type\":4,\"data\":{\"opts\":{\"rooms\":[42]},\"rooms\":[7,\"j\"]},\"uid\":\"x\","
+         "\"nsp\":\"/\"}",
+         0, 4, 0, 0, 0},
         /* absent rooms and except read as empty sets */
         {__LINE__, "{\"type\":6,\"data\":{\"opts\":{}},\"uid\":\"x\",\"nsp\":\"/\"}", 0, 6, 0, 0,
          0},
@@ -164,7 +173,7 @@ static const struct dvec dvecs[] = {
         {__LINE__, "{\"type\":3,\"data\":{\"packet\":{\"type\":2,\"data\":{}},\"opts\":{}}}",
          CLUSTER_MSG_EFIELD, 0, 0, 0, 0},
         {__LINE__,
-         "{\"type\":3,\"data\":{\"packet\":{\"type\":2,\"data\":[]},\"opts\":{\"rooms\":[1]}}}",
+         "{\"type\":3,\"data\":{\"packet\":{\"type\":2,\"data\":[]},\"opts\":{\"rooms\":[true]}}}",
          CLUSTER_MSG_EFIELD, 0, 0, 0, 0},
         {__LINE__, "{\"type\":3,\"data\":{\"packet\":{\"type\":2,\"data\":[]}}}",
          CLUSTER_MSG_EFIELD, 0, 0, 0, 0},
@@ -199,6 +208,9 @@ static void test_decode(void)
 			check(m.type == v->type, v->line, "type");
 			check(m.opts.nrooms == v->nrooms, v->line, "rooms");
 			check(m.opts.nexcept == v->nexcept, v->line, "except");
+			/* rooms of numbers only select nobody */
+			check(m.opts.none == (strstr(v->in, "\"opts\":{\"rooms\":[42]}") != NULL),
+			      v->line, "none");
 			check(m.nbins == v->nbins, v->line, "binaries");
 			if (v->nbins)
 				check(m.bins[0].len == 3 && m.bins[0].data[2] == 3, v->line,

@@ -31,6 +31,13 @@ static void done(struct cluster_request *rq, enum cluster_request_end end)
 	      "an ended request is out of its set");
 }
 
+static void done_uid(struct cluster_request *rq, enum cluster_request_end end)
+{
+	struct seen *s = rq->arg;
+	s->calls++;
+	s->end = end;
+}
+
 static void done_then_start(struct cluster_request *rq, enum cluster_request_end end)
 {
 	done(rq, end);
@@ -95,6 +102,69 @@ int main(void)
 	cluster_request_expect(rq, 0);
 	check(z.calls == 1, __LINE__, "nothing awaited");
 
+	/* counted later (the classic adapter's NUMSUB): no timer, no end by
+	 * answers until expect(); found by tag; armed then */
+	struct seen u = {0};
+	rq = cluster_request_start(&set, 5, CLUSTER_REQUEST_UNCOUNTED, CLUSTER_REQUEST_NO_TIMER,
+	                           done, &u);
+	check(!timer_armed(&rq->timer), __LINE__, "no timer until armed");
+	uint64_t tag = rq->tag;
+	check(cluster_request_find_tag(&set, tag) == rq, __LINE__, "find by tag");
+	cluster_request_answered(rq);
+	cluster_request_answered(rq);
+	check(u.calls == 0, __LINE__, "uncounted: answers do not end it");
+	cluster_request_expect(rq, 3);
+	check(u.calls == 0, __LINE__, "two of three");
+	cluster_request_arm(rq, 100);
+	check(timer_armed(&rq->timer), __LINE__, "armed");
+	cluster_request_answered(rq);
+	check(u.calls == 1 && u.end == CLUSTER_REQUEST_COMPLETE && u.current == 3, __LINE__,
+	      "three of three");
+	check(cluster_request_find_tag(&set, tag) == NULL, __LINE__, "an ended tag is gone");
+
+	/* acks: complete when every answer and every announced ack are in */
+	struct seen k = {0};
+	rq = cluster_request_start(&set, 7, CLUSTER_REQUEST_UNCOUNTED, 1000, done, &k);
+	rq->current = 1;
+	rq->acks_expected = 1;
+	cluster_request_expect(rq, 2);
+	cluster_request_answered_with_acks(rq, 2); /* 2 of 2 answers, 0 of 3 acks */
+	check(k.calls == 0, __LINE__, "answers in, acks not");
+	cluster_request_acked(rq);
+	cluster_request_acked(rq);
+	check(k.calls == 0, __LINE__, "two acks of three");
+	cluster_request_acked(rq);
+	check(k.calls == 1 && k.end == CLUSTER_REQUEST_COMPLETE, __LINE__, "every ack in");
+
+	/* ended on a later turn, with the end asked for */
+	timer_wheel_init(&w, now_ms());
+	struct seen l = {0};
+	rq = cluster_request_start(&set, 7, 9, 1000, done, &l);
+	cluster_request_end_later(rq, CLUSTER_REQUEST_CLOSED);
+	check(l.calls == 0, __LINE__, "not within the call");
+	timer_wheel_advance(&w, now_ms() + 1);
+	check(l.calls == 1 && l.end == CLUSTER_REQUEST_CLOSED, __LINE__, "on the next turn");
+
+	/* discarded: freed, done never called */
+	struct seen m = {0};
+	rq = cluster_request_start(&set, 7, 1, 1000, done, &m);
+	rq->payload = json_string("kept by the request");
+	cluster_request_discard(rq);
+	check(m.calls == 0 && set.count == 0 && w.count == 0, __LINE__, "discarded");
+
+	/* the classic adapter's ids: six uid2 characters */
+	struct cluster_requests uset;
+	cluster_requests_init_uid(&uset, &w);
+	struct seen v = {0};
+	rq = cluster_request_start(&uset, 5, 1, 1000, done_uid, &v);
+	check(strlen(rq->id) == CLUSTER_REQUEST_UID_LEN, __LINE__, "uid id length");
+	check(cluster_request_find(&uset, rq->id, CLUSTER_REQUEST_UID_LEN) == rq, __LINE__,
+	      "found by its six characters");
+	check(cluster_request_find(&uset, "0123456789abcdef", CLUSTER_REQUEST_ID_LEN) == NULL,
+	      __LINE__, "a hex id is not one of these");
+	cluster_requests_finish(&uset);
+	check(v.calls == 1, __LINE__, "uid set finished");
+
 	/* finish: every request closed, in order; a callback may start another */
 	struct seen d = {0}, e = {0};
 	struct cluster_request *r1 = cluster_request_start(&set, 1, 5, 1000, done_then_start, &d);
@@ -107,7 +177,7 @@ int main(void)
 	check(chained != NULL && set.count == 0, __LINE__,
 	      "a request started while finishing is closed too");
 	check(w.count == 0, __LINE__, "no timer left");
-	vectors = 6;
+	vectors = 11;
 	printf("%d cases, %d failures\n", vectors, failures);
 	return failures ? 1 : 0;
 }

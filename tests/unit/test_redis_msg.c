@@ -116,12 +116,24 @@ static void test_targets(void)
 	                          0, NULL);
 	struct redis_msg_target mt;
 	CHECK(redis_msg_target_read(opts, &mt));
-	CHECK(count(mt.t.rooms) == 3);
+	/* numbers name rooms no sioc socket is in: skipped */
+	CHECK(count(mt.t.rooms) == 1);
 	CHECK(strcmp(mt.t.rooms[0], "a") == 0);
-	CHECK(strcmp(mt.t.rooms[1], "42") == 0);
-	CHECK(strcmp(mt.t.rooms[2], "1.5") == 0);
+	CHECK(!mt.none);
 	CHECK(count(mt.t.except) == 1 && strcmp(mt.t.except[0], "b") == 0);
 	CHECK(mt.t.volatile_ && !mt.t.local && !mt.t.except_socket);
+	redis_msg_target_finish(&mt);
+	json_decref(opts);
+	/* only numbers in rooms: nobody; a number in except: excludes nobody */
+	opts = json_loads("{\"rooms\":[42,1.5],\"except\":[42,\"c\"]}", 0, NULL);
+	CHECK(redis_msg_target_read(opts, &mt));
+	CHECK(mt.none && count(mt.t.rooms) == 0);
+	CHECK(count(mt.t.except) == 1 && strcmp(mt.t.except[0], "c") == 0);
+	redis_msg_target_finish(&mt);
+	json_decref(opts);
+	opts = json_loads("{\"rooms\":[],\"except\":[42]}", 0, NULL);
+	CHECK(redis_msg_target_read(opts, &mt));
+	CHECK(!mt.none && count(mt.t.rooms) == 0 && count(mt.t.except) == 0);
 	redis_msg_target_finish(&mt);
 	json_decref(opts);
 	/* absent opts: every socket */
