@@ -6,6 +6,7 @@
  *
  *   bench_server [--port N] [--parser msgpack] [--recovery on|off]
  *                [--admin production|development] [--stats-every MS]
+ *                [--redis-port N]
  *
  * --port 0 picks a free port; it prints "PORT <n>". --parser msgpack
  * speaks socket.io-msgpack-parser 3.x (SIO_PARSER_MSGPACK) instead of the
@@ -16,7 +17,9 @@
  * stays cheap). --stats-every MS prints a line every MS ms on stderr:
  * "STATS <t_ms> rss_kb=.. sockets=.. queued_bytes=.. recovery_sessions=..
  * history_records=.. history_bytes=.." (from sio_server_stats(); t_ms
- * since the start).
+ * since the start). --redis-port N makes it a node of a cluster on the
+ * redis-server at 127.0.0.1:N (sio_server_use_redis(), the classic
+ * adapter with its defaults), as the Node peer's --redis-port.
  *
  * SIGINT or SIGTERM stops it cleanly.
  */
@@ -59,6 +62,7 @@ struct cli {
 	bool admin;
 	enum sio_admin_mode admin_mode;
 	long stats_every_ms; /* 0: no STATS lines */
+	int redis_port;      /* 0: no Redis */
 };
 
 /* The login of the admin namespace: "bench", bcrypt cost 4. */
@@ -306,6 +310,8 @@ static bool parse_args(int argc, char **argv, struct cli *cli)
 			cli->admin = true, cli->admin_mode = SIO_ADMIN_DEVELOPMENT;
 		else if (strcmp(a, "--stats-every") == 0 && parse_long(v, 1, 3600000, &n))
 			cli->stats_every_ms = n;
+		else if (strcmp(a, "--redis-port") == 0 && parse_long(v, 1, 65535, &n))
+			cli->redis_port = (int)n;
 		else
 			return false;
 	}
@@ -327,7 +333,8 @@ int main(int argc, char **argv)
 	if (!parse_args(argc, argv, &cli)) {
 		fprintf(stderr,
 		        "usage: %s [--port N] [--parser msgpack] [--recovery on|off]\n"
-		        "       [--admin production|development] [--stats-every MS]\n",
+		        "       [--admin production|development] [--stats-every MS]\n"
+		        "       [--redis-port N]\n",
 		        argv[0]);
 		return 2;
 	}
@@ -354,6 +361,13 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	err = sio_namespace_set_events(sio_server_of(g_srv, "/"), &events, NULL);
+	if (err == 0 && cli.redis_port) {
+		struct sio_redis_options redis;
+
+		sio_redis_options_init(&redis);
+		redis.port = cli.redis_port;
+		err = sio_server_use_redis(g_srv, &redis);
+	}
 	if (err == 0 && cli.admin) {
 		struct sio_admin_options admin;
 
