@@ -46,7 +46,8 @@ FULL = dict(idle_clients=10000, idle_rate=2000, idle_hold=30,
             slow_clients=50, slow_rate=1000, slow_payload=1024, slow_duration=20,
             rec_clients=10000, rec_rate=20, rec_churn=0.1, rec_away=0.5, rec_duration=60,
             admin_echo_duration=10, admin_bcast_clients=10000, admin_bcast_duration=10,
-            cluster_clients=5000, cluster_rate=5, cluster_duration=10)
+            cluster_clients=5000, cluster_rate=5, cluster_duration=10,
+            cluster_connect_rate=1000)
 QUICK = dict(idle_clients=2000, idle_rate=2000, idle_hold=5,
              echo_clients=100, echo_inflight=10, echo_duration=3,
              poll_clients=100, poll_inflight=10, poll_duration=3,
@@ -56,7 +57,8 @@ QUICK = dict(idle_clients=2000, idle_rate=2000, idle_hold=5,
              slow_clients=50, slow_rate=1000, slow_payload=1024, slow_duration=5,
              rec_clients=2000, rec_rate=20, rec_churn=0.1, rec_away=0.5, rec_duration=10,
              admin_echo_duration=3, admin_bcast_clients=2000, admin_bcast_duration=3,
-             cluster_clients=1000, cluster_rate=20, cluster_duration=3)
+             cluster_clients=1000, cluster_rate=20, cluster_duration=3,
+             cluster_connect_rate=1000)
 
 SCENARIOS = ['idle', 'echo', 'msgpack', 'polling', 'broadcast', 'latency', 'handshake', 'slow',
              'recovery', 'admin', 'cluster']
@@ -865,8 +867,10 @@ def scenario_cluster(ctx, kind):
                              ['--mode', 'broadcast', '--port', a.port, '--port2', b.port,
                               '--clients', n, '--rate', z['cluster_rate'], '--burst', 1,
                               '--duration', z['cluster_duration'], '--payload', 16,
+                              '--connect-rate', z['cluster_connect_rate'],
                               '--src', SRC, '--drain', 10,
-                              '--timeout', z['cluster_duration'] * 6 + 90],
+                              '--timeout', z['cluster_duration'] * 6 + 90 +
+                              n / z['cluster_connect_rate']],
                              on_measuring=at('measuring'), on_summary=at('summary'))
                 res = lg.run()
             marks.setdefault('summary', {k: Snapshot(p) for k, p in pids.items()})
@@ -927,9 +931,10 @@ def cluster_table(results, z):
     lines = [f'Cluster (issue 13): a redis-server and two nodes on it, {z["cluster_clients"]:,} '
              f'clients on each in one room, node A broadcasting to the room at '
              f'{z["cluster_rate"]}/s for {z["cluster_duration"]} s (16 B); node B\'s clients get '
-             'it through Redis. CPU from /proc/PID/stat over the measured window.', '',
+             f'it through Redis. Clients connect at {z["cluster_connect_rate"]}/s, half to each node. CPU from /proc/PID/stat over the measured window.', '',
              '| Metric | sioc pair | Node pair | Node / sioc |', '| --- | ---: | ---: | ---: |']
     for label, path, unit, r in (
+            ('Clients connected / failed (both nodes)', 'connected failed', '', False),
             ('Broadcasts (node A)', 'broadcasts', '', False),
             ('Deliveries on node A / expected', 'node_a.deliveries node_a.expected', '', False),
             ('Deliveries on node B (through Redis) / expected',
