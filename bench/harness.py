@@ -47,7 +47,7 @@ FULL = dict(idle_clients=10000, idle_rate=2000, idle_hold=30,
             rec_clients=10000, rec_rate=20, rec_churn=0.1, rec_away=0.5, rec_duration=60,
             admin_echo_duration=10, admin_bcast_clients=10000, admin_bcast_duration=10,
             cluster_clients=5000, cluster_rate=5, cluster_duration=10,
-            cluster_connect_rate=1000)
+            cluster_connect_rate=1000, cluster_burst=1)
 QUICK = dict(idle_clients=2000, idle_rate=2000, idle_hold=5,
              echo_clients=100, echo_inflight=10, echo_duration=3,
              poll_clients=100, poll_inflight=10, poll_duration=3,
@@ -58,7 +58,7 @@ QUICK = dict(idle_clients=2000, idle_rate=2000, idle_hold=5,
              rec_clients=2000, rec_rate=20, rec_churn=0.1, rec_away=0.5, rec_duration=10,
              admin_echo_duration=3, admin_bcast_clients=2000, admin_bcast_duration=3,
              cluster_clients=1000, cluster_rate=20, cluster_duration=3,
-             cluster_connect_rate=1000)
+             cluster_connect_rate=1000, cluster_burst=1)
 
 SCENARIOS = ['idle', 'echo', 'msgpack', 'polling', 'broadcast', 'latency', 'handshake', 'slow',
              'recovery', 'admin', 'cluster']
@@ -865,7 +865,8 @@ def scenario_cluster(ctx, kind):
             with ctx.loadgen_log(kind, 'cluster') as lf:
                 lg = Loadgen(ctx.build, lf,
                              ['--mode', 'broadcast', '--port', a.port, '--port2', b.port,
-                              '--clients', n, '--rate', z['cluster_rate'], '--burst', 1,
+                              '--clients', n, '--rate', z['cluster_rate'],
+                              '--burst', z['cluster_burst'],
                               '--duration', z['cluster_duration'], '--payload', 16,
                               '--connect-rate', z['cluster_connect_rate'],
                               '--src', SRC, '--drain', 10,
@@ -904,6 +905,8 @@ def scenario_cluster(ctx, kind):
                    cpu_ms_per_broadcast=round(win['redis']['cpu_s'] * 1e3 / res['server_sent'], 3)
                    if res['server_sent'] else None),
         pair_cpu_s_per_M=per_million(pair, total),
+        pair_user_s_per_M=per_million(win['a']['user_s'] + win['b']['user_s'], total),
+        pair_sys_s_per_M=per_million(win['a']['sys_s'] + win['b']['sys_s'], total),
         total_cpu_s_per_M=per_million(pair + win['redis']['cpu_s'], total),
         others_on_server_cpu_pct=round(100 * max(0.0, busy0 - ours) / wall, 1) if wall else None,
         latency_us=res['latency_us'], loadgen=res)
@@ -930,7 +933,9 @@ def cluster_table(results, z):
         return f'{b / a:.1f}x' if is_num(a) and is_num(b) and a > 0 else 'n/a'
     lines = [f'Cluster (issue 13): a redis-server and two nodes on it, {z["cluster_clients"]:,} '
              f'clients on each in one room, node A broadcasting to the room at '
-             f'{z["cluster_rate"]}/s for {z["cluster_duration"]} s (16 B); node B\'s clients get '
+             f'{z["cluster_rate"]}/s' +
+             (f' in bursts of {z["cluster_burst"]}' if z['cluster_burst'] > 1 else '') +
+             f' for {z["cluster_duration"]} s (16 B); node B\'s clients get '
              f'it through Redis. Clients connect at {z["cluster_connect_rate"]}/s, half to each node. CPU from /proc/PID/stat over the measured window.', '',
              '| Metric | sioc pair | Node pair | Node / sioc |', '| --- | ---: | ---: | ---: |']
     for label, path, unit, r in (
@@ -945,6 +950,8 @@ def cluster_table(results, z):
             ('Redis CPU-s per million deliveries', 'redis.cpu_s_per_M', 's', True),
             ('Redis CPU-ms per broadcast', 'redis.cpu_ms_per_broadcast', 'ms', True),
             ('Both nodes: CPU-s per million deliveries', 'pair_cpu_s_per_M', 's', True),
+            ('Both nodes: user CPU-s per million', 'pair_user_s_per_M', 's', True),
+            ('Both nodes: system CPU-s per million', 'pair_sys_s_per_M', 's', True),
             ('Nodes and Redis: CPU-s per million deliveries', 'total_cpu_s_per_M', 's', True),
             ('Node A CPU-s', 'node_a.cpu.cpu_s', 's', False),
             ('Node B CPU-s', 'node_b.cpu.cpu_s', 's', False),
