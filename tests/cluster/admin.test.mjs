@@ -12,13 +12,17 @@
 //   other node keeps in socket.data._admin;
 // - its join, emit and _disconnect commands act on a client of the other
 //   node (socketsJoin / emit / disconnectSockets across the cluster).
+// And a sioc node whose all_sockets waits for a "node" that never answers
+// (a bare subscriber to the request channel): all_sockets comes after the
+// requests timeout with what came, and a node stopped while one waits
+// exits cleanly (its fetches closed, everything freed).
 
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { io } from 'socket.io-client';
 import {
-  closeCluster, connectClient, eventually, redisClient, SIOC_SERVER, startNode, startRedis,
-  waitSubscribed,
+  closeCluster, connectClient, eventually, redisClient, requestChannel, SIOC_SERVER, startNode,
+  startRedis, waitSubscribed,
 } from './cluster_lib.mjs';
 import { track, within } from '../integration/lib.mjs';
 
@@ -170,3 +174,39 @@ for (const mode of ['development', 'production']) {
       });
     });
 }
+
+describe('all_sockets waiting for a node that does not answer (sioc)',
+  { skip: !SIOC_SERVER && 'no sioc node built', timeout: 60000 }, () => {
+    test('sent after the requests timeout with what came; a node stopped while one waits ' +
+      'exits cleanly', async () => {
+      const redis = await startRedis();
+      const rc = await redisClient(redis.port);
+      // counted by PUBSUB NUMSUB as a second node of "/", never answering
+      const mute = await redisClient(redis.port);
+      await mute.subscribe(requestChannel('socket.io', '/'), () => {});
+      const sioc = await startNode('sioc', redis.port, {
+        name: 'sioc', args: ['--admin', 'development', '--requests-timeout', '1500'],
+      });
+      // "/": sioc and the mute one; sioc's patterns: "/", "/other", "/admin"
+      await waitSubscribed(rc, 2, { nsps: ['/'], psub: 3 });
+      const c = await connectClient(sioc, 'websocket', { name: 'local-client' });
+
+      const d = dashboard(sioc.port);
+      await connected(d);
+      const t0 = Date.now();
+      await seen(d, 'config');
+      const [all] = await seen(d, 'all_sockets', () => true, 8000);
+      const waited = Date.now() - t0;
+      assert.ok(waited >= 1200, `all_sockets waited for the requests timeout (${waited} ms)`);
+      assert.ok(all.some((s) => s.id === c.id && s.nsp === '/' && s.transport === 'websocket'),
+        JSON.stringify(all.map((s) => [s.id, s.nsp])));
+      assert.ok(all.some((s) => s.id === d.id && s.nsp === '/admin'));
+
+      // a second dashboard, and the node stopped while its all_sockets waits
+      const d2 = dashboard(sioc.port);
+      await connected(d2);
+      await seen(d2, 'config');
+      assert.ok(!d2.events.some(([e]) => e === 'all_sockets'), 'still waiting');
+      await sioc.stop();
+    });
+  });
