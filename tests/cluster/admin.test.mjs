@@ -9,7 +9,8 @@
 //   each node's adminNamespace.emit() going through the adapter;
 // - in development mode its all_sockets lists the other node's client too
 //   (fetchSockets across the cluster), with the clientId and transport the
-//   other node keeps in socket.data._admin;
+//   other node keeps in socket.data._admin, and the other node's live
+//   events (socket_connected, socket_disconnected, room_joined) reach it;
 // - its join, emit and _disconnect commands act on a client of the other
 //   node (socketsJoin / emit / disconnectSockets across the cluster).
 // And a sioc node whose all_sockets waits for a "node" that never answers
@@ -147,6 +148,13 @@ for (const mode of ['development', 'production']) {
             assert.equal(mine.handshake.url.startsWith('/socket.io/'), true);
             // the dashboard's own socket is listed too (the admin namespace)
             assert.ok(all.some((s) => s.id === d.id && s.nsp === '/admin'));
+            // the other node's live events reach this dashboard too
+            const c2 = await connectClient(o, 'websocket', { name: `${other}-client-2` });
+            const [sc] = await seen(d, 'socket_connected', ([x]) => x.id === c2.id);
+            assert.equal(sc.nsp, '/');
+            const id2 = c2.id; // the client forgets it on disconnect
+            c2.close();
+            await seen(d, 'socket_disconnected', ([n, id]) => n === '/' && id === id2);
           } else {
             assert.ok(!d.events.some(([e]) => e === 'all_sockets'),
               'production mode sends no all_sockets');
@@ -155,6 +163,10 @@ for (const mode of ['development', 'production']) {
           // join: the other node's client enters "vip"
           d.emit('join', '/', 'vip', c.id);
           await eventually(async () => assert.deepEqual(await idsIn(c, 'vip'), [c.id]), 5000);
+          if (mode === 'development') {
+            await seen(d, 'room_joined', ([n, room, id]) => n === '/' && room === 'vip' &&
+              id === c.id);
+          }
           // emit, to the room it now is in
           d.emit('emit', '/', 'vip', 'from-admin', 1, { two: 2 });
           assert.deepEqual(await c.waitEvent('from-admin'), [1, { two: 2 }]);

@@ -254,7 +254,8 @@ let stopping = false;
 // While stopping, admin-ui's stats timer may still emit through the adapter
 // on a Redis client already closed: not a failure of the node.
 process.on('uncaughtException', (e) => {
-  if (stopping && e?.name === 'ClientClosedError') process.exit(0);
+  if (stopping && (e?.name === 'ClientClosedError' || /client is closed/i.test(e?.message)))
+    process.exit(0);
   log(`uncaught: ${e?.stack ?? e}`);
   process.exit(1);
 });
