@@ -29,6 +29,11 @@ import { track, within } from '../integration/lib.mjs';
 
 after(closeCluster);
 
+// The two nodes' kinds: sioc and Node; SIOC_ADMIN_KINDS=node,node runs the
+// same checks on the reference alone (a check of the test).
+const [kindA, kindB] = (process.env.SIOC_ADMIN_KINDS ?? 'sioc,node').split(',');
+const needsSioc = [kindA, kindB].includes('sioc') && !SIOC_SERVER && 'no sioc node built';
+
 // A dashboard: the UI's connection options (no auth configured on the
 // nodes), every event recorded from the start.
 function dashboard(port) {
@@ -82,8 +87,8 @@ async function idsIn(client, room) {
 }
 
 for (const mode of ['development', 'production']) {
-  describe(`admin across a sioc node and a Node node, ${mode} mode`,
-    { skip: !SIOC_SERVER && 'no sioc node built', timeout: 90000 }, () => {
+  describe(`admin across a ${kindA} node and a ${kindB} node, ${mode} mode`,
+    { skip: needsSioc, timeout: 90000 }, () => {
       let redis;
       let rc;
       let nodes;
@@ -92,15 +97,15 @@ for (const mode of ['development', 'production']) {
         redis = await startRedis();
         rc = await redisClient(redis.port);
         nodes = {
-          sioc: await startNode('sioc', redis.port, { name: 'sioc', args: ['--admin', mode] }),
-          node: await startNode('node', redis.port, { name: 'node', args: ['--admin', mode] }),
+          a: await startNode(kindA, redis.port, { name: `${kindA}-a`, args: ['--admin', mode] }),
+          b: await startNode(kindB, redis.port, { name: `${kindB}-b`, args: ['--admin', mode] }),
         };
         await waitSubscribed(rc, 2, { nsps: ['/', '/other', '/admin'] });
       });
 
-      for (const [home, other] of [['sioc', 'node'], ['node', 'sioc']]) {
-        test(`a dashboard on the ${home} node sees both servers and acts on a client of the ` +
-          `${other} node`, { timeout: 40000 }, async () => {
+      for (const [home, other] of [['a', 'b'], ['b', 'a']]) {
+        test(`a dashboard on node ${home} sees both servers and acts on a client of node ` +
+          `${other}`, { timeout: 40000 }, async () => {
           const h = nodes[home];
           const o = nodes[other];
           // the other node's client, there before the dashboard (all_sockets)
@@ -181,14 +186,14 @@ for (const mode of ['development', 'production']) {
       }
 
       test('the nodes stop cleanly', async () => {
-        await nodes.sioc.stop();
-        await nodes.node.stop();
+        await nodes.a.stop();
+        await nodes.b.stop();
       });
     });
 }
 
 describe('all_sockets waiting for a node that does not answer (sioc)',
-  { skip: !SIOC_SERVER && 'no sioc node built', timeout: 60000 }, () => {
+  { skip: (!SIOC_SERVER || kindA !== 'sioc') && 'no sioc node', timeout: 60000 }, () => {
     test('sent after the requests timeout with what came; a node stopped while one waits ' +
       'exits cleanly', async () => {
       const redis = await startRedis();
