@@ -1010,7 +1010,8 @@ SIO_API void sio_admin_options_init(struct sio_admin_options *opts);
  * a cluster: server_stats (and in development mode the live events) are
  * emitted to the admin namespace of every node, so the dashboards of any
  * node, sioc's or Node's, see every server (sent every 2 s even with no
- * dashboard on this node); all_sockets is every node's sockets (fetched
+ * dashboard on this node; in development mode so is every live event, one
+ * Redis message each, as the reference's); all_sockets is every node's sockets (fetched
  * across the cluster for each namespace this node has, sent once every
  * node answered or the requests timeout passed); the commands act on
  * every node's sockets. In development mode, the data that fetch-sockets
