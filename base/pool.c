@@ -136,3 +136,60 @@ void pool_trim(struct pool *p)
 		k->low = k->nfree;
 	}
 }
+
+/* ---- buffers ------------------------------------------------------------ */
+
+int pool_buf_reserve(struct pool *p, struct pool_buf *b, size_t extra)
+{
+	if (extra <= (size_t)(b->cap - b->len))
+		return 0;
+	if (extra > UINT32_MAX - b->len)
+		return -1;
+	size_t need = (size_t)b->len + extra;
+	size_t want = (size_t)b->cap * 2 > need ? (size_t)b->cap * 2 : need;
+	if (want > UINT32_MAX)
+		want = UINT32_MAX;
+	size_t cap = p ? pool_block_size(want) : want;
+	if (cap > UINT32_MAX)
+		cap = want;
+	uint8_t *d = p ? pool_alloc(p, cap) : malloc(cap);
+	if (!d)
+		return -1;
+	if (b->len)
+		memcpy(d, b->data, b->len);
+	uint32_t len = b->len;
+	pool_buf_free(p, b);
+	b->data = d;
+	b->len = len;
+	b->cap = (uint32_t)cap;
+	return 0;
+}
+
+int pool_buf_append(struct pool *p, struct pool_buf *b, const void *data, size_t n)
+{
+	if (pool_buf_reserve(p, b, n) < 0)
+		return -1;
+	if (n)
+		memcpy(b->data + b->len, data, n);
+	b->len += (uint32_t)n;
+	return 0;
+}
+
+void pool_buf_consume(struct pool *p, struct pool_buf *b, size_t n)
+{
+	if (n >= b->len) {
+		pool_buf_free(p, b);
+		return;
+	}
+	memmove(b->data, b->data + n, b->len - n);
+	b->len -= (uint32_t)n;
+}
+
+void pool_buf_free(struct pool *p, struct pool_buf *b)
+{
+	if (p)
+		pool_free(p, b->data, b->cap);
+	else
+		free(b->data);
+	*b = (struct pool_buf){0};
+}

@@ -63,4 +63,28 @@ void pool_free(struct pool *p, void *block, size_t size);
  * since the last trim. Call it about once a second. */
 void pool_trim(struct pool *p);
 
+/*
+ * A growable byte buffer whose storage is a block of a pool (NULL: of
+ * malloc's), for bytes received and not yet used: all zero is an empty
+ * buffer that holds nothing, and a buffer holds a block only while it
+ * holds bytes (pool_buf_consume() of all of them gives the block back),
+ * so that an idle connection keeps none and a steady load takes the same
+ * blocks again. At most UINT32_MAX bytes. Every call on one buffer takes
+ * the same pool.
+ */
+struct pool_buf {
+	uint8_t *data;
+	uint32_t len, cap;
+};
+
+/* Ensures room for `extra` more bytes. Returns 0, or -1 when out of
+ * memory or past UINT32_MAX bytes. */
+int pool_buf_reserve(struct pool *p, struct pool_buf *b, size_t extra);
+/* Appends n bytes. Returns 0 or -1 as pool_buf_reserve(). */
+int pool_buf_append(struct pool *p, struct pool_buf *b, const void *data, size_t n);
+/* Drops the first n bytes; none left, the block goes back. */
+void pool_buf_consume(struct pool *p, struct pool_buf *b, size_t n);
+/* Gives the block back; the buffer is empty. */
+void pool_buf_free(struct pool *p, struct pool_buf *b);
+
 #endif

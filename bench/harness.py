@@ -61,7 +61,7 @@ QUICK = dict(idle_clients=2000, idle_rate=2000, idle_hold=5,
              cluster_connect_rate=1000, cluster_burst=1)
 
 SCENARIOS = ['idle', 'echo', 'msgpack', 'polling', 'broadcast', 'latency', 'handshake', 'slow',
-             'recovery', 'admin', 'cluster']
+             'recovery', 'admin', 'tls_idle', 'tls_echo', 'cluster']
 # Scenarios of sioc's own features, run on sioc alone (on/off against itself).
 SIOC_ONLY = {'recovery', 'admin'}
 # Scenarios that need a Redis adapter: sioc and Node only (no floor).
@@ -320,26 +320,40 @@ class Ctx:
     def loadgen_log(self, kind, tag):
         return open(os.path.join(self.logdir, f'{tag}-{kind}-loadgen.log'), 'a')
 
+    def tls_args(self):
+        """The servers' TLS flags: a P-256 certificate for 127.0.0.1 made once
+        by openssl (self-signed; the load generator does not check it)."""
+        d = os.path.join(self.outdir, 'tls')
+        cert, key = os.path.join(d, 'cert.pem'), os.path.join(d, 'key.pem')
+        if not os.path.exists(cert):
+            os.makedirs(d, exist_ok=True)
+            subprocess.run(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt',
+                            'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert,
+                            '-days', '7', '-subj', '/CN=127.0.0.1', '-addext',
+                            'subjectAltName=IP:127.0.0.1'],
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return ['--tls-cert', cert, '--tls-key', key]
+
 
 def per_million(amount, count):
     """amount (CPU seconds, faults) per million of count events."""
     return round(amount / count * 1e6, 3) if count else None
 
 
-def scenario_idle(ctx, kind):
+def scenario_idle(ctx, kind, tag='idle', server_args=(), loadgen_args=()):
     """10k idle clients held: RSS per connection, CPU per connect, idle CPU."""
     z = ctx.size
-    srv = ctx.server(kind, 'idle')
+    srv = ctx.server(kind, tag, server_args)
     try:
         base = Snapshot(srv.pid)
         base_fds = proc_nfds(srv.pid)
         sampler = Sampler(srv.pid, fds=True)
         marks = {}
-        with ctx.loadgen_log(kind, 'idle') as lf:
+        with ctx.loadgen_log(kind, tag) as lf:
             lg = Loadgen(ctx.build, lf,
                          ['--mode', 'idle', '--port', srv.port, '--clients', z['idle_clients'],
                           '--connect-rate', z['idle_rate'], '--duration', z['idle_hold'],
-                          '--src', SRC],
+                          '--src', SRC] + list(loadgen_args),
                          on_measuring=lambda: marks.setdefault('up', Snapshot(srv.pid)),
                          on_summary=lambda: marks.setdefault('held', Snapshot(srv.pid)))
             res = lg.run()
@@ -422,6 +436,25 @@ def scenario_echo(ctx, kind):
     z = ctx.size
     return echo_runs(ctx, kind, 'echo', [], [], z['echo_clients'], z['echo_inflight'],
                      z['echo_duration'])
+
+
+NO_TLS_FLOOR = 'the floor peer has no TLS'
+
+
+def scenario_tls_idle(ctx, kind):
+    """The idle scenario over TLS (wss; sioc's opts.tls, Node's https)."""
+    if kind == 'floor':
+        return dict(skipped=NO_TLS_FLOOR)
+    return scenario_idle(ctx, kind, 'tls_idle', ctx.tls_args(), ['--tls'])
+
+
+def scenario_tls_echo(ctx, kind):
+    """The echo scenario over TLS (wss)."""
+    if kind == 'floor':
+        return dict(skipped=NO_TLS_FLOOR)
+    z = ctx.size
+    return echo_runs(ctx, kind, 'tls_echo', ctx.tls_args(), ['--tls'], z['echo_clients'],
+                     z['echo_inflight'], z['echo_duration'])
 
 
 def scenario_msgpack(ctx, kind):
@@ -753,7 +786,8 @@ def scenario_admin(ctx, kind):
 RUNNERS = dict(idle=scenario_idle, echo=scenario_echo, msgpack=scenario_msgpack,
                polling=scenario_polling, broadcast=scenario_broadcast,
                latency=scenario_latency, handshake=scenario_handshake, slow=scenario_slow,
-               recovery=scenario_recovery, admin=scenario_admin)
+               recovery=scenario_recovery, admin=scenario_admin,
+               tls_idle=scenario_tls_idle, tls_echo=scenario_tls_echo)
 
 
 # ---------------------------------------------------------------------------
@@ -1123,6 +1157,29 @@ def metrics(cfg):
         Row('Slow consumer: minor faults per million deliveries', '', 'slow.minflt_per_M',
             'lower', None, False),
     ]
+    rows += [
+        Row(f'TLS idle: RSS per connection ({z["idle_clients"]} clients)', 'KB',
+            'tls_idle.rss_per_conn_kb', 'lower', None, NO_TLS_FLOOR),
+        Row('TLS idle: CPU per connect (user+sys, TLS handshake included)', 'us',
+            'tls_idle.cpu_per_connect_us', 'lower', None, NO_TLS_FLOOR),
+        Row(f'TLS idle: CPU while holding {z["idle_hold"]} s', '%', 'tls_idle.hold_cpu_pct',
+            'lower', None, NO_TLS_FLOOR),
+        Row('TLS idle: RSS with all connected', 'KB', 'tls_idle.rss_held_kb', 'lower', None,
+            False),
+    ]
+    for p, label in (('16', '16 B'), ('1024', '1 KB')):
+        rows += [
+            Row(f'TLS echo {label}: CPU-s per million echoes', 's', f'tls_echo.{p}.cpu_s_per_M',
+                'lower', None, NO_TLS_FLOOR),
+            Row(f'TLS echo {label}: user CPU-s per million', 's', f'tls_echo.{p}.user_s_per_M',
+                'lower', None, NO_TLS_FLOOR),
+            Row(f'TLS echo {label}: system CPU-s per million', 's', f'tls_echo.{p}.sys_s_per_M',
+                'lower', None, NO_TLS_FLOOR),
+            Row(f'TLS echo {label}: peak rate', '/s', f'tls_echo.{p}.rate_per_s', 'higher', None,
+                False),
+            Row(f'TLS echo {label}: server CPU busy', '%', f'tls_echo.{p}.server_cpu_pct', None,
+                None, False),
+        ]
     return rows
 
 

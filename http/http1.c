@@ -108,7 +108,7 @@ static int on_header_value_complete(llhttp_t *p)
 	}
 	/* the value is the last string in the arena: drop trailing SP/HT
 	 * (RFC 9112 5), which llhttp 8.1 keeps */
-	struct buf *a = &h->req.arena;
+	struct req_arena *a = &h->req.arena;
 	while (a->len - 1 > h->cur_value &&
 	       (a->data[a->len - 2] == ' ' || a->data[a->len - 2] == '\t')) {
 		a->data[a->len - 2] = '\0';

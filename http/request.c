@@ -10,31 +10,52 @@ void request_reset(struct sio_request *r)
 	r->arena.len = 0;
 	r->nheaders = 0;
 	r->nquery = 0;
-	r->sealed = false;
 	r->secure = false;
 	r->method = r->url = r->path = r->address = r->peer = 0;
 	/* offset 0 is the empty string */
-	buf_append(&r->arena, "", 1);
+	uint32_t off;
+	request_add_string(r, "", 0, &off);
 }
 
 void request_free(struct sio_request *r)
 {
-	buf_free(&r->arena);
+	free(r->arena.data);
 	free(r->headers);
 	free(r->query);
 	memset(r, 0, sizeof(*r));
 }
 
+/* Makes room for `extra` more bytes in r's arena, which must stay under
+ * REQ_COMMON bytes (its offsets must not reach it). Returns 0 or -1. */
+static int arena_reserve(struct sio_request *r, size_t extra)
+{
+	struct req_arena *a = &r->arena;
+	if (extra >= REQ_COMMON - a->len)
+		return -1;
+	if (a->cap - a->len >= extra)
+		return 0;
+	size_t need = a->len + extra;
+	size_t cap = a->cap ? a->cap : 256;
+	while (cap < need)
+		cap *= 2;
+	if (cap > REQ_COMMON)
+		cap = REQ_COMMON;
+	uint8_t *p = realloc(a->data, cap);
+	if (!p)
+		return -1;
+	a->data = p;
+	a->cap = (uint32_t)cap;
+	return 0;
+}
+
 int request_add_string(struct sio_request *r, const char *s, size_t n, uint32_t *off)
 {
-	if (r->arena.len + n + 1 > REQ_COMMON) /* offsets must not reach REQ_COMMON */
+	if (n >= REQ_COMMON || arena_reserve(r, n + 1) < 0)
 		return -1;
-	*off = (uint32_t)r->arena.len;
-	if (buf_reserve(&r->arena, n + 1) < 0)
-		return -1;
+	*off = r->arena.len;
 	memcpy(r->arena.data + r->arena.len, s, n);
 	r->arena.data[r->arena.len + n] = '\0';
-	r->arena.len += n + 1;
+	r->arena.len += (uint32_t)n + 1;
 	return 0;
 }
 
@@ -43,11 +64,11 @@ int request_append_to(struct sio_request *r, uint32_t off, const char *s, size_t
 	/* Only the last string added can grow: it ends at arena.len - 1. */
 	if (n == 0)
 		return 0;
-	if (off >= r->arena.len || buf_reserve(&r->arena, n) < 0)
+	if (off >= r->arena.len || n >= REQ_COMMON || arena_reserve(r, n) < 0)
 		return -1;
 	r->arena.len--; /* drop the NUL */
 	memcpy(r->arena.data + r->arena.len, s, n);
-	r->arena.len += n;
+	r->arena.len += (uint32_t)n;
 	r->arena.data[r->arena.len++] = '\0';
 	return 0;
 }
@@ -156,6 +177,11 @@ int request_set_address(struct sio_request *r, const char *addr)
 		return -1;
 	r->peer = r->address;
 	return 0;
+}
+
+void request_set_secure(struct sio_request *r, bool secure)
+{
+	r->secure = secure;
 }
 
 int request_set_forwarded(struct sio_request *r, const char *client, bool secure)
@@ -285,7 +311,9 @@ static void keep_strings(struct keep_ctx *k, struct sio_request *out)
 	v = keep_str(k, r->address, SIZE_MAX);
 	if (out)
 		out->address = v;
-	v = keep_str(k, r->peer, SIZE_MAX);
+	/* the same string unless a proxy forwarded the client's address */
+	if (r->peer != r->address)
+		v = keep_str(k, r->peer, SIZE_MAX);
 	if (out)
 		out->peer = v;
 	for (uint32_t i = 0; i < r->nheaders; i++) {
@@ -324,7 +352,7 @@ struct sio_request *request_keep_with(const struct sio_request *r, size_t before
 	k->cap_headers = r->nheaders;
 	k->cap_query = r->nquery;
 	k->arena.data = (uint8_t *)(k->query + r->nquery);
-	k->arena.len = k->arena.cap = alen;
+	k->arena.len = k->arena.cap = (uint32_t)alen;
 	ctx.arena = k->arena.data;
 	ctx.len = 0;
 	keep_strings(&ctx, k);

@@ -36,8 +36,14 @@ struct req_pair {
 	uint32_t value_len; /* decoded length: a %00 makes it differ from strlen */
 };
 
+/* The strings of a request (under REQ_COMMON bytes). */
+struct req_arena {
+	uint8_t *data;
+	uint32_t len, cap;
+};
+
 struct sio_request {
-	struct buf arena;
+	struct req_arena arena;
 	struct req_header *headers; /* values hold no NUL (the parser refuses them) */
 	struct req_pair *query;
 	uint32_t nheaders, cap_headers;
@@ -47,7 +53,6 @@ struct sio_request {
 	uint32_t path;    /* decoded-free path part of the url (before '?') */
 	uint32_t address; /* the client's address, "" until request_set_address */
 	uint32_t peer;    /* the TCP peer's (a proxy's), "" until request_set_address */
-	bool sealed;      /* offsets fixed; accessors may be used */
 	bool secure;      /* https, as a trusted proxy said */
 };
 
@@ -66,6 +71,8 @@ int request_set_address(struct sio_request *r, const char *addr);
 /* Stores the client's address (copied) a trusted proxy forwarded, and
  * whether it came over https: sio_request_address returns it from now on.
  * Returns -1 when out of memory. */
+/* Marks the request as received over TLS (or not). */
+void request_set_secure(struct sio_request *r, bool secure);
 int request_set_forwarded(struct sio_request *r, const char *client, bool secure);
 /* The decoded value of query parameter `name` with its length (it may
  * hold NUL bytes), or NULL. */

@@ -55,7 +55,8 @@ extern "C" {
 	XX(ETOOBIG, -8, "message too large")      /* larger than allowed */                   \
 	XX(ETIMEDOUT, -9, "operation has timed out") /* an acknowledgement came too late */   \
 	XX(ERESERVED, -10, "reserved event name") /* connect, disconnect, ... */              \
-	XX(ENOTFOUND, -11, "not found")           /* no such room, namespace or handler */
+	XX(ENOTFOUND, -11, "not found")           /* no such room, namespace or handler */ \
+	XX(ETLS, -12, "TLS certificate, key or CA file unusable") /* see the log line */
 
 enum sio_error {
 	SIO_OK = 0,
@@ -184,12 +185,32 @@ struct sio_recovery_options {
 	                                        0: bounded by age only */
 };
 
+/*
+ * TLS in the process (off unless cert_file is set): the listener then
+ * speaks only TLS 1.2 and 1.3 (https long-polling, wss, the upgrade, the
+ * client bundle, static files, metrics), with OpenSSL; sio_request_secure()
+ * and sio_handshake.secure are true. Files are PEM and read when the
+ * server is created and by sio_server_reload_tls(). Renegotiation is
+ * refused (the connection closes), as is plain HTTP (a 400 saying so,
+ * then the close); each refusal is logged at info as "refused.tls" with
+ * its cause and counted in sioc_handshakes_refused_total{cause="tls"}.
+ */
+struct sio_tls_options {
+	const char *cert_file; /* the certificate, then its chain (intermediates); NULL: no TLS */
+	const char *key_file;  /* its private key (unencrypted) */
+	/* CA certificates: when set, every client must present a certificate
+	 * they signed (the handshake fails otherwise); NULL: none asked */
+	const char *ca_file;
+	uint32_t handshake_timeout; /* ms from accept to a finished handshake, 10000 */
+};
+
 struct sio_server_options {
 	const char *path;            /* "/socket.io/" */
 	uint32_t ping_interval;      /* ms, 25000 */
 	uint32_t ping_timeout;       /* ms, 20000 */
 	uint32_t upgrade_timeout;    /* ms, 10000 */
-	size_t max_http_buffer_size; /* bytes per message / POST body, 1000000 */
+	size_t max_http_buffer_size; /* bytes per message / POST body, 1000000
+	                              * (under 4 GiB whatever it says) */
 	unsigned transports;         /* enum sio_transport bits, both by default */
 	bool allow_upgrades;         /* true */
 	/* Accept Engine.IO v3 clients (socket.io-client 1.x and 2.x, which
@@ -213,7 +234,8 @@ struct sio_server_options {
 			void *userdata);
 	void *hooks_userdata;
 
-	/* Bounds of each connection's output queue. */
+	/* Bounds of each connection's output queue (under 4 GiB whatever
+	 * max_queue_bytes says). */
 	size_t max_queue_bytes;           /* 8 MiB */
 	size_t max_queue_packets;         /* 8192 */
 	enum sio_queue_full_policy queue_full; /* SIO_QUEUE_FULL_CLOSE */
@@ -277,6 +299,8 @@ struct sio_server_options {
 	int log_level;
 	/* Off by default, as in the reference. */
 	struct sio_recovery_options connection_state_recovery;
+	/* TLS in the process; off by default (see struct sio_tls_options). */
+	struct sio_tls_options tls;
 };
 
 /* Fills `opts` with the defaults above. Call it, then change fields. */
@@ -290,8 +314,11 @@ typedef struct sio_server sio_server;
 
 /* Creates a server. `opts` (NULL for defaults) is copied, strings
  * included. Returns NULL on failure with *err (if err) set: SIO_EINVAL (an
- * option out of range: no transport, a zero interval, timeout or limit)
- * or SIO_ENOMEM. */
+ * option out of range: no transport, a zero interval, timeout or limit;
+ * tls.key_file or tls.ca_file without tls.cert_file, or the reverse),
+ * SIO_ETLS (a TLS file missing or unusable: a certificate that does not
+ * parse or does not match its key; the cause is logged at error as
+ * "tls.load") or SIO_ENOMEM. */
 SIO_API sio_server *sio_server_create(const struct sio_server_options *opts, int *err);
 
 /* Binds and listens on host:port (host NULL or "" for all addresses;
@@ -300,6 +327,16 @@ SIO_API sio_server *sio_server_create(const struct sio_server_options *opts, int
  * libev plugin of libwebsockets, Debian package libwebsockets-evlib-ev,
  * is missing), SIO_ESTATE (listening already) or SIO_ENOMEM. */
 SIO_API int sio_server_listen(sio_server *srv, const char *host, int port);
+
+/* Thread-safe: reads opts.tls's files again (the certificate, its key and
+ * the client CAs), in the calling thread; the new ones are handed to the
+ * loop, which uses them for every connection accepted from its next turn
+ * on. Open connections keep the certificate they began with and stay
+ * open. Returns 0, SIO_EINVAL (NULL), SIO_ESTATE (TLS is off), SIO_ETLS
+ * (a file missing or unusable: the old certificate stays; the cause is
+ * logged at error as "tls.load"), SIO_ECLOSED (the server is stopping) or
+ * SIO_ENOMEM. The reload is logged at info as "tls.reload". */
+SIO_API int sio_server_reload_tls(sio_server *srv);
 
 /* The port listened on, or -1 before sio_server_listen(). */
 SIO_API int sio_server_port(const sio_server *srv);
@@ -504,7 +541,8 @@ struct sio_handshake {
 	const struct sio_request *request; /* headers, query, address, url */
 	const json_t *auth;                /* the CONNECT auth object ({} when none) */
 	int64_t issued;                    /* ms since the epoch */
-	bool secure; /* https: X-Forwarded-Proto from a trusted proxy (see trust_proxy) */
+	bool secure; /* https: TLS in the process (opts.tls), or X-Forwarded-Proto from a
+	              * trusted proxy (see trust_proxy) */
 	bool xdomain;                      /* an Origin header was sent */
 };
 
@@ -835,7 +873,8 @@ SIO_API int sio_server_use_redis(sio_server *srv, const struct sio_redis_options
 
 /* The TCP peer's address (the proxy's, when it came through one). */
 SIO_API const char *sio_request_peer_address(const struct sio_request *req);
-/* Whether the request came over https (from a trusted proxy). */
+/* Whether the request came over https: TLS in the process (opts.tls), or
+ * a trusted proxy said so (X-Forwarded-Proto). */
 SIO_API bool sio_request_secure(const struct sio_request *req);
 
 /* Log levels (opts.log_level); SIO_LOG_NONE writes nothing. */
@@ -920,6 +959,9 @@ struct sio_server_stats {
 	 * sent to Redis and not yet acknowledged (at most max_queued_bytes) */
 	uint64_t redis_published, redis_received, redis_dropped, redis_reconnects;
 	uint64_t redis_connected, redis_queued_bytes;
+
+	/* TLS (opts.tls): handshakes failed or timed out, renegotiations */
+	uint64_t refused_tls;
 };
 
 /* Fills st (up to st->size bytes) with the server's numbers now. Returns
@@ -939,7 +981,9 @@ SIO_API bool sio_socket_recovered(const sio_socket *sock);
 /* JSON application data on the socket, the reference's socket.data: kept
  * across a connection state recovery (unlike sio_socket_set_data()'s
  * pointer, which the server cannot keep for a socket that is gone).
- * `data` is stolen (NULL clears). Returns 0 or SIO_EINVAL (NULL sock). */
+ * `data` is stolen (NULL clears; also when the call fails). Returns 0,
+ * SIO_EINVAL (NULL sock) or SIO_ENOMEM (the socket keeps it apart, in a
+ * part allocated when first needed). */
 SIO_API int sio_socket_set_json_data(sio_socket *sock, json_t *data);
 /* The JSON data (borrowed), or NULL when none. */
 SIO_API json_t *sio_socket_json_data(const sio_socket *sock);

@@ -2,19 +2,19 @@
 
 #include <string.h>
 
-void ws_parser_free(struct ws_parser *p)
+void ws_parser_free(struct ws_parser *p, struct pool *pool)
 {
-	buf_free(&p->rx);
+	pool_buf_free(pool, &p->rx);
 }
 
-void ws_parser_shrink(struct ws_parser *p)
+void ws_parser_shrink(struct ws_parser *p, struct pool *pool)
 {
 	if (p->ctl_in_rx) {
 		p->rx.len = p->ctl_at;
 		p->ctl_in_rx = false;
 	}
 	if (!p->in_message && !p->in_frame)
-		buf_free(&p->rx);
+		pool_buf_free(pool, &p->rx);
 }
 
 size_t ws_frame_header_before(uint8_t *payload, uint8_t opcode, size_t len)
@@ -181,7 +181,8 @@ static bool header_done(struct ws_parser *p, struct ws_event *ev)
 	if (++p->frames > WS_MAX_FRAGMENTS)
 		return fail(p, ev, WS_CLOSE_POLICY);
 	/* refuse an oversize message as soon as its size is known */
-	if (len > p->max_message || p->rx.len > p->max_message - len)
+	if (len > p->max_message || p->rx.len > p->max_message - len ||
+	    len > UINT32_MAX - p->rx.len)
 		return fail(p, ev, WS_CLOSE_TOO_BIG);
 	return true;
 }
@@ -219,7 +220,8 @@ static bool frame_done(struct ws_parser *p, struct ws_event *ev, const uint8_t *
 	return ev->type != WS_EV_NONE;
 }
 
-size_t ws_parse(struct ws_parser *p, uint8_t *data, size_t len, struct ws_event *ev)
+size_t ws_parse(struct ws_parser *p, struct pool *pool, uint8_t *data, size_t len,
+                struct ws_event *ev)
 {
 	size_t used = 0;
 	*ev = (struct ws_event){.type = WS_EV_NONE};
@@ -230,11 +232,8 @@ size_t ws_parse(struct ws_parser *p, uint8_t *data, size_t len, struct ws_event 
 		p->rx.len = p->ctl_at;
 		p->ctl_in_rx = false;
 	}
-	if (!p->in_message && !p->in_frame && p->rx.len) {
-		p->rx.len = 0;
-		if (p->rx.cap > 65536)
-			buf_free(&p->rx);
-	}
+	if (!p->in_message && !p->in_frame && p->rx.len)
+		pool_buf_free(pool, &p->rx);
 	while (used < len) {
 		if (!p->in_frame) {
 			if (p->hdr_len < 2) {
@@ -268,7 +267,7 @@ size_t ws_parse(struct ws_parser *p, uint8_t *data, size_t len, struct ws_event 
 		p->left -= n;
 		used += n;
 		if (p->opcode & 8) {
-			if (buf_append(&p->rx, q, n) < 0) {
+			if (pool_buf_append(pool, &p->rx, q, n) < 0) {
 				fail(p, ev, WS_CLOSE_INTERNAL_ERROR);
 				return len;
 			}
@@ -277,7 +276,7 @@ size_t ws_parse(struct ws_parser *p, uint8_t *data, size_t len, struct ws_event 
 				fail(p, ev, WS_CLOSE_INVALID_PAYLOAD);
 				return len;
 			}
-			if (!whole && buf_append(&p->rx, q, n) < 0) {
+			if (!whole && pool_buf_append(pool, &p->rx, q, n) < 0) {
 				fail(p, ev, WS_CLOSE_INTERNAL_ERROR);
 				return len;
 			}

@@ -14,8 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/pool.h"
 #include "protocol/utf8.h"
-#include "base/util.h"
 
 /* Close codes (RFC 6455 7.4.1). */
 enum {
@@ -46,13 +46,14 @@ struct ws_event {
 	size_t len;
 };
 
-/* Fields widest first: no padding between them (72 bytes). */
+/* Fields widest first: no padding between them (64 bytes). */
 struct ws_parser {
 	size_t max_message; /* bytes */
 	uint64_t left;      /* payload bytes of the current frame still to come */
 	/* a message arriving in several frames or reads; a control frame's
-	 * payload goes after it, until its event is reported */
-	struct buf rx;
+	 * payload goes after it, until its event is reported (a message is
+	 * under 4 GiB) */
+	struct pool_buf rx;
 	uint32_t ctl_at; /* where the control payload starts in rx */
 	uint16_t frames; /* frames of the message so far (<= WS_MAX_FRAGMENTS + 1) */
 
@@ -72,14 +73,15 @@ struct ws_parser {
 };
 
 /* A zeroed parser with max_message set is ready; ws_parser_free() frees
- * what it holds. */
-void ws_parser_free(struct ws_parser *p);
+ * what it holds. The functions below take the pool its buffer comes from
+ * (NULL: malloc's), the same for every call on one parser. */
+void ws_parser_free(struct ws_parser *p, struct pool *pool);
 
 /* Frees the parser's buffer unless a message or a control frame is being
  * reassembled in it: what the last event pointed to is gone. Call it once
  * the events of a read are handled, so that an idle connection holds no
  * buffer (a message cut across reads needed one). */
-void ws_parser_shrink(struct ws_parser *p);
+void ws_parser_shrink(struct ws_parser *p, struct pool *pool);
 
 /*
  * Parses from data[0..len), unmasking payload bytes in place, until an
@@ -88,7 +90,8 @@ void ws_parser_shrink(struct ws_parser *p);
  * parser, valid until the next call. After WS_EV_ERROR every later call
  * consumes everything and reports nothing.
  */
-size_t ws_parse(struct ws_parser *p, uint8_t *data, size_t len, struct ws_event *ev);
+size_t ws_parse(struct ws_parser *p, struct pool *pool, uint8_t *data, size_t len,
+                struct ws_event *ev);
 
 /* Writes a server frame header (final, unmasked) for len payload bytes
  * ending just before `payload`; returns its size (2, 4 or 10). */

@@ -15,6 +15,8 @@ required=(
 	libwebsockets-dev libwebsockets-evlib-ev libev-dev libjansson-dev libmsgpack-dev node-llhttp
 	# crypt(3) with bcrypt (libxcrypt), for the admin UI's password
 	libcrypt-dev
+	# TLS in the process (transports/tls.c); the TLS tests make certificates with openssl
+	libssl-dev openssl
 	# the build-time generator of the client bundle compresses with these
 	zlib1g-dev libbrotli-dev
 	# the browser tests (tests/browser/) drive /usr/bin/chromium

@@ -20,8 +20,8 @@ static void bcast_one(struct sio_socket *s, void *arg)
 {
 	struct bcast *b = arg;
 	sio_eio_socket *conn = s->client->conn;
-	if (b->offset)
-		s->rec_last = b->offset; /* a recipient, whether its queue took it or not */
+	if (b->offset && s->rec)
+		s->rec->last = b->offset; /* a recipient, whether its queue took it or not */
 	/* a volatile emit the transport cannot take now is skipped, uncounted */
 	if (b->is_volatile && !eio_session_writable(conn)) {
 		s->nsp->io->events_dropped++;

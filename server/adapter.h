@@ -43,7 +43,7 @@ struct sio_adapter_ops {
 	               void *arg);
 	/* Queues the encoded packet bufs[0..n) (shared) for every socket of
 	 * the selection. `offset` is its recovery offset (0: not stored):
-	 * each local recipient's rec_last takes it. Returns how many local
+	 * each local recipient's rec->last takes it. Returns how many local
 	 * sockets it was queued for. */
 	int (*broadcast)(struct sio_adapter *a, const struct sio_target *t, struct outbuf **bufs,
 	                 size_t n, uint64_t offset);

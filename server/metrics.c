@@ -122,6 +122,7 @@ SIO_API int sio_server_stats(const sio_server *srv, struct sio_server_stats *out
 
 	memcpy(st.loop_turns, srv->loop_turns, sizeof(st.loop_turns));
 	st.loop_turn_us_sum = srv->loop_turn_us_sum;
+	st.refused_tls = r[EIO_REFUSED_TLS];
 	recovery_counts(io->recovery, &st.recovery_sessions, &st.history_records,
 	                &st.history_bytes);
 	if (srv->has_cluster)

@@ -53,7 +53,7 @@ struct recovery {
 #define OFFSET_MAX_DIGITS 20
 
 #define SESSION_HASH(s) hash_str((s)->pid)
-#define LIVE_HASH(l) hash_str((l)->sock->pid)
+#define LIVE_HASH(l) hash_str((l)->sock->rec->pid)
 
 uint64_t recovery_now(const struct recovery *rc)
 {
@@ -128,7 +128,7 @@ static bool reason_recoverable(const char *reason)
 
 void recovery_persist(struct recovery *rc, struct sio_socket *s, const char *reason)
 {
-	if (!rc || !s->pid[0] || rc->io->stopping || !reason_recoverable(reason))
+	if (!rc || !s->rec || rc->io->stopping || !reason_recoverable(reason))
 		return;
 	struct sio_adapter *a = s->nsp->adapter;
 	size_t nrooms = 0, chars = 0;
@@ -140,16 +140,16 @@ void recovery_persist(struct recovery *rc, struct sio_socket *s, const char *rea
 	struct rec_session *sess = malloc(sizeof(*sess) + nrooms * sizeof(char *) + chars);
 	if (!sess)
 		return;
-	struct rec_session **old = session_slot(rc, s->pid);
+	struct rec_session **old = session_slot(rc, s->rec->pid);
 	if (*old)
 		session_free(*old); /* cannot be live: the pid's socket was connected */
 	*sess = (struct rec_session){.rc = rc, .nsp = s->nsp};
-	memcpy(sess->pid, s->pid, sizeof(sess->pid));
+	memcpy(sess->pid, s->rec->pid, sizeof(sess->pid));
 	memcpy(sess->sid, s->id, sizeof(sess->sid));
-	sess->data = json_incref(s->json_data);
-	sess->start = s->rec_start;
-	sess->rooms_seq = s->rec_rooms;
-	sess->delivered = s->rec_last;
+	sess->data = json_incref(sio_socket_json_data(s));
+	sess->start = s->rec->start;
+	sess->rooms_seq = s->rec->rooms;
+	sess->delivered = s->rec->last;
 	sess->left = rc->hist.last;
 	sess->deadline = now_ms() + rc->duration;
 	sess->rooms = (char **)(sess + 1);
@@ -179,27 +179,27 @@ void recovery_drop_namespace(struct recovery *rc, struct sio_namespace *nsp)
 
 void recovery_remember(struct recovery *rc, struct sio_socket *s)
 {
-	if (!rc || !s->pid[0] || s->pid_link.sock)
+	if (!rc || !s->rec || s->rec->link.sock)
 		return;
 	/* out of memory: only a take-over (recovery_take_over()) is missed */
 	HASH_TABLE_RESERVE(rc->live, rc->live_cap, rc->nlive, 64, struct pid_link, LIVE_HASH,
 	                   return );
-	struct pid_link **slot = &rc->live[hash_str(s->pid) & (rc->live_cap - 1)];
-	s->pid_link.sock = s;
-	s->pid_link.hnext = *slot;
-	*slot = &s->pid_link;
+	struct pid_link **slot = &rc->live[hash_str(s->rec->pid) & (rc->live_cap - 1)];
+	s->rec->link.sock = s;
+	s->rec->link.hnext = *slot;
+	*slot = &s->rec->link;
 	rc->nlive++;
 }
 
 void recovery_forget(struct recovery *rc, struct sio_socket *s)
 {
-	if (!rc || !s->pid_link.sock)
+	if (!rc || !s->rec || !s->rec->link.sock)
 		return;
-	struct pid_link **pp = &rc->live[hash_str(s->pid) & (rc->live_cap - 1)];
-	while (*pp != &s->pid_link)
+	struct pid_link **pp = &rc->live[hash_str(s->rec->pid) & (rc->live_cap - 1)];
+	while (*pp != &s->rec->link)
 		pp = &(*pp)->hnext;
-	*pp = s->pid_link.hnext;
-	s->pid_link = (struct pid_link){0};
+	*pp = s->rec->link.hnext;
+	s->rec->link = (struct pid_link){0};
 	rc->nlive--;
 }
 
@@ -208,7 +208,7 @@ static struct sio_socket *live_find(const struct recovery *rc, const char *pid)
 	if (!rc->live_cap)
 		return NULL;
 	for (struct pid_link *l = rc->live[hash_str(pid) & (rc->live_cap - 1)]; l; l = l->hnext)
-		if (strcmp(l->sock->pid, pid) == 0)
+		if (strcmp(l->sock->rec->pid, pid) == 0)
 			return l->sock;
 	return NULL;
 }
@@ -289,8 +289,8 @@ void recovery_take_over(struct recovery *rc, const struct sio_namespace *nsp,
 	/* the offset must be one the old socket may hold; recovery_find()
 	 * then checks it in full */
 	uint64_t off;
-	if (!auth_offset(auth, old->rec_start, &off) || off < old->rec_start ||
-	    off > old->rec_last)
+	if (!auth_offset(auth, old->rec->start, &off) || off < old->rec->start ||
+	    off > old->rec->last)
 		return;
 	client_close(old->client, "transport close");
 }
@@ -347,18 +347,23 @@ int recovery_apply(struct recovery *rc, struct sio_socket *s, struct rec_session
 {
 	struct sio_adapter *a = s->nsp->adapter;
 	memcpy(s->id, sess->sid, sizeof(sess->sid));
-	memcpy(s->pid, sess->pid, sizeof(s->pid));
+	if (!s->rec)
+		return SIO_ENOMEM; /* not reached: recovery_find() needs a pid, which v4 lacks */
+	memcpy(s->rec->pid, sess->pid, sizeof(s->rec->pid));
 	for (size_t i = 0; i < sess->nrooms; i++) {
 		int r = a->ops->join(a, s, sess->rooms[i]);
 		if (r < 0)
 			return r;
 	}
-	json_decref(s->json_data);
-	s->json_data = json_incref(sess->data);
-	s->rec_start = sess->start;
-	s->rec_rooms = sess->rooms_seq;
-	s->rec_last = sess->delivered;
-	s->recovered = true;
+	if (sess->data || sio_socket_json_data(s)) {
+		int r = sio_socket_set_json_data(s, json_incref(sess->data));
+		if (r < 0)
+			return r;
+	}
+	s->rec->start = sess->start;
+	s->rec->rooms = sess->rooms_seq;
+	s->rec->last = sess->delivered;
+	s->rec->recovered = true;
 	(void)rc;
 	return 0;
 }
@@ -375,7 +380,7 @@ void recovery_resume(struct recovery *rc, struct sio_socket *s, struct rec_sessi
 			continue;
 		if (eio_session_send(s->client->conn, r->bufs, r->nbufs, false) < 0)
 			break; /* the connection is closing: the client comes back */
-		s->rec_last = r->seq;
+		s->rec->last = r->seq;
 	}
 	session_free(sess);
 }

@@ -19,6 +19,7 @@
 #include "http/forwarded.h"
 #include "server/sio.h"
 #include "transports/eio.h"
+#include "transports/tls.h"
 
 /* While stopping, how often the tick checks whether the drain is over. */
 #define STOP_CHECK_MS 20
@@ -77,6 +78,7 @@ SIO_API void sio_server_options_init(struct sio_server_options *o)
 	o->connection_state_recovery.max_disconnection_duration = 120000;
 	o->connection_state_recovery.skip_middlewares = true;
 	o->connection_state_recovery.max_history_bytes = 32u << 20;
+	o->tls.handshake_timeout = 10000;
 }
 
 static char *dup_or_null(const char *s)
@@ -99,6 +101,11 @@ static void options_free(struct sio_server *srv)
 	free(srv->metrics_path);
 	free(srv->metrics_token);
 	free(srv->proxies);
+	free(srv->tls_cert);
+	free(srv->tls_key);
+	free(srv->tls_ca);
+	tls_context_free(srv->tls_ctx);
+	tls_context_free(srv->tls_next);
 }
 
 /* Parses opts.trusted_proxies (loopback when NULL or empty) into
@@ -176,6 +183,17 @@ static int options_copy(struct sio_server *srv, const struct sio_server_options 
 		return SIO_ENOMEM;
 	o->metrics_path = srv->metrics_path;
 	o->metrics_token = srv->metrics_token;
+	const struct sio_tls_options *t = &in->tls;
+	if (!t->cert_file != !t->key_file || (t->ca_file && !t->cert_file) ||
+	    (t->cert_file && !t->handshake_timeout))
+		return SIO_EINVAL;
+	if (t->cert_file &&
+	    (!(srv->tls_cert = strdup(t->cert_file)) || !(srv->tls_key = strdup(t->key_file)) ||
+	     (t->ca_file && !(srv->tls_ca = strdup(t->ca_file)))))
+		return SIO_ENOMEM;
+	o->tls.cert_file = srv->tls_cert;
+	o->tls.key_file = srv->tls_key;
+	o->tls.ca_file = srv->tls_ca;
 	int rc = proxies_parse(srv, in->trusted_proxies);
 	o->trusted_proxies = NULL; /* parsed: the caller's list is not kept */
 	return rc;
@@ -281,6 +299,17 @@ SIO_API sio_server *sio_server_create(const struct sio_server_options *opts, int
 	srv->io->log = &srv->log;
 	eio_engine_set_proxies(srv->engine, srv->proxies, srv->nproxies);
 	eio_engine_on_metrics(srv->engine, metrics_render, srv);
+	if (srv->tls_cert) {
+		char why[320];
+		srv->tls_ctx = tls_context_load(srv->tls_cert, srv->tls_key, srv->tls_ca, why,
+		                                sizeof(why));
+		if (!srv->tls_ctx) {
+			log_msg(&srv->log, SIO_LOG_ERROR, "tls.load", "%s", why);
+			rc = SIO_ETLS;
+			goto fail;
+		}
+		eio_engine_set_tls(srv->engine, srv->tls_ctx);
+	}
 	if (err)
 		*err = 0;
 	return srv;
@@ -444,14 +473,70 @@ static void server_check_stop(struct sio_server *srv)
 		tick_update(srv); /* checks the drain from now on */
 	}
 	if (eio_engine_idle(srv->engine) || now_ms() >= srv->shutdown_deadline) {
-		eio_engine_close_all(srv->engine, "server shutting down");
+		eio_engine_close_all(srv->engine, EIO_CLOSE_SERVER_SHUTTING_DOWN);
 		ev_break(srv->loop, EVBREAK_ALL);
 	}
+}
+
+/* On the loop: takes what sio_server_reload_tls() left (a new context, or
+ * the cause of a failure to log). */
+static void tls_reload_take(struct sio_server *srv)
+{
+	pthread_mutex_lock(&srv->calls_lock);
+	struct ssl_ctx_st *ctx = srv->tls_next;
+	srv->tls_next = NULL;
+	char why[sizeof(srv->tls_error)];
+	memcpy(why, srv->tls_error, sizeof(why));
+	srv->tls_error[0] = '\0';
+	pthread_mutex_unlock(&srv->calls_lock);
+	if (why[0])
+		log_msg(&srv->log, SIO_LOG_ERROR, "tls.load", "reload: %s", why);
+	if (ctx) {
+		tls_context_free(srv->tls_ctx); /* open connections hold their own reference */
+		srv->tls_ctx = ctx;
+		eio_engine_set_tls(srv->engine, ctx);
+		log_msg(&srv->log, SIO_LOG_INFO, "tls.reload", "certificate reloaded from %s",
+		        srv->tls_cert);
+	}
+}
+
+SIO_API int sio_server_reload_tls(sio_server *srv)
+{
+	if (!srv)
+		return SIO_EINVAL;
+	if (!srv->tls_cert)
+		return SIO_ESTATE;
+	char why[sizeof(srv->tls_error)];
+	struct ssl_ctx_st *ctx =
+	        tls_context_load(srv->tls_cert, srv->tls_key, srv->tls_ca, why, sizeof(why));
+	pthread_mutex_lock(&srv->calls_lock);
+	bool closed = srv->calls_closed;
+	struct ssl_ctx_st *old = NULL;
+	if (!closed) {
+		if (ctx) {
+			old = srv->tls_next; /* a reload not taken yet: replaced */
+			srv->tls_next = ctx;
+		} else {
+			memcpy(srv->tls_error, why, sizeof(why));
+		}
+	}
+	pthread_mutex_unlock(&srv->calls_lock);
+	tls_context_free(old);
+	if (closed) {
+		tls_context_free(ctx);
+		return SIO_ECLOSED;
+	}
+	if (srv->ctx)
+		lws_cancel_service(srv->ctx);
+	else
+		tls_reload_take(srv); /* not listening yet: this is the server's thread */
+	return ctx ? 0 : SIO_ETLS;
 }
 
 static void server_wakeup(void *userdata)
 {
 	struct sio_server *srv = userdata;
+	tls_reload_take(srv);
 	server_enter(srv);
 	if (!srv->stopping)
 		loop_drain_calls(srv);
@@ -631,7 +716,7 @@ SIO_API void sio_server_destroy(sio_server *srv)
 		return;
 	srv->destroying = true;
 	timer_cancel(&srv->wheel, &srv->log_timer);
-	eio_engine_close_all(srv->engine, "server shutting down");
+	eio_engine_close_all(srv->engine, EIO_CLOSE_SERVER_SHUTTING_DOWN);
 	loop_free(srv);
 	if (srv->ctx)
 		lws_context_destroy(srv->ctx);

@@ -19,6 +19,8 @@
 #include "base/timer.h"
 #include "base/util.h"
 
+struct ssl_ctx_st;
+
 struct lws_context;
 struct lws_vhost;
 struct eio_engine;
@@ -49,6 +51,8 @@ struct sio_server {
 	char *static_dir;
 	char *metrics_path, *metrics_token;
 	struct ip_net *proxies; /* opts.trusted_proxies parsed (loopback by default) */
+	char *tls_cert, *tls_key, *tls_ca; /* owned copies of opts.tls's files */
+	struct ssl_ctx_st *tls_ctx;        /* the TLS context in use (also the engine's), or NULL */
 	size_t nproxies;
 	struct log log;          /* opts.log, or stderr */
 	struct timer log_timer;  /* writes the "N suppressed" summaries while some wait */
@@ -80,10 +84,13 @@ struct sio_server {
 	uint64_t tick_at;   /* ms the tick is set for; UINT64_MAX when it is not */
 	struct list timers; /* struct sio_timer.link */
 
-	/* sio_server_call(): the only state other threads touch */
+	/* sio_server_call() and sio_server_reload_tls(): the only state other
+	 * threads touch */
 	pthread_mutex_t calls_lock;
 	struct list calls;
 	bool calls_closed;
+	struct ssl_ctx_st *tls_next; /* reloaded, for the loop to take, or NULL */
+	char tls_error[320];         /* a failed reload's cause, for the loop to log, or "" */
 };
 
 /* A callback of the loop's own (timers) runs between these, so that the

@@ -158,33 +158,50 @@ struct handler {
 	void *userdata;
 };
 
+/* A connected socket's index by pid, for recovery_take_over(). */
+struct pid_link {
+	struct pid_link *hnext;
+	struct sio_socket *sock;
+};
+
+/* Connection state recovery's share of a socket (recovery.h), allocated
+ * with it only when recovery is on and the client can use it (not v4):
+ * the offsets last given out when it first connected and when its rooms
+ * last changed, and the last record it was a recipient of. */
+struct socket_rec {
+	uint64_t start, rooms, last;
+	struct pid_link link; /* in recovery.c's table of connected sockets by pid */
+	char pid[21];         /* the private session id */
+	bool recovered;
+};
+
+/* Acks, allocated when the socket first sends or receives one. */
+struct socket_acks {
+	struct list out; /* struct pending_ack: our emits awaiting a reply */
+	struct list in;  /* struct sio_ack: client requests not answered yet */
+	uint32_t nin; /* entries of `in` */
+};
+
+/* Pointer-sized fields first, the small ones last: no padding holes. What
+ * not every socket uses is allocated apart (recovery, acks, onAny and
+ * the events window, the JSON data): an idle socket is 200 bytes and its
+ * id. */
 struct sio_socket {
 	struct sio_client *client;
 	struct sio_namespace *nsp;
 	struct sio_handshake hs; /* hs.auth is owned */
 	void *data;
 	void (*data_free)(void *);
-	json_t *json_data; /* owned, or NULL */
 
-	/* connection state recovery (recovery.h): the offsets last given out
-	 * when it first connected and when its rooms last changed, and the
-	 * last record it was a recipient of */
-	uint64_t rec_start, rec_rooms, rec_last;
-	char pid[21]; /* the private session id; empty when recovery is off */
-	bool recovered;
-	struct pid_link {
-		struct pid_link *hnext;
-		struct sio_socket *sock;
-	} pid_link; /* in recovery.c's table of connected sockets by pid */
+	struct socket_rec *rec;   /* NULL unless recovery is on for this socket */
+	struct socket_acks *acks; /* NULL until the first ack either way */
 
 	/* one block: nhandlers handlers, then their names in the same order */
 	struct handler *handlers;
-	struct socket_rare *rare; /* sio_socket_on_any(), the events-per-second window;
-	                           * NULL while neither is in use */
+	struct socket_rare *rare; /* sio_socket_on_any(), the events-per-second window,
+	                           * the JSON data; NULL while none is in use */
 
-	uint64_t gen;           /* selection stamp of the in-memory adapter */
-	struct list acks_out; /* struct pending_ack: our emits awaiting a reply */
-	struct list acks_in;  /* struct sio_ack: client requests not answered yet */
+	uint64_t gen; /* selection stamp of the in-memory adapter */
 
 	/* the in-memory adapter's: the rooms in join order, the own room */
 	struct list rooms;        /* membership.in_sock and own_link */
@@ -196,7 +213,6 @@ struct sio_socket {
 	struct list defer_link; /* io->deferred or io->reap */
 
 	uint32_t nrooms;    /* rooms joined (kept by the adapter) */
-	uint32_t nacks_in;  /* entries of acks_in */
 	uint16_t nhandlers; /* SIO_MAX_HANDLERS at most */
 	bool connected : 1;
 	bool closed : 1;             /* left (or refused): joins fail from now on */
@@ -208,13 +224,19 @@ struct sio_socket {
 	char id[];
 };
 
-/* What few sockets use, allocated apart (an idle socket is 248 bytes). */
+/* What few sockets use, allocated apart. */
 struct socket_rare {
 	sio_event_fn any;
 	void *any_userdata;
+	json_t *json_data;      /* owned, or NULL */
 	uint64_t events_window; /* start (ms) of the current one-second window */
 	uint32_t events_in_window;
 };
+
+/* s's rare part, made when missing; NULL when out of memory. */
+struct socket_rare *socket_rare_get(struct sio_socket *s);
+/* s's acks, made when missing; NULL when out of memory. */
+struct socket_acks *socket_acks_get(struct sio_socket *s);
 
 /* Whether the client speaks Socket.IO protocol v4 (socket.io-client 1.x
  * and 2.x, always over Engine.IO v3). */

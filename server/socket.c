@@ -74,9 +74,13 @@ struct sio_socket *socket_new(struct sio_client *c, struct sio_namespace *nsp, j
 	if (s && nsp->io->opts->max_events_per_second)
 		s->rare = calloc(1, sizeof(*s->rare)); /* its window is counted on every event */
 	/* a v4 client (1.x/2.x) has no recovery: no pid */
-	if (s && ((!v4 && (id_random(s->id) < 0 || (nsp->io->recovery && id_random(s->pid) < 0))) ||
-		  (nsp->io->opts->max_events_per_second && !s->rare))) {
+	if (s && !v4 && nsp->io->recovery)
+		s->rec = calloc(1, sizeof(*s->rec));
+	if (s && ((!v4 && (id_random(s->id) < 0 ||
+	                   (nsp->io->recovery && (!s->rec || id_random(s->rec->pid) < 0)))) ||
+	          (nsp->io->opts->max_events_per_second && !s->rare))) {
 		free(s->rare);
+		free(s->rec);
 		free(s);
 		s = NULL;
 	}
@@ -101,8 +105,6 @@ struct sio_socket *socket_new(struct sio_client *c, struct sio_namespace *nsp, j
 	s->hs.issued = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 	s->hs.secure = sio_request_secure(s->hs.request);
 	s->hs.xdomain = sio_request_header(s->hs.request, "origin") != NULL;
-	list_init(&s->acks_out);
-	list_init(&s->acks_in);
 	list_init(&s->rooms);
 	list_init(&s->own_link);
 	list_init(&s->nsp_link);
@@ -111,18 +113,41 @@ struct sio_socket *socket_new(struct sio_client *c, struct sio_namespace *nsp, j
 	return s;
 }
 
+struct socket_rare *socket_rare_get(struct sio_socket *s)
+{
+	if (!s->rare)
+		s->rare = calloc(1, sizeof(*s->rare));
+	return s->rare;
+}
+
+struct socket_acks *socket_acks_get(struct sio_socket *s)
+{
+	if (!s->acks) {
+		s->acks = calloc(1, sizeof(*s->acks));
+		if (s->acks) {
+			list_init(&s->acks->out);
+			list_init(&s->acks->in);
+		}
+	}
+	return s->acks;
+}
+
 void socket_free(struct sio_socket *s)
 {
 	if (s->data_free)
 		s->data_free(s->data);
-	while (!list_empty(&s->acks_in)) {
-		struct sio_ack *a = container_of(s->acks_in.next, struct sio_ack, link);
-		list_remove(&a->link);
-		free(a);
+	if (s->acks) {
+		while (!list_empty(&s->acks->in)) {
+			struct sio_ack *a = container_of(s->acks->in.next, struct sio_ack, link);
+			list_remove(&a->link);
+			free(a);
+		}
+		free(s->acks);
 	}
-	s->nacks_in = 0;
-	json_decref(s->json_data);
+	free(s->rec);
 	free(s->handlers);
+	if (s->rare)
+		json_decref(s->rare->json_data);
 	free(s->rare);
 	json_decref((json_t *)s->hs.auth); /* owned: see socket_new() */
 	free(s);
@@ -257,19 +282,26 @@ SIO_API int sio_socket_set_json_data(sio_socket *s, json_t *data)
 		json_decref(data);
 		return SIO_EINVAL;
 	}
-	json_decref(s->json_data);
-	s->json_data = data;
+	if (!data && !s->rare)
+		return 0;
+	struct socket_rare *r = socket_rare_get(s);
+	if (!r) {
+		json_decref(data);
+		return SIO_ENOMEM;
+	}
+	json_decref(r->json_data);
+	r->json_data = data;
 	return 0;
 }
 
 SIO_API json_t *sio_socket_json_data(const sio_socket *s)
 {
-	return s ? s->json_data : NULL;
+	return s && s->rare ? s->rare->json_data : NULL;
 }
 
 SIO_API bool sio_socket_recovered(const sio_socket *s)
 {
-	return s && s->recovered;
+	return s && s->rec && s->rec->recovered;
 }
 
 /* ---- handlers ----------------------------------------------------------- */
@@ -349,13 +381,10 @@ SIO_API int sio_socket_on_any(sio_socket *s, sio_event_fn fn, void *userdata)
 {
 	if (!s)
 		return SIO_EINVAL;
-	if (!s->rare) {
-		if (!fn)
-			return 0;
-		s->rare = calloc(1, sizeof(*s->rare));
-		if (!s->rare)
-			return SIO_ENOMEM;
-	}
+	if (!s->rare && !fn)
+		return 0;
+	if (!socket_rare_get(s))
+		return SIO_ENOMEM;
 	s->rare->any = fn;
 	s->rare->any_userdata = userdata;
 	return 0;
@@ -408,7 +437,7 @@ static bool event_allowed(struct sio_socket *s, const struct sio_pkt *p)
 			return false;
 		}
 	}
-	if (p->id >= 0 && o->max_pending_acks && s->nacks_in >= o->max_pending_acks) {
+	if (p->id >= 0 && o->max_pending_acks && s->acks && s->acks->nin >= o->max_pending_acks) {
 		client_close(s->client, "forced close");
 		return false;
 	}
@@ -458,13 +487,13 @@ static void on_event(struct sio_socket *s, struct sio_pkt *p)
 		return;
 	}
 	sio_ack *ack = NULL;
-	if (p->id >= 0) {
+	if (p->id >= 0 && socket_acks_get(s)) {
 		ack = calloc(1, sizeof(*ack));
 		if (ack) {
 			ack->sock = s;
 			ack->id = p->id;
-			list_insert_tail(&s->acks_in, &ack->link);
-			s->nacks_in++;
+			list_insert_tail(&s->acks->in, &ack->link);
+			s->acks->nin++;
 		}
 	}
 	struct sio_binary stack_bins[16];
@@ -472,7 +501,7 @@ static void on_event(struct sio_socket *s, struct sio_pkt *p)
 	if (p->attachments > 16 && !(bins = malloc(p->attachments * sizeof(*bins)))) {
 		if (ack) {
 			list_remove(&ack->link);
-			s->nacks_in--;
+			s->acks->nin--;
 			free(ack);
 		}
 		json_decref(held);
@@ -488,7 +517,9 @@ static void on_event(struct sio_socket *s, struct sio_pkt *p)
 
 static void on_ack(struct sio_socket *s, struct sio_pkt *p)
 {
-	for (struct list *n = s->acks_out.next; n != &s->acks_out; n = n->next) {
+	if (!s->acks)
+		return;
+	for (struct list *n = s->acks->out.next; n != &s->acks->out; n = n->next) {
 		struct pending_ack *a = container_of(n, struct pending_ack, link);
 		if (a->id != p->id)
 			continue;
@@ -546,7 +577,8 @@ static int emit_stored(struct sio_socket *s, json_t *data, const struct sio_bina
 	if (n < 0)
 		return n; /* nothing sent: the offset is given to the next emit */
 	recovery_store(rc, seq, s->nsp, NULL, s->id, bufs, (size_t)n);
-	s->rec_last = seq;
+	if (s->rec)
+		s->rec->last = seq;
 	int r = eio_session_send(s->client->conn, bufs, (size_t)n, false);
 	for (int i = 0; i < n; i++)
 		outbuf_unref(bufs[i]);
@@ -604,12 +636,12 @@ SIO_API int sio_socket_emit_with_ack(sio_socket *s, const char *event, json_t *a
 		json_decref(args);
 		return SIO_EINVAL;
 	}
-	struct pending_ack *a = calloc(1, sizeof(*a));
+	struct pending_ack *a = socket_acks_get(s) ? calloc(1, sizeof(*a)) : NULL;
 	if (!a) {
 		json_decref(args);
 		return SIO_ENOMEM;
 	}
-	int64_t id = s ? s->nsp->next_ack_id : 0;
+	int64_t id = s->nsp->next_ack_id;
 	int r = emit(s, event, args, bins, nbins, false, id);
 	if (r < 0) {
 		free(a);
@@ -620,7 +652,7 @@ SIO_API int sio_socket_emit_with_ack(sio_socket *s, const char *event, json_t *a
 	a->fn = cb;
 	a->userdata = userdata;
 	a->sock = s;
-	list_insert_tail(&s->acks_out, &a->link);
+	list_insert_tail(&s->acks->out, &a->link);
 	if (timeout_ms)
 		timer_arm(s->nsp->io->wheel, &a->timer, now_ms() + timeout_ms, ack_timed_out);
 	return 0;
@@ -635,14 +667,14 @@ int64_t namespace_ack_id(struct sio_namespace *nsp)
 
 int socket_expect_ack(struct sio_socket *s, int64_t id, sio_ack_fn fn, void *ud)
 {
-	struct pending_ack *a = calloc(1, sizeof(*a));
+	struct pending_ack *a = socket_acks_get(s) ? calloc(1, sizeof(*a)) : NULL;
 	if (!a)
 		return SIO_ENOMEM;
 	a->id = id;
 	a->fn = fn;
 	a->userdata = ud;
 	a->sock = s;
-	list_insert_tail(&s->acks_out, &a->link);
+	list_insert_tail(&s->acks->out, &a->link);
 	return 0;
 }
 
@@ -651,7 +683,9 @@ size_t namespace_drop_acks(struct sio_namespace *nsp, int64_t id, sio_ack_fn fn,
 	size_t n = 0;
 	for (struct list *k = nsp->sockets.next; k != &nsp->sockets; k = k->next) {
 		struct sio_socket *s = container_of(k, struct sio_socket, nsp_link);
-		for (struct list *e = s->acks_out.next; e != &s->acks_out;) {
+		if (!s->acks)
+			continue;
+		for (struct list *e = s->acks->out.next; e != &s->acks->out;) {
 			struct pending_ack *a = container_of(e, struct pending_ack, link);
 			e = e->next;
 			if (a->id != id || a->fn != fn || a->userdata != ud)
@@ -674,7 +708,7 @@ SIO_API int sio_ack_send(sio_ack *ack, json_t *args, const struct sio_binary *bi
 	struct sio_socket *s = ack->sock;
 	int64_t id = ack->id;
 	list_remove(&ack->link);
-	s->nacks_in--;
+	s->acks->nin--;
 	free(ack);
 	if (!args)
 		args = json_array();
@@ -702,13 +736,13 @@ void socket_connected(struct sio_socket *s)
 	s->client->nsockets++;
 	nsp->adapter->ops->join(nsp->adapter, s, s->id); /* the own room */
 	struct recovery *rc = nsp->io->recovery;
-	if (rc && !s->recovered)
-		s->rec_start = s->rec_last = recovery_now(rc);
+	if (rc && s->rec && !s->rec->recovered)
+		s->rec->start = s->rec->last = recovery_now(rc);
 	recovery_remember(rc, s);
 	/* v4 clients (1.x/2.x) get a CONNECT without payload */
 	json_t *reply = client_v4(s->client) ? NULL
-	                : rc                 ? json_pack("{s:s,s:s}", "sid", s->id, "pid", s->pid)
-	                                     : json_pack("{s:s}", "sid", s->id);
+	                : s->rec ? json_pack("{s:s,s:s}", "sid", s->id, "pid", s->rec->pid)
+	                         : json_pack("{s:s}", "sid", s->id);
 	socket_packet(s, SIO_PACKET_CONNECT, -1, reply, NULL, 0, false);
 	json_decref(reply);
 	SIO_OBSERVE(nsp->io, socket_connect, s);
@@ -748,8 +782,8 @@ SIO_API int sio_socket_leave(sio_socket *s, const char *room)
 void socket_rooms_changed(struct sio_socket *s)
 {
 	struct recovery *rc = s->nsp->io->recovery;
-	if (rc)
-		s->rec_rooms = recovery_now(rc);
+	if (rc && s->rec)
+		s->rec->rooms = recovery_now(rc);
 }
 
 SIO_API bool sio_socket_in(const sio_socket *s, const char *room)
@@ -786,8 +820,8 @@ void socket_close(struct sio_socket *s, const char *reason)
 		nsp->in_cleanup = true; /* freed with the closed sockets, if still empty */
 		list_insert_tail(&io->nsp_cleanup, &nsp->cleanup_link);
 	}
-	while (!list_empty(&s->acks_out)) {
-		struct pending_ack *a = container_of(s->acks_out.next, struct pending_ack, link);
+	while (s->acks && !list_empty(&s->acks->out)) {
+		struct pending_ack *a = container_of(s->acks->out.next, struct pending_ack, link);
 		list_remove(&a->link);
 		timer_cancel(io->wheel, &a->timer);
 		a->fn(s, SIO_ECLOSED, NULL, NULL, 0, a->userdata);

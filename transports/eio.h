@@ -77,8 +77,9 @@ void eio_engine_process(struct eio_engine *e);
 /* A graceful stop: new sessions are refused (503) from now on, and every
  * session gets a close packet after its queued output. */
 void eio_engine_stop(struct eio_engine *e);
+enum eio_close_reason;
 /* Closes every session now with reason and frees them. */
-void eio_engine_close_all(struct eio_engine *e, const char *reason);
+void eio_engine_close_all(struct eio_engine *e, enum eio_close_reason reason);
 /* Whether no session is open and no connection has output to write. */
 bool eio_engine_idle(const struct eio_engine *e);
 /* Open sessions. */
@@ -104,6 +105,7 @@ enum eio_refusal {
 	EIO_REFUSED_HTTP_ERROR,
 	EIO_REFUSED_TIMEOUT,
 	EIO_REFUSED_UNAUTHORIZED,
+	EIO_REFUSED_TLS, /* a TLS handshake failed, timed out, or a renegotiation */
 	EIO_REFUSED_COUNT
 };
 
@@ -149,6 +151,11 @@ void eio_engine_stats(const struct eio_engine *e, struct eio_stats *out);
 /* Refusals and errors are written to log (borrowed; NULL: none). */
 void eio_engine_set_log(struct eio_engine *e, struct log *log);
 /* The trusted proxies (borrowed, n of them; see opts.trust_proxy). */
+/* The TLS context new connections use (borrowed: the caller keeps it
+ * alive while the engine may accept; connections keep their own
+ * reference), or NULL for plain TCP. */
+struct ssl_ctx_st;
+void eio_engine_set_tls(struct eio_engine *e, struct ssl_ctx_st *ctx);
 void eio_engine_set_proxies(struct eio_engine *e, const struct ip_net *nets, size_t n);
 /* With opts->metrics_path set, the front answers it with what render
  * appends to out (Prometheus text; returns 0, or -1 for a 500). */

@@ -48,9 +48,10 @@ void eio_engine_destroy(struct eio_engine *e)
 {
 	if (!e)
 		return;
-	eio_engine_close_all(e, "server shutting down");
+	eio_engine_close_all(e, EIO_CLOSE_SERVER_SHUTTING_DOWN);
 	timer_cancel(e->wheel, &e->pool_timer);
 	pool_finish(&e->pool);
+	tls_shared_free(&e->tls);
 	free(e->buckets);
 	for (size_t i = 0; i < IP_BUCKETS; i++) {
 		while (e->ips[i]) {
@@ -234,6 +235,7 @@ static const char *const refusal_names[EIO_REFUSED_COUNT] = {
         [EIO_REFUSED_HTTP_ERROR] = "http_error",
         [EIO_REFUSED_TIMEOUT] = "timeout",
         [EIO_REFUSED_UNAUTHORIZED] = "unauthorized",
+        [EIO_REFUSED_TLS] = "tls",
 };
 
 /* The log's event names: string literals, one per cause. */
@@ -251,6 +253,7 @@ static const char *const refusal_events[EIO_REFUSED_COUNT] = {
         [EIO_REFUSED_HTTP_ERROR] = "refused.http_error",
         [EIO_REFUSED_TIMEOUT] = "refused.timeout",
         [EIO_REFUSED_UNAUTHORIZED] = "refused.unauthorized",
+        [EIO_REFUSED_TLS] = "refused.tls",
 };
 
 static const char *const close_names[EIO_CLOSE_COUNT] = {
@@ -273,15 +276,9 @@ const char *eio_close_reason_name(enum eio_close_reason reason)
 	return reason < EIO_CLOSE_COUNT ? close_names[reason] : "unknown";
 }
 
-void engine_count_close(struct eio_engine *e, const char *reason)
+void engine_count_close(struct eio_engine *e, enum eio_close_reason reason)
 {
-	for (int i = 0; i < EIO_CLOSE_COUNT; i++) {
-		if (reason && strcmp(reason, close_names[i]) == 0) {
-			e->stats.disconnections[i]++;
-			return;
-		}
-	}
-	e->stats.disconnections[EIO_CLOSE_TRANSPORT_ERROR]++;
+	e->stats.disconnections[reason < EIO_CLOSE_COUNT ? reason : EIO_CLOSE_TRANSPORT_ERROR]++;
 }
 
 void engine_refuse(struct eio_engine *e, enum eio_refusal cause, const struct sio_request *req,
@@ -321,6 +318,11 @@ void eio_engine_stats(const struct eio_engine *e, struct eio_stats *out)
 void eio_engine_set_log(struct eio_engine *e, struct log *log)
 {
 	e->log = log;
+}
+
+void eio_engine_set_tls(struct eio_engine *e, struct ssl_ctx_st *ctx)
+{
+	e->tls_ctx = ctx;
 }
 
 void eio_engine_set_proxies(struct eio_engine *e, const struct ip_net *nets, size_t n)
@@ -394,7 +396,7 @@ void eio_engine_stop(struct eio_engine *e)
 		sio_eio_close(container_of(n, struct sio_eio_socket, link));
 }
 
-void eio_engine_close_all(struct eio_engine *e, const char *reason)
+void eio_engine_close_all(struct eio_engine *e, enum eio_close_reason reason)
 {
 	for (struct list *n = e->sessions.next; n != &e->sessions; n = n->next)
 		session_fail(container_of(n, struct sio_eio_socket, link), reason);

@@ -25,6 +25,7 @@
 #include "protocol/eio_packet.h"
 #include "transports/eio.h"
 #include "transports/queue.h"
+#include "transports/tls.h"
 
 #define IP_BUCKETS 1024
 #define POOL_IDLE_MAX ((size_t)8 << 20) /* bytes the packet pool keeps idle at most */
@@ -69,6 +70,10 @@ struct eio_engine {
 	 * the layer above), trimmed every POOL_TRIM_MS */
 	struct pool pool;
 	struct timer pool_timer;
+	/* TLS: the context new connections use (the server's, borrowed; NULL:
+	 * plain), and the buffers its connections share */
+	struct ssl_ctx_st *tls_ctx;
+	struct tls_shared tls;
 };
 
 /* ---- the transport seam ------------------------------------------------ */
@@ -114,13 +119,12 @@ struct session_data;
 
 /* Pointer-sized fields first, the small ones last: no padding holes. What
  * only some sessions need (a close deadline, sio_eio_set_data) is
- * allocated apart, when needed: an idle session is 200 bytes. */
+ * allocated apart, when needed; the handshake request follows the session
+ * in its block (session_request()): an idle session is 184 bytes. */
 struct sio_eio_socket {
 	struct eio_engine *engine;
-	struct sio_request *req; /* the handshake request, in the session's block */
-	void *layer;             /* the layer above's object */
+	void *layer;               /* the layer above's object */
 	struct session_data *data; /* sio_eio_set_data(), NULL when none */
-	const char *close_reason;
 
 	struct eio_transport *tr; /* the transport in use */
 	struct ws_conn *probe;    /* a websocket upgrading this session; its timer times it */
@@ -135,9 +139,10 @@ struct sio_eio_socket {
 
 	struct queue out;
 
-	uint8_t state;     /* enum session_state */
-	uint8_t transport; /* enum sio_transport: tr's kind, kept when tr is gone */
-	uint8_t protocol;  /* Engine.IO protocol: 3 or 4 */
+	uint8_t state;        /* enum session_state */
+	uint8_t transport;    /* enum sio_transport: tr's kind, kept when tr is gone */
+	uint8_t protocol;     /* Engine.IO protocol: 3 or 4 */
+	uint8_t close_reason; /* enum eio_close_reason, once failed */
 	char sid[21];
 	bool upgrading; /* probe answered */
 	bool awaiting_pong;
@@ -147,14 +152,21 @@ struct sio_eio_socket {
 };
 
 /* The memory of a session for a handshake: the session, zeroed, and the
- * kept copy of req (s->req) in one block (the session's lifetime is the
- * kept request's). NULL when out of memory. Free it with
+ * kept copy of req (session_request()) in one block (the session's
+ * lifetime is the kept request's). NULL when out of memory. Free it with
  * session_create(), or session_discard() when it is not created. */
 struct sio_eio_socket *session_alloc(const struct sio_request *req);
+/* A session's size in its block, the kept request after it. */
+#define SESSION_SIZE ((sizeof(struct sio_eio_socket) + 7) & ~(size_t)7)
+/* The handshake request s keeps (borrowed, as long as s lives). */
+static inline const struct sio_request *session_request(const struct sio_eio_socket *s)
+{
+	return (const struct sio_request *)((const char *)s + SESSION_SIZE);
+}
 void session_discard(struct sio_eio_socket *s);
 /* Creates the session s (from session_alloc(), taken over) and attaches
- * tr (whose sess it sets). The protocol (3 or 4) is the request's. Queues the open packet and runs the connection
- * hook. Returns NULL on failure (s freed, tr untouched). */
+ * tr (whose sess it sets). The protocol (3 or 4) is the request's. Queues the open packet and runs
+ * the connection hook. Returns NULL on failure (s freed, tr untouched). */
 struct sio_eio_socket *session_create(struct eio_engine *e, struct sio_eio_socket *s,
                                       struct eio_transport *tr);
 struct sio_eio_socket *session_find(struct eio_engine *e, const char *sid, size_t len);
@@ -167,7 +179,7 @@ static inline enum sio_transport session_transport(const struct sio_eio_socket *
 /* Handles one received Engine.IO packet. */
 void session_on_packet(struct sio_eio_socket *s, const struct eio_packet *p);
 /* Closes the session with reason (the work is deferred). */
-void session_fail(struct sio_eio_socket *s, const char *reason);
+void session_fail(struct sio_eio_socket *s, enum eio_close_reason reason);
 /* Marks s for flushing / finishing at the end of the current callback. */
 void session_mark_dirty(struct sio_eio_socket *s);
 /* Runs s's deferred work: flush, or finish a failed one. */
@@ -177,7 +189,7 @@ void session_free(struct sio_eio_socket *s);
 void session_close_written(struct sio_eio_socket *s);
 /* The transport in use is gone (reason "transport close" or "transport
  * error"); the session closes. */
-void session_transport_lost(struct sio_eio_socket *s, const char *reason);
+void session_transport_lost(struct sio_eio_socket *s, enum eio_close_reason reason);
 
 /* ---- the engine's services to sessions and connections ---------------- */
 
@@ -198,7 +210,7 @@ struct ip_count *engine_ip_acquire(struct eio_engine *e, const char *addr);
 void engine_ip_release(struct eio_engine *e, struct ip_count *c);
 const char *ip_count_addr(const struct ip_count *c);
 /* Counts a session's close by its reason. */
-void engine_count_close(struct eio_engine *e, const char *reason);
+void engine_count_close(struct eio_engine *e, enum eio_close_reason reason);
 /* Counts a refusal by cause and logs it ("refused.<cause>", info) with
  * the client's address (addr, or req's when NULL), the request (may be
  * NULL) and detail (may be NULL). */

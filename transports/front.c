@@ -8,6 +8,7 @@
  */
 #include "transports/front.h"
 
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #include "http/static.h"
 #include "transports/handshake.h"
 #include "transports/polling.h"
+#include "transports/tls.h"
 #include "transports/upgrade.h"
 
 #define OUT_CHUNK 65536
@@ -147,11 +149,7 @@ void conn_respond_error(struct front_conn *c, const struct sio_request *req, int
 
 void conn_body_free(struct front_conn *c)
 {
-	if (c->body) {
-		buf_free(c->body);
-		free(c->body);
-		c->body = NULL;
-	}
+	pool_buf_free(&c->engine->pool, &c->body);
 }
 
 void conn_request_done(struct front_conn *c)
@@ -314,6 +312,12 @@ static void conn_timer_fired(struct timer *t)
 		              c->timer_kind == CT_BODY ? "request body too slow"
 		                                       : "request headers too slow");
 	}
+	if (c->timer_kind == CT_TLS && c->tls) {
+		char addr[PEER_TEXT_SIZE];
+		c->tls->refused = true;
+		engine_refuse(c->engine, EIO_REFUSED_TLS, NULL, peer_text(&c->peer, addr),
+		              "handshake timeout");
+	}
 	c->timer_kind = CT_NONE;
 	if (c->wsi) {
 		/* lws kills it when it next looks at its own timers, which is
@@ -328,6 +332,15 @@ static void conn_update_timer(struct front_conn *c)
 	struct eio_engine *e = c->engine;
 	if (c->draining)
 		return;
+	if (c->tls && !c->tls->established) {
+		/* one deadline for the whole handshake */
+		if (c->timer_kind != CT_TLS) {
+			timer_arm(e->wheel, &c->timer, now_ms() + e->opts->tls.handshake_timeout,
+			          conn_timer_fired);
+			c->timer_kind = CT_TLS;
+		}
+		return;
+	}
 	if (c->busy) {
 		timer_cancel(e->wheel, &c->timer);
 		c->timer_kind = CT_NONE;
@@ -359,7 +372,7 @@ static int conn_forwarded(struct front_conn *c, struct sio_request *req)
 	ip_from_bytes(c->peer.bytes, c->peer.family == AF_INET ? 4 : 16, &peer);
 	forwarded_client(req, e->proxies, e->nproxies, &peer, &client);
 	char text[IP_TEXT_SIZE];
-	if (request_set_forwarded(req, ip_text(&client, text), forwarded_https(req)) < 0)
+	if (request_set_forwarded(req, ip_text(&client, text), c->tls || forwarded_https(req)) < 0)
 		return 500;
 	if (!e->opts->max_connections_per_ip)
 		return 0;
@@ -384,6 +397,8 @@ static int on_headers(void *ud, struct sio_request *req, const struct h1_info *i
 	char addr[PEER_TEXT_SIZE];
 	if (request_set_address(req, peer_text(&c->peer, addr)) < 0)
 		return 500;
+	if (c->tls)
+		request_set_secure(req, true);
 	if (c->proxied && e->opts->trust_proxy) {
 		int st = conn_forwarded(c, req);
 		if (st)
@@ -403,12 +418,10 @@ static int on_headers(void *ud, struct sio_request *req, const struct h1_info *i
 static int on_body(void *ud, const uint8_t *p, size_t n)
 {
 	struct front_conn *c = ud;
-	if (!c->body && !(c->body = calloc(1, sizeof(*c->body))))
-		return 500;
 	size_t limit = c->engine_post ? c->engine->opts->max_http_buffer_size : MAX_OTHER_BODY;
-	if (c->body->len + n > limit)
+	if (c->body.len + n > limit)
 		return 413;
-	return buf_append(c->body, p, n) < 0 ? 500 : 0;
+	return pool_buf_append(&c->engine->pool, &c->body, p, n) < 0 ? 500 : 0;
 }
 
 static const struct h1_events h1_events = {
@@ -425,7 +438,7 @@ static int conn_process(struct front_conn *c)
 		int status;
 		enum h1_result r = h1_feed(c->h1, c->in.data, c->in.len, &used, &status);
 		if (r == H1_NEED_MORE) {
-			buf_consume(&c->in, used);
+			pool_buf_consume(&c->engine->pool, &c->in, used);
 			break;
 		}
 		if (r == H1_UPGRADE) {
@@ -444,11 +457,11 @@ static int conn_process(struct front_conn *c)
 				              peer_text(&c->peer, addr), detail);
 			}
 			polling_release_post(c); /* 413 keeps the session open, as the reference */
-			c->in.len = 0;
+			pool_buf_free(&c->engine->pool, &c->in);
 			conn_respond(c, status, NULL, NULL, NULL, 0, false);
 			break;
 		}
-		buf_consume(&c->in, used);
+		pool_buf_consume(&c->engine->pool, &c->in, used);
 		dispatch_request(c);
 		conn_body_free(c);
 		if (!c->busy)
@@ -462,6 +475,22 @@ static int conn_process(struct front_conn *c)
 	return 0;
 }
 
+/* The TLS session goes last, when nothing can write on c any more. A
+ * peer that hung up during the handshake is a refusal too. */
+static void conn_tls_closed(struct front_conn *c)
+{
+	struct tls_conn *t = c->tls;
+	if (!t)
+		return;
+	if (t->fed && !t->established && !t->refused) {
+		char addr[PEER_TEXT_SIZE];
+		engine_refuse(c->engine, EIO_REFUSED_TLS, NULL, peer_text(&c->peer, addr),
+		              "closed during the handshake");
+	}
+	tls_conn_destroy(t);
+	c->tls = NULL;
+}
+
 static void conn_closed(struct front_conn *c)
 {
 	struct eio_engine *e = c->engine;
@@ -471,6 +500,7 @@ static void conn_closed(struct front_conn *c)
 	if (c->is_ws) {
 		ws_on_closed(&c->ws);
 		c->wsi = NULL;
+		conn_tls_closed(c);
 		return;
 	}
 	timer_cancel(e->wheel, &c->timer);
@@ -480,14 +510,24 @@ static void conn_closed(struct front_conn *c)
 	c->wsi = NULL;
 	h1_destroy(c->h1);
 	c->h1 = NULL;
-	buf_free(&c->in);
+	pool_buf_free(&e->pool, &c->in);
 	buf_free(&c->out);
 	conn_body_free(c);
+	conn_tls_closed(c);
+}
+
+/* Whether bytes written earlier still wait for the socket (lws's, or
+ * TLS records). */
+static bool conn_out_blocked(struct front_conn *c)
+{
+	return lws_partial_buffered(c->wsi) || (c->tls && tls_conn_blocked(c->tls));
 }
 
 static int conn_writeable(struct front_conn *c)
 {
-	if (lws_partial_buffered(c->wsi)) {
+	if (c->tls && conn_tls_flush(c) < 0)
+		return -1;
+	if (conn_out_blocked(c)) {
 		lws_callback_on_writable(c->wsi);
 		return 0;
 	}
@@ -495,9 +535,17 @@ static int conn_writeable(struct front_conn *c)
 		size_t n = c->out.len - c->out_off;
 		if (n > OUT_CHUNK)
 			n = OUT_CHUNK;
-		if (lws_write(c->wsi, c->out.data + c->out_off, n, LWS_WRITE_RAW) < (int)n)
-			return -1;
-		c->engine->stats.bytes_sent += n;
+		if (c->tls) {
+			struct iovec v = {.iov_base = c->out.data + c->out_off, .iov_len = n};
+			ssize_t k = conn_tls_sendv(c, &v, 1);
+			if (k < 0)
+				return -1;
+			n = (size_t)k;
+		} else {
+			if (lws_write(c->wsi, c->out.data + c->out_off, n, LWS_WRITE_RAW) < (int)n)
+				return -1;
+			c->engine->stats.bytes_sent += n;
+		}
 		c->out_off += n;
 		if (c->out_off < c->out.len) {
 			lws_callback_on_writable(c->wsi);
@@ -505,7 +553,7 @@ static int conn_writeable(struct front_conn *c)
 		}
 		c->out.len = c->out_off = 0;
 		conn_count_out(c);
-		if (lws_partial_buffered(c->wsi)) {
+		if (conn_out_blocked(c)) {
 			lws_callback_on_writable(c->wsi);
 			return 0;
 		}
@@ -516,7 +564,7 @@ static int conn_writeable(struct front_conn *c)
 		if (c->draining)
 			return 0;
 		c->draining = true;
-		if (shutdown(lws_get_socket_fd(c->wsi), SHUT_WR) < 0)
+		if (conn_shutdown_write(c) < 0)
 			return -1;
 		if (c->rx_paused)
 			lws_rx_flow_control(c->wsi, 1);
@@ -532,6 +580,102 @@ static int conn_writeable(struct front_conn *c)
 		return conn_process(c);
 	conn_update_timer(c);
 	return 0;
+}
+
+/* ---- TLS ----------------------------------------------------------------- */
+
+/* The answer to plain HTTP on the TLS port, sent as is before closing. */
+static const char plain_http_answer[] =
+        "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 40\r\n"
+        "Connection: close\r\n\r\nThis port speaks HTTPS (HTTP over TLS).\n";
+_Static_assert(sizeof("This port speaks HTTPS (HTTP over TLS).\n") - 1 == 40,
+               "the answer's length");
+
+int conn_tls_flush(struct front_conn *c)
+{
+	if (!c->wsi)
+		return 0;
+	ssize_t n = tls_conn_flush(c->tls, lws_get_socket_fd(c->wsi));
+	if (n < 0)
+		return -1;
+	c->engine->stats.bytes_sent += (uint64_t)n;
+	if (tls_conn_blocked(c->tls))
+		lws_callback_on_writable(c->wsi);
+	return 0;
+}
+
+ssize_t conn_tls_sendv(struct front_conn *c, const struct iovec *iov, int niov)
+{
+	if (conn_tls_flush(c) < 0) {
+		errno = EPIPE;
+		return -1;
+	}
+	if (tls_conn_blocked(c->tls)) {
+		errno = EAGAIN;
+		return -1;
+	}
+	ssize_t n = tls_conn_encrypt(c->tls, iov, niov);
+	if (n < 0) {
+		errno = EPROTO;
+		return -1;
+	}
+	if (conn_tls_flush(c) < 0) {
+		errno = EPIPE;
+		return -1;
+	}
+	return n;
+}
+
+int conn_shutdown_write(struct front_conn *c)
+{
+	if (c->tls) {
+		tls_conn_close_notify(c->tls);
+		if (conn_tls_flush(c) < 0)
+			return -1;
+		if (tls_conn_blocked(c->tls))
+			return 0; /* the socket is full: the drain deadline closes it */
+	}
+	return shutdown(lws_get_socket_fd(c->wsi), SHUT_WR);
+}
+
+/* Received bytes on a TLS connection: decrypted, then handled as the
+ * plain ones are. Records the handshake makes are sent at once (before
+ * the plaintext is handled: its handling may write on other connections,
+ * which share the output buffer). Returns -1 when c must close. */
+static int conn_tls_rx(struct front_conn *c, uint8_t *in, size_t len)
+{
+	struct tls_conn *t = c->tls;
+	bool was_established = t->established;
+	int r = tls_conn_feed(t, in, len);
+	if (r < 0) {
+		char addr[PEER_TEXT_SIZE];
+		if (!t->refused)
+			engine_refuse(c->engine, EIO_REFUSED_TLS, NULL, peer_text(&c->peer, addr),
+			              t->plain_http ? "plain HTTP on the TLS port" : t->cause);
+		t->refused = true;
+		if (t->plain_http && !c->is_ws)
+			tls_conn_raw(t, plain_http_answer, sizeof(plain_http_answer) - 1);
+		conn_tls_flush(c);
+		return -1;
+	}
+	if (conn_tls_flush(c) < 0)
+		return -1;
+	if (!was_established && t->established && !c->is_ws)
+		conn_update_timer(c);
+	struct buf *pl = &c->engine->tls.plain;
+	int rc = 0;
+	if (pl->len && c->is_ws) {
+		rc = ws_on_data(&c->ws, pl->data, pl->len);
+	} else if (pl->len && c->h1 && !c->close_after) {
+		if (pool_buf_append(&c->engine->pool, &c->in, pl->data, pl->len) < 0)
+			rc = -1;
+		else
+			rc = conn_process(c);
+		if (rc == 0 && !c->is_ws && c->out.len)
+			lws_callback_on_writable(c->wsi);
+	}
+	pl->len = 0;
+	return r == 1 ? -1 : rc; /* close_notify: the peer is done */
 }
 
 static int front_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
@@ -567,6 +711,8 @@ static int front_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
 				rc = -1;
 			}
 		}
+		if (rc == 0 && e->tls_ctx && !(c->tls = tls_conn_create(e->tls_ctx, &e->tls)))
+			rc = -1;
 		if (rc == 0)
 			conn_update_timer(c);
 		eio_engine_leave(e);
@@ -574,6 +720,12 @@ static int front_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
 	}
 	case LWS_CALLBACK_RAW_RX:
 		e->stats.bytes_received += len;
+		if (c->tls) {
+			eio_engine_enter(e);
+			rc = conn_tls_rx(c, in, len);
+			eio_engine_leave(e);
+			break;
+		}
 		if (c->is_ws) {
 			eio_engine_enter(e);
 			rc = ws_on_data(&c->ws, in, len);
@@ -583,7 +735,7 @@ static int front_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
 		if (!c->h1 || c->close_after)
 			break; /* draining after an error response */
 		eio_engine_enter(e);
-		if (buf_append(&c->in, in, len) < 0)
+		if (pool_buf_append(&e->pool, &c->in, in, len) < 0)
 			rc = -1;
 		else
 			rc = conn_process(c);

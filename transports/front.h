@@ -23,7 +23,7 @@
 struct lws;
 
 enum conn_role { ROLE_NONE, ROLE_GET, ROLE_POST };
-enum conn_timer { CT_NONE, CT_IDLE, CT_HEADERS, CT_BODY, CT_DRAIN };
+enum conn_timer { CT_NONE, CT_IDLE, CT_HEADERS, CT_BODY, CT_DRAIN, CT_TLS };
 
 /* The peer's address in binary (network order; 4 bytes used for
  * AF_INET). Its text is made when needed, by peer_text. */
@@ -44,27 +44,30 @@ struct front_conn {
 			struct lws *wsi;
 			struct eio_engine *engine;
 			struct h1 *h1;
-			struct buf in;  /* received, not yet parsed */
+			/* received, not yet parsed; and the current request's body:
+			 * the engine's pool blocks, held only while they hold bytes */
+			struct pool_buf in, body;
 			struct buf out; /* response bytes not yet written */
 			size_t out_off;
-			struct buf *body; /* the current request's body; NULL when none came */
 			struct sio_eio_socket *sess; /* the session served (held GET or POST) */
 			uint8_t role;                /* enum conn_role */
 			uint8_t timer_kind;          /* enum conn_timer */
-			bool engine_post;            /* a POST to the engine: its body may reach
-			                              * max_http_buffer_size (else MAX_OTHER_BODY) */
-			bool busy;        /* a request is held: parse nothing more */
-			bool close_after; /* close once out is written */
-			bool rx_paused;
-			bool draining;    /* write side shut: reading until EOF or DRAIN_MS */
-			bool handshake;   /* the held GET opens its session */
-			bool out_counted; /* counted in engine->pending_out */
+			/* a POST to the engine: its body may reach max_http_buffer_size
+			 * (else MAX_OTHER_BODY) */
+			bool engine_post : 1;
+			bool busy : 1;        /* a request is held: parse nothing more */
+			bool close_after : 1; /* close once out is written */
+			bool rx_paused : 1;
+			bool draining : 1;  /* write side shut: reading until EOF or DRAIN_MS */
+			bool handshake : 1; /* the held GET opens its session */
+			bool out_counted;   /* counted in engine->pending_out */
 			struct timer timer;
 		};
 		struct ws_conn ws;
 	};
+	struct ip_count *ip;  /* the address counted in max_connections_per_ip, or NULL */
+	struct tls_conn *tls; /* the TLS session when the listener speaks TLS, or NULL */
 	struct peer_addr peer;
-	struct ip_count *ip; /* the address counted in max_connections_per_ip, or NULL */
 	bool is_ws;          /* upgraded: `ws` is in use, the HTTP state is gone */
 	bool proxied;        /* the peer is a trusted proxy: counted per request's client */
 };
@@ -88,7 +91,21 @@ void conn_respond_bare(struct front_conn *c, int status, bool keep_alive);
  * (initial_headers too when `initial`). */
 void conn_engine_headers(struct front_conn *c, const struct sio_request *req, struct buf *h,
                          bool initial);
-/* Frees c's request body (made when its first bytes came). */
+/* The front connection a websocket is the state of. */
+static inline struct front_conn *ws_front(struct ws_conn *w)
+{
+	return container_of(w, struct front_conn, ws);
+}
+/* Encrypts up to TLS_BATCH_MAX bytes of iov on c's TLS session and sends
+ * what it can: as sendmsg(), the plaintext bytes taken, or -1 with errno
+ * (EAGAIN while earlier records still wait for the socket). */
+ssize_t conn_tls_sendv(struct front_conn *c, const struct iovec *iov, int niov);
+/* Sends c's waiting records; returns -1 when the socket failed. */
+int conn_tls_flush(struct front_conn *c);
+/* Shuts c's write side: a close_notify first over TLS (and then only
+ * when the socket took it: else the caller's deadline closes c). */
+int conn_shutdown_write(struct front_conn *c);
+/* Frees c's request body (a block taken when its first bytes came). */
 void conn_body_free(struct front_conn *c);
 /* The request is answered: c goes on with the next one. */
 void conn_request_done(struct front_conn *c);

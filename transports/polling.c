@@ -191,7 +191,7 @@ void polling_get(struct front_conn *c, struct sio_eio_socket *s, bool keep_alive
 	if (p->get) {
 		/* a second GET: the reference answers 400 and closes the session */
 		conn_respond_bare(c, 400, keep_alive);
-		session_fail(s, "transport error");
+		session_fail(s, EIO_CLOSE_TRANSPORT_ERROR);
 		return;
 	}
 	c->busy = true;
@@ -255,7 +255,7 @@ static bool feed(struct sio_eio_socket *s, payload_next_fn next, uint8_t *body, 
 		session_on_packet(s, &p);
 	}
 	if (!ok || r < 0) {
-		session_fail(s, "parse error");
+		session_fail(s, EIO_CLOSE_PARSE_ERROR);
 		return false;
 	}
 	return true;
@@ -268,8 +268,8 @@ void polling_post(struct front_conn *c, struct sio_eio_socket *s, const struct s
 	const char *ct = sio_request_header(req, "content-type");
 	bool binary = ct && strcmp(ct, "application/octet-stream") == 0;
 	payload_next_fn next = eio_payload_next;
-	uint8_t *body = c->body ? c->body->data : NULL;
-	size_t len = c->body ? c->body->len : 0;
+	uint8_t *body = c->body.data;
+	size_t len = c->body.len;
 	int jsonp = EIO3_JSONP_PAYLOAD;
 	if (s->protocol == 3) {
 		/* v3: XHR2 binary payloads, JSONP form bodies, text payloads */
@@ -281,18 +281,18 @@ void polling_post(struct front_conn *c, struct sio_eio_socket *s, const struct s
 	if (!p || p->post != c) {
 		/* another POST is in flight for this session */
 		conn_respond_bare(c, 400, keep_alive);
-		session_fail(s, "transport error");
+		session_fail(s, EIO_CLOSE_TRANSPORT_ERROR);
 	} else if (binary) {
 		/* v4 has no binary payload: the reference's "invalid content" */
 		p->post = NULL;
 		conn_respond_bare(c, 400, keep_alive);
-		session_fail(s, "transport error");
+		session_fail(s, EIO_CLOSE_TRANSPORT_ERROR);
 	} else {
 		p->post = NULL;
 		bool ok = jsonp == EIO3_JSONP_NONE ||
 		          (jsonp == EIO3_JSONP_PAYLOAD && feed(s, next, body, len));
 		if (jsonp == EIO3_JSONP_ERROR)
-			session_fail(s, "parse error");
+			session_fail(s, EIO_CLOSE_PARSE_ERROR);
 		if (ok) {
 			struct buf h = {0};
 			buf_append_str(&h, "cache-control: no-store\r\n");
@@ -313,11 +313,11 @@ void polling_conn_closed(struct front_conn *c)
 	struct polling *p = s ? polling_of(s) : NULL;
 	if (p && p->get == c) {
 		p->get = NULL;
-		session_fail(s, "transport error"); /* poll closed prematurely */
+		session_fail(s, EIO_CLOSE_TRANSPORT_ERROR); /* poll closed prematurely */
 	}
 	if (p && p->post == c) {
 		p->post = NULL;
-		session_fail(s, "transport error"); /* data request closed prematurely */
+		session_fail(s, EIO_CLOSE_TRANSPORT_ERROR); /* data request closed prematurely */
 	}
 	c->sess = NULL;
 }

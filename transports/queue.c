@@ -55,6 +55,8 @@ static void ring_free(struct pool *pool, struct outbuf **ring, uint32_t cap)
 
 int queue_push(struct pool *pool, struct queue *q, struct outbuf *o)
 {
+	if (o->len > UINT32_MAX - q->bytes)
+		return -1;
 	if (!q->ring) {
 		/* empty: a ring as large as the last one (cap is its size) */
 		uint32_t ncap = q->cap ? q->cap : 2;
@@ -77,7 +79,7 @@ int queue_push(struct pool *pool, struct queue *q, struct outbuf *o)
 	}
 	q->ring[(q->head + q->count) % q->cap] = o;
 	q->count++;
-	q->bytes += o->len;
+	q->bytes += (uint32_t)o->len;
 	return 0;
 }
 
@@ -88,7 +90,7 @@ struct outbuf *queue_pop(struct pool *pool, struct queue *q)
 	struct outbuf *o = q->ring[q->head];
 	q->head = (q->head + 1) % q->cap;
 	q->count--;
-	q->bytes -= o->len;
+	q->bytes -= (uint32_t)o->len;
 	if (!q->count) {
 		/* an idle session holds no ring; the next push makes one */
 		ring_free(pool, q->ring, q->cap);

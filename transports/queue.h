@@ -54,7 +54,7 @@ void outbuf_unref(struct outbuf *o);
  * popped (idle sessions are many), and comes back as large as it was. */
 struct queue {
 	struct outbuf **ring; /* NULL when empty */
-	size_t bytes;         /* data bytes of the packets queued */
+	uint32_t bytes;       /* data bytes of the packets queued (< 4 GiB) */
 	uint32_t cap;         /* slots of ring (of the last one when NULL) */
 	uint32_t head, count;
 };
@@ -63,7 +63,7 @@ struct queue {
  * malloc's), the same for every call on one queue. */
 
 /* Appends o, taking over the caller's reference. Returns 0, or -1 when
- * out of memory (o still the caller's). */
+ * out of memory or the queue would hold 4 GiB (o still the caller's). */
 int queue_push(struct pool *pool, struct queue *q, struct outbuf *o);
 /* The packet i places from the front (i < q->count), borrowed. */
 static inline struct outbuf *queue_at(const struct queue *q, uint32_t i)

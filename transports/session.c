@@ -61,16 +61,16 @@ bool session_alive(const struct sio_eio_socket *s)
 	return s->state == SS_OPEN || s->state == SS_CLOSING;
 }
 
-void session_fail(struct sio_eio_socket *s, const char *reason)
+void session_fail(struct sio_eio_socket *s, enum eio_close_reason reason)
 {
 	if (!session_alive(s))
 		return;
 	s->state = SS_FAILED;
-	s->close_reason = reason;
+	s->close_reason = (uint8_t)reason;
 	session_mark_dirty(s);
 }
 
-void session_transport_lost(struct sio_eio_socket *s, const char *reason)
+void session_transport_lost(struct sio_eio_socket *s, enum eio_close_reason reason)
 {
 	s->tr = NULL;
 	session_fail(s, reason);
@@ -78,7 +78,8 @@ void session_transport_lost(struct sio_eio_socket *s, const char *reason)
 
 void session_close_written(struct sio_eio_socket *s)
 {
-	session_fail(s, s->engine->stopping ? "server shutting down" : "forced close");
+	session_fail(s,
+	             s->engine->stopping ? EIO_CLOSE_SERVER_SHUTTING_DOWN : EIO_CLOSE_FORCED_CLOSE);
 }
 
 /* Tears the session down: transport, probe, timers, table; runs the close
@@ -102,7 +103,7 @@ static void session_finish(struct sio_eio_socket *s)
 	engine_remove_session(e, s);
 	engine_count_close(e, s->close_reason);
 	if (e->hooks.ev.close)
-		e->hooks.ev.close(s, s->close_reason, e->hooks.userdata);
+		e->hooks.ev.close(s, eio_close_reason_name(s->close_reason), e->hooks.userdata);
 	queue_clear(&s->engine->pool, &s->out);
 	list_insert_tail(&e->reap, &s->dirty);
 }
@@ -131,7 +132,7 @@ void session_process(struct sio_eio_socket *s)
 static void pong_missing(struct timer *t)
 {
 	struct sio_eio_socket *s = container_of(t, struct sio_eio_socket, ping_timer);
-	session_fail(s, "ping timeout");
+	session_fail(s, EIO_CLOSE_PING_TIMEOUT);
 }
 
 /* v3: the client pings; it must within ping_interval + ping_timeout. */
@@ -147,7 +148,7 @@ static void ping_due(struct timer *t)
 	struct sio_eio_socket *s = container_of(t, struct sio_eio_socket, ping_timer);
 	struct eio_engine *e = s->engine;
 	if (queue_control(s, EIO_PING, NULL) < 0) {
-		session_fail(s, "transport error");
+		session_fail(s, EIO_CLOSE_TRANSPORT_ERROR);
 		return;
 	}
 	s->awaiting_pong = true;
@@ -158,9 +159,6 @@ static void ping_due(struct timer *t)
 
 /* ---- creation ----------------------------------------------------------- */
 
-/* A session's size in its block, the kept request after it. */
-#define SESSION_SIZE ((sizeof(struct sio_eio_socket) + 7) & ~(size_t)7)
-
 struct sio_eio_socket *session_alloc(const struct sio_request *req)
 {
 	struct sio_request *k = request_keep_with(req, SESSION_SIZE);
@@ -168,7 +166,6 @@ struct sio_eio_socket *session_alloc(const struct sio_request *req)
 		return NULL;
 	struct sio_eio_socket *s = (struct sio_eio_socket *)((char *)k - SESSION_SIZE);
 	memset(s, 0, sizeof(*s));
-	s->req = k;
 	return s;
 }
 
@@ -185,7 +182,7 @@ struct sio_eio_socket *session_create(struct eio_engine *e, struct sio_eio_socke
 		goto fail;
 	s->engine = e;
 	s->state = SS_OPEN;
-	s->protocol = (uint8_t)handshake_protocol(s->req);
+	s->protocol = (uint8_t)handshake_protocol(session_request(s));
 	list_init(&s->dirty);
 
 	char json[256];
@@ -234,13 +231,13 @@ void session_on_packet(struct sio_eio_socket *s, const struct eio_packet *p)
 	case EIO_PING:
 		/* v3: the client's heartbeat, answered; v4: the wrong direction */
 		if (s->protocol != 3 || queue_control(s, EIO_PONG, NULL) < 0)
-			session_fail(s, "transport error");
+			session_fail(s, EIO_CLOSE_TRANSPORT_ERROR);
 		else
 			client_ping_wait(s);
 		break;
 	case EIO_PONG:
 		if (s->protocol == 3)
-			session_fail(s, "transport error"); /* the wrong direction in v3 */
+			session_fail(s, EIO_CLOSE_TRANSPORT_ERROR); /* the wrong direction in v3 */
 		else if (s->awaiting_pong) {
 			s->awaiting_pong = false;
 			timer_arm(e->wheel, &s->ping_timer, now_ms() + e->opts->ping_interval,
@@ -253,7 +250,7 @@ void session_on_packet(struct sio_eio_socket *s, const struct eio_packet *p)
 		break;
 	case EIO_CLOSE:
 		s->client_closed = true;
-		session_fail(s, "transport close");
+		session_fail(s, EIO_CLOSE_TRANSPORT_CLOSE);
 		break;
 	default:
 		break; /* open, upgrade, noop: ignored as the reference does */
@@ -294,7 +291,7 @@ static int queue_full(struct sio_eio_socket *s)
 {
 	s->engine->stats.queue_full++;
 	if (s->engine->opts->queue_full == SIO_QUEUE_FULL_CLOSE)
-		session_fail(s, "queue full");
+		session_fail(s, EIO_CLOSE_QUEUE_FULL);
 	return SIO_EFULL;
 }
 
@@ -356,7 +353,8 @@ static void close_expired(struct timer *t)
 {
 	struct sio_eio_socket *s = container_of(t, struct session_close, timer)->sess;
 	close_cancel(s);
-	session_fail(s, s->engine->stopping ? "server shutting down" : "forced close");
+	session_fail(s,
+	             s->engine->stopping ? EIO_CLOSE_SERVER_SHUTTING_DOWN : EIO_CLOSE_FORCED_CLOSE);
 }
 
 SIO_API void sio_eio_close(sio_eio_socket *s)
@@ -366,7 +364,7 @@ SIO_API void sio_eio_close(sio_eio_socket *s)
 	struct session_close *c = malloc(sizeof(*c));
 	if (!c || queue_control(s, EIO_CLOSE, NULL) < 0) {
 		free(c);
-		session_fail(s, "forced close");
+		session_fail(s, EIO_CLOSE_FORCED_CLOSE);
 		return;
 	}
 	s->state = SS_CLOSING;
@@ -388,7 +386,7 @@ SIO_API enum sio_transport sio_eio_transport(const sio_eio_socket *s)
 
 SIO_API const struct sio_request *sio_eio_request(const sio_eio_socket *s)
 {
-	return s ? s->req : NULL;
+	return s ? session_request(s) : NULL;
 }
 
 SIO_API size_t sio_eio_queued_bytes(const sio_eio_socket *s)

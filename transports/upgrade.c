@@ -121,9 +121,9 @@ int upgrade_request(struct front_conn *c, size_t used)
 	c->out = (struct buf){0};
 	c->out_off = 0;
 	conn_count_out(c);
-	struct buf rest = c->in;
-	c->in = (struct buf){0};
-	buf_consume(&rest, used);
+	struct pool_buf rest = c->in;
+	c->in = (struct pool_buf){0};
+	pool_buf_consume(&e->pool, &rest, used);
 	timer_cancel(e->wheel, &c->timer);
 	if (c->rx_paused)
 		lws_rx_flow_control(c->wsi, 1);
@@ -135,12 +135,12 @@ int upgrade_request(struct front_conn *c, size_t used)
 	if (rc < 0) {
 		if (fresh)
 			session_discard(fresh);
-		buf_free(&rest);
+		pool_buf_free(&e->pool, &rest);
 		return -1;
 	}
 	established(e, &c->ws, s ? s->sid : NULL, fresh);
 	rc = rest.len ? ws_on_data(&c->ws, rest.data, rest.len) : 0;
-	buf_free(&rest);
+	pool_buf_free(&e->pool, &rest);
 	ws_request_write(&c->ws);
 	return rc < 0 ? -1 : 1;
 }

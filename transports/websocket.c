@@ -6,7 +6,9 @@
  * however they are cut; one Engine.IO packet per message. Output leaves
  * with one sendmsg() per batch: each frame header is written into the
  * headroom of its packet buffer (the same bytes for every recipient of a
- * shared broadcast buffer), so no packet is copied on the way out.
+ * shared broadcast buffer), so no packet is copied on the way out. Over
+ * TLS the same batch is encrypted into records of up to 16 KB
+ * (transports/tls.c) and sent with one send() instead.
  */
 #include "transports/websocket.h"
 
@@ -20,6 +22,7 @@
 #include <libwebsockets.h>
 
 #include "protocol/ws_parser.h"
+#include "transports/front.h"
 #include "transports/upgrade.h"
 
 #define CLOSE_WAIT_MS 2000   /* a close frame the peer does not read */
@@ -142,6 +145,17 @@ static int ws_send(struct ws_conn *w)
 {
 	if (!w->wsi || w->blocked)
 		return 0;
+	struct front_conn *fc = ws_front(w);
+	struct tls_conn *tls = fc->tls;
+	if (tls) {
+		/* records from before wait for the socket: nothing more yet */
+		if (conn_tls_flush(fc) < 0)
+			return -1;
+		if (tls_conn_blocked(tls)) {
+			w->blocked = true;
+			return 0;
+		}
+	}
 	if (lws_partial_buffered(w->wsi)) {
 		/* a response of the front's, from before the upgrade */
 		w->blocked = true;
@@ -186,8 +200,13 @@ static int ws_send(struct ws_conn *w)
 			break;
 		for (int i = 0; i < niov; i++)
 			total += iov[i].iov_len;
-		struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)niov};
-		ssize_t sent = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t sent;
+		if (tls) {
+			sent = conn_tls_sendv(fc, iov, niov); /* counts the bytes on the wire */
+		} else {
+			struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)niov};
+			sent = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+		}
 		if (sent < 0) {
 			if (errno == EINTR)
 				continue;
@@ -200,7 +219,8 @@ static int ws_send(struct ws_conn *w)
 		}
 		/* take off what the kernel took, in the order offered */
 		size_t k = (size_t)sent;
-		w->engine->stats.bytes_sent += k;
+		if (!tls)
+			w->engine->stats.bytes_sent += k;
 		if (w->cur) {
 			size_t t = k < cur_left ? k : cur_left;
 			w->cur_off += t;
@@ -235,7 +255,9 @@ static int ws_send(struct ws_conn *w)
 			if (is_close && s->state == SS_CLOSING)
 				session_close_written(s);
 		}
-		if ((size_t)sent < total) {
+		/* TLS takes at most TLS_BATCH_MAX at once: more is taken while
+		 * the socket takes the records */
+		if (tls ? tls_conn_blocked(tls) : (size_t)sent < total) {
 			w->blocked = true;
 			break;
 		}
@@ -250,7 +272,7 @@ static int ws_send(struct ws_conn *w)
 		 * FIN (so that unread input does not turn into a reset that
 		 * loses the close frame), for DRAIN_MS at most */
 		w->draining = true;
-		shutdown(fd, SHUT_WR);
+		conn_shutdown_write(fc);
 		if (ws_timer_arm(w, now_ms() + DRAIN_MS, kill_conn) < 0)
 			kill_now(w);
 	}
@@ -292,7 +314,7 @@ static void ws_lost(struct ws_conn *w)
 	if (s->probe == w)
 		upgrade_probe_lost(s);
 	else if (s->tr == &w->tr)
-		session_transport_lost(s, "transport close");
+		session_transport_lost(s, EIO_CLOSE_TRANSPORT_CLOSE);
 }
 
 /* The peer broke the protocol (or closed): no more input is read; the
@@ -327,7 +349,7 @@ static void ws_message(struct ws_conn *w, uint8_t *data, size_t len, bool binary
 	if (s->probe == w)
 		upgrade_probe_packet(s, ok ? &p : NULL);
 	else if (!ok)
-		session_fail(s, "parse error");
+		session_fail(s, EIO_CLOSE_PARSE_ERROR);
 	else
 		session_on_packet(s, &p);
 }
@@ -338,7 +360,7 @@ int ws_on_data(struct ws_conn *w, uint8_t *data, size_t len)
 {
 	while (len && !w->closing) {
 		struct ws_event ev;
-		size_t used = ws_parse(&w->rx, data, len, &ev);
+		size_t used = ws_parse(&w->rx, &w->engine->pool, data, len, &ev);
 		data += used;
 		len -= used;
 		switch (ev.type) {
@@ -363,7 +385,7 @@ int ws_on_data(struct ws_conn *w, uint8_t *data, size_t len)
 			break;
 		}
 	}
-	ws_parser_shrink(&w->rx);
+	ws_parser_shrink(&w->rx, &w->engine->pool);
 	return 0;
 }
 
@@ -425,7 +447,7 @@ void ws_on_closed(struct ws_conn *w)
 	w->cur = NULL;
 	ctl_drop(w);
 	count_out(w);
-	ws_parser_free(&w->rx);
+	ws_parser_free(&w->rx, &w->engine->pool);
 }
 
 /* ---- the transport seam ------------------------------------------------- */

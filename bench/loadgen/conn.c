@@ -31,6 +31,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #ifndef IP_BIND_ADDRESS_NO_PORT
 #define IP_BIND_ADDRESS_NO_PORT 24
 #endif
@@ -68,6 +71,8 @@ static void close_fd(struct loadgen *lg, int *fd)
 
 void conn_close(struct loadgen *lg, struct lg_conn *c)
 {
+	SSL_free(c->ssl);
+	c->ssl = NULL;
 	close_fd(lg, &c->fd);
 	close_fd(lg, &c->pfd);
 	c->state = CS_CLOSED;
@@ -196,10 +201,32 @@ static bool pending_put(struct lg_conn *c, uint32_t id, uint8_t kind, uint64_t t
 	return true;
 }
 
+/* send() through c's TLS session: the bytes taken, or -1 with errno
+ * (EAGAIN when OpenSSL waits for the socket). */
+static ssize_t tls_send(struct lg_conn *c, const void *p, size_t n)
+{
+	int r = SSL_write(c->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
+
+	if (r > 0)
+		return r;
+	switch (SSL_get_error(c->ssl, r)) {
+	case SSL_ERROR_WANT_WRITE:
+	case SSL_ERROR_WANT_READ:
+		errno = EAGAIN;
+		break;
+	default:
+		errno = EPROTO;
+	}
+	ERR_clear_error();
+	return -1;
+}
+
 void conn_flush(struct loadgen *lg, struct lg_conn *c)
 {
 	while (c->fd >= 0 && c->out_off < c->out_len) {
-		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+		ssize_t n = c->ssl ? tls_send(c, c->out + c->out_off, c->out_len - c->out_off)
+		                   : send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+		                          MSG_NOSIGNAL);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -384,6 +411,47 @@ static void conn_connected(struct loadgen *lg, struct lg_conn *c)
 		return;
 	}
 	conn_flush(lg, c);
+}
+
+/* --tls: advances c's handshake; once done, the first request goes. */
+static void tls_step(struct loadgen *lg, struct lg_conn *c)
+{
+	int r = SSL_do_handshake(c->ssl);
+
+	if (r == 1) {
+		conn_connected(lg, c);
+		return;
+	}
+	switch (SSL_get_error(c->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		conn_epoll_set(lg, c, false);
+		break;
+	case SSL_ERROR_WANT_WRITE:
+		conn_epoll_set(lg, c, true);
+		break;
+	default: {
+		char msg[160];
+		unsigned long e = ERR_peek_last_error();
+
+		snprintf(msg, sizeof(msg), "TLS handshake: %s",
+		         e ? ERR_reason_error_string(e) : "connection closed");
+		ERR_clear_error();
+		conn_fail(lg, c, LG_ERR_CONNECT, msg);
+	}
+	}
+}
+
+/* --tls: the TCP connection is up; the TLS handshake starts. */
+static void tls_start(struct loadgen *lg, struct lg_conn *c)
+{
+	c->ssl = SSL_new(lg->tls);
+	if (!c->ssl || !SSL_set_fd(c->ssl, c->fd)) {
+		conn_fail(lg, c, LG_ERR_CONNECT, "TLS: out of memory");
+		return;
+	}
+	SSL_set_connect_state(c->ssl);
+	c->state = CS_TLS_HANDSHAKE;
+	tls_step(lg, c);
 }
 
 void conn_churn(struct loadgen *lg, struct lg_conn *c)
@@ -1102,7 +1170,36 @@ static void conn_read(struct loadgen *lg, struct lg_conn *c)
 	ssize_t n;
 
 	memcpy(buf, c->in, have);
-	n = recv(c->fd, buf + have, LG_RX_READ, 0);
+	if (c->ssl) {
+		/* whole records while there is room for one (none is left
+		 * half-read in OpenSSL, where epoll would not see it) */
+		n = 0;
+		while ((size_t)n + 16384 <= LG_RX_READ) {
+			int r = SSL_read(c->ssl, buf + have + n, (int)(LG_RX_READ - (size_t)n));
+			int e;
+
+			if (r > 0) {
+				n += r;
+				continue;
+			}
+			e = SSL_get_error(c->ssl, r);
+			ERR_clear_error();
+			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+				if (n == 0) {
+					n = -1;
+					errno = EAGAIN;
+				}
+			} else if (n == 0 && e == SSL_ERROR_ZERO_RETURN) {
+				n = 0;
+			} else if (n == 0) {
+				n = -1;
+				errno = e == SSL_ERROR_SYSCALL && errno ? errno : EPROTO;
+			}
+			break;
+		}
+	} else {
+		n = recv(c->fd, buf + have, LG_RX_READ, 0);
+	}
 	if (n < 0) {
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 			conn_fail_errno(lg, c, errno == ECONNRESET ? LG_ERR_CLOSED : LG_ERR_IO,
@@ -1279,7 +1376,14 @@ void conn_on_event(struct loadgen *lg, struct lg_conn *c, uint32_t events, bool 
 			conn_fail_errno(lg, c, LG_ERR_CONNECT, "connect", err);
 			return;
 		}
-		conn_connected(lg, c);
+		if (lg->tls)
+			tls_start(lg, c);
+		else
+			conn_connected(lg, c);
+		return;
+	}
+	if (c->state == CS_TLS_HANDSHAKE) {
+		tls_step(lg, c);
 		return;
 	}
 	if (events & EPOLLOUT)

@@ -18,6 +18,8 @@
 
 #include <errno.h>
 #include <getopt.h>
+
+#include <openssl/ssl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -140,6 +142,9 @@ static void usage(FILE *f)
 	           "  --drain S            broadcast: wait at most S s for deliveries after the\n"
 	           "                       ack (2)\n"
 	           "  --slow-rcvbuf BYTES  slow: SO_RCVBUF of the stalled client (kernel default)\n"
+	           "  --tls                wss: TLS (1.2+, OpenSSL's default suites) on every\n"
+	           "                       connection; the certificate is not checked\n"
+	           "                       (--transport websocket)\n"
 	           "  --churn F            broadcast: every second while the server emits, drop\n"
 	           "                       the connection of F of the clients (0..1) and\n"
 	           "                       reconnect them after --churn-away s, with {pid,\n"
@@ -269,6 +274,7 @@ enum {
 	OPT_SRC,
 	OPT_DRAIN,
 	OPT_SLOW_RCVBUF,
+	OPT_TLS,
 	OPT_CHURN,
 	OPT_CHURN_AWAY,
 	OPT_PORT2,
@@ -297,6 +303,7 @@ static const struct option long_options[] = {
         {"src", required_argument, NULL, OPT_SRC},
         {"drain", required_argument, NULL, OPT_DRAIN},
         {"slow-rcvbuf", required_argument, NULL, OPT_SLOW_RCVBUF},
+        {"tls", no_argument, NULL, OPT_TLS},
         {"churn", required_argument, NULL, OPT_CHURN},
         {"churn-away", required_argument, NULL, OPT_CHURN_AWAY},
         {"verbose", no_argument, NULL, 'v'},
@@ -425,6 +432,9 @@ static int parse_args(int argc, char **argv, struct lg_options *o)
 		case OPT_SLOW_RCVBUF:
 			ok = parse_u32(optarg, 1, 1u << 30, &o->slow_rcvbuf);
 			break;
+		case OPT_TLS:
+			o->tls = true;
+			break;
 		case OPT_CHURN:
 			ok = parse_double(optarg, 0, 1, &o->churn);
 			break;
@@ -462,6 +472,10 @@ static int parse_args(int argc, char **argv, struct lg_options *o)
 	}
 	if (o->parser == LG_PARSER_MSGPACK && (o->transport != LG_WEBSOCKET || o->no_ack)) {
 		fprintf(stderr, "loadgen: --parser msgpack needs --transport websocket and acks\n");
+		return -1;
+	}
+	if (o->tls && o->transport != LG_WEBSOCKET) {
+		fprintf(stderr, "loadgen: --tls needs --transport websocket\n");
 		return -1;
 	}
 	if (!have_duration && o->mode == LG_HANDSHAKE)
@@ -708,6 +722,18 @@ static bool setup(struct loadgen *lg)
 	}
 	hist_init(&lg->latency);
 	hist_init(&lg->connect);
+	if (lg->opt.tls) {
+		lg->tls = SSL_CTX_new(TLS_client_method());
+		if (!lg->tls) {
+			fprintf(stderr, "loadgen: cannot make a TLS context\n");
+			return false;
+		}
+		SSL_CTX_set_min_proto_version(lg->tls, TLS1_2_VERSION);
+		SSL_CTX_set_verify(lg->tls, SSL_VERIFY_NONE, NULL);
+		SSL_CTX_set_mode(lg->tls, SSL_MODE_ENABLE_PARTIAL_WRITE |
+		                                  SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+		                                  SSL_MODE_RELEASE_BUFFERS);
+	}
 
 	lg->epfd = epoll_create1(EPOLL_CLOEXEC);
 	sigemptyset(&set);
@@ -739,6 +765,7 @@ static void teardown(struct loadgen *lg)
 	free(lg->ready);
 	free(lg->away);
 	free(lg->echo_frame);
+	SSL_CTX_free(lg->tls);
 }
 
 /* ------------------------------------------------------------------ */

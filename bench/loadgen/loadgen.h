@@ -61,6 +61,7 @@ enum lg_phase {
 enum conn_state {
 	CS_IDLE,           /* not started */
 	CS_TCP_CONNECTING, /* connect() in progress */
+	CS_TLS_HANDSHAKE,  /* --tls: the TLS handshake in progress */
 	CS_POLL_OPEN,      /* polling handshake GET sent */
 	CS_POLL_CONNECT,   /* POST "40" sent, waiting for "ok" */
 	CS_POLL_WAIT,      /* GET sent for the CONNECT reply */
@@ -132,6 +133,7 @@ struct lg_conn {
 	int64_t next;    /* the index expected next; -1 before one */
 	uint64_t offset; /* the last offset received, 0: none */
 	uint64_t back_us; /* realtime of its recovered CONNECT reply, 0: none */
+	struct ssl_st *ssl;   /* --tls: the TLS session on fd, or NULL */
 };
 
 struct lg_options {
@@ -160,6 +162,7 @@ struct lg_options {
 	uint32_t src_count;
 	double drain;         /* broadcast: seconds to wait for deliveries after the ack */
 	uint32_t slow_rcvbuf; /* slow: SO_RCVBUF of the stalled client, 0: default */
+	bool tls;             /* wss: TLS on every connection (certificate not checked) */
 	double churn;         /* broadcast: fraction of the clients dropped and
 	                         reconnected every second while the server emits */
 	double churn_away;    /* seconds a dropped client stays away */
@@ -176,6 +179,7 @@ struct lg_options {
 
 struct loadgen {
 	struct lg_options opt;
+	struct ssl_ctx_st *tls; /* --tls: the client context */
 	int epfd;
 	int sigfd;
 	enum lg_phase phase;

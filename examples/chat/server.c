@@ -3,9 +3,12 @@
  * served by the library itself through opts.static_dir, with the client
  * bundle at /socket.io/socket.io.js) talks to this server over Socket.IO.
  *
- *   chat_server [port [public-dir]]
+ *   chat_server [--tls-cert FILE --tls-key FILE [--tls-ca FILE]] [port [public-dir]]
  *
- * The port is 3000 by default; 0 picks a free one. The first line printed
+ * With --tls-cert and --tls-key (PEM; or $SIOC_CHAT_TLS_CERT and
+ * $SIOC_CHAT_TLS_KEY) it speaks only HTTPS: open https://localhost:3000/.
+ * --tls-ca (or $SIOC_CHAT_TLS_CA) makes it want client certificates that CA
+ * signed. The port is 3000 by default; 0 picks a free one. The first line printed
  * is "PORT n" (the port listened on), for scripts and tests. The page's
  * folder is, in this order: the second argument, $SIOC_CHAT_PUBLIC, a
  * folder "public" beside the executable, or examples/chat/public of the
@@ -778,13 +781,33 @@ int main(int argc, char **argv)
 	int port = 3000;
 	int err = 0;
 	int status = 0;
+	const char *tls_cert = getenv("SIOC_CHAT_TLS_CERT");
+	const char *tls_key = getenv("SIOC_CHAT_TLS_KEY");
+	const char *tls_ca = getenv("SIOC_CHAT_TLS_CA");
 
+	/* the --tls-* flags first; the positional arguments are what is left */
+	while (argc > 2 && strncmp(argv[1], "--tls-", 6) == 0) {
+		if (strcmp(argv[1], "--tls-cert") == 0)
+			tls_cert = argv[2];
+		else if (strcmp(argv[1], "--tls-key") == 0)
+			tls_key = argv[2];
+		else if (strcmp(argv[1], "--tls-ca") == 0)
+			tls_ca = argv[2];
+		else
+			break;
+		argv[2] = argv[0];
+		argv += 2;
+		argc -= 2;
+	}
 	if (argc > 1) {
 		char *end;
 		long v = strtol(argv[1], &end, 10);
 
 		if (*argv[1] == '\0' || *end != '\0' || v < 0 || v > 65535 || argc > 3) {
-			fprintf(stderr, "usage: %s [port [public-dir]]\n", argv[0]);
+			fprintf(stderr,
+			        "usage: %s [--tls-cert FILE --tls-key FILE [--tls-ca FILE]] "
+			        "[port [public-dir]]\n",
+			        argv[0]);
 			return 2;
 		}
 		port = (int)v;
@@ -807,6 +830,11 @@ int main(int argc, char **argv)
 	if (parser && strcmp(parser, "msgpack") == 0)
 		opts.parser = SIO_PARSER_MSGPACK;
 	opts.static_dir = dir;    /* everything else: index.html, app.js, style.css */
+	if (tls_cert && *tls_cert) {
+		opts.tls.cert_file = tls_cert; /* HTTPS only */
+		opts.tls.key_file = tls_key;
+		opts.tls.ca_file = tls_ca && *tls_ca ? tls_ca : NULL;
+	}
 	g_server = sio_server_create(&opts, &err);
 	if (g_server == NULL) {
 		fprintf(stderr, "cannot create the server: %s\n", sio_strerror(err));
@@ -848,8 +876,8 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 
 	printf("PORT %d\n", sio_server_port(g_server));
-	printf("chat server: open http://localhost:%d/ in a browser (page from %s)\n",
-	       sio_server_port(g_server), dir);
+	printf("chat server: open %s://localhost:%d/ in a browser (page from %s)\n",
+	       opts.tls.cert_file ? "https" : "http", sio_server_port(g_server), dir);
 
 	err = sio_server_run(g_server);
 	if (err < 0) {

@@ -268,6 +268,34 @@ export function clusterSuite({
         }
       });
 
+    broadcastTest('a burst from every node at once: each message once, in order per sender',
+      async () => {
+        const N = 100;
+        await Promise.all(cx.byNode.map((n, i) => Promise.all(Array.from({ length: N }, (_, k) =>
+          n.ws.ctl({
+            op: 'emit',
+            event: 'burst',
+            args: [i, k, k % 10 === 0 ? 'z'.repeat(20000 + k) : `m${k}`],
+            bin: k % 7 === 0,
+          }).then((r) => assert.deepEqual(r, {}))))));
+        for (const n of cx.byNode) await markAll(n.ws);
+        for (const c of cx.main) {
+          const got = c.got('burst');
+          assert.equal(got.length, N * cx.nodes.length, `${c.name}: every burst message, once`);
+          for (let i = 0; i < cx.nodes.length; i++) {
+            const seq = got.filter((a) => a[0] === i).map((a) => a[1]);
+            assert.deepEqual(seq, Array.from({ length: N }, (_, k) => k),
+              `${c.name}: node ${i}'s messages in the order it sent them`);
+          }
+          for (const a of got) {
+            const k = a[1];
+            assert.equal(a[2], k % 10 === 0 ? 'z'.repeat(20000 + k) : `m${k}`);
+            if (k % 7 === 0) assert.deepEqual(asBytes(a[3]), BIN, `${c.name}: burst ${k}'s binary`);
+            else assert.equal(a.length, 3);
+          }
+        }
+      });
+
     // What fetchSockets must find: id, rooms (sorted) and data.
     const expectSockets = (clients) => sortBy(clients.map((c) => ({
       id: c.id, rooms: [...cx.rooms.get(c.name)].sort(), data: { name: c.name, n: nodeIndex(c) },
@@ -291,6 +319,29 @@ export function clusterSuite({
         }
       }
     });
+
+    test('fetchSockets of 200 more sockets with 2 KB of data each: a large answer, whole',
+      async () => {
+        const many = [];
+        const node = 0;
+        for (let b = 0; b < 4; b++) {
+          many.push(...await Promise.all(Array.from({ length: 50 }, (_, k) => connectClient(
+            cx.nodes[node], 'websocket', { name: `many-${b * 50 + k}` }))));
+        }
+        await Promise.all(many.map((c, i) => c.setData({ i, pad: 'p'.repeat(2000) })));
+        await Promise.all(many.map((c) => c.join('many')));
+        for (const [i, n] of cx.byNode.entries()) {
+          if (i === node) continue;
+          const r = await n.poll.ctl({ op: 'fetch', rooms: ['many'] }, 20000);
+          assert.equal(r.err, undefined, `${n.poll.name}: ${r.err}`);
+          assert.deepEqual(r.sockets, sortBy(many.map((c, k) => ({
+            id: c.id, rooms: [c.id, 'many'].sort(), data: { i: k, pad: 'p'.repeat(2000) },
+          })), (x) => x.id), `${n.poll.name}: the 200 sockets of node ${node}`);
+        }
+        for (const c of many) c.close();
+        await eventually(async () => assert.deepEqual(
+          await cx.byNode[1].ws.ctl({ op: 'fetch', rooms: ['many'] }), { sockets: [] }));
+      });
 
     test('socketsJoin and socketsLeave act on every node, from each node', async () => {
       for (const [i, n] of cx.byNode.entries()) {

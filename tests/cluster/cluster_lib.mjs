@@ -53,6 +53,11 @@ const redisServers = new Set();
 process.on('exit', () => {
   for (const r of redisServers) r.proc?.kill('SIGKILL');
 });
+// A test killed from outside (a meson timeout, ^C) still stops what it
+// started: exiting runs the exit hooks (these and lib.mjs's).
+for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
+  process.once(sig, () => process.exit(128 + 15));
+}
 
 // Sends one inline command on a fresh connection; resolves with the reply's
 // first line, or null when Redis does not answer.

@@ -250,6 +250,12 @@ httpServer.listen(opts.port, '127.0.0.1', () => {
   process.stdout.write(`PORT ${httpServer.address().port}\n`);
 });
 
+// Orphaned (the test that started this node was killed): go too.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) process.exit(0);
+}, 500).unref();
+
 let stopping = false;
 // While stopping, admin-ui's stats timer may still emit through the adapter
 // on a Redis client already closed: not a failure of the node.

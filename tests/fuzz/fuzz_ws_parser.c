@@ -27,6 +27,7 @@
 
 struct run {
 	size_t max_message;
+	struct pool pool; /* where the parser reassembles */
 	struct ws_parser p;
 	struct buf out; /* the transcript */
 	bool ended;     /* after a close or an error */
@@ -109,7 +110,7 @@ static void give(struct run *r, const uint8_t *in, size_t n)
 		size_t used;
 
 		memset(&ev, 0x5a, sizeof(ev));
-		used = ws_parse(&r->p, copy, len, &ev);
+		used = ws_parse(&r->p, &r->pool, copy, len, &ev);
 		FUZZ_CHECK(used <= len);
 		if (r->ended) {
 			/* nothing after a close or an error */
@@ -137,6 +138,7 @@ static void feed(size_t max_message, const uint8_t *in, size_t n, const uint8_t 
 	struct run r = {.max_message = max_message, .p = {.max_message = max_message}};
 	size_t from = 0;
 
+	pool_init(&r.pool, 1 << 20);
 	for (size_t piece = 0; from < n; piece++) {
 		size_t step = bytewise ? 1 : nsizes ? (size_t)sizes[piece % nsizes] + 1 : n;
 		size_t to = step > n - from ? n : from + step;
@@ -149,7 +151,9 @@ static void feed(size_t max_message, const uint8_t *in, size_t n, const uint8_t 
 
 		puts_(&r.out, partial ? "N partial\n" : "N idle\n");
 	}
-	ws_parser_free(&r.p);
+	ws_parser_free(&r.p, &r.pool);
+	FUZZ_CHECK(r.pool.held == 0);
+	pool_finish(&r.pool);
 	*out = r.out;
 }
 

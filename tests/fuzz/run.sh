@@ -51,7 +51,8 @@ declare -A sources=(
 	[msgpack_value]="protocol/msgpack_value.c protocol/sio_packet.c protocol/json.c protocol/utf8.c base/util.c"
 	[http1]="http/http1.c http/request.c base/util.c"
 	[json]="protocol/json.c protocol/utf8.c"
-	[ws_parser]="protocol/ws_parser.c protocol/utf8.c base/util.c"
+	[ws_parser]="protocol/ws_parser.c protocol/utf8.c base/util.c base/pool.c"
+	[tls]="transports/tls.c base/util.c"
 	[redis_msg]="cluster/redis_msg.c protocol/msgpack_value.c protocol/sio_packet.c protocol/json.c protocol/utf8.c base/util.c"
 )
 # target name -> dictionary (dict/<name>.dict)
@@ -61,7 +62,7 @@ declare -A dicts=(
 	[redis_msg]=msgpack [cluster_msg]=json
 )
 all_targets="base64 eio_packet eio_payload eio_v3_payload jsonp utf8 json sio_packet sio_decoder"
-all_targets+=" json_args sio_msgpack msgpack_value cluster_msg http1 ws_parser redis_msg"
+all_targets+=" json_args sio_msgpack msgpack_value cluster_msg http1 ws_parser redis_msg tls"
 targets="${FUZZ_TARGETS:-$all_targets}"
 
 for t in $targets; do
@@ -144,6 +145,7 @@ for t in $targets; do
 	done
 	extra=()
 	[ "$t" = http1 ] && extra=("$work"/obj/llhttp_*.o)
+	[ "$t" = tls ] && extra=(-lssl -lcrypto)
 	# shellcheck disable=SC2086 # jansson_flags is a list of flags
 	"$cc" "${cflags[@]}" "${sanitize[@]}" "$fuzz_dir/fuzz_$t.c" "${srcs[@]}" "${extra[@]}" \
 		$jansson_flags -o "$work/bin/fuzz_$t" || exit 1

@@ -98,6 +98,10 @@
  * start a timer and call sio_server_call(); the disconnect callback then
  * prints "EFFECTS <socket id> <rc of each>".
  *
+ * TLS: --tls-cert FILE --tls-key FILE [--tls-ca FILE] [--tls-handshake-timeout
+ * MS]; SIGHUP then reloads the files (sio_server_reload_tls() from a thread
+ * of its own, as an operator's reload would) and prints "TLS-RELOAD <rc>".
+ *
  * SIGTERM / SIGINT stop the server; it then frees everything and exits 0.
  * tests/servers/sio_server_ref.cjs is the same server on the reference
  * socket.io, for differential testing.
@@ -106,6 +110,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1196,7 +1201,8 @@ static void usage(void)
 	      "  [--disconnect-effects on|off] [--allow-eio3 on|off]\n"
 	      "  [--port N] [--parser json|msgpack]\n"
 	      "  [--recovery on|off] [--recovery-duration MS]\n"
-	      "  [--recovery-skip-middlewares on|off] [--recovery-history-bytes N]\n",
+	      "  [--recovery-skip-middlewares on|off] [--recovery-history-bytes N]\n"
+	      "  [--tls-cert FILE --tls-key FILE [--tls-ca FILE] [--tls-handshake-timeout MS]]\n",
 	      stderr);
 }
 
@@ -1341,6 +1347,14 @@ static bool parse_args(int argc, char **argv, struct sio_server_options *opts, s
 			opts->metrics_token = val;
 		else if (!strcmp(a, "--log-level"))
 			ok = parse_level(val, &opts->log_level);
+		else if (!strcmp(a, "--tls-cert"))
+			opts->tls.cert_file = val;
+		else if (!strcmp(a, "--tls-key"))
+			opts->tls.key_file = val;
+		else if (!strcmp(a, "--tls-ca"))
+			opts->tls.ca_file = val;
+		else if (!strcmp(a, "--tls-handshake-timeout"))
+			ok = parse_ms(val, &opts->tls.handshake_timeout);
 		else if (!strcmp(a, "--record-logs") && !strcmp(val, "on"))
 			opts->log = record_log;
 		else
@@ -1364,6 +1378,25 @@ static int setup_namespaces(struct app *app, const struct config *cfg)
 	if (rc == 0 && app->prefix)
 		rc = setup_namespace(sio_server_of_dynamic(app->srv, accept_prefix, app), app);
 	return rc;
+}
+
+/* SIGHUP: reloads the TLS files, from this thread (SIGHUP is blocked in
+ * every other one). A SIGHUP after `reload_stop` ends it. */
+static atomic_bool reload_stop;
+
+static void *reload_thread(void *arg)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	for (;;) {
+		int sig;
+		if (sigwait(&set, &sig) != 0 || atomic_load(&reload_stop))
+			break;
+		int rc = sio_server_reload_tls(arg);
+		emit("TLS-RELOAD %d", rc);
+	}
+	return NULL;
 }
 
 int main(int argc, char **argv)
@@ -1401,6 +1434,16 @@ int main(int argc, char **argv)
 		goto out_server;
 	}
 
+	pthread_t reloader;
+	bool has_reloader = false;
+	if (opts.tls.cert_file) {
+		sigset_t hup;
+		sigemptyset(&hup);
+		sigaddset(&hup, SIGHUP);
+		pthread_sigmask(SIG_BLOCK, &hup, NULL);
+		has_reloader = pthread_create(&reloader, NULL, reload_thread, app.srv) == 0;
+	}
+
 	g_srv = app.srv;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -1421,6 +1464,11 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	g_srv = NULL;
+	if (has_reloader) {
+		atomic_store(&reload_stop, true);
+		pthread_kill(reloader, SIGHUP);
+		pthread_join(reloader, NULL);
+	}
 	jobs_stop(&app);
 out_server:
 	sio_server_destroy(app.srv);

@@ -202,8 +202,13 @@ static void feed(const struct ws_vector *v, const uint8_t *in, size_t n, size_t 
                  struct buf *out)
 {
 	struct ws_parser p = {.max_message = v->max_message};
+	/* the cut feeds reassemble in pool blocks, the whole ones in malloc's */
+	struct pool blocks;
+	struct pool *pool = cut || bytewise ? &blocks : NULL;
 	struct buf t = {0};
 	bool ended = false; /* after C or E */
+
+	pool_init(&blocks, 1 << 20);
 	bool broken = false;
 	size_t from = 0;
 
@@ -218,7 +223,7 @@ static void feed(const struct ws_vector *v, const uint8_t *in, size_t n, size_t 
 			size_t used;
 
 			memset(&ev, 0x5a, sizeof(ev));
-			used = ws_parse(&p, copy, len, &ev);
+			used = ws_parse(&p, pool, copy, len, &ev);
 			feeds++;
 			if (used > len) {
 				printed(buf_printf(&t, "! used %zu of %zu\n", used, len));
@@ -253,7 +258,9 @@ static void feed(const struct ws_vector *v, const uint8_t *in, size_t n, size_t 
 	}
 	if (!ended && !broken)
 		puts_(&t, parser_partial(&p) ? "N partial\n" : "N idle\n");
-	ws_parser_free(&p);
+	ws_parser_free(&p, pool);
+	check(blocks.held == 0, v->line, "every pool block given back");
+	pool_finish(&blocks);
 	put(&t, "", 1);
 	*out = t;
 }
@@ -887,25 +894,30 @@ static void test_shrink(void)
 	uint8_t frame[] = {0x81, 0x85, 0, 0, 0, 0, 'h', 'e', 'l', 'l', 'o'};
 	struct ws_parser p = {.max_message = 1024};
 	struct ws_event ev;
+	struct pool pool;
 	size_t used;
 
 	vectors++;
-	used = ws_parse(&p, frame, 8, &ev);
+	pool_init(&pool, 1 << 20);
+	used = ws_parse(&p, &pool, frame, 8, &ev);
 	check(used == 8 && ev.type == WS_EV_NONE, __LINE__, "shrink: first part");
-	ws_parser_shrink(&p);
+	ws_parser_shrink(&p, &pool);
 	check(p.rx.len == 2 && p.rx.data != NULL, __LINE__,
 	      "shrink: a message in progress is kept");
-	used = ws_parse(&p, frame + 8, 3, &ev);
+	used = ws_parse(&p, &pool, frame + 8, 3, &ev);
 	check(used == 3 && ev.type == WS_EV_MESSAGE && ev.len == 5 &&
 	              memcmp(ev.data, "hello", 5) == 0,
 	      __LINE__, "shrink: the message");
-	ws_parser_shrink(&p);
+	ws_parser_shrink(&p, &pool);
 	check(p.rx.data == NULL && p.rx.len == 0 && p.rx.cap == 0, __LINE__,
 	      "shrink: freed once reported");
-	used = ws_parse(&p, frame, sizeof(frame), &ev);
+	check(pool.held == 0 && pool.idle > 0, __LINE__,
+	      "shrink: the block went back to the pool, kept idle for the next message");
+	used = ws_parse(&p, &pool, frame, sizeof(frame), &ev);
 	check(used == sizeof(frame) && ev.type == WS_EV_MESSAGE && ev.len == 5, __LINE__,
 	      "shrink: the parser goes on");
-	ws_parser_free(&p);
+	ws_parser_free(&p, &pool);
+	pool_finish(&pool);
 }
 
 int main(void)

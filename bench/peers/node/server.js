@@ -5,10 +5,12 @@
  * bench/peers/sioc/bench_server.c is the same server on sioc; keep the two
  * in step.
  *
- *   node server.js [--port N] [--parser msgpack] [--redis-port N]
+ *   node server.js [--port N] [--parser msgpack] [--tls-cert FILE --tls-key FILE]
+ *                  [--redis-port N]
  *
  * --port 0 picks a free port; it prints "PORT <n>". --parser msgpack
  * speaks socket.io-msgpack-parser 3.x instead of the default parser.
+ * --tls-cert and --tls-key: an https server (node:https) instead of http.
  * --redis-port N makes it a node of a cluster on the redis-server at
  * 127.0.0.1:N (@socket.io/redis-adapter 8.3.0's createAdapter() over
  * node-redis 4.7.1, both pinned here); "PORT <n>" is printed once both
@@ -17,18 +19,20 @@
  * SIGINT or SIGTERM stops it.
  */
 const http = require('node:http');
+const https = require('node:https');
 const fs = require('node:fs');
 const { performance } = require('node:perf_hooks');
 const { Server } = require('socket.io');
 
 function usage() {
-	console.error('usage: node server.js [--port N] [--parser msgpack] [--redis-port N]');
+	console.error('usage: node server.js [--port N] [--parser msgpack] ' +
+		'[--tls-cert FILE --tls-key FILE] [--redis-port N]');
 	process.exit(2);
 }
 
 /* { port, parser } from the command line. */
 function parseArgs(argv) {
-	const opts = { port: 0, parser: null, redisPort: 0 };
+	const opts = { port: 0, parser: null, cert: null, key: null, redisPort: 0 };
 	for (let i = 0; i < argv.length; i += 2) {
 		if (argv[i] === '--port') {
 			opts.port = Number(argv[i + 1]);
@@ -40,6 +44,10 @@ function parseArgs(argv) {
 				usage();
 		} else if (argv[i] === '--parser' && argv[i + 1] === 'msgpack') {
 			opts.parser = require('socket.io-msgpack-parser');
+		} else if (argv[i] === '--tls-cert' && argv[i + 1]) {
+			opts.cert = fs.readFileSync(argv[i + 1]);
+		} else if (argv[i] === '--tls-key' && argv[i + 1]) {
+			opts.key = fs.readFileSync(argv[i + 1]);
 		} else {
 			usage();
 		}
@@ -59,7 +67,9 @@ function rssKb() {
 	return m ? Number(m[1]) : Math.round(process.memoryUsage().rss / 1024);
 }
 
-const httpServer = http.createServer();
+const httpServer = cli.cert
+	? https.createServer({ cert: cli.cert, key: cli.key, minVersion: 'TLSv1.2' })
+	: http.createServer();
 const io = new Server(httpServer, {
 	transports: ['polling', 'websocket'], /* websocket, polling then upgrade for the storm */
 	pingInterval: 25000,

@@ -7,6 +7,7 @@
  *   bench_server [--port N] [--parser msgpack] [--recovery on|off]
  *                [--admin production|development] [--stats-every MS]
  *                [--redis-port N]
+ *                [--tls-cert FILE --tls-key FILE]
  *
  * --port 0 picks a free port; it prints "PORT <n>". --parser msgpack
  * speaks socket.io-msgpack-parser 3.x (SIO_PARSER_MSGPACK) instead of the
@@ -20,6 +21,7 @@
  * since the start). --redis-port N makes it a node of a cluster on the
  * redis-server at 127.0.0.1:N (sio_server_use_redis(), the classic
  * adapter with its defaults), as the Node peer's --redis-port.
+ * --tls-cert and --tls-key: TLS in the process (opts.tls).
  *
  * SIGINT or SIGTERM stops it cleanly.
  */
@@ -63,6 +65,7 @@ struct cli {
 	enum sio_admin_mode admin_mode;
 	long stats_every_ms; /* 0: no STATS lines */
 	int redis_port;      /* 0: no Redis */
+	const char *tls_cert, *tls_key; /* opts.tls's files, NULL: plain */
 };
 
 /* The login of the admin namespace: "bench", bcrypt cost 4. */
@@ -312,6 +315,10 @@ static bool parse_args(int argc, char **argv, struct cli *cli)
 			cli->stats_every_ms = n;
 		else if (strcmp(a, "--redis-port") == 0 && parse_long(v, 1, 65535, &n))
 			cli->redis_port = (int)n;
+		else if (strcmp(a, "--tls-cert") == 0)
+			cli->tls_cert = v;
+		else if (strcmp(a, "--tls-key") == 0)
+			cli->tls_key = v;
 		else
 			return false;
 	}
@@ -334,7 +341,7 @@ int main(int argc, char **argv)
 		fprintf(stderr,
 		        "usage: %s [--port N] [--parser msgpack] [--recovery on|off]\n"
 		        "       [--admin production|development] [--stats-every MS]\n"
-		        "       [--redis-port N]\n",
+		        "       [--redis-port N] [--tls-cert FILE --tls-key FILE]\n",
 		        argv[0]);
 		return 2;
 	}
@@ -349,6 +356,8 @@ int main(int argc, char **argv)
 	opts.serve_client = false;
 	opts.parser = cli.parser;
 	opts.connection_state_recovery.enabled = cli.recovery;
+	opts.tls.cert_file = cli.tls_cert;
+	opts.tls.key_file = cli.tls_key;
 	/* The reference has no caps on connections per address or pending
 	 * handshakes, and the load generator opens thousands of connections
 	 * from a few addresses at once. The other caps never bind here. */
