@@ -45,7 +45,9 @@ FULL = dict(idle_clients=10000, idle_rate=2000, idle_hold=30,
             storm_clients=5000,
             slow_clients=50, slow_rate=1000, slow_payload=1024, slow_duration=20,
             rec_clients=10000, rec_rate=20, rec_churn=0.1, rec_away=0.5, rec_duration=60,
-            admin_echo_duration=10, admin_bcast_clients=10000, admin_bcast_duration=10)
+            admin_echo_duration=10, admin_bcast_clients=10000, admin_bcast_duration=10,
+            cluster_clients=5000, cluster_rate=5, cluster_duration=10,
+            cluster_connect_rate=1000, cluster_burst=1)
 QUICK = dict(idle_clients=2000, idle_rate=2000, idle_hold=5,
              echo_clients=100, echo_inflight=10, echo_duration=3,
              poll_clients=100, poll_inflight=10, poll_duration=3,
@@ -54,12 +56,17 @@ QUICK = dict(idle_clients=2000, idle_rate=2000, idle_hold=5,
              storm_clients=1000,
              slow_clients=50, slow_rate=1000, slow_payload=1024, slow_duration=5,
              rec_clients=2000, rec_rate=20, rec_churn=0.1, rec_away=0.5, rec_duration=10,
-             admin_echo_duration=3, admin_bcast_clients=2000, admin_bcast_duration=3)
+             admin_echo_duration=3, admin_bcast_clients=2000, admin_bcast_duration=3,
+             cluster_clients=1000, cluster_rate=20, cluster_duration=3,
+             cluster_connect_rate=1000, cluster_burst=1)
 
 SCENARIOS = ['idle', 'echo', 'msgpack', 'polling', 'broadcast', 'latency', 'handshake', 'slow',
-             'recovery', 'admin', 'tls_idle', 'tls_echo']
+             'recovery', 'admin', 'tls_idle', 'tls_echo', 'cluster']
 # Scenarios of sioc's own features, run on sioc alone (on/off against itself).
 SIOC_ONLY = {'recovery', 'admin'}
+# Scenarios that need a Redis adapter: sioc and Node only (no floor).
+NO_FLOOR = {'cluster'}
+REDIS_SERVER = os.environ.get('REDIS_SERVER', '/usr/bin/redis-server')
 SERVERS = ['sioc', 'node', 'floor']
 
 
@@ -784,6 +791,220 @@ RUNNERS = dict(idle=scenario_idle, echo=scenario_echo, msgpack=scenario_msgpack,
 
 
 # ---------------------------------------------------------------------------
+# The cluster scenario (issue 13): two nodes on one Redis
+
+def free_port():
+    import socket
+    with socket.socket() as so:
+        so.bind(('127.0.0.1', 0))
+        return so.getsockname()[1]
+
+
+def redis_command(port, *args, timeout=2.0):
+    """One command to the redis-server at 127.0.0.1:port; its raw reply."""
+    import socket
+    req = f'*{len(args)}\r\n' + ''.join(f'${len(str(a).encode())}\r\n{a}\r\n' for a in args)
+    with socket.create_connection(('127.0.0.1', port), timeout=timeout) as so:
+        so.sendall(req.encode())
+        data = b''
+        # the replies read here: +PONG, :N, *2 $len channel :N, $len text
+        def whole(d):
+            if not d.endswith(b'\r\n'):
+                return False
+            if d.startswith(b'*'):
+                return b'\r\n:' in d
+            if d.startswith(b'$'):
+                head = d.index(b'\r\n')
+                return len(d) >= head + 2 + int(d[1:head]) + 2
+            return True
+        while not whole(data):
+            chunk = so.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        return data.decode(errors='replace')
+
+
+def redis_subscribers(port, channel):
+    """(PUBSUB NUMSUB channel, the pattern subscriptions of all clients:
+    the sum of CLIENT LIST's psub=)."""
+    sub = re.findall(r':(\d+)', redis_command(port, 'PUBSUB', 'NUMSUB', channel))
+    psub = re.findall(r' psub=(\d+)', redis_command(port, 'CLIENT', 'LIST'))
+    return (int(sub[-1]) if sub else 0), sum(int(x) for x in psub)
+
+
+class RedisProc:
+    """A redis-server for one scenario: a free loopback port, no
+    persistence (no RDB, no AOF, its own temporary dir), pinned to the
+    servers' CPU as the nodes are."""
+
+    def __init__(self, logdir, tag):
+        import tempfile
+        self.dir = tempfile.mkdtemp(prefix='sioc-bench-redis-')
+        self.port = free_port()
+        self.log = open(os.path.join(logdir, f'{tag}-redis.log'), 'w')
+        self.proc = subprocess.Popen(
+            ['taskset', '-c', SERVER_CPU, REDIS_SERVER, '--port', str(self.port),
+             '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', self.dir,
+             '--daemonize', 'no', '--protected-mode', 'no'],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        self.pid = self.proc.pid
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                if '+PONG' in redis_command(self.port, 'PING'):
+                    return
+            except OSError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError('redis-server did not start (see its log)')
+            time.sleep(0.05)
+
+    def stop(self):
+        import shutil
+        terminate(self.proc)
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def scenario_cluster(ctx, kind):
+    """Issue 13: a redis-server and two nodes of the same kind on it (sioc's
+    classic Redis adapter, or socket.io with @socket.io/redis-adapter),
+    cluster_clients on each in one room; the control client asks node A
+    for a steady broadcast to the room, which reaches node B's clients
+    through Redis. CPU per delivery on each node and in Redis, every
+    delivery counted per node (a lost broadcast shows as received <
+    expected)."""
+    z = ctx.size
+    out = {}
+    redis = RedisProc(ctx.logdir, f'cluster-{kind}')
+    try:
+        a = ctx.server(kind, 'cluster-a', ['--redis-port', redis.port])
+        b = ctx.server(kind, 'cluster-b', ['--redis-port', redis.port])
+        try:
+            # both nodes subscribed (request channel, broadcast pattern)
+            deadline = time.monotonic() + 15
+            while min(redis_subscribers(redis.port, 'socket.io-request#/#')) < 2:
+                if time.monotonic() > deadline:
+                    raise RuntimeError('the two nodes did not subscribe to Redis in 15 s: '
+                                       f'{redis_subscribers(redis.port, "socket.io-request#/#")}')
+                time.sleep(0.1)
+            pids = dict(a=a.pid, b=b.pid, redis=redis.pid)
+            marks = {}
+
+            def at(name):
+                return lambda: marks.setdefault(name, {k: Snapshot(p) for k, p in pids.items()})
+            n = 2 * z['cluster_clients']
+            with ctx.loadgen_log(kind, 'cluster') as lf:
+                lg = Loadgen(ctx.build, lf,
+                             ['--mode', 'broadcast', '--port', a.port, '--port2', b.port,
+                              '--clients', n, '--rate', z['cluster_rate'],
+                              '--burst', z['cluster_burst'],
+                              '--duration', z['cluster_duration'], '--payload', 16,
+                              '--connect-rate', z['cluster_connect_rate'],
+                              '--src', SRC, '--drain', 10,
+                              '--timeout', z['cluster_duration'] * 6 + 90 +
+                              n / z['cluster_connect_rate']],
+                             on_measuring=at('measuring'), on_summary=at('summary'))
+                res = lg.run()
+            marks.setdefault('summary', {k: Snapshot(p) for k, p in pids.items()})
+            rss = {k: proc_rss_kb(p) for k, p in pids.items()}
+        finally:
+            a.stop()
+            b.stop()
+    finally:
+        redis.stop()
+    if not res or 'measuring' not in marks or 'port2' not in res:
+        return dict(error='the load generator did not complete', loadgen=res)
+    m0, m1 = marks['measuring'], marks['summary']
+    win = {k: cpu_between(m0[k], m1[k]) for k in pids}
+    wall = win['a']['wall_s']
+    busy0 = m1['a'].cpu0 - m0['a'].cpu0
+    ours = sum(w['cpu_s'] for w in win.values())
+    total = res['received']
+    got_b, exp_b = res['port2']['received'], res['port2']['expected']
+    got_a, exp_a = total - got_b, res['expected'] - exp_b
+    pair = win['a']['cpu_s'] + win['b']['cpu_s']
+    out = dict(
+        clients_per_node=z['cluster_clients'], connected=res['connected'], failed=res['failed'],
+        broadcasts=res['server_sent'], rate=z['cluster_rate'],
+        deliveries=total, expected=res['expected'], lost=res['expected'] - total,
+        node_a=dict(deliveries=got_a, expected=exp_a, cpu=win['a'], rss_kb=rss['a'],
+                    cpu_s_per_M=per_million(win['a']['cpu_s'], got_a)),
+        node_b=dict(deliveries=got_b, expected=exp_b, cpu=win['b'], rss_kb=rss['b'],
+                    cpu_s_per_M=per_million(win['b']['cpu_s'], got_b)),
+        redis=dict(cpu=win['redis'], rss_kb=rss['redis'],
+                   cpu_s_per_M=per_million(win['redis']['cpu_s'], total),
+                   cpu_ms_per_broadcast=round(win['redis']['cpu_s'] * 1e3 / res['server_sent'], 3)
+                   if res['server_sent'] else None),
+        pair_cpu_s_per_M=per_million(pair, total),
+        pair_user_s_per_M=per_million(win['a']['user_s'] + win['b']['user_s'], total),
+        pair_sys_s_per_M=per_million(win['a']['sys_s'] + win['b']['sys_s'], total),
+        total_cpu_s_per_M=per_million(pair + win['redis']['cpu_s'], total),
+        others_on_server_cpu_pct=round(100 * max(0.0, busy0 - ours) / wall, 1) if wall else None,
+        latency_us=res['latency_us'], loadgen=res)
+    return out
+
+
+RUNNERS['cluster'] = scenario_cluster
+
+
+def cluster_table(results, z):
+    """Markdown lines: the cluster scenario, sioc's pair against Node's."""
+    s, n = results.get('sioc', {}).get('cluster'), results.get('node', {}).get('cluster')
+    if not s and not n:
+        return []
+    s, n = s or {}, n or {}
+
+    def cell(d, path, unit=''):
+        v = get(d, path)
+        return f'{v:,} {unit}'.strip() if isinstance(v, int) and not isinstance(v, bool) \
+            else fmt(v, unit)
+
+    def times(path):
+        a, b = get(s, path), get(n, path)
+        return f'{b / a:.1f}x' if is_num(a) and is_num(b) and a > 0 else 'n/a'
+    lines = [f'Cluster (issue 13): a redis-server and two nodes on it, {z["cluster_clients"]:,} '
+             f'clients on each in one room, node A broadcasting to the room at '
+             f'{z["cluster_rate"]}/s' +
+             (f' in bursts of {z["cluster_burst"]}' if z['cluster_burst'] > 1 else '') +
+             f' for {z["cluster_duration"]} s (16 B); node B\'s clients get '
+             f'it through Redis. Clients connect at {z["cluster_connect_rate"]}/s, half to each node. CPU from /proc/PID/stat over the measured window.', '',
+             '| Metric | sioc pair | Node pair | Node / sioc |', '| --- | ---: | ---: | ---: |']
+    for label, path, unit, r in (
+            ('Clients connected / failed (both nodes)', 'connected failed', '', False),
+            ('Broadcasts (node A)', 'broadcasts', '', False),
+            ('Deliveries on node A / expected', 'node_a.deliveries node_a.expected', '', False),
+            ('Deliveries on node B (through Redis) / expected',
+             'node_b.deliveries node_b.expected', '', False),
+            ('Lost deliveries', 'lost', '', False),
+            ('Node A CPU-s per million deliveries', 'node_a.cpu_s_per_M', 's', True),
+            ('Node B CPU-s per million deliveries', 'node_b.cpu_s_per_M', 's', True),
+            ('Redis CPU-s per million deliveries', 'redis.cpu_s_per_M', 's', True),
+            ('Redis CPU-ms per broadcast', 'redis.cpu_ms_per_broadcast', 'ms', True),
+            ('Both nodes: CPU-s per million deliveries', 'pair_cpu_s_per_M', 's', True),
+            ('Both nodes: user CPU-s per million', 'pair_user_s_per_M', 's', True),
+            ('Both nodes: system CPU-s per million', 'pair_sys_s_per_M', 's', True),
+            ('Nodes and Redis: CPU-s per million deliveries', 'total_cpu_s_per_M', 's', True),
+            ('Node A CPU-s', 'node_a.cpu.cpu_s', 's', False),
+            ('Node B CPU-s', 'node_b.cpu.cpu_s', 's', False),
+            ('Redis CPU-s', 'redis.cpu.cpu_s', 's', False),
+            ('Delivery latency p50 (both nodes)', 'latency_us.p50', 'us', False),
+            ('Delivery latency p99 (both nodes)', 'latency_us.p99', 'us', False),
+            ('Other processes on the servers\' CPU', 'others_on_server_cpu_pct', '%', False)):
+        cs, cn = (' / '.join(cell(d, q, unit) for q in path.split()) for d in (s, n))
+        lines.append(f'| {label} | {cs} | {cn} | {times(path) if r else ""} |')
+    ratio_total = times('total_cpu_s_per_M')
+    lines += ['', f'Target (issue 13): at least 5x less CPU per delivery than Node\'s pair: '
+              f'{ratio_total} with Redis counted, {times("pair_cpu_s_per_M")} for the nodes '
+              'alone.', '']
+    if s.get('error') or n.get('error'):
+        lines += [f'Errors: sioc {s.get("error", "none")}; Node {n.get("error", "none")}.', '']
+    return lines
+
+
+# ---------------------------------------------------------------------------
 # Table
 
 def get(d, path):
@@ -1012,6 +1233,9 @@ def cfg_rates(lat):
 
 def table(results, cfg):
     flat = flatten(results)
+    if all(get(flat.get(k, {}), row.path) is None for row in metrics(cfg)
+           for k in ('sioc', 'node', 'floor')):
+        return ''  # only scenarios with tables of their own ran
     lines = ['| Metric | sioc | Node | floor | sioc vs Node | sioc / floor | Target (sioc) |',
              '| --- | ---: | ---: | ---: | --- | --- | --- |']
     for row in metrics(cfg):
@@ -1241,7 +1465,7 @@ def main():
                 command=os.environ.get('BENCH_COMMAND', ' '.join(sys.argv)).strip())
     for name in a.only.split(','):
         for kind in kinds:
-            if name in SIOC_ONLY and kind != 'sioc':
+            if name in SIOC_ONLY and kind != 'sioc' or name in NO_FLOOR and kind == 'floor':
                 continue
             t = time.monotonic()
             log(f'{name} on {kind} ...')
@@ -1282,6 +1506,7 @@ def main():
           'window as the CPU time.', '']
     md += recovery_table(results.get('sioc', {}).get('recovery'), size)
     md += admin_table(results.get('sioc', {}).get('admin'), size)
+    md += cluster_table(results, size)
     if a.previous and os.path.exists(a.previous):
         try:
             prev = json.load(open(a.previous))

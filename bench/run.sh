@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every benchmark scenario against sioc, the Node reference and the
 # floor peer (the same bytes on bare epoll; recovery and admin, which
-# measure sioc's own features on and off, against sioc alone), then writes
+# measure sioc's own features on and off, against sioc alone; cluster, two
+# nodes on a redis-server the harness starts, sioc's pair against Node's
+# pair, without the floor), then writes
 # bench/results/<date>/ (results.json, table.md, PNG plots, logs/) and,
 # after a full run, copies the table, results and plots to
 # bench/results/latest/ (the ones BENCHMARKS.md shows).
@@ -9,7 +11,8 @@
 #   bench/run.sh [--quick] [--only idle,echo,...] [--servers sioc,node,floor]
 #                [--set KEY=V,...] [--quiet-wait S]
 #
-# The full run takes about 10 minutes (estimated); --quick is a smoke run of
+# The full run takes about 10 minutes (estimated; the cluster scenario
+# about 1.5 more); --quick is a smoke run of
 # about three. Scenarios and the measurement method: BENCHMARKS.md. Benchmarks
 # report; they never fail: a scenario that cannot run is recorded as such.
 #

@@ -704,7 +704,9 @@ SIO_API int sio_namespace_disconnect_sockets(sio_namespace *nsp, const struct si
 /* The sockets of a selection on every node: `sockets` is an array of
  * objects {id, handshake, rooms, data} as the reference's RemoteSocket
  * (handshake {headers, time, address, xdomain, secure, issued, url,
- * query, auth}; data: sio_socket_set_json_data(), {} when unset),
+ * query, auth}; data: sio_socket_set_json_data(), {} when unset, plus
+ * "_admin" with the admin namespace in development mode, see
+ * sio_admin_instrument()),
  * this node's first. err 0 or SIO_ETIMEDOUT (the answers that came; the
  * reference rejects instead). With Redis unreachable, this node's
  * sockets and err 0, as a node alone. */
@@ -1068,7 +1070,22 @@ SIO_API void sio_admin_options_init(struct sio_admin_options *opts);
  * reverse, a hash that is not bcrypt, a ui_path not starting with '/', a
  * server speaking plain Engine.IO), SIO_ENOTFOUND (ui_path set and
  * no index.html in the UI folder), SIO_ESTATE (instrumented already) or
- * SIO_ENOMEM. The state lives until sio_server_destroy(). */
+ * SIO_ENOMEM. The state lives until sio_server_destroy().
+ *
+ * With Redis (sio_server_use_redis()), as the reference's instrument() on
+ * a cluster: server_stats (and in development mode the live events) are
+ * emitted to the admin namespace of every node, so the dashboards of any
+ * node, sioc's or Node's, see every server (sent every 2 s even with no
+ * dashboard on this node; in development mode so is every live event, one
+ * Redis message each, as the reference's); all_sockets is every node's sockets (fetched
+ * across the cluster for each namespace this node has, sent once every
+ * node answered or the requests timeout passed); the commands act on
+ * every node's sockets. In development mode, the data that fetch-sockets
+ * shows of a socket (sio_namespace_fetch_sockets_async(), and other
+ * nodes' fetchSockets()) carries "_admin": {clientId, transport}, as the
+ * reference's socket.data does, when the socket's data is unset or an
+ * object; the dashboards read a remote socket's client and transport
+ * there. */
 SIO_API int sio_admin_instrument(sio_server *srv, const struct sio_admin_options *opts);
 
 #ifdef __cplusplus

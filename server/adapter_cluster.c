@@ -28,7 +28,16 @@ json_t *socket_remote_json(struct sio_socket *s)
 	                       sio_request_url(req), "query", request_query_json(req), "auth",
 	                       (json_t *)s->hs.auth);
 	json_t *own = sio_socket_json_data(s);
-	json_t *data = own ? json_incref(own) : json_object();
+	json_t *data;
+	const struct sio_observer *obs = s->nsp->io->observer;
+	if (obs && obs->socket_data && (!own || json_is_object(own))) {
+		/* a copy: the hook adds to it, the socket's own stays as set */
+		data = own ? json_copy(own) : json_object();
+		if (data)
+			obs->socket_data(obs->userdata, s, data);
+	} else {
+		data = own ? json_incref(own) : json_object();
+	}
 	return json_pack("{s:s,s:o*,s:o*,s:o*}", "id", s->id, "handshake", hs, "rooms", rooms,
 	                 "data", data);
 }

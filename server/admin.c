@@ -148,6 +148,9 @@ static int auth_middleware(sio_socket *s, const char **message, json_t **data, v
 	return -1;
 }
 
+/* JavaScript's truthiness of a JSON value (NULL: undefined). */
+static bool truthy_value(const json_t *v);
+
 /* ---- aggregated events ----------------------------------------------------- */
 
 /* Appends {timestamp, type, subType, count} to arr unless count is 0. */
@@ -193,10 +196,13 @@ static void admin_emit(struct sio_admin *a, const char *event, json_t *args,
 		sio_namespace_emit(a->nsp, NULL, event, args, bins, nbins);
 }
 
-/* Whether someone watches: nothing is built for nobody. */
+/* Whether someone watches: nothing is built for nobody. With Redis, the
+ * dashboards of other nodes watch too (our emits reach them through the
+ * adapter, as the reference's adminNamespace.emit()), and they cannot be
+ * counted from here: always. */
 static bool watched(const struct sio_admin *a)
 {
-	return a->nsp->nsockets > 0;
+	return a->nsp->nsockets > 0 || a->srv->has_cluster;
 }
 
 /* A JSON date as the reference's `new Date()` serializes: ISO 8601, UTC,
@@ -306,7 +312,8 @@ static json_t *socket_json(struct sio_socket *s)
 	                 s->hs.xdomain, "rooms", rooms);
 }
 
-/* all_sockets: every socket of every namespace, the admin one included. */
+/* all_sockets: every socket of every namespace, the admin one included
+ * (this node's; with Redis see all_sockets_send()). */
 static json_t *all_sockets_json(struct sio_admin *a)
 {
 	struct sio_layer *io = a->srv->io;
@@ -318,6 +325,148 @@ static json_t *all_sockets_json(struct sio_admin *a)
 			        arr, socket_json(container_of(k, struct sio_socket, nsp_link)));
 	}
 	return arr;
+}
+
+/* ---- all_sockets across the cluster ----------------------------------------------- */
+
+/* The reference's serialize() of what fetchSockets() gives (a
+ * RemoteSocket's {id, handshake, rooms, data}): clientId and transport come
+ * from data._admin, the node that holds the socket put them there
+ * (socket_data() below, or the reference's instrument()). */
+static json_t *fetched_socket_json(const json_t *r, const char *nsp)
+{
+	const json_t *data = json_object_get(r, "data");
+	const json_t *own = json_object_get(data, "_admin");
+	const json_t *hs = json_object_get(r, "handshake");
+	const json_t *headers = json_object_get(hs, "headers");
+	const json_t *address = json_object_get(headers, "cf-connecting-ip");
+	if (!truthy_value(address))
+		address = json_object_get(headers, "x-forwarded-for");
+	if (!truthy_value(address))
+		address = json_object_get(hs, "address");
+	json_t *rest = json_is_object(data) ? json_copy((json_t *)data) : json_object();
+	if (rest)
+		json_object_del(rest, "_admin");
+	return json_pack("{s:O*,s:O*,s:O*,s:s,s:o*,s:{s:O*,s:O*,s:O*,s:O*,s:O*,s:O*,s:O*,s:O*},"
+	                 "s:O*}",
+	                 "id", json_object_get(r, "id"), "clientId",
+	                 json_object_get(own, "clientId"), "transport",
+	                 json_object_get(own, "transport"), "nsp", nsp, "data", rest, "handshake",
+	                 "address", address, "headers", headers, "query",
+	                 json_object_get(hs, "query"), "issued", json_object_get(hs, "issued"),
+	                 "secure", json_object_get(hs, "secure"), "time",
+	                 json_object_get(hs, "time"), "url", json_object_get(hs, "url"), "xdomain",
+	                 json_object_get(hs, "xdomain"), "rooms", json_object_get(r, "rooms"));
+}
+
+/* One all_sockets being gathered: a fetch-sockets per namespace, each
+ * answering into its part (the namespaces' order kept, as the
+ * reference's Promise.all), sent to the dashboard once all answered. */
+struct all_sockets_req {
+	struct sio_admin *a;
+	char *dashboard; /* the asking socket's id: it may be gone by then */
+	json_t *parts;   /* one array per namespace */
+	size_t pending;  /* answers to come, +1 while the calls are made */
+	bool closed;     /* the server is being destroyed: send nothing */
+	struct all_sockets_part {
+		struct all_sockets_req *req;
+		size_t index;
+	} part[];
+};
+
+static void all_sockets_settle(struct all_sockets_req *r)
+{
+	if (--r->pending)
+		return;
+	if (!r->closed) {
+		struct sio_namespace *nsp = r->a->nsp;
+		for (struct list *n = nsp->sockets.next; n != &nsp->sockets; n = n->next) {
+			struct sio_socket *s = container_of(n, struct sio_socket, nsp_link);
+			if (strcmp(s->id, r->dashboard) != 0)
+				continue;
+			json_t *all = json_array();
+			size_t i;
+			json_t *part;
+			json_array_foreach(r->parts, i, part) json_array_extend(all, part);
+			if (all)
+				sio_socket_emit(s, "all_sockets", json_pack("[o]", all), NULL, 0);
+			break;
+		}
+	}
+	json_decref(r->parts);
+	free(r->dashboard);
+	free(r);
+}
+
+/* What one namespace's fetch gave: every node's sockets (after a node
+ * that did not answer in time, what came). */
+static void all_sockets_answer(sio_namespace *nsp, int err, json_t *sockets, void *userdata)
+{
+	struct all_sockets_part *p = userdata;
+	struct all_sockets_req *r = p->req;
+	if (err == SIO_ECLOSED) {
+		r->closed = true; /* nsp may be read, r->a not touched */
+	} else {
+		json_t *part = json_array_get(r->parts, p->index);
+		size_t i;
+		json_t *v;
+		json_array_foreach(sockets, i, v)
+		        json_array_append_new(part, fetched_socket_json(v, nsp->name));
+	}
+	all_sockets_settle(r);
+}
+
+/* Sends all_sockets to dashboard s: this node's sockets at once without
+ * Redis; with Redis, every node's, as the reference's fetchSockets() of
+ * each namespace this node has. */
+static void all_sockets_send(struct sio_admin *a, struct sio_socket *s)
+{
+	struct sio_layer *io = a->srv->io;
+	if (!a->srv->has_cluster) {
+		sio_socket_emit(s, "all_sockets", json_pack("[o]", all_sockets_json(a)), NULL, 0);
+		return;
+	}
+	size_t n = 0;
+	for (struct list *k = io->namespaces.next; k != &io->namespaces; k = k->next)
+		n++;
+	struct all_sockets_req *r = calloc(1, sizeof(*r) + n * sizeof(r->part[0]));
+	if (!r)
+		return;
+	r->a = a;
+	r->dashboard = strdup(s->id);
+	r->parts = json_array();
+	for (size_t i = 0; r->parts && i < n; i++)
+		json_array_append_new(r->parts, json_array());
+	if (!r->dashboard || json_array_size(r->parts) != n) {
+		json_decref(r->parts);
+		free(r->dashboard);
+		free(r);
+		return;
+	}
+	r->pending = 1;
+	size_t i = 0;
+	for (struct list *k = io->namespaces.next; k != &io->namespaces; k = k->next, i++) {
+		struct sio_namespace *nsp = container_of(k, struct sio_namespace, link);
+		r->part[i] = (struct all_sockets_part){.req = r, .index = i};
+		if (sio_namespace_fetch_sockets_async(nsp, NULL, all_sockets_answer, &r->part[i]) ==
+		    0)
+			r->pending++; /* a dynamic parent has no sockets of its own: skipped */
+	}
+	all_sockets_settle(r);
+}
+
+/* The observer's socket_data: _admin {clientId, transport} in the data
+ * that fetch-sockets shows, as the reference's socket.data._admin, so that
+ * the dashboards of every node tell a socket's client and transport. */
+static void on_socket_data(void *ud, struct sio_socket *s, json_t *data)
+{
+	(void)ud;
+	sio_eio_socket *conn = s->client->conn;
+	char client_id[13];
+	snprintf(client_id, sizeof(client_id), "%s", sio_eio_id(conn));
+	json_object_set_new(
+	        data, "_admin",
+	        json_pack("{s:s,s:s}", "clientId", client_id, "transport", transport_name(conn)));
 }
 
 /* ---- observer: live events (development mode) ---------------------------------- */
@@ -461,8 +610,7 @@ static void stats_tick(sio_timer *t, void *userdata)
 
 /* ---- commands ---------------------------------------------------------------- */
 
-/* JavaScript's truthiness of a JSON value (NULL: undefined). */
-static bool truthy(const json_t *v)
+static bool truthy_value(const json_t *v)
 {
 	switch (v ? json_typeof(v) : JSON_NULL) {
 	case JSON_TRUE:
@@ -497,7 +645,7 @@ static struct sio_namespace *command_nsp(struct sio_admin *a, const json_t *name
 static bool command_target(const json_t *filter, struct sio_target *t, const char **rooms)
 {
 	memset(t, 0, sizeof(*t));
-	if (!truthy(filter))
+	if (!truthy_value(filter))
 		return true;
 	size_t n = 0;
 	if (json_is_string(filter)) {
@@ -557,7 +705,7 @@ static void cmd_rooms(sio_socket *s, const char *event, json_t *args, const stru
 	if (!nsp || !command_target(json_array_get(args, 2), &t, rooms))
 		return;
 	if (strcmp(event, "_disconnect") == 0)
-		sio_namespace_disconnect_sockets(nsp, &t, truthy(arg));
+		sio_namespace_disconnect_sockets(nsp, &t, truthy_value(arg));
 	else if (!json_is_string(arg))
 		return;
 	else if (strcmp(event, "join") == 0)
@@ -580,7 +728,7 @@ static void on_admin_connection(sio_socket *s, void *userdata)
 	sio_socket_emit(s, "config", json_pack("[{s:O}]", "supportedFeatures", a->features), NULL,
 	                0);
 	if (a->dev)
-		sio_socket_emit(s, "all_sockets", json_pack("[o]", all_sockets_json(a)), NULL, 0);
+		all_sockets_send(a, s);
 }
 
 /* ---- instrument ---------------------------------------------------------------- */
@@ -735,6 +883,7 @@ SIO_API int sio_admin_instrument(sio_server *srv, const struct sio_admin_options
 		a->obs.room_leave = on_room_leave;
 		a->obs.event_in = on_event_in;
 		a->obs.event_out = on_event_out;
+		a->obs.socket_data = on_socket_data;
 	}
 	srv->io->observer = a->dev ? &a->obs : NULL; /* production: no hook at all */
 	if (a->ui_prefix)

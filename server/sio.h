@@ -60,6 +60,11 @@ struct sio_observer {
 	/* An emit to one socket (data: [name, ...args], borrowed). */
 	void (*event_out)(void *ud, struct sio_socket *s, const json_t *data,
 	                  const struct sio_binary *bins, size_t nbins);
+	/* A socket's data being shown to fetch-sockets (this node's part or
+	 * another node's request): `data` is a copy the member may add to (the
+	 * admin's _admin {clientId, transport}, which the reference's
+	 * instrument() keeps in socket.data). */
+	void (*socket_data)(void *ud, struct sio_socket *s, json_t *data);
 	void *userdata;
 };
 

@@ -364,7 +364,7 @@ static int conn_open_socket(struct loadgen *lg, struct lg_conn *c)
 		}
 	}
 	sa.sin_addr.s_addr = htonl(lg->opt.host);
-	sa.sin_port = htons(lg->opt.port);
+	sa.sin_port = htons(lg_conn_port(lg, c));
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS) {
 		conn_fail_errno(lg, c, LG_ERR_CONNECT, "connect", errno);
 		return -1;
@@ -744,6 +744,8 @@ static void on_delivery(struct loadgen *lg, struct lg_conn *c, const uint8_t *p,
 	if (lg->phase != PH_RUN)
 		return;
 	lg->received++;
+	if (lg_conn_port(lg, c) != lg->opt.port)
+		lg->received2++;
 	if (lg->t_first_delivery == 0)
 		lg->t_first_delivery = now;
 	lg->t_last_delivery = now;

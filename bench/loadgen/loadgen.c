@@ -112,6 +112,10 @@ static void usage(FILE *f)
 	           "options:\n"
 	           "  --host A             server address in 127.0.0.0/8 (127.0.0.1)\n"
 	           "  --port N             server port (required)\n"
+	           "  --port2 N            broadcast: a second server (a node of the same\n"
+	           "                       cluster): the odd-numbered clients connect there,\n"
+	           "                       the control client stays on --port; deliveries\n"
+	           "                       and the expected count are also told per port\n"
 	           "  --path P             Engine.IO path (/socket.io/)\n"
 	           "  --clients N          clients (100)\n"
 	           "  --connect-rate R     new connections per second, 0 = all at once (0)\n"
@@ -273,12 +277,14 @@ enum {
 	OPT_TLS,
 	OPT_CHURN,
 	OPT_CHURN_AWAY,
+	OPT_PORT2,
 };
 
 static const struct option long_options[] = {
         {"mode", required_argument, NULL, OPT_MODE},
         {"host", required_argument, NULL, OPT_HOST},
         {"port", required_argument, NULL, OPT_PORT},
+        {"port2", required_argument, NULL, OPT_PORT2},
         {"path", required_argument, NULL, OPT_PATH},
         {"clients", required_argument, NULL, OPT_CLIENTS},
         {"connect-rate", required_argument, NULL, OPT_CONNECT_RATE},
@@ -348,6 +354,13 @@ static int parse_args(int argc, char **argv, struct lg_options *o)
 			ok = have_port = parse_u32(optarg, 1, 65535, &port);
 			o->port = (uint16_t)port;
 			break;
+		case OPT_PORT2: {
+			uint32_t p2 = 0;
+
+			ok = parse_u32(optarg, 1, 65535, &p2);
+			o->port2 = (uint16_t)p2;
+			break;
+		}
 		case OPT_PATH:
 			o->path = optarg;
 			ok = optarg[0] == '/' && strlen(optarg) < 100 && is_plain(optarg, true);
@@ -469,6 +482,10 @@ static int parse_args(int argc, char **argv, struct lg_options *o)
 		o->duration = 0;
 	if (!have_rate)
 		o->rate = (o->mode == LG_LATENCY) ? 1000 : 100;
+	if (o->port2 && (o->mode != LG_BROADCAST || o->churn > 0)) {
+		fprintf(stderr, "loadgen: --port2 is for broadcast without --churn\n");
+		return -1;
+	}
 	if (o->churn > 0 && o->mode != LG_BROADCAST) {
 		fprintf(stderr, "loadgen: --churn is for broadcast\n");
 		return -1;
@@ -1227,6 +1244,18 @@ static void report(struct loadgen *lg)
 		       (unsigned long long)lg->recovered, (unsigned long long)lg->fresh,
 		       (unsigned long long)lg->replayed, (unsigned long long)lg->gaps,
 		       (unsigned long long)lg->dups, exact, short_);
+	}
+	if (o->port2) {
+		uint64_t members2 = 0;
+
+		for (uint32_t i = 0; i < o->clients; i++)
+			members2 += lg->conns[i].state == CS_READY && !lg->conns[i].stalled &&
+			            lg_conn_port(lg, &lg->conns[i]) == o->port2;
+		printf("\"port2\":{\"clients\":%u,\"members\":%llu,\"received\":%llu,"
+		       "\"expected\":%llu},",
+		       o->clients / 2, (unsigned long long)members2,
+		       (unsigned long long)lg->received2,
+		       (unsigned long long)(lg->bcast_count * members2));
 	}
 	printf("\"transport\":\"%s\",\"payload\":%u,\"inflight\":%u,\"target_rate\":%.1f,"
 	       "\"server_sent\":%llu,\"expected\":%llu,\"late\":%llu,\"lost\":%llu,"

@@ -142,6 +142,9 @@ struct lg_options {
 	enum lg_parser parser;
 	uint32_t host; /* IPv4, host byte order, in 127.0.0.0/8 */
 	uint16_t port;
+	uint16_t port2;   /* 0, or: the odd-numbered clients connect here (a
+	                     second node of a cluster; the control client
+	                     stays on port) */
 	const char *path; /* "/socket.io/" */
 	uint32_t clients;
 	double connect_rate;    /* new connections per second, 0: all at once */
@@ -248,6 +251,7 @@ struct loadgen {
 	/* counters */
 	uint64_t sent;       /* emits sent while measuring */
 	uint64_t received;   /* replies and deliveries while measuring */
+	uint64_t received2;  /* of which to clients of --port2 */
 	uint64_t acked;      /* acks received while measuring */
 	uint64_t late;       /* latency: emits sent more than 1 ms after due */
 	uint64_t lost;       /* latency: emits given up (no slot, no room) */
@@ -288,6 +292,12 @@ void conn_flush(struct loadgen *lg, struct lg_conn *c);
  * with t_ns (the send time, or the time it was due). Returns false when c
  * has no room for it (nothing queued). Puts c on the flush list. */
 bool conn_send_echo(struct loadgen *lg, struct lg_conn *c, uint64_t t_ns);
+
+/* The server port client c connects to (--port2: the odd ones there). */
+static inline uint16_t lg_conn_port(const struct loadgen *lg, const struct lg_conn *c)
+{
+	return lg->opt.port2 && !c->control && c->index % 2 == 1 ? lg->opt.port2 : lg->opt.port;
+}
 
 /* Queues the "bcast" emit with an ack on the control client. */
 bool conn_send_bcast(struct loadgen *lg, struct lg_conn *c, uint64_t now);

@@ -25,6 +25,7 @@ function parseFlags(argv) {
     transports: 'both',
     name: 'node',
     recovery: false,
+    admin: null,
   };
   const onOff = (flag, v) => {
     if (v !== 'on' && v !== 'off') throw new Error(`${flag}: on or off, not ${v}`);
@@ -55,6 +56,12 @@ function parseFlags(argv) {
         break;
       case '--name': o.name = v; break;
       case '--recovery': o.recovery = onOff(flag, v); break;
+      case '--admin':
+        if (!['off', 'on', 'development', 'production'].includes(v)) {
+          throw new Error(`--admin: off, on, development or production, not ${v}`);
+        }
+        o.admin = v === 'off' ? null : v === 'on' ? 'development' : v;
+        break;
       default: throw new Error(`unknown flag ${flag}`);
     }
   }
@@ -230,6 +237,20 @@ async function ctl(nsp, socket, sseLog, c) {
 setup(io.of('/'));
 setup(io.of('/other'));
 
+// --admin: @socket.io/admin-ui's instrument() without auth, as
+// cluster_server's sio_admin_instrument() (the pinned copy whose UI sioc
+// serves, static/admin-ui). serverId as sioc's default, hostname#pid.
+if (opts.admin) {
+  const path = require('node:path');
+  const { instrument } = require(path.join(__dirname, '..', '..', 'static', 'admin-ui',
+    'node_modules', '@socket.io', 'admin-ui'));
+  instrument(io, {
+    auth: false,
+    mode: opts.admin,
+    serverId: `${require('node:os').hostname()}#${process.pid}`,
+  });
+}
+
 httpServer.listen(opts.port, '127.0.0.1', () => {
   process.stdout.write(`PORT ${httpServer.address().port}\n`);
 });
@@ -241,6 +262,14 @@ setInterval(() => {
 }, 500).unref();
 
 let stopping = false;
+// While stopping, admin-ui's stats timer may still emit through the adapter
+// on a Redis client already closed: not a failure of the node.
+process.on('uncaughtException', (e) => {
+  if (stopping && (e?.name === 'ClientClosedError' || /client is closed/i.test(e?.message)))
+    process.exit(0);
+  log(`uncaught: ${e?.stack ?? e}`);
+  process.exit(1);
+});
 process.on('SIGTERM', () => {
   if (stopping) return;
   stopping = true;

@@ -10,7 +10,10 @@
  * --subscription-mode dynamic|dynamic-private|static, --specific-response
  * on|off, --requests-timeout MS, --transports polling|websocket|both,
  * --name NAME, --recovery on|off; and, sioc only (tests/cluster/faults.test.mjs), --metrics
- * on (GET /metrics), --max-queued-bytes N and --redis-password P. Prints "PORT <n>" once it
+ * on (GET /metrics), --max-queued-bytes N and --redis-password P; and
+ * --admin off|on|development|production (tests/cluster/admin.test.mjs):
+ * sio_admin_instrument() on "/admin" without auth, in that mode (on:
+ * development, the reference's default). Prints "PORT <n>" once it
  * listens; SIGTERM / SIGINT stop
  * it, it frees everything and exits 0.
  *
@@ -396,7 +399,7 @@ static int usage(void)
 	        "usage: cluster_server --redis-port N [--port N] [--key K] [--sharded on|off]"
 	        " [--subscription-mode M] [--specific-response on|off]"
 	        " [--requests-timeout MS] [--transports polling|websocket|both]"
-	        " [--name NAME] [--recovery on|off]\n");
+	        " [--name NAME] [--recovery on|off] [--admin off|on|development|production]\n");
 	return 2;
 }
 
@@ -408,6 +411,7 @@ int main(int argc, char **argv)
 	sio_redis_options_init(&ro);
 	ro.port = -1;
 	int port = 0;
+	int admin = -1; /* -1: off, else an enum sio_admin_mode */
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -446,6 +450,13 @@ int main(int argc, char **argv)
 			ro.max_queued_bytes = (size_t)atoll(v);
 		else if (strcmp(a, "--redis-password") == 0) /* sioc only */
 			ro.password = v;
+		else if (strcmp(a, "--admin") == 0 && strcmp(v, "off") == 0)
+			admin = -1;
+		else if (strcmp(a, "--admin") == 0 &&
+		         (strcmp(v, "on") == 0 || strcmp(v, "development") == 0))
+			admin = SIO_ADMIN_DEVELOPMENT;
+		else if (strcmp(a, "--admin") == 0 && strcmp(v, "production") == 0)
+			admin = SIO_ADMIN_PRODUCTION;
 		else
 			return usage();
 	}
@@ -472,6 +483,18 @@ int main(int argc, char **argv)
 		g_nsps[i].sse_log = json_array();
 		sio_namespace_set_events(g_nsps[i].nsp, &ev, NULL);
 		sio_namespace_on_server_event(g_nsps[i].nsp, on_server_event, NULL);
+	}
+	if (admin >= 0) {
+		struct sio_admin_options ao;
+		sio_admin_options_init(&ao);
+		ao.mode = (enum sio_admin_mode)admin;
+		rc = sio_admin_instrument(g_srv, &ao);
+		if (rc < 0) {
+			fprintf(stderr, "cluster_server: sio_admin_instrument: %s\n",
+			        sio_strerror(rc));
+			sio_server_destroy(g_srv);
+			return 1;
+		}
 	}
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));

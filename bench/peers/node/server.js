@@ -6,10 +6,15 @@
  * in step.
  *
  *   node server.js [--port N] [--parser msgpack] [--tls-cert FILE --tls-key FILE]
+ *                  [--redis-port N]
  *
  * --port 0 picks a free port; it prints "PORT <n>". --parser msgpack
  * speaks socket.io-msgpack-parser 3.x instead of the default parser.
  * --tls-cert and --tls-key: an https server (node:https) instead of http.
+ * --redis-port N makes it a node of a cluster on the redis-server at
+ * 127.0.0.1:N (@socket.io/redis-adapter 8.3.0's createAdapter() over
+ * node-redis 4.7.1, both pinned here); "PORT <n>" is printed once both
+ * Redis connections are up.
  *
  * SIGINT or SIGTERM stops it.
  */
@@ -21,17 +26,21 @@ const { Server } = require('socket.io');
 
 function usage() {
 	console.error('usage: node server.js [--port N] [--parser msgpack] ' +
-		'[--tls-cert FILE --tls-key FILE]');
+		'[--tls-cert FILE --tls-key FILE] [--redis-port N]');
 	process.exit(2);
 }
 
 /* { port, parser } from the command line. */
 function parseArgs(argv) {
-	const opts = { port: 0, parser: null, cert: null, key: null };
+	const opts = { port: 0, parser: null, cert: null, key: null, redisPort: 0 };
 	for (let i = 0; i < argv.length; i += 2) {
 		if (argv[i] === '--port') {
 			opts.port = Number(argv[i + 1]);
 			if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535)
+				usage();
+		} else if (argv[i] === '--redis-port') {
+			opts.redisPort = Number(argv[i + 1]);
+			if (!Number.isInteger(opts.redisPort) || opts.redisPort < 1 || opts.redisPort > 65535)
 				usage();
 		} else if (argv[i] === '--parser' && argv[i + 1] === 'msgpack') {
 			opts.parser = require('socket.io-msgpack-parser');
@@ -144,8 +153,28 @@ io.on('connection', (socket) => {
 	});
 });
 
-httpServer.listen(cli.port, '127.0.0.1', () => {
-	process.stdout.write(`PORT ${httpServer.address().port}\n`);
+/* With --redis-port: the adapter's two connections are up before the port
+ * is printed, so the harness starts its clients on a full cluster. */
+async function useRedis() {
+	if (!cli.redisPort)
+		return;
+	const { createClient } = require('redis');
+	const { createAdapter } = require('@socket.io/redis-adapter');
+	const pub = createClient({ socket: { host: '127.0.0.1', port: cli.redisPort } });
+	const sub = pub.duplicate();
+	for (const c of [pub, sub])
+		c.on('error', (e) => process.stderr.write(`redis error: ${e.message}\n`));
+	await Promise.all([pub.connect(), sub.connect()]);
+	io.adapter(createAdapter(pub, sub));
+}
+
+useRedis().then(() => {
+	httpServer.listen(cli.port, '127.0.0.1', () => {
+		process.stdout.write(`PORT ${httpServer.address().port}\n`);
+	});
+}, (e) => {
+	process.stderr.write(`redis: ${e.message}\n`);
+	process.exit(1);
 });
 
 function stop() {

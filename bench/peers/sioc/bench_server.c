@@ -6,6 +6,7 @@
  *
  *   bench_server [--port N] [--parser msgpack] [--recovery on|off]
  *                [--admin production|development] [--stats-every MS]
+ *                [--redis-port N]
  *                [--tls-cert FILE --tls-key FILE]
  *
  * --port 0 picks a free port; it prints "PORT <n>". --parser msgpack
@@ -17,8 +18,10 @@
  * stays cheap). --stats-every MS prints a line every MS ms on stderr:
  * "STATS <t_ms> rss_kb=.. sockets=.. queued_bytes=.. recovery_sessions=..
  * history_records=.. history_bytes=.." (from sio_server_stats(); t_ms
- * since the start). --tls-cert and --tls-key: TLS in the process
- * (opts.tls).
+ * since the start). --redis-port N makes it a node of a cluster on the
+ * redis-server at 127.0.0.1:N (sio_server_use_redis(), the classic
+ * adapter with its defaults), as the Node peer's --redis-port.
+ * --tls-cert and --tls-key: TLS in the process (opts.tls).
  *
  * SIGINT or SIGTERM stops it cleanly.
  */
@@ -61,6 +64,7 @@ struct cli {
 	bool admin;
 	enum sio_admin_mode admin_mode;
 	long stats_every_ms; /* 0: no STATS lines */
+	int redis_port;      /* 0: no Redis */
 	const char *tls_cert, *tls_key; /* opts.tls's files, NULL: plain */
 };
 
@@ -309,6 +313,8 @@ static bool parse_args(int argc, char **argv, struct cli *cli)
 			cli->admin = true, cli->admin_mode = SIO_ADMIN_DEVELOPMENT;
 		else if (strcmp(a, "--stats-every") == 0 && parse_long(v, 1, 3600000, &n))
 			cli->stats_every_ms = n;
+		else if (strcmp(a, "--redis-port") == 0 && parse_long(v, 1, 65535, &n))
+			cli->redis_port = (int)n;
 		else if (strcmp(a, "--tls-cert") == 0)
 			cli->tls_cert = v;
 		else if (strcmp(a, "--tls-key") == 0)
@@ -335,7 +341,7 @@ int main(int argc, char **argv)
 		fprintf(stderr,
 		        "usage: %s [--port N] [--parser msgpack] [--recovery on|off]\n"
 		        "       [--admin production|development] [--stats-every MS]\n"
-		        "       [--tls-cert FILE --tls-key FILE]\n",
+		        "       [--redis-port N] [--tls-cert FILE --tls-key FILE]\n",
 		        argv[0]);
 		return 2;
 	}
@@ -364,6 +370,13 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	err = sio_namespace_set_events(sio_server_of(g_srv, "/"), &events, NULL);
+	if (err == 0 && cli.redis_port) {
+		struct sio_redis_options redis;
+
+		sio_redis_options_init(&redis);
+		redis.port = cli.redis_port;
+		err = sio_server_use_redis(g_srv, &redis);
+	}
 	if (err == 0 && cli.admin) {
 		struct sio_admin_options admin;
 
