@@ -234,30 +234,31 @@ static void ra_publish(struct sio_adapter *a, const struct sio_target *t, const 
 
 /* ---- fire-and-forget requests ----------------------------------------------------- */
 
-static int ra_sockets_join(struct sio_adapter *a, const struct sio_target *t, const char *room)
+/* socketsJoin (join) or socketsLeave: here at once, then the other nodes. */
+static int ra_sockets_room(struct sio_adapter *a, const struct sio_target *t, const char *room,
+                           bool join)
 {
 	struct redis_adapter *ra = ra_of(a);
-	int r = adapter_local_sockets_join(a, t, room);
+	int r = join ? adapter_local_sockets_join(a, t, room)
+	             : adapter_local_sockets_leave(a, t, room);
 	if (t && t->local)
 		return r;
-	json_t *req = json_pack("{s:s,s:i,s:o,s:[s]}", "uid", ra->c->uid, "type", REQ_REMOTE_JOIN,
-	                        "opts", target_opts(t), "rooms", room);
+	json_t *req = json_pack("{s:s,s:i,s:o,s:[s]}", "uid", ra->c->uid, "type",
+	                        join ? REQ_REMOTE_JOIN : REQ_REMOTE_LEAVE, "opts", target_opts(t),
+	                        "rooms", room);
 	ra_publish_json(ra, ra->req_ch, ra->req_len, req);
 	json_decref(req);
 	return r;
 }
 
+static int ra_sockets_join(struct sio_adapter *a, const struct sio_target *t, const char *room)
+{
+	return ra_sockets_room(a, t, room, true);
+}
+
 static int ra_sockets_leave(struct sio_adapter *a, const struct sio_target *t, const char *room)
 {
-	struct redis_adapter *ra = ra_of(a);
-	int r = adapter_local_sockets_leave(a, t, room);
-	if (t && t->local)
-		return r;
-	json_t *req = json_pack("{s:s,s:i,s:o,s:[s]}", "uid", ra->c->uid, "type", REQ_REMOTE_LEAVE,
-	                        "opts", target_opts(t), "rooms", room);
-	ra_publish_json(ra, ra->req_ch, ra->req_len, req);
-	json_decref(req);
-	return r;
+	return ra_sockets_room(a, t, room, false);
 }
 
 static int ra_disconnect_sockets(struct sio_adapter *a, const struct sio_target *t, bool close)
@@ -302,9 +303,7 @@ static void request_done(struct cluster_request *rq, enum cluster_request_end en
 {
 	struct redis_adapter *ra = container_of(rq->set, struct redis_adapter, requests);
 	struct sio_namespace *nsp = ra->base.nsp;
-	int err = end == CLUSTER_REQUEST_COMPLETE  ? 0
-	          : end == CLUSTER_REQUEST_TIMEOUT ? SIO_ETIMEDOUT
-	                                           : SIO_ECLOSED;
+	int err = cluster_request_error(end);
 	ack_collect_end(rq->arg);
 	if (err == SIO_ECLOSED)
 		json_array_clear(rq->responses);

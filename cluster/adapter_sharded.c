@@ -645,32 +645,16 @@ static int shard_server_count(struct sio_adapter *a, sio_count_fn fn, void *ud)
 
 /* ---- fetch sockets and server-side emit with acks (requests) ------------- */
 
-static void fetch_done(struct cluster_request *rq, enum cluster_request_end end)
-{
-	struct shard_adapter *sa = rq->arg;
-	sio_fetch_fn fn = (sio_fetch_fn)(uintptr_t)rq->cb;
-	if (end == CLUSTER_REQUEST_CLOSED) {
-		json_t *empty = json_array();
-		fn(sa->base.nsp, SIO_ECLOSED, empty, rq->cb_ud);
-		json_decref(empty);
-		return;
-	}
-	fn(sa->base.nsp, end == CLUSTER_REQUEST_TIMEOUT ? SIO_ETIMEDOUT : 0, rq->responses,
-	   rq->cb_ud);
-}
-
-static void sse_done(struct cluster_request *rq, enum cluster_request_end end)
+/* The end of a fetch or of a server-side emit with acks: both callbacks
+ * take (nsp, err, the answers, userdata); closed, they get no answers. */
+static void answers_done(struct cluster_request *rq, enum cluster_request_end end)
 {
 	struct shard_adapter *sa = rq->arg;
 	sio_responses_fn fn = (sio_responses_fn)(uintptr_t)rq->cb;
-	if (end == CLUSTER_REQUEST_CLOSED) {
-		json_t *empty = json_array();
-		fn(sa->base.nsp, SIO_ECLOSED, empty, rq->cb_ud);
-		json_decref(empty);
-		return;
-	}
-	fn(sa->base.nsp, end == CLUSTER_REQUEST_TIMEOUT ? SIO_ETIMEDOUT : 0, rq->responses,
-	   rq->cb_ud);
+	int err = cluster_request_error(end);
+	if (err == SIO_ECLOSED)
+		json_array_clear(rq->responses);
+	fn(sa->base.nsp, err, rq->responses, rq->cb_ud);
 }
 
 /* The reference's fetchSockets() once the count is in: this node's
@@ -685,7 +669,7 @@ static void fetch_counted(struct shard_adapter *sa, struct count_wait *w, int er
 	}
 	struct cluster_request *rq =
 	        cluster_request_start(&sa->requests, CLUSTER_FETCH_SOCKETS, (size_t)(n - 1),
-	                              w->u.fetch.timeout, fetch_done, sa);
+	                              w->u.fetch.timeout, answers_done, sa);
 	if (rq) {
 		rq->cb = (void *)(uintptr_t)fn;
 		rq->cb_ud = ud;
@@ -747,7 +731,7 @@ static void sse_counted(struct shard_adapter *sa, struct count_wait *w, int err,
 	}
 	struct cluster_request *rq =
 	        cluster_request_start(&sa->requests, CLUSTER_SERVER_SIDE_EMIT, (size_t)(n - 1),
-	                              w->u.sse.timeout, sse_done, sa);
+	                              w->u.sse.timeout, answers_done, sa);
 	if (!rq) {
 		json_t *empty = json_array();
 		fn(sa->base.nsp, SIO_ENOMEM, empty, ud);

@@ -24,6 +24,8 @@
 
 #include <jansson.h>
 
+#include <sioc.h>
+
 #include "base/timer.h"
 #include "base/util.h"
 
@@ -43,6 +45,15 @@ enum cluster_request_end {
 	CLUSTER_REQUEST_TIMEOUT,  /* the time was up first */
 	CLUSTER_REQUEST_CLOSED,   /* the set was finished (adapter closing) */
 };
+
+/* The error a caller's callback gets for an end: 0, SIO_ETIMEDOUT or
+ * SIO_ECLOSED. */
+static inline int cluster_request_error(enum cluster_request_end end)
+{
+	return end == CLUSTER_REQUEST_COMPLETE  ? 0
+	       : end == CLUSTER_REQUEST_TIMEOUT ? SIO_ETIMEDOUT
+	                                        : SIO_ECLOSED;
+}
 
 /* Called once when rq ends, rq already out of its set; rq and
  * rq->responses are freed after it returns (json_incref what is kept).
