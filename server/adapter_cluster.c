@@ -104,15 +104,7 @@ SIO_API int sio_namespace_on_server_event(sio_namespace *nsp, sio_server_event_f
 /* [event, ...args] for a server-side emit; args stolen. */
 static int sse_data(sio_namespace *nsp, const char *event, json_t *args, json_t **data)
 {
-	*data = NULL;
-	int r = nsp && !nsp->parent && event ? 0 : SIO_EINVAL;
-	if (r == 0 && sio_pkt_event_reserved(event, strlen(event)))
-		r = SIO_ERESERVED;
-	if (r < 0) {
-		json_decref(args);
-		return r;
-	}
-	return event_array(event, args, data);
+	return emit_data(nsp && !nsp->parent ? 0 : SIO_EINVAL, event, args, NULL, 0, data);
 }
 
 SIO_API int sio_namespace_server_side_emit(sio_namespace *nsp, const char *event, json_t *args)
@@ -416,14 +408,9 @@ SIO_API int sio_namespace_emit_with_ack(sio_namespace *nsp, const struct sio_tar
                                         const struct sio_binary *bins, size_t nbins,
                                         uint32_t timeout_ms, sio_responses_fn fn, void *userdata)
 {
-	int r = nsp && !nsp->parent && fn && timeout_ms ? emit_check(event, bins, nbins)
-	                                                : SIO_EINVAL;
-	if (r < 0) {
-		json_decref(args);
-		return r;
-	}
 	json_t *data;
-	r = event_array(event, args, &data);
+	int r = emit_data(nsp && !nsp->parent && fn && timeout_ms ? 0 : SIO_EINVAL, event, args,
+	                  bins, nbins, &data);
 	if (r < 0)
 		return r;
 	struct sio_adapter *a = nsp->adapter;

@@ -219,13 +219,8 @@ int namespace_deliver(struct sio_namespace *nsp, const struct sio_target *t, jso
 static int namespace_emit(sio_namespace *nsp, const struct sio_target *t, const char *event,
 			  json_t *args, const struct sio_binary *bins, size_t nbins)
 {
-	int r = nsp && !nsp->parent ? emit_check(event, bins, nbins) : SIO_EINVAL;
-	if (r < 0) {
-		json_decref(args);
-		return r;
-	}
 	json_t *data;
-	r = event_array(event, args, &data);
+	int r = emit_data(nsp && !nsp->parent ? 0 : SIO_EINVAL, event, args, bins, nbins, &data);
 	if (r < 0)
 		return r;
 	const struct sio_adapter_ops *ops = nsp->adapter->ops;

@@ -288,6 +288,11 @@ void socket_rooms_changed(struct sio_socket *s);
 /* Checks an emit's event name and binaries: 0, SIO_EINVAL, SIO_ERESERVED
  * or SIO_ETOOBIG. */
 int emit_check(const char *event, const struct sio_binary *bins, size_t nbins);
+/* An emit's [event, ...args]: pre (the caller's own check, 0 or a SIO_E*
+ * code) first, then emit_check(), then event_array(). args stolen;
+ * returns 0 or the first error. */
+int emit_data(int pre, const char *event, json_t *args, const struct sio_binary *bins,
+              size_t nbins, json_t **out);
 /* The namespace's next acknowledgement id. */
 int64_t namespace_ack_id(struct sio_namespace *nsp);
 /* Waits for the client's ACK of id on s: fn(s, 0, args...) when it comes,

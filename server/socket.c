@@ -64,6 +64,18 @@ int event_array(const char *event, json_t *args, json_t **out)
 	return 0;
 }
 
+int emit_data(int pre, const char *event, json_t *args, const struct sio_binary *bins,
+              size_t nbins, json_t **out)
+{
+	int r = pre < 0 ? pre : emit_check(event, bins, nbins);
+	if (r < 0) {
+		*out = NULL;
+		json_decref(args);
+		return r;
+	}
+	return event_array(event, args, out);
+}
+
 struct sio_socket *socket_new(struct sio_client *c, struct sio_namespace *nsp, json_t *auth)
 {
 	const char *sid = sio_eio_id(c->conn);
