@@ -9,7 +9,10 @@ and end of the load generator's measured window, which it marks on stderr
 ("MODE: measuring" and the summary that follows); memory is VmRSS from
 /proc/PID/status, sampled every SAMPLE_S as well. The floor peer
 (bench/peers/floor) sends the same bytes as sioc with nothing else around
-them: the table shows sioc's CPU against it. Results go to
+them: the table shows sioc's CPU against it. Two comparisons smaller than
+the drift between windows (the admin namespace's cost; the steady broadcast,
+sioc against the floor) run in interleaved rounds, A B then B A, and are
+summarised by the median of the per-round ratios. Results go to
 OUT/results.json, OUT/table.md and OUT/*.dat (plotted by bench/plot.gp).
 
 Benchmarks report: whatever happens, this exits 0 after writing what it
@@ -1350,7 +1353,7 @@ def flatten(res):
         r = out[kind]
         for name in ('steady', 'burst'):
             b = get(r, f'broadcast.{name}')
-            if b and 'latency_us' in b:
+            if b and 'p99' in (b.get('latency_us') or {}):
                 b['p99_ms'] = b['latency_us']['p99'] / 1000
         lat = r.get('latency')
         if lat:
