@@ -9,7 +9,10 @@ and end of the load generator's measured window, which it marks on stderr
 ("MODE: measuring" and the summary that follows); memory is VmRSS from
 /proc/PID/status, sampled every SAMPLE_S as well. The floor peer
 (bench/peers/floor) sends the same bytes as sioc with nothing else around
-them: the table shows sioc's CPU against it. Results go to
+them: the table shows sioc's CPU against it. Two comparisons smaller than
+the drift between windows (the admin namespace's cost; the steady broadcast,
+sioc against the floor) run in interleaved rounds, A B then B A, and are
+summarised by the median of the per-round ratios. Results go to
 OUT/results.json, OUT/table.md and OUT/*.dat (plotted by bench/plot.gp).
 
 Benchmarks report: whatever happens, this exits 0 after writing what it
@@ -23,6 +26,7 @@ import os
 import platform
 import re
 import signal
+import statistics
 import subprocess
 import sys
 import threading
@@ -46,6 +50,7 @@ FULL = dict(idle_clients=10000, idle_rate=2000, idle_hold=30,
             slow_clients=50, slow_rate=1000, slow_payload=1024, slow_duration=20,
             rec_clients=10000, rec_rate=20, rec_churn=0.1, rec_away=0.5, rec_duration=60,
             admin_echo_duration=10, admin_bcast_clients=10000, admin_bcast_duration=10,
+            admin_rounds=3, bcast_rounds=5,
             cluster_clients=5000, cluster_rate=5, cluster_duration=10,
             cluster_connect_rate=1000, cluster_burst=1)
 QUICK = dict(idle_clients=2000, idle_rate=2000, idle_hold=5,
@@ -57,6 +62,7 @@ QUICK = dict(idle_clients=2000, idle_rate=2000, idle_hold=5,
              slow_clients=50, slow_rate=1000, slow_payload=1024, slow_duration=5,
              rec_clients=2000, rec_rate=20, rec_churn=0.1, rec_away=0.5, rec_duration=10,
              admin_echo_duration=3, admin_bcast_clients=2000, admin_bcast_duration=3,
+             admin_rounds=2, bcast_rounds=2,
              cluster_clients=1000, cluster_rate=20, cluster_duration=3,
              cluster_connect_rate=1000, cluster_burst=1)
 
@@ -310,6 +316,9 @@ class Ctx:
         self.build, self.outdir, self.size = build, outdir, size
         self.logdir = os.path.join(outdir, 'logs')
         self.servers = []  # started by the scenario running now
+        self.kinds = list(SERVERS)  # the servers this run measures
+        self.quiet_wait = 0  # --quiet-wait: before each round after the first too
+        self.shared = {}  # measurements one scenario makes for several servers at once
         os.makedirs(self.logdir, exist_ok=True)
 
     def server(self, kind, tag, args=()):
@@ -472,37 +481,146 @@ def scenario_polling(ctx, kind):
                      z['poll_inflight'], z['poll_duration'])
 
 
+def broadcast_window(ctx, kind, name, burst, tag):
+    """One broadcast window on a fresh server: 10k clients in one room, the
+    server emitting bcast_rate a second (burst per tick)."""
+    z = ctx.size
+    srv = ctx.server(kind, tag)
+    try:
+        rss_idle = proc_rss_kb(srv.pid)
+        res, win, sampler, marks = measured_run(
+            ctx, kind, srv, tag,
+            ['--mode', 'broadcast', '--port', srv.port, '--clients', z['bcast_clients'],
+             '--rate', z['bcast_rate'], '--burst', burst, '--duration', z['bcast_duration'],
+             '--payload', 16, '--src', SRC, '--timeout', z['bcast_duration'] * 6 + 60])
+    finally:
+        srv.stop()
+    if not res or not win:
+        return dict(error='the load generator did not complete', loadgen=res)
+    n = res['received']
+    t_from = marks['measuring'].t - sampler.t0
+    return dict(
+        burst=burst, deliveries=n, expected=res['expected'],
+        delivery_rate_per_s=res['rate_per_s'], cpu=win,
+        cpu_s_per_M=per_million(win['cpu_s'], n),
+        user_s_per_M=per_million(win['user_s'], n),
+        sys_s_per_M=per_million(win['sys_s'], n),
+        minflt_per_M=per_million(win['minflt'], n),
+        server_cpu_pct=round(100 * win['cpu_s'] / win['wall_s'], 1),
+        rss_connected_kb=marks['measuring'].rss_kb,
+        rss_peak_kb=sampler.peak_kb(t_from), rss_idle_kb=rss_idle,
+        latency_us=res['latency_us'], loadgen=res)
+
+
+# ---------------------------------------------------------------------------
+# Rounds: two things compared (A and B) measured in turn, ABBA...
+
+def spread(values, digits=4):
+    """The median, min and max of the values that are numbers (None when
+    there is none), and every value in order (None for a missing one)."""
+    v = [x for x in values if is_num(x)]
+    if not v:
+        return None
+    return dict(median=round(statistics.median(v), digits), min=round(min(v), digits),
+                max=round(max(v), digits), n=len(v),
+                values=[round(x, digits) if is_num(x) else None for x in values])
+
+
+def interleaved_rounds(ctx, labels, rounds, run):
+    """Runs run(label, i) for each label in each of the rounds, the order
+    reversed every other round (A B, B A, A B, ...: a drift of the machine
+    over the rounds weighs on both sides alike). Yields (i, order, {label:
+    result}); a run that raises gives dict(error=...) for that label."""
+    for i in range(rounds):
+        if i and ctx.quiet_wait > 0:
+            wait_quiet(ctx.quiet_wait)
+        order = list(labels) if i % 2 == 0 else list(reversed(labels))
+        got = {}
+        for label in order:
+            log(f'  round {i + 1}/{rounds}: {label}')
+            try:
+                got[label] = run(label, i)
+            except Exception as e:  # report, never fail
+                got[label] = dict(error=f'{type(e).__name__}: {e}')
+        yield i, order, got
+
+
+# The steady broadcast's per-window fields summarised over the rounds (medians)
+BCAST_FIELDS = ('deliveries', 'expected', 'delivery_rate_per_s', 'cpu_s_per_M', 'user_s_per_M',
+                'sys_s_per_M', 'minflt_per_M', 'server_cpu_pct', 'rss_connected_kb',
+                'rss_peak_kb', 'rss_idle_kb')
+BCAST_RATIOS = ('cpu_s_per_M', 'user_s_per_M', 'sys_s_per_M')
+ROUND_KINDS = ('sioc', 'floor')  # the steady broadcast's rounds interleave these
+
+
+def broadcast_steady_rounds(ctx):
+    """The steady broadcast on sioc and the floor peer (those of them this
+    run measures) in bcast_rounds interleaved rounds, a fresh server per
+    window. For each: every round's window, and the median of each field
+    over the rounds (the layout of one window, so the tables read it as
+    before); for sioc also vs_floor: sioc / floor per round and their median."""
+    z = ctx.size
+    kinds = [k for k in ROUND_KINDS if k in ctx.kinds]
+    kept = ctx.servers
+    ctx.servers = []
+    per = {k: [] for k in kinds}
+    for i, order, got in interleaved_rounds(
+            ctx, kinds, z['bcast_rounds'],
+            lambda k, i: broadcast_window(ctx, k, 'steady', 1, f'broadcast-steady-r{i + 1}')):
+        for pos, k in enumerate(order):
+            w = got[k]
+            w['round'], w['position'], w['first'] = i + 1, pos + 1, order[0]
+            reasons = {}
+            for srv in ctx.servers:
+                for _, reason in (srv.disconnects if srv.kind == k else ()):
+                    reasons[reason] = reasons.get(reason, 0) + 1
+            if reasons:
+                w['server_disconnects'] = reasons
+            per[k].append(w)
+        ctx.servers = []
+    ctx.servers = kept
+    out = {}
+    for k in kinds:
+        ok = [w for w in per[k] if 'error' not in w]
+        if not ok:
+            out[k] = dict(error='no round completed', rounds=per[k])
+            continue
+        d = dict(burst=1, rounds_completed=len(ok), rounds=per[k])
+        for f in BCAST_FIELDS:
+            m = spread([w.get(f) for w in ok])
+            d[f] = m['median'] if m else None
+        d['latency_us'] = {q: statistics.median([w['latency_us'][q] for w in ok])
+                           for q in ok[0]['latency_us']
+                           if all(is_num(w['latency_us'].get(q)) for w in ok)}
+        out[k] = d
+    if 'sioc' in per and 'floor' in per:
+        vs = {}
+        for f in BCAST_RATIOS:
+            r = [s.get(f) / fl.get(f) if is_num(s.get(f)) and is_num(fl.get(f)) and fl.get(f) > 0
+                 else None for s, fl in zip(per['sioc'], per['floor'])]
+            vs[f] = spread(r)
+        out['sioc']['vs_floor'] = vs
+    return out
+
+
 def scenario_broadcast(ctx, kind):
-    """10k clients in one room; a steady emit rate, then bursts per tick."""
+    """10k clients in one room; a steady emit rate, then bursts per tick.
+    sioc's and the floor peer's steady windows run in interleaved rounds
+    (broadcast_steady_rounds(), once for both, on the first of them);
+    bcast_rounds=0 gives one window each, as the Node peer's."""
     z = ctx.size
     out = {}
-    for name, burst in (('steady', 1), ('burst', z['bcast_burst'])):
-        srv = ctx.server(kind, f'broadcast-{name}')
-        try:
-            rss_idle = proc_rss_kb(srv.pid)
-            res, win, sampler, marks = measured_run(
-                ctx, kind, srv, f'broadcast-{name}',
-                ['--mode', 'broadcast', '--port', srv.port, '--clients', z['bcast_clients'],
-                 '--rate', z['bcast_rate'], '--burst', burst, '--duration', z['bcast_duration'],
-                 '--payload', 16, '--src', SRC, '--timeout', z['bcast_duration'] * 6 + 60])
-        finally:
-            srv.stop()
-        if not res or not win:
-            out[name] = dict(error='the load generator did not complete', loadgen=res)
-            continue
-        n = res['received']
-        t_from = marks['measuring'].t - sampler.t0
-        out[name] = dict(
-            burst=burst, deliveries=n, expected=res['expected'],
-            delivery_rate_per_s=res['rate_per_s'], cpu=win,
-            cpu_s_per_M=per_million(win['cpu_s'], n),
-            user_s_per_M=per_million(win['user_s'], n),
-            sys_s_per_M=per_million(win['sys_s'], n),
-            minflt_per_M=per_million(win['minflt'], n),
-            server_cpu_pct=round(100 * win['cpu_s'] / win['wall_s'], 1),
-            rss_connected_kb=marks['measuring'].rss_kb,
-            rss_peak_kb=sampler.peak_kb(t_from), rss_idle_kb=rss_idle,
-            latency_us=res['latency_us'], loadgen=res)
+    if kind in ROUND_KINDS and z['bcast_rounds'] > 0:
+        if 'broadcast_steady' not in ctx.shared:
+            ctx.shared['broadcast_steady'] = broadcast_steady_rounds(ctx)
+        out['steady'] = ctx.shared['broadcast_steady'].get(
+            kind, dict(error='the steady rounds did not run'))
+    else:
+        out['steady'] = broadcast_window(ctx, kind, 'steady', 1, 'broadcast-steady')
+    try:  # the steady part stays recorded whatever happens here
+        out['burst'] = broadcast_window(ctx, kind, 'burst', z['bcast_burst'], 'broadcast-burst')
+    except Exception as e:  # report, never fail
+        out['burst'] = dict(error=f'{type(e).__name__}: {e}')
     return out
 
 
@@ -730,56 +848,101 @@ class Dashboard:
         return sum(1 for x in self.lines if x.startswith('SERVER_STATS'))
 
 
+ADMIN_KEYS = ('echo16', 'echo1024', 'bcast_steady', 'bcast_burst')
+
+
+def admin_variant(ctx, kind, variant, rnd):
+    """One side of an admin round: the echo (16 B, 1 KB) on a fresh server,
+    then the broadcast (steady, bursts) on another; with variant 'admin'
+    each server has the admin namespace in production mode and one
+    dashboard logged in, receiving server_stats every 2 s."""
+    z = ctx.size
+    args = ['--admin', 'production'] if variant == 'admin' else []
+    r = {}
+    for part, keys in (('echo', ('echo16', 'echo1024')), ('broadcast', ('bcast_steady',
+                                                                          'bcast_burst'))):
+        tag = f'admin-{variant}-{part}-r{rnd + 1}'
+        try:
+            srv = ctx.server(kind, tag, args)
+        except Exception as e:  # report, never fail
+            for key in keys:
+                r[key] = dict(error=f'{type(e).__name__}: {e}')
+            continue
+        dash = None
+        try:
+            with ctx.loadgen_log(kind, tag) as lf:
+                if variant == 'admin':
+                    dash = Dashboard(srv.port, lf)
+            if part == 'echo':
+                for payload in (16, 1024):
+                    res, win, _, _ = measured_run(
+                        ctx, kind, srv, tag,
+                        ['--mode', 'echo', '--port', srv.port, '--clients',
+                         z['echo_clients'], '--inflight', z['echo_inflight'], '--payload',
+                         payload, '--duration', z['admin_echo_duration']])
+                    r[f'echo{payload}'] = dict(
+                        echoes=res['acked'], cpu=win, rate_per_s=res['rate_per_s'],
+                        cpu_s_per_M=per_million(win['cpu_s'], res['acked']),
+                        loadgen=res) if res and win else dict(error='no result', loadgen=res)
+            else:
+                for name, burst in (('steady', 1), ('burst', z['bcast_burst'])):
+                    res, win, _, _ = measured_run(
+                        ctx, kind, srv, tag,
+                        ['--mode', 'broadcast', '--port', srv.port, '--clients',
+                         z['admin_bcast_clients'], '--rate', z['bcast_rate'], '--burst', burst,
+                         '--duration', z['admin_bcast_duration'], '--payload', 16, '--src', SRC,
+                         '--timeout', z['admin_bcast_duration'] * 6 + 60])
+                    r[f'bcast_{name}'] = dict(
+                        deliveries=res['received'], cpu=win,
+                        cpu_s_per_M=per_million(win['cpu_s'], res['received']),
+                        loadgen=res) if res and win else dict(error='no result', loadgen=res)
+        except Exception as e:  # report, never fail
+            for key in keys:
+                r.setdefault(key, dict(error=f'{type(e).__name__}: {e}'))
+        finally:
+            if dash:
+                r[f'{part}_server_stats_received'] = dash.stop()
+            srv.stop()
+    return r
+
+
 def scenario_admin(ctx, kind):
     """The cost of the admin namespace (issue 15): the echo (16 B, 1 KB)
-    and the broadcast (steady, bursts) without it, then with it attached
-    in production mode and one dashboard logged in, receiving server_stats
-    every 2 s."""
+    and the broadcast (steady, bursts) without it ('plain') and with it
+    attached in production mode and one dashboard logged in ('admin'), in
+    admin_rounds interleaved rounds (plain first in the odd rounds, admin
+    first in the even ones), fresh servers for each. Every round's values
+    and cost (admin / plain - 1, per cent) are in rounds; plain and admin
+    hold per measurement the median CPU-s per million over the rounds, and
+    admin's cost_pct is the median of the rounds' costs (with min, max)."""
     z = ctx.size
-    out = {}
-    for variant in ('plain', 'admin'):
-        args = ['--admin', 'production'] if variant == 'admin' else []
-        r = out[variant] = {}
-        for part in ('echo', 'broadcast'):
-            tag = f'admin-{variant}-{part}'
-            srv = ctx.server(kind, tag, args)
-            dash = None
-            try:
-                with ctx.loadgen_log(kind, tag) as lf:
-                    if variant == 'admin':
-                        dash = Dashboard(srv.port, lf)
-                if part == 'echo':
-                    for payload in (16, 1024):
-                        res, win, _, _ = measured_run(
-                            ctx, kind, srv, tag,
-                            ['--mode', 'echo', '--port', srv.port, '--clients',
-                             z['echo_clients'], '--inflight', z['echo_inflight'], '--payload',
-                             payload, '--duration', z['admin_echo_duration']])
-                        r[f'echo{payload}'] = dict(
-                            echoes=res['acked'], cpu=win, rate_per_s=res['rate_per_s'],
-                            cpu_s_per_M=per_million(win['cpu_s'], res['acked']),
-                            loadgen=res) if res and win else dict(error='no result', loadgen=res)
-                else:
-                    for name, burst in (('steady', 1), ('burst', z['bcast_burst'])):
-                        res, win, _, _ = measured_run(
-                            ctx, kind, srv, tag,
-                            ['--mode', 'broadcast', '--port', srv.port, '--clients',
-                             z['admin_bcast_clients'], '--rate', z['bcast_rate'], '--burst', burst,
-                             '--duration', z['admin_bcast_duration'], '--payload', 16, '--src', SRC,
-                             '--timeout', z['admin_bcast_duration'] * 6 + 60])
-                        r[f'bcast_{name}'] = dict(
-                            deliveries=res['received'], cpu=win,
-                            cpu_s_per_M=per_million(win['cpu_s'], res['received']),
-                            loadgen=res) if res and win else dict(error='no result', loadgen=res)
-            finally:
-                if dash:
-                    r[f'{part}_server_stats_received'] = dash.stop()
-                srv.stop()
-    for k, v in out['admin'].items():
-        base = out['plain'].get(k)
-        if isinstance(v, dict) and isinstance(base, dict) and v.get('cpu_s_per_M') and \
-                base.get('cpu_s_per_M'):
-            v['cost_pct'] = round(100 * (v['cpu_s_per_M'] / base['cpu_s_per_M'] - 1), 1)
+    rounds = []
+    for i, order, got in interleaved_rounds(ctx, ('plain', 'admin'), max(1, z['admin_rounds']),
+                                            lambda v, i: admin_variant(ctx, kind, v, i)):
+        rnd = dict(round=i + 1, first=order[0], plain=got['plain'], admin=got['admin'],
+                   cost_pct={})
+        for key in ADMIN_KEYS:
+            a, b = get(got['admin'], f'{key}.cpu_s_per_M'), get(got['plain'], f'{key}.cpu_s_per_M')
+            rnd['cost_pct'][key] = round(100 * (a / b - 1), 1) if is_num(a) and is_num(b) and \
+                b > 0 else None
+        rounds.append(rnd)
+    out = dict(rounds=rounds, plain={}, admin={})
+    for key in ADMIN_KEYS:
+        for variant in ('plain', 'admin'):
+            m = spread([get(r[variant], f'{key}.cpu_s_per_M') for r in rounds])
+            out[variant][key] = dict(cpu_s_per_M=m['median'], rounds_completed=m['n']) if m \
+                else dict(error='no round completed')
+        c = spread([r['cost_pct'][key] for r in rounds], 1)
+        if c:
+            out['admin'][key].update(cost_pct=c['median'], cost_pct_min=c['min'],
+                                     cost_pct_max=c['max'], cost_pct_rounds=c['values'])
+    if not any(is_num(get(r, f'{v}.{key}.cpu_s_per_M')) for r in rounds for v in ('plain', 'admin')
+               for key in ADMIN_KEYS):
+        out['error'] = 'no measurement completed in any round'
+    for part in ('echo', 'broadcast'):
+        n = [r['admin'].get(f'{part}_server_stats_received') for r in rounds]
+        out['admin'][f'{part}_server_stats_received'] = \
+            sum(x for x in n if is_num(x)) if any(is_num(x) for x in n) else None
     return out
 
 
@@ -1190,7 +1353,7 @@ def flatten(res):
         r = out[kind]
         for name in ('steady', 'burst'):
             b = get(r, f'broadcast.{name}')
-            if b and 'latency_us' in b:
+            if b and 'p99' in (b.get('latency_us') or {}):
                 b['p99_ms'] = b['latency_us']['p99'] / 1000
         lat = r.get('latency')
         if lat:
@@ -1258,6 +1421,15 @@ def table(results, cfg):
                 verdict = text
         vs_floor = row.floor if isinstance(row.floor, str) else \
             ratio(s, f) if row.floor else ''
+        # measured in interleaved rounds: sioc / floor is the median of the
+        # rounds' ratios, and a target against the floor is judged on it
+        head, _, leaf = row.path.rpartition('.')
+        rr = get(flat.get('sioc', {}), f'{head}.vs_floor.{leaf}.median')
+        if row.floor is True and is_num(rr) and is_num(f):
+            vs_floor = f'{rr:.2f}x (median of rounds)'
+            if row.target and row.target[2] == 'floor':
+                text, test, _ = row.target
+                verdict = f'{text}: ' + ('met' if test(rr, n, 1.0) else 'missed')
         lines.append(f'| {row.label} | {fmt(s, row.unit)} | {fmt(n, row.unit)} | '
                      f'{fmt(f, row.unit)} | {compare(s, n, row.better)} | {vs_floor} | '
                      f'{verdict} |')
@@ -1309,28 +1481,105 @@ def recovery_table(r, z):
 
 def admin_table(r, z):
     """Markdown lines: the admin scenario, with the admin namespace and a
-    dashboard against without."""
+    dashboard against without: the medians over the rounds, then every
+    round."""
     if not r:
         return []
-    plain, adm = r.get('plain', {}), r.get('admin', {})
+    plain, adm, rounds = r.get('plain', {}), r.get('admin', {}), r.get('rounds', [])
+    labels = (('echo16', 'Echo 16 B'), ('echo1024', 'Echo 1 KB'),
+              ('bcast_steady', f'Broadcast {z["bcast_rate"]}/s'),
+              ('bcast_burst', f'Broadcast {z["bcast_rate"]}/s in bursts of {z["bcast_burst"]}'))
+
+    def pct(v):
+        return 'n/a' if v is None else f'{v:+.1f} %'
     lines = ['The admin namespace\'s cost (sioc): sio_admin_instrument() in production mode and '
              'one dashboard logged in (server_stats every 2 s), against the same server without '
              f'it; echo {z["echo_clients"]} x {z["echo_inflight"]} for '
              f'{z["admin_echo_duration"]} s, broadcast to {z["admin_bcast_clients"]} clients at '
-             f'{z["bcast_rate"]}/s for {z["admin_bcast_duration"]} s.', '',
-             '| CPU-s per million | without admin | with admin and a dashboard | change |',
-             '| --- | ---: | ---: | ---: |']
-    for key, label in (('echo16', 'Echo 16 B'), ('echo1024', 'Echo 1 KB'),
-                       ('bcast_steady', f'Broadcast {z["bcast_rate"]}/s'),
-                       ('bcast_burst', f'Broadcast {z["bcast_rate"]}/s in bursts of '
-                                       f'{z["bcast_burst"]}')):
-        cost = get(adm, f'{key}.cost_pct')
+             f'{z["bcast_rate"]}/s for {z["admin_bcast_duration"]} s; {len(rounds)} round(s), '
+             'fresh servers for each side, without admin first in rounds 1, 3, ... and with it '
+             'first in rounds 2, 4, .... CPU columns: the median over the rounds; change: the '
+             'median of the rounds\' changes (with admin / without - 1), min and max.', '']
+    if r.get('error'):
+        lines += [f'Error: {r["error"]}.', '']
+    lines += ['| CPU-s per million | without admin | with admin and a dashboard | change '
+              '(median) | min | max |', '| --- | ---: | ---: | ---: | ---: | ---: |']
+    for key, label in labels:
+        a = adm.get(key, {})
         lines.append(f'| {label} | {fmt(get(plain, f"{key}.cpu_s_per_M"), "s")} | '
-                     f'{fmt(get(adm, f"{key}.cpu_s_per_M"), "s")} | '
-                     f'{"n/a" if cost is None else f"{cost:+.1f} %"} |')
-    lines += ['', 'server_stats the dashboard received: '
-              f'{adm.get("echo_server_stats_received", "n/a")} (echo server), '
-              f'{adm.get("broadcast_server_stats_received", "n/a")} (broadcast server).', '']
+                     f'{fmt(a.get("cpu_s_per_M"), "s")} | {pct(a.get("cost_pct"))} | '
+                     f'{pct(a.get("cost_pct_min"))} | {pct(a.get("cost_pct_max"))} |')
+    lines += ['', 'server_stats the dashboard received (all rounds): '
+              f'{fmt(adm.get("echo_server_stats_received"))} (echo servers), '
+              f'{fmt(adm.get("broadcast_server_stats_received"))} (broadcast servers).', '']
+    if rounds:
+        lines += ['Admin rounds, CPU-s per million without -> with admin (change):', '',
+                  '| Round | first | ' + ' | '.join(lb for _, lb in labels) + ' |',
+                  '| ---: | --- |' + ' ---: |' * len(labels)]
+        for rnd in rounds:
+            cells = []
+            for key, _ in labels:
+                a, b = get(rnd, f'admin.{key}'), get(rnd, f'plain.{key}')
+                if is_num(get(a, 'cpu_s_per_M')) and is_num(get(b, 'cpu_s_per_M')):
+                    cells.append(f'{fmt(b["cpu_s_per_M"])} -> {fmt(a["cpu_s_per_M"])} '
+                                 f'({pct(rnd["cost_pct"].get(key))})')
+                else:
+                    err = get(b, 'error') or get(a, 'error') or 'no result'
+                    cells.append(f'n/a ({err})')
+            first = 'without' if rnd['first'] == 'plain' else 'with'
+            lines.append(f'| {rnd["round"]} | {first} | ' + ' | '.join(cells) + ' |')
+        lines.append('')
+    return lines
+
+
+def broadcast_rounds_table(results, z):
+    """Markdown lines: the steady broadcast's rounds, sioc and the floor
+    peer interleaved, every round and the median of sioc / floor."""
+    s = get(results, 'sioc.broadcast.steady') or {}
+    f = get(results, 'floor.broadcast.steady') or {}
+    rs, rf = s.get('rounds') or [], f.get('rounds') or []
+    if not rs and not rf:
+        return []
+    kinds = [k for k, r in (('sioc', rs), ('floor', rf)) if r]
+    lines = [f'Steady broadcast in rounds ({z["bcast_clients"]} clients, {z["bcast_rate"]}/s for '
+             f'{z["bcast_duration"]} s per window, a fresh server each): sioc and the floor '
+             'peer take turns, the order reversed every other round (sioc first in rounds 1, '
+             '3, ...). The main table\'s steady rows show each server\'s median over the '
+             'rounds, and its sioc / floor column on them the median of the rounds\' ratios '
+             '(below).' + ('' if len(kinds) == 2 else f' Only {kinds[0]}\'s rounds are here.'),
+             '',
+             '| Round | first | ' + ' | '.join(f'{k} CPU-s / user / sys per million'
+                                                for k in kinds) +
+             (' | sioc / floor CPU | sioc / floor sys |' if len(kinds) == 2 else ' |'),
+             '| ---: | --- |' + ' ---: |' * (len(kinds) + (2 if len(kinds) == 2 else 0))]
+    vs = s.get('vs_floor') or {}
+
+    def cell(w):
+        if 'error' in w:
+            return f'n/a ({w["error"]})'
+        return ' / '.join(fmt(w.get(q)) for q in ('cpu_s_per_M', 'user_s_per_M', 'sys_s_per_M'))
+
+    def x(v):
+        return f'{v:.2f}x' if is_num(v) else 'n/a'
+    for i in range(max(len(rs), len(rf))):
+        ws = [r[i] if i < len(r) else dict(error='no window') for r in (rs, rf) if r]
+        first = next((w['first'] for w in ws if 'first' in w), '')
+        row = f'| {i + 1} | {first} | ' + ' | '.join(cell(w) for w in ws)
+        if len(kinds) == 2:
+            row += ' | ' + ' | '.join(x((get(vs, f'{q}.values') or [None] * (i + 1))[i])
+                                      for q in ('cpu_s_per_M', 'sys_s_per_M'))
+        lines.append(row + ' |')
+    if len(kinds) == 2:
+        med = ' | '.join(' / '.join(fmt(d.get(q)) for q in ('cpu_s_per_M', 'user_s_per_M',
+                                                             'sys_s_per_M')) for d in (s, f))
+        rng = ' | '.join(f'{x(get(vs, f"{q}.median"))} ({x(get(vs, f"{q}.min"))} to '
+                         f'{x(get(vs, f"{q}.max"))})' for q in ('cpu_s_per_M', 'sys_s_per_M'))
+        lines.append(f'| median | | {med} | {rng} |')
+        m = get(vs, 'sys_s_per_M.median')
+        lines += ['', 'Target (issue 16): steady broadcast system time within 1.3x of the floor '
+                  f'peer\'s: {x(m)} (median of {get(vs, "sys_s_per_M.n") or 0} rounds): '
+                  + ('n/a' if m is None else 'met' if m <= 1.3 else 'missed') + '.']
+    lines.append('')
     return lines
 
 
@@ -1458,6 +1707,7 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     ctx = Ctx(a.build, a.out, size)
     kinds = [k for k in a.servers.split(',') if k]
+    ctx.kinds, ctx.quiet_wait = kinds, a.quiet_wait
     started = time.monotonic()
     results = {k: {} for k in kinds}
     info = dict(date=datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
@@ -1504,13 +1754,16 @@ def main():
           'sends, on bare epoll, so about the kernel\'s cost of the same traffic); 1.00x is the '
           'floor. Minor page faults are the servers\' (minflt in /proc/PID/stat) over the same '
           'window as the CPU time.', '']
+    md += broadcast_rounds_table(results, size)
     md += recovery_table(results.get('sioc', {}).get('recovery'), size)
     md += admin_table(results.get('sioc', {}).get('admin'), size)
     md += cluster_table(results, size)
     if a.previous and os.path.exists(a.previous):
         try:
             prev = json.load(open(a.previous))
-            if prev['info']['size'] != size:
+            # sizes added since (the rounds) do not make runs incomparable
+            if any(prev['info']['size'].get(k, v) != v for k, v in size.items()) or \
+                    set(prev['info']['size']) - set(size):
                 raise ValueError('different sizes')
             ch = changes(prev['results'], results, size)
             md += ['Changes in sioc\'s numbers since the previous run (10% or more):', '']
