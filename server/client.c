@@ -348,14 +348,10 @@ struct sio_layer *sio_layer_create(sio_server *owner, const struct sio_server_op
 
 void sio_layer_shutdown(struct sio_layer *io)
 {
+	/* No DISCONNECT, as in the reference's io.close(): the sockets leave
+	 * when their connection closes (reason "server shutting down"), and
+	 * the client, seeing only the transport close, reconnects. */
 	io->stopping = true;
-	for (struct list *n = io->namespaces.next; n != &io->namespaces; n = n->next) {
-		struct sio_namespace *nsp = container_of(n, struct sio_namespace, link);
-		for (struct list *k = nsp->sockets.next; k != &nsp->sockets; k = k->next) {
-			struct sio_socket *s = container_of(k, struct sio_socket, nsp_link);
-			socket_packet(s, SIO_PACKET_DISCONNECT, -1, NULL, NULL, 0, false);
-		}
-	}
 }
 
 static void on_upgrade(sio_eio_socket *conn, void *userdata)

@@ -253,7 +253,9 @@ struct sio_layer *sio_layer_create(sio_server *owner, const struct sio_server_op
 /* The engine hooks that plug the layer in (userdata is the layer). */
 void sio_layer_hooks(struct sio_layer *io, struct eio_hooks *hooks);
 void sio_layer_destroy(struct sio_layer *io);
-/* Shutdown: queues a DISCONNECT for every connected socket. */
+/* Shutdown: from now on the sockets leave with "server shutting down"
+ * when their connection closes; no DISCONNECT is sent (the reference
+ * sends none: its clients see a transport close and reconnect). */
 void sio_layer_shutdown(struct sio_layer *io);
 /* Closes the whole connection: sockets get `reason`, the Engine.IO
  * session is closed once its queue is written. */
