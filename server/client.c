@@ -61,7 +61,8 @@ static struct sio_socket *client_socket(struct sio_client *c, const char *nsp, s
 {
 	for (struct list *n = c->sockets.next; n != &c->sockets; n = n->next) {
 		struct sio_socket *s = container_of(n, struct sio_socket, client_link);
-		if (!s->shadowed && strlen(s->nsp->name) == len && memcmp(s->nsp->name, nsp, len) == 0)
+		if (!s->shadowed && strlen(s->nsp->name) == len &&
+		    memcmp(s->nsp->name, nsp, len) == 0)
 			return s;
 	}
 	return NULL;

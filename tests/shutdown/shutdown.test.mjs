@@ -460,7 +460,8 @@ test('disconnect callbacks that emit, join, ask for acks, start timers and call 
   for (const l of acks) assert.match(l, /^ACK \S+ closed null$/);
 });
 
-test('a thread calling sio_server_call() in a loop races the stop', { timeout: 120000, skip: ONLY_SIOC },
+test('a thread calling sio_server_call() in a loop races the stop',
+  { timeout: 120000, skip: ONLY_SIOC },
   async () => {
     const stops = ['SIGTERM', 'SIGINT', 'api', 'SIGTERM', 'api', 'SIGINT'];
     for (const [i, how] of stops.entries()) {
