@@ -271,7 +271,7 @@ struct sio_server_options {
 					       closes */
 
 	/* Shutdown: ms sio_server_stop() lets connections flush their output
-	 * (disconnect and close packets included) before closing them, 5000. */
+	 * (close packets included) before closing them, 5000. */
 	uint32_t shutdown_timeout;
 
 	/* Behind a reverse proxy (see "Proxies, metrics and logs" below). */
@@ -346,11 +346,13 @@ SIO_API int sio_server_port(const sio_server *srv);
 SIO_API int sio_server_run(sio_server *srv);
 
 /* Asks the loop to stop, gracefully: new sessions are refused (503), every
- * Socket.IO socket gets a DISCONNECT packet and every session a
- * close packet, queued output is flushed for up to shutdown_timeout ms,
- * then what is left is closed (reason "server shutting down") and
- * sio_server_run() returns. Thread-safe, and async-signal-safe (may be
- * called from a SIGTERM handler). */
+ * session gets an Engine.IO close packet after its queued output, which is
+ * flushed for up to shutdown_timeout ms, then what is left is closed and
+ * sio_server_run() returns. Every socket's disconnect callback gets reason
+ * "server shutting down". As the reference's io.close(), no Socket.IO
+ * DISCONNECT packet is sent: socket.io-client sees "transport close" and
+ * reconnects by itself when the server is back. Thread-safe, and
+ * async-signal-safe (may be called from a SIGTERM handler). */
 SIO_API void sio_server_stop(sio_server *srv);
 
 /* Frees the server and every connection left. Close callbacks run for
@@ -506,7 +508,12 @@ SIO_API size_t sio_namespace_size(const sio_namespace *nsp);
 struct sio_namespace_events {
 	uint32_t version;
 	/* A socket joined the namespace (the CONNECT reply is queued). Register
-	 * its handlers here. */
+	 * its handlers here. One socket per namespace and connection, but as
+	 * in the reference, CONNECTs for one namespace read together (in one
+	 * polling payload) each make a socket: the client's packets reach the
+	 * last; the others stay in the namespace until the connection closes
+	 * or the server disconnects them. A CONNECT for a namespace already
+	 * joined closes the connection ("forced server close"). */
 	void (*connection)(sio_socket *sock, void *userdata);
 	/* The socket is leaving; its rooms are still visible. */
 	void (*disconnecting)(sio_socket *sock, const char *reason, void *userdata);

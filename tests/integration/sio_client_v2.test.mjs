@@ -122,13 +122,12 @@ describe('socket.io-client 2.x, heartbeat in the v3 direction', { timeout: 30000
     });
 });
 
-// The first server goes away without a word (killed, as a crash or a
-// restart without a graceful stop: sio_server_stop() tells every socket
-// "io server disconnect", after which clients do not reconnect); the client
-// comes back to the second one on the same port.
+// The first server goes away, killed (a crash) or stopped gracefully
+// (SIGTERM: sio_server_stop(), which as the reference's io.close() sends no
+// DISCONNECT); the client comes back to the second one on the same port.
 describe('socket.io-client 2.x reconnects after the server restarts', { timeout: 60000 }, () => {
-  for (const [label, transports] of TRANSPORTS) {
-    test(`over ${label}`, { timeout: 30000 }, async () => {
+  for (const [label, transports] of TRANSPORTS) for (const signal of ['SIGKILL', 'SIGTERM']) {
+    test(`over ${label}, after ${signal}`, { timeout: 30000 }, async () => {
       const first = await startSio(['--allow-eio3', 'on']);
       const port = first.port;
       const s = trackSocket(io(url(port), {
@@ -139,7 +138,7 @@ describe('socket.io-client 2.x reconnects after the server restarts', { timeout:
       const firstId = s.id;
       const gone = next(s, 'disconnect', 10000);
       first.stopped = true;
-      first.proc.kill('SIGKILL');
+      first.proc.kill(signal);
       await within(10000, first.exited, 'the first server is gone');
       await gone;
       const reconnected = within(15000, new Promise((r) => s.once('reconnect', r)), 'reconnect');

@@ -602,6 +602,141 @@ describe('Socket.IO protocol on raw polling sessions', { timeout: 60000 }, () =>
       assertForcedClose(await waitDisconnect(srv, '/', socketId));
     });
 
+  // Polls `sid` until n packets came; returns them.
+  async function collect(sid, n) {
+    const got = [];
+    while (got.length < n) {
+      const res = await poll(srv.port, sid);
+      assert.equal(res.status, 200, `poll: ${res.status} ${res.text}`);
+      got.push(...decodePayload(res.text).filter((p) => p !== '6'));
+    }
+    return got;
+  }
+
+  // The ids of the sockets of "/" (fetchSockets()), asked on another session.
+  async function fetchIds() {
+    const { sid } = await rawPolling();
+    assert.equal((await post(srv.port, sid, '421["fetch",null]')).text, 'ok');
+    const [reply] = await collect(sid, 1);
+    const p = parsePacket(reply.slice(1));
+    assert.equal(p.type, 3, `fetch reply ${reply}`);
+    await post(srv.port, sid, '1');
+    return p.data[0].map((x) => x.id);
+  }
+
+  // The reference lets a socket in asynchronously, after the packets read
+  // with its CONNECT: a second CONNECT for "/" in the same payload finds no
+  // socket yet and makes another, which takes the first one's place in the
+  // client's map (a CONNECT for a namespace already joined closes the
+  // connection: see the websocket tests above). Both are in the namespace;
+  // the client's packets reach the second only.
+  async function doubleConnect() {
+    const { sid } = await pollingHandshake(srv.port);
+    assert.equal((await post(srv.port, sid, '40\x1e40')).text, 'ok');
+    const replies = await collect(sid, 2);
+    const ids = replies.map((r) => {
+      const p = parsePacket(r.slice(1));
+      assert.equal(p.type, 0, `CONNECT reply ${r}`);
+      assert.match(p.data.sid, ID_RE);
+      return p.data.sid;
+    });
+    assert.notEqual(ids[0], ids[1], 'two sockets');
+    for (const id of ids) await srv.waitFor(new RegExp(`^CONNECT / ${escapeRe(id)} \\{\\}$`));
+    return { sid, first: ids[0], second: ids[1] };
+  }
+
+  test('two CONNECTs for "/" in one payload: two sockets, the second takes the client\'s ' +
+    'packets, the first stays until the connection closes', { timeout: 15000 }, async () => {
+    const { sid, first, second } = await doubleConnect();
+    assert.equal((await post(srv.port, sid, '421["join","r"]')).text, 'ok');
+    const [joined] = await collect(sid, 1);
+    const j = parsePacket(joined.slice(1));
+    assert.equal(j.type, 3, `join ack ${joined}`);
+    assert.deepEqual([...j.data[0]].sort(), [second, 'r'].sort(), 'the second socket joined');
+    // both are in the namespace: a message to all of it comes twice
+    assert.equal((await post(srv.port, sid, '42["all","A"]')).text, 'ok');
+    assert.deepEqual(await collect(sid, 2), ['42["all-msg","A"]', '42["all-msg","A"]']);
+    const ids = await fetchIds();
+    assert.ok(ids.includes(first) && ids.includes(second), `fetchSockets: ${ids}`);
+    // DISCONNECT from the client: the second leaves, the first stays
+    assert.equal((await post(srv.port, sid, '41')).text, 'ok');
+    assert.equal(await waitDisconnect(srv, '/', second), 'client namespace disconnect');
+    const left = await fetchIds();
+    assert.ok(left.includes(first) && !left.includes(second), `fetchSockets after: ${left}`);
+    assert.ok(!srv.lines.some((l) => l.startsWith(`DISCONNECT / ${first} `)), 'the first stays');
+    // "/" is no longer joined for the client: an event closes the connection
+    // and the first socket with it
+    await post(srv.port, sid, '42["echo",1]');
+    await sessionEnds(sid);
+    assertForcedClose(await waitDisconnect(srv, '/', first));
+  });
+
+  test('two CONNECTs for "/" in one payload, the connection closed: both sockets leave',
+    { timeout: 15000 }, async () => {
+      const { sid, first, second } = await doubleConnect();
+      assert.equal((await post(srv.port, sid, '1')).text, 'ok');
+      assert.equal(await waitDisconnect(srv, '/', first), 'transport close');
+      assert.equal(await waitDisconnect(srv, '/', second), 'transport close');
+    });
+
+  test('two CONNECTs for "/" in one payload, the first disconnected by the server: "/" is ' +
+    'no longer joined for the client', { timeout: 15000 }, async () => {
+    const { sid, first, second } = await doubleConnect();
+    const other = await rawPolling();
+    assert.equal((await post(srv.port, other.sid, `42["disconnect-room","${first}",false]`)).text,
+      'ok');
+    assert.equal(await waitDisconnect(srv, '/', first), 'server namespace disconnect');
+    assert.deepEqual(await collect(sid, 1), ['41'], 'the client is told');
+    // the reference's client forgets "/" when either socket leaves: the
+    // second is out of the client's reach, and an event closes the connection
+    await post(srv.port, sid, '42["echo",1]');
+    await sessionEnds(sid);
+    assertForcedClose(await waitDisconnect(srv, '/', second));
+    await post(srv.port, other.sid, '1');
+  });
+
+  test('two CONNECTs for "/" in one payload, the connection closed by the server: both ' +
+    'sockets are told and leave', { timeout: 15000 }, async () => {
+    const { sid, first, second } = await doubleConnect();
+    assert.equal((await post(srv.port, sid, '42["disconnect-me",true]')).text, 'ok');
+    assert.equal(await waitDisconnect(srv, '/', first), 'server namespace disconnect');
+    assert.equal(await waitDisconnect(srv, '/', second), 'server namespace disconnect');
+    const got = [];
+    for (;;) {
+      const res = await poll(srv.port, sid);
+      if (res.status !== 200) break;
+      const packets = decodePayload(res.text);
+      got.push(...packets);
+      if (packets.includes('1')) break;
+    }
+    assert.deepEqual(got.filter((p) => p !== '6' && p !== '1'), ['41', '41'],
+      'a DISCONNECT for each');
+  });
+
+  // The same asynchronous join: an event read with the CONNECT finds "/"
+  // not joined yet, and closes the connection.
+  test('a CONNECT and an event for "/" in one payload: the connection closes',
+    { timeout: 15000 }, async () => {
+      const { sid } = await pollingHandshake(srv.port);
+      assert.equal((await post(srv.port, sid, '40\x1e42["echo","x"]')).text, 'ok');
+      const got = [];
+      for (;;) {
+        const res = await poll(srv.port, sid);
+        if (res.status !== 200) break;
+        const packets = decodePayload(res.text);
+        got.push(...packets);
+        if (packets.includes('1')) break;
+      }
+      assert.ok(!got.some((p) => p.startsWith('42')), `no event answered: ${got}`);
+    });
+
+  // Left open: the server's stop (the last test) closes both, and the
+  // sanitizers check both are freed.
+  test('two CONNECTs for "/" in one payload, left open until the server stops',
+    { timeout: 15000 }, async () => {
+      await doubleConnect();
+    });
+
   // What socket.io-client does when the server closes the connection while
   // it upgrades: the probe is answered, the pending poll got its noop, the
   // server closes (no poll pending to carry the close packet), then the
