@@ -508,12 +508,7 @@ SIO_API size_t sio_namespace_size(const sio_namespace *nsp);
 struct sio_namespace_events {
 	uint32_t version;
 	/* A socket joined the namespace (the CONNECT reply is queued). Register
-	 * its handlers here. One socket per namespace and connection, but as
-	 * in the reference, CONNECTs for one namespace read together (in one
-	 * polling payload) each make a socket: the client's packets reach the
-	 * last; the others stay in the namespace until the connection closes
-	 * or the server disconnects them. A CONNECT for a namespace already
-	 * joined closes the connection ("forced server close"). */
+	 * its handlers here. */
 	void (*connection)(sio_socket *sock, void *userdata);
 	/* The socket is leaving; its rooms are still visible. */
 	void (*disconnecting)(sio_socket *sock, const char *reason, void *userdata);
