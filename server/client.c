@@ -56,37 +56,14 @@ void client_close(struct sio_client *c, const char *reason)
 	close_sockets(c, reason);
 }
 
-/* The socket the client's packets for namespace nsp reach, or NULL. */
 static struct sio_socket *client_socket(struct sio_client *c, const char *nsp, size_t len)
 {
 	for (struct list *n = c->sockets.next; n != &c->sockets; n = n->next) {
 		struct sio_socket *s = container_of(n, struct sio_socket, client_link);
-		if (!s->shadowed && strlen(s->nsp->name) == len &&
-		    memcmp(s->nsp->name, nsp, len) == 0)
+		if (strlen(s->nsp->name) == len && memcmp(s->nsp->name, nsp, len) == 0)
 			return s;
 	}
 	return NULL;
-}
-
-/* Whether s joined in this engine turn (see struct sio_socket's `fresh`). */
-static bool socket_fresh(const struct sio_layer *io, const struct sio_socket *s)
-{
-	return s->fresh && s->client->join_turn == io->turn;
-}
-
-/* s joins: it is fresh for this turn, and takes the place of the socket
- * the client had in its namespace (a CONNECT read in that one's turn). */
-static void client_joined(struct sio_layer *io, struct sio_client *c, struct sio_socket *s)
-{
-	for (struct list *n = c->sockets.next; n != &c->sockets; n = n->next) {
-		struct sio_socket *o = container_of(n, struct sio_socket, client_link);
-		if (c->join_turn != io->turn)
-			o->fresh = false;
-		if (o->nsp == s->nsp)
-			o->shadowed = true;
-	}
-	c->join_turn = io->turn;
-	s->fresh = true;
 }
 
 /* Sends a CONNECT_ERROR for a namespace with no socket. data borrowed. */
@@ -177,7 +154,6 @@ static void on_connect(struct sio_layer *io, struct sio_client *c, struct sio_pk
 	client_not_pending(c);
 	if (sess)
 		recovery_resume(io->recovery, s, sess, from);
-	client_joined(io, c, s);
 	socket_connected(s);
 }
 
@@ -253,17 +229,6 @@ static void on_packet(struct sio_layer *io, struct sio_client *c, struct sio_pkt
 		}
 	}
 	struct sio_socket *s = client_socket(c, p->nsp, p->nsp_len);
-	if (s && !client_v4(c) && socket_fresh(io, s)) {
-		/* read with the CONNECT that made s: the reference has not let
-		 * it in yet, so a CONNECT makes another socket (which takes s's
-		 * place) and anything else closes the connection. Not for 1.x/2.x
-		 * clients, whose socket in "/" is named after the session. */
-		if (p->type == SIO_PACKET_CONNECT)
-			on_connect(io, c, p);
-		else
-			client_close(c, "forced server close");
-		return;
-	}
 	if (!s && p->type == SIO_PACKET_CONNECT) {
 		on_connect(io, c, p);
 		return;
@@ -399,7 +364,6 @@ static void on_upgrade(sio_eio_socket *conn, void *userdata)
 static void process_deferred(void *userdata)
 {
 	struct sio_layer *io = userdata;
-	io->turn++; /* the sockets joined until now are in (see socket_fresh()) */
 	while (!list_empty(&io->deferred)) {
 		struct sio_socket *s = container_of(io->deferred.next, struct sio_socket, defer_link);
 		list_remove(&s->defer_link);

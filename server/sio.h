@@ -85,7 +85,6 @@ struct sio_layer {
 	struct pool *pool;                      /* the engine's, where packets are encoded */
 	struct buf scratch;                     /* a packet's text before it goes to the pool */
 	bool stopping;                          /* the server is shutting down */
-	uint64_t turn;                          /* engine turns (before_flush hooks) */
 	struct list namespaces;                 /* struct sio_namespace.link */
 	struct list parents;                    /* dynamic namespace parents */
 	struct list deferred;                   /* sockets with a disconnect to run */
@@ -113,9 +112,8 @@ struct sio_client {
 	/* until a namespace is joined: the connect timeout (client.c); NULL
 	 * after */
 	struct connect_wait *wait;
-	uint32_t nsockets; /* in `sockets`: one per namespace, but see `shadowed` */
+	uint32_t nsockets; /* in `sockets`: one per namespace at most */
 	bool closed;       /* sockets closed; nothing more is handled */
-	uint64_t join_turn; /* io->turn when a socket last joined (see `fresh`) */
 };
 
 struct middleware {
@@ -220,18 +218,6 @@ struct sio_socket {
 	bool closed : 1;             /* left (or refused): joins fail from now on */
 	bool disconnect_pending : 1; /* sio_socket_disconnect() to run */
 	bool disconnect_close : 1;
-	/* Joined in the client's join_turn: while that turn lasts the join is
-	 * not over for the client, as in the reference, whose join completes
-	 * asynchronously after the packets read with the CONNECT. Another
-	 * CONNECT for the namespace read meanwhile makes another socket, which
-	 * takes this one's place: this one is then `shadowed`, out of reach of
-	 * the client's packets, but still in its namespace and rooms until the
-	 * connection closes or the server disconnects it (as the reference's
-	 * first socket, whose entry in the client's map was replaced). When
-	 * any socket of a namespace leaves, the others of that client there
-	 * are shadowed too (the reference forgets the namespace). */
-	bool fresh : 1;
-	bool shadowed : 1;
 	/* 20 random URL-safe characters; for an Engine.IO v3 client, as the
 	 * reference names it: the session's id in "/", "<nsp>#<session id>"
 	 * elsewhere */

@@ -827,14 +827,6 @@ void socket_close(struct sio_socket *s, const char *reason)
 	nsp->nsockets--;
 	list_remove(&s->client_link);
 	s->client->nsockets--;
-	/* the reference's client forgets the namespace when any of its
-	 * sockets there leaves: one that took this one's place is out of the
-	 * client's reach too */
-	for (struct list *n = s->client->sockets.next; n != &s->client->sockets; n = n->next) {
-		struct sio_socket *o = container_of(n, struct sio_socket, client_link);
-		if (o->nsp == nsp)
-			o->shadowed = true;
-	}
 	if (nsp->child && !nsp->nsockets && !nsp->in_cleanup &&
 	    io->opts->cleanup_empty_child_namespaces) {
 		nsp->in_cleanup = true; /* freed with the closed sockets, if still empty */
