@@ -299,6 +299,38 @@ static int ra_server_side_emit(struct sio_adapter *a, const char *event, const j
  * rq->arg the ack collection of a broadcast with acks. A request is
  * counted once its `expected` is no longer CLUSTER_REQUEST_UNCOUNTED. */
 
+/* The elements of arr, each once, in the order they first come (the
+ * reference's allRooms() Set; a Node node's number rooms stay numbers,
+ * apart from the strings). A new reference, or NULL. */
+static json_t *unique(const json_t *arr)
+{
+	json_t *seen = json_object();
+	json_t *out = json_array();
+	for (size_t i = 0; seen && out && i < json_array_size(arr); i++) {
+		json_t *v = json_array_get(arr, i);
+		bool dup = false;
+		if (json_is_string(v)) {
+			dup = json_object_getn(seen, json_string_value(v), json_string_length(v));
+			if (!dup)
+				json_object_setn_new(seen, json_string_value(v), json_string_length(v),
+				                     json_true());
+		} else {
+			for (size_t k = 0; k < json_array_size(out) && !dup; k++)
+				dup = json_equal(json_array_get(out, k), v);
+		}
+		if (!dup && json_array_append(out, v) < 0) {
+			json_decref(out);
+			out = NULL;
+		}
+	}
+	if (!seen) {
+		json_decref(out);
+		out = NULL;
+	}
+	json_decref(seen);
+	return out;
+}
+
 static void request_done(struct cluster_request *rq, enum cluster_request_end end)
 {
 	struct redis_adapter *ra = container_of(rq->set, struct redis_adapter, requests);
@@ -311,6 +343,12 @@ static void request_done(struct cluster_request *rq, enum cluster_request_end en
 	case REQ_REMOTE_FETCH:
 		((sio_fetch_fn)rq->cb)(nsp, err, rq->responses, rq->cb_ud);
 		break;
+	case REQ_ALL_ROOMS: {
+		json_t *rooms = unique(rq->responses);
+		((sio_rooms_fn)rq->cb)(nsp, err, rooms ? rooms : rq->responses, rq->cb_ud);
+		json_decref(rooms);
+		break;
+	}
 	case REQ_SERVER_SIDE_EMIT:
 	case REQ_BROADCAST:
 		((sio_responses_fn)rq->cb)(nsp, err, rq->responses, rq->cb_ud);
@@ -354,6 +392,7 @@ static void on_numsub(void *ud, uint64_t tag, int err, uint64_t count)
 		cluster_request_expect(rq, err || !count ? 1 : (size_t)count);
 		return;
 	case REQ_REMOTE_FETCH:
+	case REQ_ALL_ROOMS:
 		if (err || count <= 1) {
 			cluster_request_end(
 			        rq, CLUSTER_REQUEST_COMPLETE); /* alone, as far as Redis tells */
@@ -408,6 +447,27 @@ static int ra_fetch_sockets_async(struct sio_adapter *a, const struct sio_target
 	}
 	json_decref(local);
 	rq->current = 1; /* this node's sockets */
+	request_count(rq);
+	return 0;
+}
+
+static int ra_all_rooms_async(struct sio_adapter *a, sio_rooms_fn fn, void *ud)
+{
+	struct redis_adapter *ra = ra_of(a);
+	struct cluster_request *rq = request_new(ra, REQ_ALL_ROOMS, (void *)fn, ud);
+	if (!rq)
+		return SIO_ENOMEM;
+	json_t *local = adapter_local_rooms_json(a);
+	/* the reference's form: {uid, requestId, type}, as JSON */
+	rq->payload = json_pack("{s:s,s:s,s:i}", "uid", ra->c->uid, "requestId", rq->id, "type",
+	                        REQ_ALL_ROOMS);
+	if (!local || !rq->payload || json_array_extend(rq->responses, local) < 0) {
+		json_decref(local);
+		cluster_request_discard(rq);
+		return SIO_ENOMEM;
+	}
+	json_decref(local);
+	rq->current = 1; /* this node's rooms */
 	request_count(rq);
 	return 0;
 }
@@ -525,6 +585,11 @@ static void on_response(struct redis_adapter *ra, json_t *res)
 		json_t *sockets = json_object_get(res, "sockets");
 		if (json_is_array(sockets))
 			json_array_extend(rq->responses, sockets);
+		cluster_request_answered(rq);
+	} else if (rq->type == REQ_ALL_ROOMS) {
+		json_t *rooms = json_object_get(res, "rooms");
+		if (json_is_array(rooms))
+			json_array_extend(rq->responses, rooms); /* each once at the end */
 		cluster_request_answered(rq);
 	} else if (rq->type == REQ_SERVER_SIDE_EMIT) {
 		json_t *d = json_object_get(res, "data");
@@ -664,27 +729,6 @@ static void serve_broadcast(struct redis_adapter *ra, json_t *req, const struct 
 		sv->expected = (size_t)n;
 }
 
-/* The names of every room of this node, each once, in the order the
- * sockets (in connection order) joined them. */
-static json_t *all_rooms(struct redis_adapter *ra)
-{
-	json_t *seen = json_object();
-	json_t *arr = json_array();
-	struct sio_namespace *nsp = ra->base.nsp;
-	for (struct list *n = nsp->sockets.next; seen && arr && n != &nsp->sockets; n = n->next) {
-		struct sio_socket *s = container_of(n, struct sio_socket, nsp_link);
-		const char *room;
-		for (size_t i = 0; ra_room_at(&ra->base, s, i, &room); i++) {
-			if (json_object_get(seen, room))
-				continue;
-			json_object_set_new(seen, room, json_true());
-			json_array_append_new(arr, json_string(room));
-		}
-	}
-	json_decref(seen);
-	return arr;
-}
-
 static void id_one(struct sio_socket *s, void *arg)
 {
 	json_array_append_new(arg, json_string(s->id));
@@ -719,7 +763,7 @@ static void on_request(struct redis_adapter *ra, json_t *req, const struct sio_b
 		break;
 	}
 	case REQ_ALL_ROOMS:
-		res = json_pack("{s:O*,s:o}", "requestId", rid, "rooms", all_rooms(ra));
+		res = json_pack("{s:O*,s:o}", "requestId", rid, "rooms", adapter_local_rooms_json(a));
 		break;
 	case REQ_REMOTE_JOIN:
 	case REQ_REMOTE_LEAVE:
@@ -927,6 +971,7 @@ static const struct sio_adapter_ops redis_ops = {
         .server_side_emit_with_ack = ra_server_side_emit_with_ack,
         .emit_with_ack = ra_emit_with_ack,
         .server_count = ra_server_count,
+        .all_rooms_async = ra_all_rooms_async,
 };
 
 /* "<a><b><c>" as a new string, its length in *len; NULL when out of

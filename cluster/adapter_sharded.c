@@ -691,6 +691,16 @@ static void fetch_counted(struct shard_adapter *sa, struct count_wait *w, int er
 	json_decref(d);
 }
 
+/* The reference's sharded adapter (socket.io-adapter's ClusterAdapter) has
+ * no allRooms() and no message to ask for it. */
+static int shard_all_rooms_async(struct sio_adapter *a, sio_rooms_fn fn, void *ud)
+{
+	(void)a;
+	(void)fn;
+	(void)ud;
+	return SIO_ESTATE;
+}
+
 static int shard_fetch_sockets_async(struct sio_adapter *a, const struct sio_target *t,
                                      sio_fetch_fn fn, void *ud)
 {
@@ -1274,6 +1284,7 @@ static const struct sio_adapter_ops shard_ops = {
         .server_side_emit_with_ack = shard_server_side_emit_with_ack,
         .emit_with_ack = shard_emit_with_ack,
         .server_count = shard_server_count,
+        .all_rooms_async = shard_all_rooms_async,
         .hold_room = shard_hold_room,
 };
 

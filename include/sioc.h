@@ -716,6 +716,19 @@ typedef void (*sio_fetch_fn)(sio_namespace *nsp, int err, json_t *sockets, void 
 SIO_API int sio_namespace_fetch_sockets_async(sio_namespace *nsp, const struct sio_target *t,
 					      sio_fetch_fn fn, void *userdata);
 
+/* Every room of every node, the reference's adapter.allRooms() (its
+ * request type 1, ALL_ROOMS): `rooms` an array of names, each once (a
+ * Set there), this node's first, each socket's own room included.
+ * With Redis unreachable, or alone, this node's rooms and err 0. The
+ * reference's sharded adapter has no allRooms(): with `sharded` the call
+ * returns SIO_ESTATE. (The reference's type 0, SOCKETS, is answered by
+ * sioc but never asked: the reference 8.3 no longer sends it, fetch
+ * sockets replaced it.) */
+typedef void (*sio_rooms_fn)(sio_namespace *nsp, int err, json_t *rooms, void *userdata);
+/* Returns 0, SIO_EINVAL (NULL nsp or fn, a dynamic parent), SIO_ESTATE
+ * (the sharded adapter) or SIO_ENOMEM. */
+SIO_API int sio_namespace_all_rooms_async(sio_namespace *nsp, sio_rooms_fn fn, void *userdata);
+
 /* Server-side events, the reference's serverSideEmit(): sent to every
  * other node's handler of the namespace (never to this node's). */
 typedef struct sio_server_ack sio_server_ack;

@@ -83,6 +83,8 @@ struct sio_adapter_ops {
 	                     const struct sio_binary *bins, size_t nbins, uint32_t timeout_ms,
 	                     sio_responses_fn fn, void *ud);
 	int (*server_count)(struct sio_adapter *a, sio_count_fn fn, void *ud);
+	/* Every node's rooms (sio_namespace_all_rooms_async()). */
+	int (*all_rooms_async)(struct sio_adapter *a, sio_rooms_fn fn, void *ud);
 	/* A recovery session kept for a socket that left is in room (own: the
 	 * socket's own room) and holds it (hold), or lets it go: an adapter
 	 * that subscribes per room keeps the room's subscription while it is
@@ -137,6 +139,10 @@ json_t *socket_remote_json(struct sio_socket *s);
 /* This node's sockets of t (through a->ops->select) as an array of
  * those; a new reference, or NULL when out of memory. */
 json_t *adapter_local_fetch_json(struct sio_adapter *a, const struct sio_target *t);
+/* The names of every room of this node (a->ops->room_at of each socket,
+ * in connection then join order), each once, as an array: a new reference,
+ * or NULL when out of memory. */
+json_t *adapter_local_rooms_json(struct sio_adapter *a);
 
 /* A server-side event's answer, made by the adapter that received the
  * event (the first member of its own struct). */

@@ -56,6 +56,33 @@ json_t *adapter_local_fetch_json(struct sio_adapter *a, const struct sio_target 
 	return arr;
 }
 
+json_t *adapter_local_rooms_json(struct sio_adapter *a)
+{
+	json_t *seen = json_object();
+	json_t *arr = json_array();
+	struct sio_namespace *nsp = a->nsp;
+	for (struct list *n = nsp->sockets.next; seen && arr && n != &nsp->sockets; n = n->next) {
+		struct sio_socket *s = container_of(n, struct sio_socket, nsp_link);
+		const char *room;
+		for (size_t i = 0; a->ops->room_at(a, s, i, &room); i++) {
+			if (json_object_get(seen, room))
+				continue;
+			if (json_object_set_new(seen, room, json_true()) < 0 ||
+			    json_array_append_new(arr, json_string(room)) < 0) {
+				json_decref(arr);
+				arr = NULL;
+				break;
+			}
+		}
+	}
+	if (!seen) {
+		json_decref(arr);
+		arr = NULL;
+	}
+	json_decref(seen);
+	return arr;
+}
+
 /* ---- server-side events ----------------------------------------------------- */
 
 void namespace_server_event(struct sio_namespace *nsp, const json_t *data,
@@ -216,6 +243,18 @@ SIO_API int sio_namespace_fetch_sockets_async(sio_namespace *nsp, const struct s
 		return a->ops->fetch_sockets_async(a, t, fn, userdata);
 	return answer_later(nsp, ANSWER_FETCH, (void *)fn, userdata, adapter_local_fetch_json(a, t),
 	                    0, 0);
+}
+
+SIO_API int sio_namespace_all_rooms_async(sio_namespace *nsp, sio_rooms_fn fn, void *userdata)
+{
+	if (!nsp || !fn || nsp->parent)
+		return SIO_EINVAL;
+	struct sio_adapter *a = nsp->adapter;
+	if (a->ops->all_rooms_async)
+		return a->ops->all_rooms_async(a, fn, userdata);
+	/* the same prototype as a fetch's callback */
+	return answer_later(nsp, ANSWER_FETCH, (void *)fn, userdata, adapter_local_rooms_json(a), 0,
+	                    0);
 }
 
 SIO_API int sio_namespace_server_side_emit_with_ack(sio_namespace *nsp, const char *event,

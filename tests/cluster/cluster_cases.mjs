@@ -195,6 +195,25 @@ export function clusterSuite({
       }
     });
 
+    test('allRooms: every room of every node, each once, in both namespaces, from each node',
+      async () => {
+        const want = (clients) => [...new Set(clients.flatMap((c) => [...cx.rooms.get(c.name)]))]
+          .map(String).sort();
+        for (const n of cx.byNode) {
+          for (const [c, clients] of [[n.ws, cx.main], [n.wsOther, cx.other]]) {
+            const r = await c.ctl({ op: 'all-rooms' });
+            if (sharded) {
+              // the reference's sharded adapter has no allRooms()
+              assert.deepEqual(r, { err: 'unsupported' }, c.name);
+              continue;
+            }
+            assert.equal(r.err, undefined, `${c.name}: ${r.err}`);
+            assert.equal(new Set(r.rooms).size, r.rooms.length, `${c.name}: each room once`);
+            assert.deepEqual([...r.rooms].map(String).sort(), want(clients), c.name);
+          }
+        }
+      });
+
     broadcastTest('a broadcast to all reaches every client of the namespace once, from each node',
       async () => {
         for (const n of cx.byNode) {

@@ -219,6 +219,15 @@ async function ctl(nsp, socket, sseLog, c) {
     }
     case 'sse-log':
       return { events: sseLog };
+    case 'all-rooms': {
+      // the classic adapter's allRooms(); the sharded one has none
+      if (typeof nsp.adapter.allRooms !== 'function') return { err: 'unsupported' };
+      try {
+        return { rooms: [...await nsp.adapter.allRooms()] };
+      } catch (e) {
+        return { err: errName(e) };
+      }
+    }
     case 'count':
       return { count: await nsp.adapter.serverCount() };
     case 'emit-ack': {

@@ -21,7 +21,7 @@
  * socket that sends it:
  *   join(room), leave(room), set-data(value)           -> true
  *   ctl({op, ...}) -> an object (see CONTROL.md): emit, fetch, sockets-join,
- *   sockets-leave, disconnect, sse, sse-log, count, emit-ack; sioc only,
+ *   sockets-leave, disconnect, sse, sse-log, count, all-rooms, emit-ack; sioc only,
  *   {op:"flood", count, size, room}: count emits of a size-byte string to
  *   room in one loop turn -> {}.
  * Server-side events are logged per namespace and, when the sender waits
@@ -224,6 +224,16 @@ static void on_responses(sio_namespace *nsp, int err, json_t *responses, void *u
 	pending_answer(ud, json_pack("{s:o,s:o}", "err", e, "responses", sorted(responses)));
 }
 
+static void on_rooms(sio_namespace *nsp, int err, json_t *rooms, void *ud)
+{
+	(void)nsp;
+	if (err) /* as the reference's rejection */
+		pending_answer(ud, json_pack("{s:s}", "err",
+		                             err == SIO_ETIMEDOUT ? "timeout" : sio_strerror(err)));
+	else
+		pending_answer(ud, json_pack("{s:O}", "rooms", rooms));
+}
+
 static void on_count(sio_namespace *nsp, int err, size_t count, void *ud)
 {
 	(void)nsp;
@@ -300,6 +310,12 @@ static void on_ctl(sio_socket *s, const char *event, json_t *args, const struct 
 		}
 	} else if (strcmp(op, "sse-log") == 0) {
 		answer(ack, json_pack("{s:O}", "events", state_of(nsp)->sse_log));
+	} else if (strcmp(op, "all-rooms") == 0) {
+		struct pending *p = pending_new(s, ack);
+		int r = p ? sio_namespace_all_rooms_async(nsp, on_rooms, p) : 0;
+		if (r < 0) /* the sharded adapter: no allRooms(), as the reference's */
+			pending_answer(p, json_pack("{s:s}", "err",
+			                            r == SIO_ESTATE ? "unsupported" : "all-rooms"));
 	} else if (strcmp(op, "count") == 0) {
 		struct pending *p = pending_new(s, ack);
 		if (p && sio_namespace_server_count(nsp, on_count, p) < 0)
