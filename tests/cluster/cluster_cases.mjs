@@ -619,6 +619,12 @@ export function clusterSuite({
             assert.ok(fetchMs >= requestsTimeout - 200 && fetchMs < requestsTimeout + 3000,
               `fetchSockets timed out after ${fetchMs} ms (requests timeout ${requestsTimeout})`);
             t0 = Date.now();
+            const r = await asker.ctl({ op: 'all-rooms' }, requestsTimeout + 8000);
+            const roomsMs = Date.now() - t0;
+            assert.deepEqual(r, { err: 'timeout' }, 'allRooms with a stalled node');
+            assert.ok(roomsMs >= requestsTimeout - 200 && roomsMs < requestsTimeout + 3000,
+              `allRooms timed out after ${roomsMs} ms`);
+            t0 = Date.now();
             const s = await asker.ctl({ op: 'sse', event: 'stalled', args: [1], ack: true },
               requestsTimeout + 8000);
             const sseMs = Date.now() - t0;
