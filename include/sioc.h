@@ -640,7 +640,11 @@ struct sio_target {
 	const char *const *rooms;
 	const char *const *except;
 	const sio_socket *except_socket;
-	bool volatile_; /* skip sockets whose transport cannot take it now */
+	/* skip sockets whose transport cannot take it now (and never store it
+	 * for connection state recovery); with Redis, other nodes are told
+	 * (flags.volatile, as the reference) and do the same, and a volatile
+	 * broadcast from another node is volatile here */
+	bool volatile_;
 	/* this node only, the reference's io.local: with Redis on
 	 * (sio_server_use_redis()), nothing is told to the other nodes */
 	bool local;

@@ -177,6 +177,7 @@ async function ctl(nsp, socket, sseLog, c) {
       let op = c.broadcast ? socket.broadcast : nsp;
       op = target(op, c);
       if (c.local) op = op.local;
+      if (c.volatile) op = op.volatile;
       const args = [...(c.args ?? [])];
       if (c.bin) args.push(Buffer.from([1, 2, 3]));
       op.emit(c.event, ...args);

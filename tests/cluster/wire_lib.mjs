@@ -181,6 +181,10 @@ export async function captureScenario(kind, { specific = false, nodeArgs = [] } 
         op: 'emit', event: 'w', args: ['bce'], broadcast: true, rooms: ['r1', 'r2'],
         except: ['r3', 'r4'],
       }],
+      ['volatile emit', A, { op: 'emit', event: 'w', args: ['vol'], rooms: ['r1'], volatile: true }],
+      ['volatile socket.broadcast', B, {
+        op: 'emit', event: 'w', args: ['vbc'], broadcast: true, volatile: true,
+      }],
       ['local emit (nothing published)', A, { op: 'emit', event: 'w', args: ['loc'], local: true }],
       ['emit in /other', C, { op: 'emit', event: 'w', args: ['other'] }],
       ['fetchSockets', A, { op: 'fetch', rooms: ['r2', 'r1'], except: ['r3'] }],

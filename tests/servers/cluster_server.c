@@ -268,6 +268,7 @@ static void on_ctl(sio_socket *s, const char *event, json_t *args, const struct 
 		if (with_bin)
 			json_array_append_new(a, sio_binary_placeholder(0));
 		tg.t.local = json_is_true(json_object_get(ctl, "local"));
+		tg.t.volatile_ = json_is_true(json_object_get(ctl, "volatile"));
 		if (json_is_true(json_object_get(ctl, "broadcast")))
 			sio_socket_broadcast(s, &tg.t, ev ? ev : "", a, with_bin ? &bin : NULL,
 			                     with_bin ? 1 : 0);
