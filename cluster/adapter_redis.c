@@ -274,7 +274,20 @@ static int ra_disconnect_sockets(struct sio_adapter *a, const struct sio_target 
 	return r;
 }
 
-static int ra_server_side_emit(struct sio_adapter *a, const char *event, const json_t *data)
+/* A request or answer as the reference writes it (JSON), or, when it holds
+ * binaries, as msgpack with them as bin (which the reference reads: its
+ * JSON.stringify() would turn them into {type:"Buffer", data}). */
+static void ra_publish_any(struct redis_adapter *ra, const char *ch, size_t ch_len, const json_t *v,
+                           const struct sio_binary *bins, size_t nbins)
+{
+	if (nbins)
+		ra_publish_msgpack(ra, ch, ch_len, v, bins, nbins);
+	else
+		ra_publish_json(ra, ch, ch_len, v);
+}
+
+static int ra_server_side_emit(struct sio_adapter *a, const char *event, const json_t *data,
+                               const struct sio_binary *bins, size_t nbins)
 {
 	(void)event;
 	struct redis_adapter *ra = ra_of(a);
@@ -282,7 +295,7 @@ static int ra_server_side_emit(struct sio_adapter *a, const char *event, const j
 	                        "data", data);
 	if (!req)
 		return SIO_ENOMEM;
-	ra_publish_json(ra, ra->req_ch, ra->req_len, req);
+	ra_publish_any(ra, ra->req_ch, ra->req_len, req, bins, nbins);
 	json_decref(req);
 	return 0;
 }
@@ -312,8 +325,8 @@ static json_t *unique(const json_t *arr)
 		if (json_is_string(v)) {
 			dup = json_object_getn(seen, json_string_value(v), json_string_length(v));
 			if (!dup)
-				json_object_setn_new(seen, json_string_value(v), json_string_length(v),
-				                     json_true());
+				json_object_setn_new(seen, json_string_value(v),
+				                     json_string_length(v), json_true());
 		} else {
 			for (size_t k = 0; k < json_array_size(out) && !dup; k++)
 				dup = json_equal(json_array_get(out, k), v);
@@ -337,8 +350,10 @@ static void request_done(struct cluster_request *rq, enum cluster_request_end en
 	struct sio_namespace *nsp = ra->base.nsp;
 	int err = cluster_request_error(end);
 	ack_collect_end(rq->arg);
-	if (err == SIO_ECLOSED)
+	if (err == SIO_ECLOSED) {
 		json_array_clear(rq->responses);
+		answer_bins_clear(&rq->bins);
+	}
 	switch (rq->type) {
 	case REQ_REMOTE_FETCH:
 		((sio_fetch_fn)rq->cb)(nsp, err, rq->responses, rq->cb_ud);
@@ -351,7 +366,8 @@ static void request_done(struct cluster_request *rq, enum cluster_request_end en
 	}
 	case REQ_SERVER_SIDE_EMIT:
 	case REQ_BROADCAST:
-		((sio_responses_fn)rq->cb)(nsp, err, rq->responses, rq->cb_ud);
+		((sio_responses_fn)rq->cb)(nsp, err, rq->responses, rq->bins.v, rq->bins.n,
+		                           rq->cb_ud);
 		break;
 	default:
 		((sio_count_fn)rq->cb)(nsp, err, err ? 0 : rq->expected, rq->cb_ud);
@@ -408,7 +424,8 @@ static void on_numsub(void *ud, uint64_t tag, int err, uint64_t count)
 		cluster_request_expect(rq, (size_t)count - 1); /* not this node */
 		break;
 	}
-	ra_publish_json(ra, ra->req_ch, ra->req_len, rq->payload);
+	ra_publish_any(ra, ra->req_ch, ra->req_len, rq->payload, rq->payload_bins.v,
+	               rq->payload_bins.n);
 	cluster_request_arm(rq, rq->timeout_ms ? rq->timeout_ms : ra->c->opts.requests_timeout);
 }
 
@@ -473,8 +490,9 @@ static int ra_all_rooms_async(struct sio_adapter *a, sio_rooms_fn fn, void *ud)
 }
 
 static int ra_server_side_emit_with_ack(struct sio_adapter *a, const char *event,
-                                        const json_t *data, uint32_t timeout_ms,
-                                        sio_responses_fn fn, void *ud)
+                                        const json_t *data, const struct sio_binary *bins,
+                                        size_t nbins, uint32_t timeout_ms, sio_responses_fn fn,
+                                        void *ud)
 {
 	(void)event;
 	struct redis_adapter *ra = ra_of(a);
@@ -483,7 +501,7 @@ static int ra_server_side_emit_with_ack(struct sio_adapter *a, const char *event
 		return SIO_ENOMEM;
 	rq->payload = json_pack("{s:s,s:s,s:i,s:O}", "uid", ra->c->uid, "requestId", rq->id, "type",
 	                        REQ_SERVER_SIDE_EMIT, "data", data);
-	if (!rq->payload) {
+	if (!rq->payload || answer_bins_copy(&rq->payload_bins, bins, nbins) < 0) {
 		cluster_request_discard(rq);
 		return SIO_ENOMEM;
 	}
@@ -503,10 +521,8 @@ static int ra_server_count(struct sio_adapter *a, sio_count_fn fn, void *ud)
 
 static void bcast_on_ack(void *ud, json_t *arg, const struct sio_binary *bins, size_t nbins)
 {
-	(void)bins;
-	(void)nbins;
 	struct cluster_request *rq = ud;
-	json_array_append(rq->responses, arg ? arg : json_null());
+	answer_append(rq->responses, &rq->bins, arg, bins, nbins); /* lost when out of memory */
 	cluster_request_acked(rq);
 }
 
@@ -554,7 +570,8 @@ static int ra_emit_with_ack(struct sio_adapter *a, const struct sio_target *t, c
 
 /* ---- answers to our requests -------------------------------------------------------- */
 
-static void on_response(struct redis_adapter *ra, json_t *res)
+static void on_response(struct redis_adapter *ra, json_t *res, const struct sio_binary *bins,
+                        size_t nbins)
 {
 	json_t *id = json_object_get(res, "requestId");
 	struct cluster_request *rq =
@@ -573,8 +590,8 @@ static void on_response(struct redis_adapter *ra, json_t *res)
 			                      : 0;
 			cluster_request_answered_with_acks(rq, more);
 		} else if (json_is_integer(type) && json_integer_value(type) == REQ_BROADCAST_ACK) {
-			json_t *p = json_object_get(res, "packet");
-			json_array_append(rq->responses, p ? p : json_null());
+			answer_append(rq->responses, &rq->bins, json_object_get(res, "packet"),
+			              bins, nbins);
 			cluster_request_acked(rq);
 		}
 		return;
@@ -592,8 +609,7 @@ static void on_response(struct redis_adapter *ra, json_t *res)
 			json_array_extend(rq->responses, rooms); /* each once at the end */
 		cluster_request_answered(rq);
 	} else if (rq->type == REQ_SERVER_SIDE_EMIT) {
-		json_t *d = json_object_get(res, "data");
-		json_array_append(rq->responses, d ? d : json_null());
+		answer_append(rq->responses, &rq->bins, json_object_get(res, "data"), bins, nbins);
 		cluster_request_answered(rq);
 	}
 }
@@ -640,13 +656,15 @@ static void rserver_ack_drop(struct sio_server_ack *ack)
 	free(a);
 }
 
-static void rserver_ack_reply(struct sio_server_ack *ack, json_t *arg)
+static void rserver_ack_reply(struct sio_server_ack *ack, json_t *arg,
+                              const struct sio_binary *bins, size_t nbins)
 {
 	struct rserver_ack *a = container_of(ack, struct rserver_ack, base);
 	struct redis_adapter *ra = a->ra;
 	json_t *res = json_pack("{s:i,s:O,s:o}", "type", REQ_SERVER_SIDE_EMIT, "requestId",
 	                        a->request_id, "data", arg);
-	ra_publish_json(ra, ra->resp_ch, ra->resp_len, res);
+	if (res)
+		ra_publish_any(ra, ra->resp_ch, ra->resp_len, res, bins, nbins);
 	json_decref(res);
 	rserver_ack_drop(ack);
 }
@@ -763,7 +781,8 @@ static void on_request(struct redis_adapter *ra, json_t *req, const struct sio_b
 		break;
 	}
 	case REQ_ALL_ROOMS:
-		res = json_pack("{s:O*,s:o}", "requestId", rid, "rooms", adapter_local_rooms_json(a));
+		res = json_pack("{s:O*,s:o}", "requestId", rid, "rooms",
+		                adapter_local_rooms_json(a));
 		break;
 	case REQ_REMOTE_JOIN:
 	case REQ_REMOTE_LEAVE:
@@ -833,7 +852,7 @@ static void on_request(struct redis_adapter *ra, json_t *req, const struct sio_b
 		if (!json_is_array(data))
 			break;
 		if (!rid) {
-			namespace_server_event(a->nsp, data, NULL);
+			namespace_server_event(a->nsp, data, bins, nbins, NULL);
 			break;
 		}
 		struct rserver_ack *ack = calloc(1, sizeof(*ack));
@@ -844,7 +863,7 @@ static void on_request(struct redis_adapter *ra, json_t *req, const struct sio_b
 		ack->ra = ra;
 		ack->request_id = json_incref(rid);
 		list_insert_tail(&ra->server_acks, &ack->link);
-		namespace_server_event(a->nsp, data, &ack->base);
+		namespace_server_event(a->nsp, data, bins, nbins, &ack->base);
 		break;
 	}
 	case REQ_BROADCAST:
@@ -913,7 +932,9 @@ static bool ra_message(struct cluster_adapter *ca, enum redis_sub_kind kind, con
 			bins_of(&v, bins);
 			on_request(ra, v.json, bins, v.nbufs);
 		} else {
-			on_response(ra, v.json);
+			struct sio_binary bins[REDIS_MSG_MAX_BINS];
+			bins_of(&v, bins);
+			on_response(ra, v.json, bins, v.nbufs);
 		}
 	}
 	msgpack_value_finish(&v);
