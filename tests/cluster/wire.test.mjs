@@ -174,6 +174,22 @@ for (const specific of [false, true]) {
           assert.deepEqual(got, want);
         });
 
+        // not the same bytes by design: the reference JSON.stringify()s a
+        // server-side event, so its Buffer goes as {type: "Buffer", data};
+        // sioc sends one holding binaries as msgpack with bin, which the
+        // reference's onrequest() reads (its handler gets a Buffer)
+        test('serverSideEmit with a binary: JSON from the Node node, msgpack bin from sioc', () => {
+          const ref = comparable(cx.ref.ops.get('serverSideEmit binary'), cx.ref.names);
+          const got = comparable(cx.got.ops.get('serverSideEmit binary') ?? [], cx.got.names);
+          const msg = (format, bin) => [{
+            channel: 'socket.io-request#/#',
+            format,
+            value: { uid: '<uid>', type: 6, data: ['hb', 'w', bin] },
+          }];
+          assert.deepEqual(ref, msg('json', { type: 'Buffer', data: [1, 2, 3] }), 'the reference');
+          assert.deepEqual(got, kind === 'node' ? ref : msg('msgpack', { bin: [1, 2, 3] }), kind);
+        });
+
         const requestNames = [
           'SOCKETS', 'ALL_ROOMS', 'REMOTE_FETCH', 'REMOTE_FETCH msgpack', 'REMOTE_JOIN sid',
           'REMOTE_JOIN opts', 'REMOTE_LEAVE sid', 'REMOTE_LEAVE opts', 'REMOTE_DISCONNECT sid',

@@ -195,6 +195,7 @@ export async function captureScenario(kind, { specific = false, nodeArgs = [] } 
       ['disconnectSockets', A, { op: 'disconnect', rooms: ['nobody'], except: ['r1'], close: false }],
       ['serverSideEmit', A, { op: 'sse', event: 'hello', args: ['w', 1, { x: [null] }] }],
       ['serverSideEmit with ack', A, { op: 'sse', event: 'q', args: [2, 'z'], ack: true }],
+      ['serverSideEmit binary', A, { op: 'sse', event: 'hb', args: ['w'], bin: true }],
       ['broadcast with acks', A, {
         op: 'emit-ack', event: 'ask', args: ['k', 3], rooms: ['r1'], timeout: 3000,
       }],
