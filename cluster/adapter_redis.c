@@ -274,7 +274,20 @@ static int ra_disconnect_sockets(struct sio_adapter *a, const struct sio_target 
 	return r;
 }
 
-static int ra_server_side_emit(struct sio_adapter *a, const char *event, const json_t *data)
+/* A request or answer as the reference writes it (JSON), or, when it holds
+ * binaries, as msgpack with them as bin (which the reference reads: its
+ * JSON.stringify() would turn them into {type:"Buffer", data}). */
+static void ra_publish_any(struct redis_adapter *ra, const char *ch, size_t ch_len, const json_t *v,
+                           const struct sio_binary *bins, size_t nbins)
+{
+	if (nbins)
+		ra_publish_msgpack(ra, ch, ch_len, v, bins, nbins);
+	else
+		ra_publish_json(ra, ch, ch_len, v);
+}
+
+static int ra_server_side_emit(struct sio_adapter *a, const char *event, const json_t *data,
+                               const struct sio_binary *bins, size_t nbins)
 {
 	(void)event;
 	struct redis_adapter *ra = ra_of(a);
@@ -282,7 +295,7 @@ static int ra_server_side_emit(struct sio_adapter *a, const char *event, const j
 	                        "data", data);
 	if (!req)
 		return SIO_ENOMEM;
-	ra_publish_json(ra, ra->req_ch, ra->req_len, req);
+	ra_publish_any(ra, ra->req_ch, ra->req_len, req, bins, nbins);
 	json_decref(req);
 	return 0;
 }
@@ -299,21 +312,62 @@ static int ra_server_side_emit(struct sio_adapter *a, const char *event, const j
  * rq->arg the ack collection of a broadcast with acks. A request is
  * counted once its `expected` is no longer CLUSTER_REQUEST_UNCOUNTED. */
 
+/* The elements of arr, each once, in the order they first come (the
+ * reference's allRooms() Set; a Node node's number rooms stay numbers,
+ * apart from the strings). A new reference, or NULL. */
+static json_t *unique(const json_t *arr)
+{
+	json_t *seen = json_object();
+	json_t *out = json_array();
+	for (size_t i = 0; seen && out && i < json_array_size(arr); i++) {
+		json_t *v = json_array_get(arr, i);
+		bool dup = false;
+		if (json_is_string(v)) {
+			dup = json_object_getn(seen, json_string_value(v), json_string_length(v));
+			if (!dup)
+				json_object_setn_new(seen, json_string_value(v),
+				                     json_string_length(v), json_true());
+		} else {
+			for (size_t k = 0; k < json_array_size(out) && !dup; k++)
+				dup = json_equal(json_array_get(out, k), v);
+		}
+		if (!dup && json_array_append(out, v) < 0) {
+			json_decref(out);
+			out = NULL;
+		}
+	}
+	if (!seen) {
+		json_decref(out);
+		out = NULL;
+	}
+	json_decref(seen);
+	return out;
+}
+
 static void request_done(struct cluster_request *rq, enum cluster_request_end end)
 {
 	struct redis_adapter *ra = container_of(rq->set, struct redis_adapter, requests);
 	struct sio_namespace *nsp = ra->base.nsp;
 	int err = cluster_request_error(end);
 	ack_collect_end(rq->arg);
-	if (err == SIO_ECLOSED)
+	if (err == SIO_ECLOSED) {
 		json_array_clear(rq->responses);
+		answer_bins_clear(&rq->bins);
+	}
 	switch (rq->type) {
 	case REQ_REMOTE_FETCH:
 		((sio_fetch_fn)rq->cb)(nsp, err, rq->responses, rq->cb_ud);
 		break;
+	case REQ_ALL_ROOMS: {
+		json_t *rooms = unique(rq->responses);
+		((sio_rooms_fn)rq->cb)(nsp, err, rooms ? rooms : rq->responses, rq->cb_ud);
+		json_decref(rooms);
+		break;
+	}
 	case REQ_SERVER_SIDE_EMIT:
 	case REQ_BROADCAST:
-		((sio_responses_fn)rq->cb)(nsp, err, rq->responses, rq->cb_ud);
+		((sio_responses_fn)rq->cb)(nsp, err, rq->responses, rq->bins.v, rq->bins.n,
+		                           rq->cb_ud);
 		break;
 	default:
 		((sio_count_fn)rq->cb)(nsp, err, err ? 0 : rq->expected, rq->cb_ud);
@@ -354,6 +408,7 @@ static void on_numsub(void *ud, uint64_t tag, int err, uint64_t count)
 		cluster_request_expect(rq, err || !count ? 1 : (size_t)count);
 		return;
 	case REQ_REMOTE_FETCH:
+	case REQ_ALL_ROOMS:
 		if (err || count <= 1) {
 			cluster_request_end(
 			        rq, CLUSTER_REQUEST_COMPLETE); /* alone, as far as Redis tells */
@@ -369,7 +424,8 @@ static void on_numsub(void *ud, uint64_t tag, int err, uint64_t count)
 		cluster_request_expect(rq, (size_t)count - 1); /* not this node */
 		break;
 	}
-	ra_publish_json(ra, ra->req_ch, ra->req_len, rq->payload);
+	ra_publish_any(ra, ra->req_ch, ra->req_len, rq->payload, rq->payload_bins.v,
+	               rq->payload_bins.n);
 	cluster_request_arm(rq, rq->timeout_ms ? rq->timeout_ms : ra->c->opts.requests_timeout);
 }
 
@@ -412,9 +468,31 @@ static int ra_fetch_sockets_async(struct sio_adapter *a, const struct sio_target
 	return 0;
 }
 
+static int ra_all_rooms_async(struct sio_adapter *a, sio_rooms_fn fn, void *ud)
+{
+	struct redis_adapter *ra = ra_of(a);
+	struct cluster_request *rq = request_new(ra, REQ_ALL_ROOMS, (void *)fn, ud);
+	if (!rq)
+		return SIO_ENOMEM;
+	json_t *local = adapter_local_rooms_json(a);
+	/* the reference's form: {uid, requestId, type}, as JSON */
+	rq->payload = json_pack("{s:s,s:s,s:i}", "uid", ra->c->uid, "requestId", rq->id, "type",
+	                        REQ_ALL_ROOMS);
+	if (!local || !rq->payload || json_array_extend(rq->responses, local) < 0) {
+		json_decref(local);
+		cluster_request_discard(rq);
+		return SIO_ENOMEM;
+	}
+	json_decref(local);
+	rq->current = 1; /* this node's rooms */
+	request_count(rq);
+	return 0;
+}
+
 static int ra_server_side_emit_with_ack(struct sio_adapter *a, const char *event,
-                                        const json_t *data, uint32_t timeout_ms,
-                                        sio_responses_fn fn, void *ud)
+                                        const json_t *data, const struct sio_binary *bins,
+                                        size_t nbins, uint32_t timeout_ms, sio_responses_fn fn,
+                                        void *ud)
 {
 	(void)event;
 	struct redis_adapter *ra = ra_of(a);
@@ -423,7 +501,7 @@ static int ra_server_side_emit_with_ack(struct sio_adapter *a, const char *event
 		return SIO_ENOMEM;
 	rq->payload = json_pack("{s:s,s:s,s:i,s:O}", "uid", ra->c->uid, "requestId", rq->id, "type",
 	                        REQ_SERVER_SIDE_EMIT, "data", data);
-	if (!rq->payload) {
+	if (!rq->payload || answer_bins_copy(&rq->payload_bins, bins, nbins) < 0) {
 		cluster_request_discard(rq);
 		return SIO_ENOMEM;
 	}
@@ -443,10 +521,8 @@ static int ra_server_count(struct sio_adapter *a, sio_count_fn fn, void *ud)
 
 static void bcast_on_ack(void *ud, json_t *arg, const struct sio_binary *bins, size_t nbins)
 {
-	(void)bins;
-	(void)nbins;
 	struct cluster_request *rq = ud;
-	json_array_append(rq->responses, arg ? arg : json_null());
+	answer_append(rq->responses, &rq->bins, arg, bins, nbins); /* lost when out of memory */
 	cluster_request_acked(rq);
 }
 
@@ -494,7 +570,8 @@ static int ra_emit_with_ack(struct sio_adapter *a, const struct sio_target *t, c
 
 /* ---- answers to our requests -------------------------------------------------------- */
 
-static void on_response(struct redis_adapter *ra, json_t *res)
+static void on_response(struct redis_adapter *ra, json_t *res, const struct sio_binary *bins,
+                        size_t nbins)
 {
 	json_t *id = json_object_get(res, "requestId");
 	struct cluster_request *rq =
@@ -513,8 +590,8 @@ static void on_response(struct redis_adapter *ra, json_t *res)
 			                      : 0;
 			cluster_request_answered_with_acks(rq, more);
 		} else if (json_is_integer(type) && json_integer_value(type) == REQ_BROADCAST_ACK) {
-			json_t *p = json_object_get(res, "packet");
-			json_array_append(rq->responses, p ? p : json_null());
+			answer_append(rq->responses, &rq->bins, json_object_get(res, "packet"),
+			              bins, nbins);
 			cluster_request_acked(rq);
 		}
 		return;
@@ -526,9 +603,13 @@ static void on_response(struct redis_adapter *ra, json_t *res)
 		if (json_is_array(sockets))
 			json_array_extend(rq->responses, sockets);
 		cluster_request_answered(rq);
+	} else if (rq->type == REQ_ALL_ROOMS) {
+		json_t *rooms = json_object_get(res, "rooms");
+		if (json_is_array(rooms))
+			json_array_extend(rq->responses, rooms); /* each once at the end */
+		cluster_request_answered(rq);
 	} else if (rq->type == REQ_SERVER_SIDE_EMIT) {
-		json_t *d = json_object_get(res, "data");
-		json_array_append(rq->responses, d ? d : json_null());
+		answer_append(rq->responses, &rq->bins, json_object_get(res, "data"), bins, nbins);
 		cluster_request_answered(rq);
 	}
 }
@@ -575,13 +656,15 @@ static void rserver_ack_drop(struct sio_server_ack *ack)
 	free(a);
 }
 
-static void rserver_ack_reply(struct sio_server_ack *ack, json_t *arg)
+static void rserver_ack_reply(struct sio_server_ack *ack, json_t *arg,
+                              const struct sio_binary *bins, size_t nbins)
 {
 	struct rserver_ack *a = container_of(ack, struct rserver_ack, base);
 	struct redis_adapter *ra = a->ra;
 	json_t *res = json_pack("{s:i,s:O,s:o}", "type", REQ_SERVER_SIDE_EMIT, "requestId",
 	                        a->request_id, "data", arg);
-	ra_publish_json(ra, ra->resp_ch, ra->resp_len, res);
+	if (res)
+		ra_publish_any(ra, ra->resp_ch, ra->resp_len, res, bins, nbins);
 	json_decref(res);
 	rserver_ack_drop(ack);
 }
@@ -664,27 +747,6 @@ static void serve_broadcast(struct redis_adapter *ra, json_t *req, const struct 
 		sv->expected = (size_t)n;
 }
 
-/* The names of every room of this node, each once, in the order the
- * sockets (in connection order) joined them. */
-static json_t *all_rooms(struct redis_adapter *ra)
-{
-	json_t *seen = json_object();
-	json_t *arr = json_array();
-	struct sio_namespace *nsp = ra->base.nsp;
-	for (struct list *n = nsp->sockets.next; seen && arr && n != &nsp->sockets; n = n->next) {
-		struct sio_socket *s = container_of(n, struct sio_socket, nsp_link);
-		const char *room;
-		for (size_t i = 0; ra_room_at(&ra->base, s, i, &room); i++) {
-			if (json_object_get(seen, room))
-				continue;
-			json_object_set_new(seen, room, json_true());
-			json_array_append_new(arr, json_string(room));
-		}
-	}
-	json_decref(seen);
-	return arr;
-}
-
 static void id_one(struct sio_socket *s, void *arg)
 {
 	json_array_append_new(arg, json_string(s->id));
@@ -719,7 +781,8 @@ static void on_request(struct redis_adapter *ra, json_t *req, const struct sio_b
 		break;
 	}
 	case REQ_ALL_ROOMS:
-		res = json_pack("{s:O*,s:o}", "requestId", rid, "rooms", all_rooms(ra));
+		res = json_pack("{s:O*,s:o}", "requestId", rid, "rooms",
+		                adapter_local_rooms_json(a));
 		break;
 	case REQ_REMOTE_JOIN:
 	case REQ_REMOTE_LEAVE:
@@ -789,7 +852,7 @@ static void on_request(struct redis_adapter *ra, json_t *req, const struct sio_b
 		if (!json_is_array(data))
 			break;
 		if (!rid) {
-			namespace_server_event(a->nsp, data, NULL);
+			namespace_server_event(a->nsp, data, bins, nbins, NULL);
 			break;
 		}
 		struct rserver_ack *ack = calloc(1, sizeof(*ack));
@@ -800,7 +863,7 @@ static void on_request(struct redis_adapter *ra, json_t *req, const struct sio_b
 		ack->ra = ra;
 		ack->request_id = json_incref(rid);
 		list_insert_tail(&ra->server_acks, &ack->link);
-		namespace_server_event(a->nsp, data, &ack->base);
+		namespace_server_event(a->nsp, data, bins, nbins, &ack->base);
 		break;
 	}
 	case REQ_BROADCAST:
@@ -869,7 +932,9 @@ static bool ra_message(struct cluster_adapter *ca, enum redis_sub_kind kind, con
 			bins_of(&v, bins);
 			on_request(ra, v.json, bins, v.nbufs);
 		} else {
-			on_response(ra, v.json);
+			struct sio_binary bins[REDIS_MSG_MAX_BINS];
+			bins_of(&v, bins);
+			on_response(ra, v.json, bins, v.nbufs);
 		}
 	}
 	msgpack_value_finish(&v);
@@ -927,6 +992,7 @@ static const struct sio_adapter_ops redis_ops = {
         .server_side_emit_with_ack = ra_server_side_emit_with_ack,
         .emit_with_ack = ra_emit_with_ack,
         .server_count = ra_server_count,
+        .all_rooms_async = ra_all_rooms_async,
 };
 
 /* "<a><b><c>" as a new string, its length in *len; NULL when out of

@@ -78,6 +78,7 @@ struct ack_op {
 	long actual_servers;
 	long long expected_clients;
 	json_t *responses;
+	struct answer_bins bins;     /* the binaries of responses */
 	struct ack_collect *collect; /* this node's clients */
 	struct timer timer;          /* the deadline, or now when complete before the first turn */
 	uint64_t deadline;
@@ -107,7 +108,8 @@ struct count_wait {
 			void *ud;
 		} fetch;
 		struct {
-			json_t *packet; /* [event, ...args] */
+			json_t *packet;          /* [event, ...args] */
+			struct answer_bins bins; /* its binaries */
 			uint32_t timeout;
 			sio_responses_fn fn;
 			void *ud;
@@ -542,24 +544,28 @@ static int shard_disconnect_sockets(struct sio_adapter *a, const struct sio_targ
 	return adapter_local_disconnect_sockets(a, t, close);
 }
 
-/* SERVER_SIDE_EMIT {[requestId, ]packet}. */
-static int publish_sse(struct shard_adapter *sa, const char *request_id, json_t *packet)
+/* SERVER_SIDE_EMIT {[requestId, ]packet}, msgpack with its binaries. */
+static int publish_sse(struct shard_adapter *sa, const char *request_id, json_t *packet,
+                       const struct sio_binary *bins, size_t nbins)
 {
 	json_t *d = json_object();
+	struct sio_pkt_buf *view = bins_view(bins, nbins);
 	int r = SIO_ENOMEM;
-	if (d &&
+	if (d && view &&
 	    (!request_id || json_object_set_new(d, "requestId", json_string(request_id)) == 0) &&
 	    json_object_set(d, "packet", packet) == 0)
-		r = publish(sa, CLUSTER_SERVER_SIDE_EMIT, d, NULL, 0);
+		r = publish(sa, CLUSTER_SERVER_SIDE_EMIT, d, view, (uint32_t)nbins);
 	json_decref(d);
+	free(view);
 	return r;
 }
 
 /* data: [event, ...args], as the server hands it to every adapter. */
-static int shard_server_side_emit(struct sio_adapter *a, const char *event, const json_t *data)
+static int shard_server_side_emit(struct sio_adapter *a, const char *event, const json_t *data,
+                                  const struct sio_binary *bins, size_t nbins)
 {
 	(void)event;
-	return publish_sse(shard_of(a), NULL, (json_t *)data);
+	return publish_sse(shard_of(a), NULL, (json_t *)data, bins, nbins);
 }
 
 /* ---- the server count and what waits for it -------------------------------- */
@@ -573,6 +579,7 @@ static void count_wait_free(struct count_wait *w)
 		break;
 	case COUNT_SSE:
 		json_decref(w->u.sse.packet);
+		answer_bins_clear(&w->u.sse.bins);
 		break;
 	default:
 		break;
@@ -645,16 +652,21 @@ static int shard_server_count(struct sio_adapter *a, sio_count_fn fn, void *ud)
 
 /* ---- fetch sockets and server-side emit with acks (requests) ------------- */
 
-/* The end of a fetch or of a server-side emit with acks: both callbacks
- * take (nsp, err, the answers, userdata); closed, they get no answers. */
+/* The end of a fetch or of a server-side emit with acks (the answers and
+ * their binaries); closed, they get no answers. */
 static void answers_done(struct cluster_request *rq, enum cluster_request_end end)
 {
 	struct shard_adapter *sa = rq->arg;
-	sio_responses_fn fn = (sio_responses_fn)(uintptr_t)rq->cb;
 	int err = cluster_request_error(end);
-	if (err == SIO_ECLOSED)
+	if (err == SIO_ECLOSED) {
 		json_array_clear(rq->responses);
-	fn(sa->base.nsp, err, rq->responses, rq->cb_ud);
+		answer_bins_clear(&rq->bins);
+	}
+	if (rq->type == CLUSTER_FETCH_SOCKETS)
+		((sio_fetch_fn)(uintptr_t)rq->cb)(sa->base.nsp, err, rq->responses, rq->cb_ud);
+	else
+		((sio_responses_fn)(uintptr_t)rq->cb)(sa->base.nsp, err, rq->responses, rq->bins.v,
+		                                      rq->bins.n, rq->cb_ud);
 }
 
 /* The reference's fetchSockets() once the count is in: this node's
@@ -691,6 +703,16 @@ static void fetch_counted(struct shard_adapter *sa, struct count_wait *w, int er
 	json_decref(d);
 }
 
+/* The reference's sharded adapter (socket.io-adapter's ClusterAdapter) has
+ * no allRooms() and no message to ask for it. */
+static int shard_all_rooms_async(struct sio_adapter *a, sio_rooms_fn fn, void *ud)
+{
+	(void)a;
+	(void)fn;
+	(void)ud;
+	return SIO_ESTATE;
+}
+
 static int shard_fetch_sockets_async(struct sio_adapter *a, const struct sio_target *t,
                                      sio_fetch_fn fn, void *ud)
 {
@@ -725,7 +747,7 @@ static void sse_counted(struct shard_adapter *sa, struct count_wait *w, int err,
 	void *ud = w->u.sse.ud;
 	if (err || n - 1 <= 0) {
 		json_t *empty = json_array();
-		fn(sa->base.nsp, 0, empty, ud);
+		fn(sa->base.nsp, 0, empty, NULL, 0, ud);
 		json_decref(empty);
 		return;
 	}
@@ -734,19 +756,20 @@ static void sse_counted(struct shard_adapter *sa, struct count_wait *w, int err,
 	                              w->u.sse.timeout, answers_done, sa);
 	if (!rq) {
 		json_t *empty = json_array();
-		fn(sa->base.nsp, SIO_ENOMEM, empty, ud);
+		fn(sa->base.nsp, SIO_ENOMEM, empty, NULL, 0, ud);
 		json_decref(empty);
 		return;
 	}
 	rq->cb = (void *)(uintptr_t)fn;
 	rq->cb_ud = ud;
-	if (publish_sse(sa, rq->id, w->u.sse.packet) < 0)
+	if (publish_sse(sa, rq->id, w->u.sse.packet, w->u.sse.bins.v, w->u.sse.bins.n) < 0)
 		cluster_request_end(rq, CLUSTER_REQUEST_TIMEOUT);
 }
 
 static int shard_server_side_emit_with_ack(struct sio_adapter *a, const char *event,
-                                           const json_t *args, uint32_t timeout_ms,
-                                           sio_responses_fn fn, void *ud)
+                                           const json_t *args, const struct sio_binary *bins,
+                                           size_t nbins, uint32_t timeout_ms, sio_responses_fn fn,
+                                           void *ud)
 {
 	struct shard_adapter *sa = shard_of(a);
 	struct count_wait *w = calloc(1, sizeof(*w));
@@ -758,7 +781,9 @@ static int shard_server_side_emit_with_ack(struct sio_adapter *a, const char *ev
 	w->u.sse.timeout = timeout_ms ? timeout_ms : sa->cl->opts.requests_timeout;
 	(void)event;
 	w->u.sse.packet = json_incref((json_t *)args); /* [event, ...args] */
-	int r = w->u.sse.packet ? count_ask(sa, w) : SIO_ENOMEM;
+	int r = w->u.sse.packet && answer_bins_copy(&w->u.sse.bins, bins, nbins) == 0
+	                ? count_ask(sa, w)
+	                : SIO_ENOMEM;
 	if (r < 0)
 		count_wait_free(w);
 	return r;
@@ -774,8 +799,9 @@ static void ack_op_end(struct ack_op *op, int err)
 	if (op->count)
 		op->count->u.op = NULL; /* its answer finds nobody */
 	ack_collect_end(op->collect);
-	op->fn(sa->base.nsp, err, op->responses, op->ud);
+	op->fn(sa->base.nsp, err, op->responses, op->bins.v, op->bins.n, op->ud);
 	json_decref(op->responses);
+	answer_bins_clear(&op->bins);
 	free(op);
 }
 
@@ -806,9 +832,7 @@ static void ack_op_fire(struct timer *t)
 static void ack_op_local_ack(void *ud, json_t *arg, const struct sio_binary *bins, size_t nbins)
 {
 	struct ack_op *op = ud;
-	(void)bins;
-	(void)nbins;
-	if (json_array_append(op->responses, arg ? arg : json_null()) < 0)
+	if (answer_append(op->responses, &op->bins, arg, bins, nbins) < 0)
 		return;
 	ack_op_check(op);
 }
@@ -1066,13 +1090,16 @@ static void server_ack_free(struct shard_server_ack *ack)
 }
 
 /* The handler's answer: SERVER_SIDE_EMIT_RESPONSE {requestId, packet}. */
-static void server_ack_reply(struct sio_server_ack *base, json_t *arg)
+static void server_ack_reply(struct sio_server_ack *base, json_t *arg,
+                             const struct sio_binary *bins, size_t nbins)
 {
 	struct shard_server_ack *ack = container_of(base, struct shard_server_ack, base);
 	json_t *d = response_data(ack->request_id, "packet", arg);
-	if (d)
+	struct sio_pkt_buf *view = bins_view(bins, nbins);
+	if (d && view)
 		publish_response(ack->sa, ack->requester, CLUSTER_SERVER_SIDE_EMIT_RESPONSE, d,
-		                 NULL, 0);
+		                 view, (uint32_t)nbins);
+	free(view);
 	json_decref(d);
 	json_decref(arg);
 	server_ack_free(ack);
@@ -1085,13 +1112,16 @@ static void server_ack_drop(struct sio_server_ack *base)
 
 static void on_server_side_emit(struct shard_adapter *sa, struct cluster_msg *m)
 {
+	struct sio_binary *bins = msg_bins(m); /* NULL (out of memory): none */
 	if (!m->request_id) {
-		namespace_server_event(sa->base.nsp, m->packet, NULL);
+		namespace_server_event(sa->base.nsp, m->packet, bins, m->nbins, NULL);
+		free(bins);
 		return;
 	}
 	struct shard_server_ack *ack = calloc(1, sizeof(*ack));
 	if (!ack || !(ack->requester = strdup(m->uid))) {
 		free(ack);
+		free(bins);
 		return;
 	}
 	ack->base.reply = server_ack_reply;
@@ -1099,13 +1129,15 @@ static void on_server_side_emit(struct shard_adapter *sa, struct cluster_msg *m)
 	ack->sa = sa;
 	ack->request_id = json_incref(m->request_id);
 	list_insert_tail(&sa->server_acks, &ack->link);
-	namespace_server_event(sa->base.nsp, m->packet, &ack->base);
+	namespace_server_event(sa->base.nsp, m->packet, bins, m->nbins, &ack->base);
+	free(bins);
 }
 
 /* The reference's onResponse(). */
 static void on_response(struct shard_adapter *sa, struct cluster_msg *m)
 {
 	const json_t *id = m->request_id;
+	struct sio_binary *bins = msg_bins(m); /* NULL (out of memory): none */
 	switch (m->type) {
 	case CLUSTER_BROADCAST_CLIENT_COUNT: {
 		struct ack_op *op = ack_op_find(sa, id);
@@ -1118,8 +1150,7 @@ static void on_response(struct shard_adapter *sa, struct cluster_msg *m)
 	}
 	case CLUSTER_BROADCAST_ACK: {
 		struct ack_op *op = ack_op_find(sa, id);
-		if (op &&
-		    json_array_append(op->responses, m->packet ? m->packet : json_null()) == 0)
+		if (op && answer_append(op->responses, &op->bins, m->packet, bins, m->nbins) == 0)
 			ack_op_check(op);
 		break;
 	}
@@ -1136,13 +1167,14 @@ static void on_response(struct shard_adapter *sa, struct cluster_msg *m)
 		if (want == CLUSTER_FETCH_SOCKETS)
 			json_array_extend(rq->responses, m->sockets);
 		else
-			json_array_append(rq->responses, m->packet ? m->packet : json_null());
+			answer_append(rq->responses, &rq->bins, m->packet, bins, m->nbins);
 		cluster_request_answered(rq);
 		break;
 	}
 	default:
 		break;
 	}
+	free(bins);
 }
 
 /* The reference's onMessage(). */
@@ -1205,7 +1237,7 @@ static void closed_counts(struct shard_adapter *sa)
 			w->u.fetch.fn(sa->base.nsp, SIO_ECLOSED, empty, w->u.fetch.ud);
 			break;
 		case COUNT_SSE:
-			w->u.sse.fn(sa->base.nsp, SIO_ECLOSED, empty, w->u.sse.ud);
+			w->u.sse.fn(sa->base.nsp, SIO_ECLOSED, empty, NULL, 0, w->u.sse.ud);
 			break;
 		case COUNT_ACK_OP:
 			if (w->u.op)
@@ -1274,6 +1306,7 @@ static const struct sio_adapter_ops shard_ops = {
         .server_side_emit_with_ack = shard_server_side_emit_with_ack,
         .emit_with_ack = shard_emit_with_ack,
         .server_count = shard_server_count,
+        .all_rooms_async = shard_all_rooms_async,
         .hold_room = shard_hold_room,
 };
 

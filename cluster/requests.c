@@ -150,6 +150,8 @@ void cluster_request_discard(struct cluster_request *rq)
 	rq->set->count--;
 	json_decref(rq->responses);
 	json_decref(rq->payload);
+	answer_bins_clear(&rq->bins);
+	answer_bins_clear(&rq->payload_bins);
 	free(rq);
 }
 
@@ -167,5 +169,7 @@ void cluster_request_end(struct cluster_request *rq, enum cluster_request_end en
 	rq->done(rq, end);
 	json_decref(rq->responses);
 	json_decref(rq->payload);
+	answer_bins_clear(&rq->bins);
+	answer_bins_clear(&rq->payload_bins);
 	free(rq);
 }

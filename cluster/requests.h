@@ -7,7 +7,8 @@
  * once: when the expected number of answers is in (and, for a broadcast
  * with acks, every client ack the answers announced), or when its time is
  * up, or when its set is finished; its `done` callback runs then and the
- * request is freed after it returns.
+ * request is freed after it returns (its responses, payload and their
+ * binaries with it).
  *
  * The number of answers may not be known when a request starts (the
  * classic adapter asks Redis for PUBSUB NUMSUB first): start it with
@@ -28,6 +29,7 @@
 
 #include "base/timer.h"
 #include "base/util.h"
+#include "server/adapter.h"
 
 #define CLUSTER_REQUEST_ID_LEN 16
 /* The classic adapter's request ids (its uid2(6), as CLUSTER_UID_LEN). */
@@ -79,8 +81,10 @@ struct cluster_request {
 	size_t current;             /* answers counted */
 	size_t acks_expected, acks; /* client acks announced by the answers, and come */
 	json_t *responses;          /* an array the adapter fills (owned by the request) */
+	struct answer_bins bins;    /* the binaries of responses (answer_append()) */
 	json_t *payload;            /* the adapter's (owned by the request; may be NULL) */
-	uint32_t timeout_ms;        /* the adapter's: the time to arm once counted */
+	struct answer_bins payload_bins; /* the binaries of payload */
+	uint32_t timeout_ms;             /* the adapter's: the time to arm once counted */
 	struct timer timer;
 	enum cluster_request_end later; /* how a cluster_request_end_later() ends it */
 	cluster_request_done_fn done;

@@ -642,7 +642,11 @@ struct sio_target {
 	const char *const *rooms;
 	const char *const *except;
 	const sio_socket *except_socket;
-	bool volatile_; /* skip sockets whose transport cannot take it now */
+	/* skip sockets whose transport cannot take it now (and never store it
+	 * for connection state recovery); with Redis, other nodes are told
+	 * (flags.volatile, as the reference) and do the same, and a volatile
+	 * broadcast from another node is volatile here */
+	bool volatile_;
 	/* this node only, the reference's io.local: with Redis on
 	 * (sio_server_use_redis()), nothing is told to the other nodes */
 	bool local;
@@ -718,44 +722,78 @@ typedef void (*sio_fetch_fn)(sio_namespace *nsp, int err, json_t *sockets, void 
 SIO_API int sio_namespace_fetch_sockets_async(sio_namespace *nsp, const struct sio_target *t,
 					      sio_fetch_fn fn, void *userdata);
 
+/* Every room of every node, the reference's adapter.allRooms() (its
+ * request type 1, ALL_ROOMS): `rooms` an array of names, each once (a
+ * Set there), this node's first, each socket's own room included.
+ * With Redis unreachable, or alone, this node's rooms and err 0. The
+ * reference's sharded adapter has no allRooms(): with `sharded` the call
+ * returns SIO_ESTATE. (The reference's type 0, SOCKETS, is answered by
+ * sioc but never asked: the reference 8.3 no longer sends it, fetch
+ * sockets replaced it.) */
+typedef void (*sio_rooms_fn)(sio_namespace *nsp, int err, json_t *rooms, void *userdata);
+/* Returns 0, SIO_EINVAL (NULL nsp or fn, a dynamic parent), SIO_ESTATE
+ * (the sharded adapter) or SIO_ENOMEM. */
+SIO_API int sio_namespace_all_rooms_async(sio_namespace *nsp, sio_rooms_fn fn, void *userdata);
+
 /* Server-side events, the reference's serverSideEmit(): sent to every
- * other node's handler of the namespace (never to this node's). */
+ * other node's handler of the namespace (never to this node's).
+ *
+ * Binary in them, as in sio_event_fn: placeholders
+ * ({"_placeholder":true,"num":N}) in the JSON, the bytes in `bins`.
+ * With the sharded adapter binaries travel as msgpack bin both ways, as
+ * the reference's. With the classic adapter sioc sends an event or an
+ * answer that holds binaries as msgpack (bin), which the reference reads
+ * (a Node node's handler gets Buffers), and without binaries as JSON, as
+ * the reference; but a Node node's classic adapter always sends them
+ * with JSON.stringify(), so a Buffer from a Node node arrives, on a Node
+ * node as on sioc, as the JSON object {"type":"Buffer","data":[bytes]}
+ * and no binary. */
 typedef struct sio_server_ack sio_server_ack;
 /* A server-side event from another node. `args` borrowed (the arguments
- * after the name); `ack` is NULL unless the sender waits for an answer:
- * then answer once with sio_server_ack_reply(), now or later (an ack not
+ * after the name, placeholders for bins[0..nbins), borrowed too: copy what
+ * is kept); `ack` is NULL unless the sender waits for an answer: then
+ * answer once with sio_server_ack_reply(), now or later (an ack not
  * answered is freed at sio_server_destroy()). */
 typedef void (*sio_server_event_fn)(sio_namespace *nsp, const char *event, json_t *args,
+				    const struct sio_binary *bins, size_t nbins,
 				    sio_server_ack *ack, void *userdata);
-/* Sends `arg` (stolen; NULL: null) as this node's answer and frees ack.
- * NULL ack is a no-op. */
-SIO_API void sio_server_ack_reply(sio_server_ack *ack, json_t *arg);
+/* Sends `arg` (stolen; NULL: null; placeholders for bins, which are
+ * copied) as this node's answer and frees ack. NULL ack is a no-op;
+ * NULL bins with nbins sends null. */
+SIO_API void sio_server_ack_reply(sio_server_ack *ack, json_t *arg, const struct sio_binary *bins,
+				  size_t nbins);
 /* Sets the namespace's handler of server-side events (fn NULL: none); on
  * a dynamic parent, the handler of the namespaces it makes from now on.
  * Returns 0 or SIO_EINVAL (NULL nsp). */
 SIO_API int sio_namespace_on_server_event(sio_namespace *nsp, sio_server_event_fn fn,
 					  void *userdata);
 /* Sends the event to the other nodes; args (an array, stolen; NULL: no
- * arguments). Without Redis nobody hears it: 0 (with Redis down it is
- * dropped and counted: 0 too). Returns 0, SIO_EINVAL
- * (NULL nsp or event, args not an array), SIO_ERESERVED or SIO_ENOMEM. */
-SIO_API int sio_namespace_server_side_emit(sio_namespace *nsp, const char *event, json_t *args);
+ * arguments) with placeholders for bins (copied). Without Redis nobody
+ * hears it: 0 (with Redis down it is dropped and counted: 0 too). Returns
+ * 0, SIO_EINVAL (NULL nsp or event, args not an array, NULL bins with
+ * nbins), SIO_ERESERVED, SIO_ETOOBIG or SIO_ENOMEM. */
+SIO_API int sio_namespace_server_side_emit(sio_namespace *nsp, const char *event, json_t *args,
+					   const struct sio_binary *bins, size_t nbins);
 /* Answers of the other nodes (or of the clients, for
  * sio_namespace_emit_with_ack()): `responses` an array, one element per
- * answer, in the order they came. */
+ * answer, in the order they came; the binaries of every answer in `bins`,
+ * numbered across the whole array (an answer's placeholders are
+ * renumbered after those of the answers before it). Both borrowed. */
 typedef void (*sio_responses_fn)(sio_namespace *nsp, int err, json_t *responses,
-				 void *userdata);
+				 const struct sio_binary *bins, size_t nbins, void *userdata);
 /* The same, waiting for every other node's answer (the first argument of
  * its ack) for timeout_ms (0: the Redis options' requests_timeout). err
  * 0, or SIO_ETIMEDOUT with the answers that came. Without Redis (or with
- * Redis unreachable): 0 and []. Returns 0 or an error of sio_namespace_server_side_emit() (SIO_EINVAL
- * also for a NULL fn). */
+ * Redis unreachable): 0 and []. Returns 0 or an error of
+ * sio_namespace_server_side_emit() (SIO_EINVAL also for a NULL fn). */
 SIO_API int sio_namespace_server_side_emit_with_ack(sio_namespace *nsp, const char *event,
-						    json_t *args, uint32_t timeout_ms,
+						    json_t *args, const struct sio_binary *bins,
+						    size_t nbins, uint32_t timeout_ms,
 						    sio_responses_fn fn, void *userdata);
 
 /* Emits to a selection of every node and collects each client's
- * acknowledgement (its first argument; binary in it as its placeholder),
+ * acknowledgement (its first argument; its binaries in the callback's
+ * bins, numbered across the answers),
  * the reference's io.timeout(ms).emit(event, ...args, cb): err 0 once
  * every node told how many clients it sent to and all of them answered,
  * SIO_ETIMEDOUT after timeout_ms (required, > 0) with the answers that

@@ -58,7 +58,8 @@ struct sio_adapter_ops {
 	int (*disconnect_sockets)(struct sio_adapter *a, const struct sio_target *t, bool close);
 	/* An event for the other nodes' handlers (args borrowed). The
 	 * in-memory adapter has no other node: 0, nothing sent. */
-	int (*server_side_emit)(struct sio_adapter *a, const char *event, const json_t *args);
+	int (*server_side_emit)(struct sio_adapter *a, const char *event, const json_t *args,
+	                        const struct sio_binary *bins, size_t nbins);
 	/* The number of rooms on this node, each socket's own room included
 	 * (the reference's adapter.rooms.size). */
 	size_t (*rooms_count)(const struct sio_adapter *a);
@@ -77,12 +78,15 @@ struct sio_adapter_ops {
 	int (*fetch_sockets_async)(struct sio_adapter *a, const struct sio_target *t,
 	                           sio_fetch_fn fn, void *ud);
 	int (*server_side_emit_with_ack)(struct sio_adapter *a, const char *event,
-	                                 const json_t *args, uint32_t timeout_ms,
-	                                 sio_responses_fn fn, void *ud);
+	                                 const json_t *args, const struct sio_binary *bins,
+	                                 size_t nbins, uint32_t timeout_ms, sio_responses_fn fn,
+	                                 void *ud);
 	int (*emit_with_ack)(struct sio_adapter *a, const struct sio_target *t, const json_t *data,
 	                     const struct sio_binary *bins, size_t nbins, uint32_t timeout_ms,
 	                     sio_responses_fn fn, void *ud);
 	int (*server_count)(struct sio_adapter *a, sio_count_fn fn, void *ud);
+	/* Every node's rooms (sio_namespace_all_rooms_async()). */
+	int (*all_rooms_async)(struct sio_adapter *a, sio_rooms_fn fn, void *ud);
 	/* A recovery session kept for a socket that left is in room (own: the
 	 * socket's own room) and holds it (hold), or lets it go: an adapter
 	 * that subscribes per room keeps the room's subscription while it is
@@ -137,20 +141,43 @@ json_t *socket_remote_json(struct sio_socket *s);
 /* This node's sockets of t (through a->ops->select) as an array of
  * those; a new reference, or NULL when out of memory. */
 json_t *adapter_local_fetch_json(struct sio_adapter *a, const struct sio_target *t);
+/* The names of every room of this node (a->ops->room_at of each socket,
+ * in connection then join order), each once, as an array: a new reference,
+ * or NULL when out of memory. */
+json_t *adapter_local_rooms_json(struct sio_adapter *a);
+
+/* The binaries of answers collected into one responses array (a
+ * sio_responses_fn's bins): copies, owned. */
+struct answer_bins {
+	struct sio_binary *v; /* each .data malloc'd */
+	size_t n, cap;
+};
+/* Appends arg (borrowed; NULL: null) to arr with its placeholders for
+ * bins[0..nbins) renumbered after the b->n binaries already in, and copies
+ * of those binaries to b. 0 or SIO_ENOMEM (nothing appended then). */
+int answer_append(json_t *arr, struct answer_bins *b, const json_t *arg,
+                  const struct sio_binary *bins, size_t nbins);
+/* Copies bins[0..nbins) to b (after what it holds). 0 or SIO_ENOMEM. */
+int answer_bins_copy(struct answer_bins *b, const struct sio_binary *bins, size_t nbins);
+/* Frees the copies; b is empty (and reusable) after. */
+void answer_bins_clear(struct answer_bins *b);
 
 /* A server-side event's answer, made by the adapter that received the
  * event (the first member of its own struct). */
 struct sio_server_ack {
-	/* sends arg (stolen; never NULL) and frees the ack */
-	void (*reply)(struct sio_server_ack *ack, json_t *arg);
+	/* sends arg (stolen; never NULL, placeholders for bins, which are
+	 * borrowed) and frees the ack */
+	void (*reply)(struct sio_server_ack *ack, json_t *arg, const struct sio_binary *bins,
+	              size_t nbins);
 	/* frees it unanswered */
 	void (*drop)(struct sio_server_ack *ack);
 };
 /* Calls the namespace's server-side event handler with data ([event,
- * ...args], borrowed; an event name that is not a string is ignored) and
- * ack (NULL, or the handler's to answer). Without a handler, or for a
- * data that is no event, ack is dropped. */
+ * ...args], borrowed, placeholders for bins; an event name that is not a
+ * string is ignored) and ack (NULL, or the handler's to answer). Without
+ * a handler, or for a data that is no event, ack is dropped. */
 void namespace_server_event(struct sio_namespace *nsp, const json_t *data,
+                            const struct sio_binary *bins, size_t nbins,
                             struct sio_server_ack *ack);
 
 /*

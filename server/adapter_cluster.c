@@ -56,10 +56,37 @@ json_t *adapter_local_fetch_json(struct sio_adapter *a, const struct sio_target 
 	return arr;
 }
 
+json_t *adapter_local_rooms_json(struct sio_adapter *a)
+{
+	json_t *seen = json_object();
+	json_t *arr = json_array();
+	struct sio_namespace *nsp = a->nsp;
+	for (struct list *n = nsp->sockets.next; seen && arr && n != &nsp->sockets; n = n->next) {
+		struct sio_socket *s = container_of(n, struct sio_socket, nsp_link);
+		const char *room;
+		for (size_t i = 0; a->ops->room_at(a, s, i, &room); i++) {
+			if (json_object_get(seen, room))
+				continue;
+			if (json_object_set_new(seen, room, json_true()) < 0 ||
+			    json_array_append_new(arr, json_string(room)) < 0) {
+				json_decref(arr);
+				arr = NULL;
+				break;
+			}
+		}
+	}
+	if (!seen) {
+		json_decref(arr);
+		arr = NULL;
+	}
+	json_decref(seen);
+	return arr;
+}
+
 /* ---- server-side events ----------------------------------------------------- */
 
 void namespace_server_event(struct sio_namespace *nsp, const json_t *data,
-                            struct sio_server_ack *ack)
+                            const struct sio_binary *bins, size_t nbins, struct sio_server_ack *ack)
 {
 	json_t *name = json_array_get(data, 0);
 	if (!nsp->server_event || !json_is_string(name) ||
@@ -77,18 +104,25 @@ void namespace_server_event(struct sio_namespace *nsp, const json_t *data,
 		return;
 	}
 	json_t *held = json_incref(name);
-	nsp->server_event(nsp, json_string_value(held), args, ack, nsp->server_event_ud);
+	nsp->server_event(nsp, json_string_value(held), args, bins, bins ? nbins : 0, ack,
+	                  nsp->server_event_ud);
 	json_decref(held);
 	json_decref(args);
 }
 
-SIO_API void sio_server_ack_reply(sio_server_ack *ack, json_t *arg)
+SIO_API void sio_server_ack_reply(sio_server_ack *ack, json_t *arg, const struct sio_binary *bins,
+                                  size_t nbins)
 {
 	if (!ack) {
 		json_decref(arg);
 		return;
 	}
-	ack->reply(ack, arg ? arg : json_null());
+	if (nbins && !bins) {
+		json_decref(arg);
+		arg = NULL;
+		nbins = 0;
+	}
+	ack->reply(ack, arg ? arg : json_null(), bins, nbins);
 }
 
 SIO_API int sio_namespace_on_server_event(sio_namespace *nsp, sio_server_event_fn fn,
@@ -102,18 +136,20 @@ SIO_API int sio_namespace_on_server_event(sio_namespace *nsp, sio_server_event_f
 }
 
 /* [event, ...args] for a server-side emit; args stolen. */
-static int sse_data(sio_namespace *nsp, const char *event, json_t *args, json_t **data)
+static int sse_data(sio_namespace *nsp, const char *event, json_t *args,
+                    const struct sio_binary *bins, size_t nbins, json_t **data)
 {
-	return emit_data(nsp && !nsp->parent ? 0 : SIO_EINVAL, event, args, NULL, 0, data);
+	return emit_data(nsp && !nsp->parent ? 0 : SIO_EINVAL, event, args, bins, nbins, data);
 }
 
-SIO_API int sio_namespace_server_side_emit(sio_namespace *nsp, const char *event, json_t *args)
+SIO_API int sio_namespace_server_side_emit(sio_namespace *nsp, const char *event, json_t *args,
+                                           const struct sio_binary *bins, size_t nbins)
 {
 	json_t *data;
-	int r = sse_data(nsp, event, args, &data);
+	int r = sse_data(nsp, event, args, bins, nbins, &data);
 	if (r < 0)
 		return r;
-	r = nsp->adapter->ops->server_side_emit(nsp->adapter, event, data);
+	r = nsp->adapter->ops->server_side_emit(nsp->adapter, event, data, bins, nbins);
 	json_decref(data);
 	return r;
 }
@@ -134,7 +170,8 @@ struct local_answer {
 		sio_count_fn count;
 	} fn;
 	void *ud;
-	json_t *result; /* owned: the sockets or responses */
+	json_t *result;          /* owned: the sockets or responses */
+	struct answer_bins bins; /* owned: the responses' */
 	size_t count;
 	int err;
 };
@@ -143,20 +180,23 @@ static void answer_call(struct local_answer *a, int err)
 {
 	list_remove(&a->link);
 	timer_cancel(a->nsp->io->wheel, &a->timer);
-	if (err == SIO_ECLOSED && a->result)
+	if (err == SIO_ECLOSED && a->result) {
 		json_array_clear(a->result);
+		answer_bins_clear(&a->bins);
+	}
 	switch (a->kind) {
 	case ANSWER_FETCH:
 		a->fn.fetch(a->nsp, err, a->result, a->ud);
 		break;
 	case ANSWER_RESPONSES:
-		a->fn.responses(a->nsp, err, a->result, a->ud);
+		a->fn.responses(a->nsp, err, a->result, a->bins.v, a->bins.n, a->ud);
 		break;
 	case ANSWER_COUNT:
 		a->fn.count(a->nsp, err, err == SIO_ECLOSED ? 0 : a->count, a->ud);
 		break;
 	}
 	json_decref(a->result);
+	answer_bins_clear(&a->bins);
 	free(a);
 }
 
@@ -166,16 +206,23 @@ static void answer_due(struct timer *t)
 	answer_call(a, a->err);
 }
 
-/* Queues the answer (result stolen). Returns 0 or SIO_ENOMEM (then
- * nothing is called). */
+/* Queues the answer (result stolen; bins, NULL or the responses'
+ * binaries, moved: empty after). Returns 0 or SIO_ENOMEM (then nothing is
+ * called, result and bins are freed). */
 static int answer_later(struct sio_namespace *nsp, enum answer_kind kind, void *fn, void *ud,
-                        json_t *result, size_t count, int err)
+                        json_t *result, struct answer_bins *bins, size_t count, int err)
 {
 	struct local_answer *a = calloc(1, sizeof(*a));
 	if (!a || (kind != ANSWER_COUNT && !result)) {
 		free(a);
 		json_decref(result);
+		if (bins)
+			answer_bins_clear(bins);
 		return SIO_ENOMEM;
+	}
+	if (bins) {
+		a->bins = *bins;
+		memset(bins, 0, sizeof(*bins));
 	}
 	a->nsp = nsp;
 	a->kind = kind;
@@ -215,11 +262,24 @@ SIO_API int sio_namespace_fetch_sockets_async(sio_namespace *nsp, const struct s
 	if (a->ops->fetch_sockets_async && !(t && t->local))
 		return a->ops->fetch_sockets_async(a, t, fn, userdata);
 	return answer_later(nsp, ANSWER_FETCH, (void *)fn, userdata, adapter_local_fetch_json(a, t),
-	                    0, 0);
+	                    NULL, 0, 0);
+}
+
+SIO_API int sio_namespace_all_rooms_async(sio_namespace *nsp, sio_rooms_fn fn, void *userdata)
+{
+	if (!nsp || !fn || nsp->parent)
+		return SIO_EINVAL;
+	struct sio_adapter *a = nsp->adapter;
+	if (a->ops->all_rooms_async)
+		return a->ops->all_rooms_async(a, fn, userdata);
+	/* the same prototype as a fetch's callback */
+	return answer_later(nsp, ANSWER_FETCH, (void *)fn, userdata, adapter_local_rooms_json(a),
+	                    NULL, 0, 0);
 }
 
 SIO_API int sio_namespace_server_side_emit_with_ack(sio_namespace *nsp, const char *event,
-                                                    json_t *args, uint32_t timeout_ms,
+                                                    json_t *args, const struct sio_binary *bins,
+                                                    size_t nbins, uint32_t timeout_ms,
                                                     sio_responses_fn fn, void *userdata)
 {
 	if (!fn) {
@@ -227,14 +287,16 @@ SIO_API int sio_namespace_server_side_emit_with_ack(sio_namespace *nsp, const ch
 		return SIO_EINVAL;
 	}
 	json_t *data;
-	int r = sse_data(nsp, event, args, &data);
+	int r = sse_data(nsp, event, args, bins, nbins, &data);
 	if (r < 0)
 		return r;
 	struct sio_adapter *a = nsp->adapter;
 	if (a->ops->server_side_emit_with_ack)
-		r = a->ops->server_side_emit_with_ack(a, event, data, timeout_ms, fn, userdata);
+		r = a->ops->server_side_emit_with_ack(a, event, data, bins, nbins, timeout_ms, fn,
+		                                      userdata);
 	else
-		r = answer_later(nsp, ANSWER_RESPONSES, (void *)fn, userdata, json_array(), 0, 0);
+		r = answer_later(nsp, ANSWER_RESPONSES, (void *)fn, userdata, json_array(), NULL, 0,
+		                 0);
 	json_decref(data);
 	return r;
 }
@@ -246,7 +308,7 @@ SIO_API int sio_namespace_server_count(sio_namespace *nsp, sio_count_fn fn, void
 	struct sio_adapter *a = nsp->adapter;
 	if (a && a->ops->server_count)
 		return a->ops->server_count(a, fn, userdata);
-	return answer_later(nsp, ANSWER_COUNT, (void *)fn, userdata, NULL, 1, 0);
+	return answer_later(nsp, ANSWER_COUNT, (void *)fn, userdata, NULL, NULL, 1, 0);
 }
 
 /* ---- a broadcast's acknowledgements ------------------------------------------ */
@@ -369,7 +431,8 @@ struct local_emit_ack {
 	sio_responses_fn fn;
 	void *ud;
 	json_t *responses;
-	size_t expected;
+	struct answer_bins bins;
+	size_t expected, answered;
 	struct list link; /* io->collecting */
 };
 
@@ -378,8 +441,10 @@ static void local_emit_finish(struct local_emit_ack *e, int err)
 	/* answered on a later turn: through the queue of local answers */
 	list_remove(&e->link);
 	ack_collect_end(e->c);
-	if (answer_later(e->nsp, ANSWER_RESPONSES, (void *)e->fn, e->ud, e->responses, 0, err) < 0)
-		e->fn(e->nsp, SIO_ENOMEM, NULL, e->ud); /* fn must hear once: at once, then */
+	if (answer_later(e->nsp, ANSWER_RESPONSES, (void *)e->fn, e->ud, e->responses, &e->bins, 0,
+	                 err) < 0)
+		e->fn(e->nsp, SIO_ENOMEM, NULL, NULL, 0,
+		      e->ud); /* fn must hear once: at once, then */
 	free(e);
 }
 
@@ -390,11 +455,9 @@ static struct local_emit_ack *local_emit_of(struct list *link)
 
 static void local_emit_on_ack(void *ud, json_t *arg, const struct sio_binary *bins, size_t nbins)
 {
-	(void)bins;
-	(void)nbins;
 	struct local_emit_ack *e = ud;
-	json_array_append(e->responses, arg ? arg : json_null());
-	if (json_array_size(e->responses) == e->expected)
+	answer_append(e->responses, &e->bins, arg, bins, nbins); /* lost when out of memory */
+	if (++e->answered == e->expected)
 		local_emit_finish(e, 0);
 }
 

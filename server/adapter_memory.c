@@ -394,11 +394,14 @@ static bool mem_room_at(const struct sio_adapter *a, const struct sio_socket *s,
 }
 
 /* No other node: nobody to tell. */
-static int mem_server_side_emit(struct sio_adapter *a, const char *event, const json_t *args)
+static int mem_server_side_emit(struct sio_adapter *a, const char *event, const json_t *args,
+                                const struct sio_binary *bins, size_t nbins)
 {
 	(void)a;
 	(void)event;
 	(void)args;
+	(void)bins;
+	(void)nbins;
 	return 0;
 }
 

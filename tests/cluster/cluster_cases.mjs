@@ -195,6 +195,25 @@ export function clusterSuite({
       }
     });
 
+    test('allRooms: every room of every node, each once, in both namespaces, from each node',
+      async () => {
+        const want = (clients) => [...new Set(clients.flatMap((c) => [...cx.rooms.get(c.name)]))]
+          .map(String).sort();
+        for (const n of cx.byNode) {
+          for (const [c, clients] of [[n.ws, cx.main], [n.wsOther, cx.other]]) {
+            const r = await c.ctl({ op: 'all-rooms' });
+            if (sharded) {
+              // the reference's sharded adapter has no allRooms()
+              assert.deepEqual(r, { err: 'unsupported' }, c.name);
+              continue;
+            }
+            assert.equal(r.err, undefined, `${c.name}: ${r.err}`);
+            assert.equal(new Set(r.rooms).size, r.rooms.length, `${c.name}: each room once`);
+            assert.deepEqual([...r.rooms].map(String).sort(), want(clients), c.name);
+          }
+        }
+      });
+
     broadcastTest('a broadcast to all reaches every client of the namespace once, from each node',
       async () => {
         for (const n of cx.byNode) {
@@ -436,6 +455,62 @@ export function clusterSuite({
         }
       });
 
+    // Binary in server-side events and their answers (CONTROL.md: {$bin}
+    // for a binary). The sharded adapter carries binaries as msgpack bin
+    // both ways, on either kind of node. The classic one: a Node node
+    // JSON.stringify()s its events and answers, so a Buffer from it is
+    // {type: "Buffer", data} on arrival, on a Node node as on sioc; a sioc
+    // node sends binaries as msgpack bin, which a Node node reads as a
+    // Buffer.
+    const BINV = { $bin: BIN };
+    const BUFJSON = { type: 'Buffer', data: BIN };
+    const arrived = (from) => (sharded || kinds[from] === 'sioc' ? BINV : BUFJSON);
+    const answered = (from, by) => (sharded || kinds[by] === 'sioc' ? arrived(from) : BUFJSON);
+
+    test('serverSideEmit with a binary argument, echoed in every answer: the same bytes on every node',
+      async () => {
+        const log = async (c) => (await c.ctl({ op: 'sse-log' })).events;
+        for (const [i, n] of cx.byNode.entries()) {
+          const event = `sse-bin-${i}`;
+          const r = await n.ws.ctl({
+            op: 'sse', event, args: ['b', { k: i }], bin: true, ack: true, timeout: requestsTimeout,
+          }, requestsTimeout + 5000);
+          assert.equal(r.err, null, `${event}: no error (${JSON.stringify(r)})`);
+          const others = cx.byNode.map((_, k) => k).filter((k) => k !== i);
+          assert.deepEqual(sortBy(r.responses, (x) => x.node), sortBy(others.map((k) => ({
+            node: cx.nodes[k].name, args: ['b', { k: i }, answered(i, k)],
+          })), (x) => x.node), `${event}: the answers, binaries byte for byte`);
+          for (const k of others) {
+            const got = (await log(cx.byNode[k].ws)).filter((e) => e[0] === event);
+            assert.deepEqual(got, [[event, 'b', { k: i }, arrived(i)]], `${event} at ${cx.nodes[k].name}`);
+          }
+          // and without an ack
+          const ev2 = `sse-bin-noack-${i}`;
+          assert.deepEqual(await n.poll.ctl({ op: 'sse', event: ev2, args: [], bin: true }), {});
+          for (const k of others) {
+            await eventually(async () => assert.deepEqual(
+              (await log(cx.byNode[k].ws)).filter((e) => e[0] === ev2), [[ev2, arrived(i)]],
+              `${ev2} at ${cx.nodes[k].name}`));
+          }
+        }
+      });
+
+    test('broadcast with acks: every client\'s binary answer, byte for byte, from each node',
+      async () => {
+        for (const n of cx.byNode) {
+          for (const [c, who] of [[{}, allMain()], [{ rooms: ['blue'] }, ROOMS.blue]]) {
+            const tag = `ask-bin:${n.ws.name}:${JSON.stringify(c)}`;
+            const r = await n.ws.ctl({
+              op: 'emit-ack', event: 'ask-bin', args: [tag], timeout: 5000, ...c,
+            });
+            assert.equal(r.err, null, `${tag}: no error (${JSON.stringify(r)})`);
+            assert.deepEqual(sortBy(r.responses, (x) => x.client), sortBy(who.map((name) => ({
+              client: name, args: [tag], bin: { $bin: [...Buffer.from(name)] },
+            })), (x) => x.client), tag);
+          }
+        }
+      });
+
     test('broadcast with acks collects the answer of every client of every node, from each node',
       async () => {
         for (const n of cx.byNode) {
@@ -599,6 +674,16 @@ export function clusterSuite({
             assert.equal(f.err, 'timeout', `fetchSockets with a stalled node: ${JSON.stringify(f)}`);
             assert.ok(fetchMs >= requestsTimeout - 200 && fetchMs < requestsTimeout + 3000,
               `fetchSockets timed out after ${fetchMs} ms (requests timeout ${requestsTimeout})`);
+            t0 = Date.now();
+            const r = await asker.ctl({ op: 'all-rooms' }, requestsTimeout + 8000);
+            const roomsMs = Date.now() - t0;
+            if (sharded) {
+              assert.deepEqual(r, { err: 'unsupported' }, 'no allRooms() in the sharded adapter');
+            } else {
+              assert.deepEqual(r, { err: 'timeout' }, 'allRooms with a stalled node');
+              assert.ok(roomsMs >= requestsTimeout - 200 && roomsMs < requestsTimeout + 3000,
+                `allRooms timed out after ${roomsMs} ms`);
+            }
             t0 = Date.now();
             const s = await asker.ctl({ op: 'sse', event: 'stalled', args: [1], ack: true },
               requestsTimeout + 8000);

@@ -242,7 +242,8 @@ export async function waitSubscribed(rc, n, {
 export const nodeUrl = (port) => `http://127.0.0.1:${port}`;
 
 // A socket.io-client socket with a record of every event it got. Events
-// sent with an acknowledgement are answered with {client: name, args}.
+// sent with an acknowledgement are answered with {client: name, args}
+// ("ask-bin": {client: name, args, bin: a Buffer of the name's bytes}).
 export class Client {
   constructor(name, socket, node) {
     this.name = name;
@@ -254,7 +255,8 @@ export class Client {
     socket.onAny((event, ...args) => {
       const cb = typeof args[args.length - 1] === 'function' ? args.pop() : null;
       this.events.push([event, ...args]);
-      if (cb) cb({ client: name, args });
+      // "ask-bin": the answer holds a binary, the bytes of the client's name
+      if (cb) cb(event === 'ask-bin' ? { client: name, args, bin: Buffer.from(name) } : { client: name, args });
       this._wake();
     });
     socket.on('disconnect', (reason) => {

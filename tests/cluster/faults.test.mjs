@@ -191,6 +191,14 @@ test('without Redis: fetch, count, server-side emit and broadcast with acks answ
       err: null,
       responses: [{ client: 'A', args: [7] }, { client: 'B', args: [7] }],
     });
+    // binary answers: each client's bytes, numbered across the answers
+    assert.deepEqual(await a.ctl({ op: 'emit-ack', event: 'ask-bin', args: [6], timeout: 3000 }), {
+      err: null,
+      responses: [{ client: 'A', args: [6], bin: { $bin: [...Buffer.from('A')] } },
+        { client: 'B', args: [6], bin: { $bin: [...Buffer.from('B')] } }],
+    });
+    assert.deepEqual(await a.ctl({ op: 'sse', event: 'x', args: [1], bin: true, ack: true }),
+      { err: null, responses: [] });
     assert.deepEqual(await a.ctl({ op: 'emit-ack', event: 'ask', rooms: ['nobody'], timeout: 3000 }),
       { err: null, responses: [] });
     // a client that does not answer: the others' answers, after the timeout

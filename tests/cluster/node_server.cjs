@@ -128,6 +128,18 @@ const byJson = (a, b) => {
   return x < y ? -1 : x > y ? 1 : 0;
 };
 const sorted = (arr) => [...(arr ?? [])].sort(byJson);
+// Binaries written {$bin: [bytes]} (as cluster_server.c writes them), so
+// that answers compare; everything else as it is.
+const plain = (v) => {
+  if (Buffer.isBuffer(v)) return { $bin: [...v] };
+  if (v instanceof ArrayBuffer) return { $bin: [...new Uint8Array(v)] };
+  if (ArrayBuffer.isView(v)) return { $bin: [...new Uint8Array(v.buffer, v.byteOffset, v.byteLength)] };
+  if (Array.isArray(v)) return v.map(plain);
+  if (v && typeof v === 'object') {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
+  }
+  return v;
+};
 
 function target(base, c) {
   let op = base;
@@ -146,7 +158,7 @@ function setup(nsp) {
   nsp._onServerSideEmit = (args) => {
     const a = [...args];
     const cb = typeof a[a.length - 1] === 'function' ? a.pop() : null;
-    sseLog.push(a);
+    sseLog.push(plain(a));
     if (cb) cb({ node: opts.name, args: a.slice(1) });
     onServerSideEmit(args);
   };
@@ -177,6 +189,7 @@ async function ctl(nsp, socket, sseLog, c) {
       let op = c.broadcast ? socket.broadcast : nsp;
       op = target(op, c);
       if (c.local) op = op.local;
+      if (c.volatile) op = op.volatile;
       const args = [...(c.args ?? [])];
       if (c.bin) args.push(Buffer.from([1, 2, 3]));
       op.emit(c.event, ...args);
@@ -205,6 +218,7 @@ async function ctl(nsp, socket, sseLog, c) {
       return {};
     case 'sse': {
       const args = [...(c.args ?? [])];
+      if (c.bin) args.push(Buffer.from([1, 2, 3]));
       if (!c.ack) {
         nsp.serverSideEmit(c.event, ...args);
         return {};
@@ -213,19 +227,28 @@ async function ctl(nsp, socket, sseLog, c) {
       // requestsTimeout (classic) or 5000 ms (sharded) applies
       return new Promise((resolve) => {
         nsp.serverSideEmit(c.event, ...args, (err, responses) => {
-          resolve({ err: errName(err), responses: sorted(responses) });
+          resolve({ err: errName(err), responses: sorted(plain(responses)) });
         });
       });
     }
     case 'sse-log':
       return { events: sseLog };
+    case 'all-rooms': {
+      // the classic adapter's allRooms(); the sharded one has none
+      if (typeof nsp.adapter.allRooms !== 'function') return { err: 'unsupported' };
+      try {
+        return { rooms: [...await nsp.adapter.allRooms()] };
+      } catch (e) {
+        return { err: errName(e) };
+      }
+    }
     case 'count':
       return { count: await nsp.adapter.serverCount() };
     case 'emit-ack': {
       const op = target(nsp.timeout(c.timeout ?? 5000), c);
       return new Promise((resolve) => {
         op.emit(c.event, ...(c.args ?? []), (err, responses) => {
-          resolve({ err: errName(err), responses: sorted(responses) });
+          resolve({ err: errName(err), responses: sorted(plain(responses)) });
         });
       });
     }

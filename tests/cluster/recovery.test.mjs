@@ -5,7 +5,8 @@
 // it is away, a Node node N and another sioc node B broadcast to all, to
 // its rooms, to rooms it is not in and except its room, N makes the kept
 // session join a room and leave another (socketsJoin / socketsLeave), and
-// A emits locally. The client then comes back to A: socket.recovered, the
+// A emits locally (and volatile broadcasts from N and B, which are not
+// kept). The client then comes back to A: socket.recovered, the
 // same id, every event it should get exactly once and in the order A got
 // them, its rooms as changed meanwhile, and its data in a fetchSockets
 // asked from N. Away a second time, a disconnectSockets from N that
@@ -81,6 +82,14 @@ for (const mode of MODES) {
             await send(cn, { rooms: ['r'] }, 'n-r');
             await send(cn, { rooms: ['zz'] }, 'n-zz (not x)');
             await send(cn, { except: ['r'] }, 'n-except-r (not x)');
+            // volatile broadcasts (flags.volatile from a Node node and from a
+            // sioc node): delivered to w with no offset, never kept for x
+            await send(cn, { volatile: true }, 'n-vol (volatile: not kept)');
+            await send(cb, { volatile: true, rooms: ['r'] }, 'b-vol (volatile: not kept)');
+            for (const tag of ['n-vol (volatile: not kept)', 'b-vol (volatile: not kept)']) {
+              assert.deepEqual(w.got('ev', tag), [[tag]], `${tag}: w got it once, without an offset`);
+            }
+            assert.equal(w.got('ev', 'n-all')[0].length, 2, 'a broadcast that is not volatile has one');
             await send(cb, {}, 'b-all');
             await send(cb, { rooms: ['r'] }, 'b-r');
             await send(cb, { rooms: ['solo'] }, 'b-solo');

@@ -140,6 +140,7 @@ async function captureScenario(kind, mode) {
       ['socket.broadcast with an except', B, {
         op: 'emit', event: 'w', args: ['bce'], broadcast: true, rooms: ['r1', 'r2'], except: ['r3'],
       }],
+      ['volatile emit', A, { op: 'emit', event: 'w', args: ['vol'], rooms: ['r1'], volatile: true }],
       ['local emit (nothing published)', A, { op: 'emit', event: 'w', args: ['loc'], local: true }],
       ['emit in /other', C, { op: 'emit', event: 'w', args: ['other'] }],
       ['fetchSockets', A, { op: 'fetch', rooms: ['r2', 'r1'], except: ['r3'] }],
@@ -292,6 +293,8 @@ for (const mode of modes) {
       assert.equal(one[0].channel, mode === 'static' ? ch('/') : ch('/', 'r1#'));
       assert.equal(comparable(r.ops.get('emit binary'), r.names)[0].format, 'msgpack');
       assert.deepEqual(r.ops.get('local emit (nothing published)'), []);
+      assert.deepEqual(comparable(r.ops.get('volatile emit'), r.names)[0].value.data.opts.flags,
+        { volatile: true }, 'the reference carries flags.volatile');
       assert.deepEqual(r.answers['serverCount (nothing published)'], { count: 2 });
     });
 

@@ -1,5 +1,5 @@
 // The byte-level test (issue 13): what a node publishes on Redis for each
-// operation (emits plain, to rooms with excepts, binary, socket.broadcast,
+// operation (emits plain, to rooms with excepts, binary, socket.broadcast, volatile,
 // other namespace; fetchSockets, socketsJoin/Leave, disconnectSockets,
 // serverSideEmit, broadcast with acks) and what it answers to each request
 // type a peer sends (0-7, JSON and msgpack, by socket id and by options),
@@ -66,6 +66,12 @@ const PINNED = {
       packet: { type: 2, data: ['ask', 'k', 3], nsp: '/' },
       opts: { rooms: ['r1'], except: [], flags: { timeout: 3000 } },
     },
+  }],
+  'volatile emit': [{
+    channel: 'socket.io#/#r1#',
+    format: 'msgpack',
+    value: ['<uid>', { type: 2, data: ['w', 'vol'], nsp: '/' },
+      { rooms: ['r1'], except: [], flags: { volatile: true } }],
   }],
   'local emit (nothing published)': [],
 };
@@ -150,7 +156,7 @@ for (const specific of [false, true]) {
           'emit all', 'emit one room', 'emit rooms + except', 'emit binary', 'emit odd values',
           'emit numeric room',
           'emit to a socket id', 'socket.broadcast', 'socket.broadcast to a room',
-          'socket.broadcast with an except',
+          'socket.broadcast with an except', 'volatile emit', 'volatile socket.broadcast',
           'local emit (nothing published)', 'emit in /other', 'fetchSockets', 'fetchSockets all',
           'socketsJoin', 'socketsLeave', 'disconnectSockets close', 'disconnectSockets',
           'serverSideEmit', 'serverSideEmit with ack', 'broadcast with acks',
@@ -166,6 +172,22 @@ for (const specific of [false, true]) {
           const got = rawNormalized(cx.got.ops.get(name), cx.got.names);
           assert.equal(got.length, 1);
           assert.deepEqual(got, want);
+        });
+
+        // not the same bytes by design: the reference JSON.stringify()s a
+        // server-side event, so its Buffer goes as {type: "Buffer", data};
+        // sioc sends one holding binaries as msgpack with bin, which the
+        // reference's onrequest() reads (its handler gets a Buffer)
+        test('serverSideEmit with a binary: JSON from the Node node, msgpack bin from sioc', () => {
+          const ref = comparable(cx.ref.ops.get('serverSideEmit binary'), cx.ref.names);
+          const got = comparable(cx.got.ops.get('serverSideEmit binary') ?? [], cx.got.names);
+          const msg = (format, bin) => [{
+            channel: 'socket.io-request#/#',
+            format,
+            value: { uid: '<uid>', type: 6, data: ['hb', 'w', bin] },
+          }];
+          assert.deepEqual(ref, msg('json', { type: 'Buffer', data: [1, 2, 3] }), 'the reference');
+          assert.deepEqual(got, kind === 'node' ? ref : msg('msgpack', { bin: [1, 2, 3] }), kind);
         });
 
         const requestNames = [

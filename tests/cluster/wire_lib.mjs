@@ -181,6 +181,10 @@ export async function captureScenario(kind, { specific = false, nodeArgs = [] } 
         op: 'emit', event: 'w', args: ['bce'], broadcast: true, rooms: ['r1', 'r2'],
         except: ['r3', 'r4'],
       }],
+      ['volatile emit', A, { op: 'emit', event: 'w', args: ['vol'], rooms: ['r1'], volatile: true }],
+      ['volatile socket.broadcast', B, {
+        op: 'emit', event: 'w', args: ['vbc'], broadcast: true, volatile: true,
+      }],
       ['local emit (nothing published)', A, { op: 'emit', event: 'w', args: ['loc'], local: true }],
       ['emit in /other', C, { op: 'emit', event: 'w', args: ['other'] }],
       ['fetchSockets', A, { op: 'fetch', rooms: ['r2', 'r1'], except: ['r3'] }],
@@ -191,6 +195,7 @@ export async function captureScenario(kind, { specific = false, nodeArgs = [] } 
       ['disconnectSockets', A, { op: 'disconnect', rooms: ['nobody'], except: ['r1'], close: false }],
       ['serverSideEmit', A, { op: 'sse', event: 'hello', args: ['w', 1, { x: [null] }] }],
       ['serverSideEmit with ack', A, { op: 'sse', event: 'q', args: [2, 'z'], ack: true }],
+      ['serverSideEmit binary', A, { op: 'sse', event: 'hb', args: ['w'], bin: true }],
       ['broadcast with acks', A, {
         op: 'emit-ack', event: 'ask', args: ['k', 3], rooms: ['r1'], timeout: 3000,
       }],

@@ -21,11 +21,13 @@
  * socket that sends it:
  *   join(room), leave(room), set-data(value)           -> true
  *   ctl({op, ...}) -> an object (see CONTROL.md): emit, fetch, sockets-join,
- *   sockets-leave, disconnect, sse, sse-log, count, emit-ack; sioc only,
+ *   sockets-leave, disconnect, sse, sse-log, count, all-rooms, emit-ack; sioc only,
  *   {op:"flood", count, size, room}: count emits of a size-byte string to
  *   room in one loop turn -> {}.
  * Server-side events are logged per namespace and, when the sender waits
- * for an answer, answered with {node: NAME, args}.
+ * for an answer, answered with {node: NAME, args} (binaries as they came).
+ * Binaries in the log and in the answers a control returns are written
+ * {"$bin":[bytes]}, as node_server.cjs writes Buffers.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -137,6 +139,39 @@ static json_t *sorted(const json_t *arr)
 	return out;
 }
 
+/* A copy of v with each binary placeholder for bins[0..nbins) replaced by
+ * {"$bin":[bytes]}, as node_server.cjs writes a Buffer (so that answers
+ * compare). A new reference. */
+static json_t *bins_inline(const json_t *v, const struct sio_binary *bins, size_t nbins)
+{
+	long k = sio_binary_num(v, nbins);
+	if (k >= 0) {
+		json_t *bytes = json_array();
+		for (size_t i = 0; bytes && i < bins[k].len; i++)
+			json_array_append_new(
+			        bytes, json_integer(((const unsigned char *)bins[k].data)[i]));
+		return json_pack("{s:o*}", "$bin", bytes);
+	}
+	if (json_is_array(v)) {
+		json_t *out = json_array();
+		for (size_t i = 0; out && i < json_array_size(v); i++)
+			json_array_append_new(out, bins_inline(json_array_get(v, i), bins, nbins));
+		return out;
+	}
+	if (json_is_object(v)) {
+		json_t *out = json_object();
+		const char *key;
+		json_t *m;
+		json_object_foreach((json_t *)v, key, m)
+		{
+			if (out)
+				json_object_set_new(out, key, bins_inline(m, bins, nbins));
+		}
+		return out;
+	}
+	return json_incref((json_t *)v);
+}
+
 /* A NULL-terminated list of the strings of arr (borrowed); NULL when
  * empty. Free the list (not the strings). */
 static const char **names(const json_t *arr)
@@ -216,12 +251,25 @@ static void on_fetched(sio_namespace *nsp, int err, json_t *sockets, void *ud)
 	pending_answer(ud, json_pack("{s:o}", "sockets", out));
 }
 
-static void on_responses(sio_namespace *nsp, int err, json_t *responses, void *ud)
+static void on_responses(sio_namespace *nsp, int err, json_t *responses,
+                         const struct sio_binary *bins, size_t nbins, void *ud)
 {
 	(void)nsp;
 	json_t *e = err == 0 ? json_null()
 	                     : json_string(err == SIO_ETIMEDOUT ? "timeout" : sio_strerror(err));
-	pending_answer(ud, json_pack("{s:o,s:o}", "err", e, "responses", sorted(responses)));
+	json_t *plain = bins_inline(responses, bins, nbins);
+	pending_answer(ud, json_pack("{s:o,s:o}", "err", e, "responses", sorted(plain)));
+	json_decref(plain);
+}
+
+static void on_rooms(sio_namespace *nsp, int err, json_t *rooms, void *ud)
+{
+	(void)nsp;
+	if (err) /* as the reference's rejection */
+		pending_answer(ud, json_pack("{s:s}", "err",
+		                             err == SIO_ETIMEDOUT ? "timeout" : sio_strerror(err)));
+	else
+		pending_answer(ud, json_pack("{s:O}", "rooms", rooms));
 }
 
 static void on_count(sio_namespace *nsp, int err, size_t count, void *ud)
@@ -258,6 +306,7 @@ static void on_ctl(sio_socket *s, const char *event, json_t *args, const struct 
 		if (with_bin)
 			json_array_append_new(a, sio_binary_placeholder(0));
 		tg.t.local = json_is_true(json_object_get(ctl, "local"));
+		tg.t.volatile_ = json_is_true(json_object_get(ctl, "volatile"));
 		if (json_is_true(json_object_get(ctl, "broadcast")))
 			sio_socket_broadcast(s, &tg.t, ev ? ev : "", a, with_bin ? &bin : NULL,
 			                     with_bin ? 1 : 0);
@@ -285,21 +334,32 @@ static void on_ctl(sio_socket *s, const char *event, json_t *args, const struct 
 	} else if (strcmp(op, "sse") == 0) {
 		const char *ev = json_string_value(json_object_get(ctl, "event"));
 		json_t *a = args_of(ctl);
+		static const unsigned char three[] = {1, 2, 3};
+		struct sio_binary bin = {three, 3};
+		size_t nb = json_is_true(json_object_get(ctl, "bin")) ? 1 : 0;
+		if (nb)
+			json_array_append_new(a, sio_binary_placeholder(0));
 		if (!json_is_true(json_object_get(ctl, "ack"))) {
-			sio_namespace_server_side_emit(nsp, ev ? ev : "", a);
+			sio_namespace_server_side_emit(nsp, ev ? ev : "", a, &bin, nb);
 			answer(ack, json_object());
 		} else {
 			json_t *to = json_object_get(ctl, "timeout");
 			uint32_t ms = json_is_integer(to) ? (uint32_t)json_integer_value(to) : 0;
 			struct pending *p = pending_new(s, ack);
-			if (p && sio_namespace_server_side_emit_with_ack(nsp, ev ? ev : "", a, ms,
-			                                                 on_responses, p) < 0)
+			if (p && sio_namespace_server_side_emit_with_ack(
+			                 nsp, ev ? ev : "", a, &bin, nb, ms, on_responses, p) < 0)
 				pending_answer(p, json_pack("{s:s}", "error", "sse"));
 			else if (!p)
 				json_decref(a);
 		}
 	} else if (strcmp(op, "sse-log") == 0) {
 		answer(ack, json_pack("{s:O}", "events", state_of(nsp)->sse_log));
+	} else if (strcmp(op, "all-rooms") == 0) {
+		struct pending *p = pending_new(s, ack);
+		int r = p ? sio_namespace_all_rooms_async(nsp, on_rooms, p) : 0;
+		if (r < 0) /* the sharded adapter: no allRooms(), as the reference's */
+			pending_answer(p, json_pack("{s:s}", "err",
+			                            r == SIO_ESTATE ? "unsupported" : "all-rooms"));
 	} else if (strcmp(op, "count") == 0) {
 		struct pending *p = pending_new(s, ack);
 		if (p && sio_namespace_server_count(nsp, on_count, p) < 0)
@@ -383,14 +443,19 @@ static void on_disconnect(sio_socket *s, const char *reason, void *ud)
 }
 
 static void on_server_event(sio_namespace *nsp, const char *event, json_t *args,
-                            sio_server_ack *ack, void *ud)
+                            const struct sio_binary *bins, size_t nbins, sio_server_ack *ack,
+                            void *ud)
 {
 	(void)ud;
 	json_t *entry = json_pack("[s]", event);
-	json_array_extend(entry, args);
+	json_t *plain = bins_inline(args, bins, nbins);
+	json_array_extend(entry, plain);
+	json_decref(plain);
 	json_array_append_new(state_of(nsp)->sse_log, entry);
+	/* the answer holds the arguments as they came, binaries too */
 	if (ack)
-		sio_server_ack_reply(ack, json_pack("{s:s,s:O}", "node", g_name, "args", args));
+		sio_server_ack_reply(ack, json_pack("{s:s,s:O}", "node", g_name, "args", args),
+		                     bins, nbins);
 }
 
 static int usage(void)

@@ -2,11 +2,14 @@
  * cluster/requests.c: pending cross-node requests end exactly once, when
  * their answers are in, when their time is up, or when the set is
  * finished, with what they collected; ids are 16 hex digits, found again
- * by value.
+ * by value. And server/answers.c: answers with binaries collected into one
+ * array, each one's placeholders renumbered after those before it.
  */
 #include "cluster/requests.h"
 
 #include <ctype.h>
+
+#include "protocol/sio_packet.h"
 
 #include "unit.h"
 
@@ -45,8 +48,47 @@ static void done_then_start(struct cluster_request *rq, enum cluster_request_end
 	chained = cluster_request_start(rq->set, 2, 1, 100, done, &s2);
 }
 
+/* answer_append(): three answers, binaries renumbered across them, bytes
+ * copied (the callers' buffers may go). */
+static void test_answers(void)
+{
+	json_t *arr = json_array();
+	struct answer_bins b = {0};
+	unsigned char x[] = {1, 2}, y[] = {3}, z[] = {4, 5, 6};
+	struct sio_binary one[] = {{x, 2}}, two[] = {{y, 1}, {z, 3}};
+	json_t *a1 = json_pack("{s:o}", "v", sio_pkt_placeholder_new(0));
+	json_t *a2 = json_pack("[o,{s:o},i]", sio_pkt_placeholder_new(1), "w",
+	                       sio_pkt_placeholder_new(0), 7);
+	check(answer_append(arr, &b, a1, one, 1) == 0, __LINE__, "append 1");
+	check(answer_append(arr, &b, NULL, NULL, 0) == 0, __LINE__, "append null");
+	check(answer_append(arr, &b, a2, two, 2) == 0, __LINE__, "append 2");
+	x[0] = y[0] = z[0] = 99; /* copies were taken */
+	char *text = json_dumps(arr, JSON_COMPACT);
+	check(text && strcmp(text, "[{\"v\":{\"_placeholder\":true,\"num\":0}},null,"
+	                           "[{\"_placeholder\":true,\"num\":2},"
+	                           "{\"w\":{\"_placeholder\":true,\"num\":1}},7]]") == 0,
+	      __LINE__, "placeholders renumbered");
+	free(text);
+	check(b.n == 3 && b.v[0].len == 2 && ((const unsigned char *)b.v[0].data)[0] == 1 &&
+	              b.v[1].len == 1 && ((const unsigned char *)b.v[1].data)[0] == 3 &&
+	              b.v[2].len == 3 && ((const unsigned char *)b.v[2].data)[2] == 6,
+	      __LINE__, "bins in order, copied");
+	/* a placeholder past the answer's own bins is left as it is */
+	json_t *a3 = json_pack("[o]", sio_pkt_placeholder_new(5));
+	check(answer_append(arr, &b, a3, one, 1) == 0 && b.n == 4, __LINE__, "append 3");
+	check(sio_pkt_placeholder_num(json_array_get(json_array_get(arr, 3), 0), 100) == 5,
+	      __LINE__, "out of range: unchanged");
+	json_decref(a1);
+	json_decref(a2);
+	json_decref(a3);
+	json_decref(arr);
+	answer_bins_clear(&b);
+	check(b.n == 0 && b.v == NULL, __LINE__, "cleared");
+}
+
 int main(void)
 {
+	test_answers();
 	struct timer_wheel w;
 	uint64_t t0 = now_ms();
 	timer_wheel_init(&w, t0);
@@ -177,7 +219,7 @@ int main(void)
 	check(chained != NULL && set.count == 0, __LINE__,
 	      "a request started while finishing is closed too");
 	check(w.count == 0, __LINE__, "no timer left");
-	vectors = 11;
+	vectors = 17;
 	printf("%d cases, %d failures\n", vectors, failures);
 	return failures ? 1 : 0;
 }
