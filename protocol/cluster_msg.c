@@ -69,7 +69,7 @@ static int opts_decode(json_t *o, struct cluster_opts *opts, bool *enomem)
 	if (json_is_object(flags)) {
 		json_t *local = json_object_get(flags, "local");
 		opts->local = local && json_is_true(local);
-		opts->is_volatile = json_object_get(flags, "volatile") != NULL;
+		opts->is_volatile = json_is_true(json_object_get(flags, "volatile"));
 		json_t *timeout = json_object_get(flags, "timeout");
 		if (json_is_number(timeout)) {
 			opts->has_timeout = true;
