@@ -447,6 +447,22 @@ static void request_count(struct cluster_request *rq)
 	                                                    : CLUSTER_REQUEST_COMPLETE);
 }
 
+/* Sends a request whose answer starts with this node's part (local, stolen;
+ * payload stolen): discarded on SIO_ENOMEM. */
+static int request_start(struct cluster_request *rq, json_t *payload, json_t *local)
+{
+	rq->payload = payload;
+	if (!local || !payload || json_array_extend(rq->responses, local) < 0) {
+		json_decref(local);
+		cluster_request_discard(rq);
+		return SIO_ENOMEM;
+	}
+	json_decref(local);
+	rq->current = 1; /* this node's answer */
+	request_count(rq);
+	return 0;
+}
+
 static int ra_fetch_sockets_async(struct sio_adapter *a, const struct sio_target *t,
                                   sio_fetch_fn fn, void *ud)
 {
@@ -454,18 +470,9 @@ static int ra_fetch_sockets_async(struct sio_adapter *a, const struct sio_target
 	struct cluster_request *rq = request_new(ra, REQ_REMOTE_FETCH, (void *)fn, ud);
 	if (!rq)
 		return SIO_ENOMEM;
-	json_t *local = adapter_local_fetch_json(a, t);
-	rq->payload = json_pack("{s:s,s:s,s:i,s:o}", "uid", ra->c->uid, "requestId", rq->id, "type",
-	                        REQ_REMOTE_FETCH, "opts", target_opts(t));
-	if (!local || !rq->payload || json_array_extend(rq->responses, local) < 0) {
-		json_decref(local);
-		cluster_request_discard(rq);
-		return SIO_ENOMEM;
-	}
-	json_decref(local);
-	rq->current = 1; /* this node's sockets */
-	request_count(rq);
-	return 0;
+	json_t *payload = json_pack("{s:s,s:s,s:i,s:o}", "uid", ra->c->uid, "requestId", rq->id,
+	                            "type", REQ_REMOTE_FETCH, "opts", target_opts(t));
+	return request_start(rq, payload, adapter_local_fetch_json(a, t));
 }
 
 static int ra_all_rooms_async(struct sio_adapter *a, sio_rooms_fn fn, void *ud)
@@ -474,19 +481,10 @@ static int ra_all_rooms_async(struct sio_adapter *a, sio_rooms_fn fn, void *ud)
 	struct cluster_request *rq = request_new(ra, REQ_ALL_ROOMS, (void *)fn, ud);
 	if (!rq)
 		return SIO_ENOMEM;
-	json_t *local = adapter_local_rooms_json(a);
 	/* the reference's form: {uid, requestId, type}, as JSON */
-	rq->payload = json_pack("{s:s,s:s,s:i}", "uid", ra->c->uid, "requestId", rq->id, "type",
-	                        REQ_ALL_ROOMS);
-	if (!local || !rq->payload || json_array_extend(rq->responses, local) < 0) {
-		json_decref(local);
-		cluster_request_discard(rq);
-		return SIO_ENOMEM;
-	}
-	json_decref(local);
-	rq->current = 1; /* this node's rooms */
-	request_count(rq);
-	return 0;
+	json_t *payload = json_pack("{s:s,s:s,s:i}", "uid", ra->c->uid, "requestId", rq->id, "type",
+	                            REQ_ALL_ROOMS);
+	return request_start(rq, payload, adapter_local_rooms_json(a));
 }
 
 static int ra_server_side_emit_with_ack(struct sio_adapter *a, const char *event,
