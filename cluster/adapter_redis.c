@@ -392,12 +392,10 @@ static bool request_counted(const struct cluster_request *rq)
 	return rq->expected != CLUSTER_REQUEST_UNCOUNTED;
 }
 
-static void on_numsub(void *ud, uint64_t tag, int err, uint64_t count)
+/* The requests' counted(): PUBSUB NUMSUB answered for rq. */
+static void on_numsub(struct cluster_request *rq, int err, uint64_t count)
 {
-	struct redis_adapter *ra = ud;
-	struct cluster_request *rq = cluster_request_find_tag(&ra->requests, tag);
-	if (!rq)
-		return;
+	struct redis_adapter *ra = container_of(rq->set, struct redis_adapter, requests);
 	switch (rq->type) {
 	case REQ_COUNT:
 		rq->expected = err ? 0 : (size_t)count;
@@ -434,8 +432,8 @@ static void on_numsub(void *ud, uint64_t tag, int err, uint64_t count)
 static void request_count(struct cluster_request *rq)
 {
 	struct redis_adapter *ra = container_of(rq->set, struct redis_adapter, requests);
-	if (redis_link_numsub(ra->c->link, false, ra->req_ch, ra->req_len, on_numsub, ra,
-	                      rq->tag) == 0)
+	if (redis_link_numsub(ra->c->link, false, ra->req_ch, ra->req_len,
+	                      cluster_request_numsub_answer, &ra->requests, rq->tag) == 0)
 		return;
 	if (rq->type == REQ_BROADCAST) {
 		rq->expected = 1; /* not through expect(): the answer comes on a later turn */
@@ -945,7 +943,7 @@ static void ra_destroy(struct sio_adapter *a)
 {
 	struct redis_adapter *ra = ra_of(a);
 	struct redis_link *link = ra->c->link;
-	redis_link_forget(link, ra);
+	redis_link_forget(link, &ra->requests);
 	cluster_requests_finish(&ra->requests);
 	while (!list_empty(&ra->serving))
 		serving_end(container_of(ra->serving.next, struct serving, link));
@@ -1014,6 +1012,7 @@ struct sio_adapter *adapter_redis_create(struct redis_cluster *c, struct sio_nam
 	ra->base.nsp = nsp;
 	ra->c = c;
 	cluster_requests_init_uid(&ra->requests, nsp->io->wheel);
+	ra->requests.counted = on_numsub;
 	list_init(&ra->serving);
 	list_init(&ra->server_acks);
 	list_init(&ra->ca.link);

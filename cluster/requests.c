@@ -15,6 +15,7 @@ void cluster_requests_init(struct cluster_requests *set, struct timer_wheel *whe
 	set->count = 0;
 	set->id_len = CLUSTER_REQUEST_ID_LEN;
 	set->last_tag = 0;
+	set->counted = NULL;
 }
 
 void cluster_requests_init_uid(struct cluster_requests *set, struct timer_wheel *wheel)
@@ -52,7 +53,8 @@ static void request_timed_out(struct timer *t)
 /* Ends rq when every expected answer and every announced ack are in. */
 static void request_check(struct cluster_request *rq)
 {
-	if (rq->current >= rq->expected && rq->acks >= rq->acks_expected)
+	if (rq->exact ? rq->current == rq->expected && rq->acks == rq->acks_expected
+	              : rq->current >= rq->expected && rq->acks >= rq->acks_expected)
 		cluster_request_end(rq, CLUSTER_REQUEST_COMPLETE);
 }
 
@@ -108,6 +110,14 @@ struct cluster_request *cluster_request_find_tag(struct cluster_requests *set, u
 			return rq;
 	}
 	return NULL;
+}
+
+void cluster_request_numsub_answer(void *set, uint64_t tag, int err, uint64_t n)
+{
+	struct cluster_requests *s = set;
+	struct cluster_request *rq = cluster_request_find_tag(s, tag);
+	if (rq)
+		s->counted(rq, err, n);
 }
 
 void cluster_request_arm(struct cluster_request *rq, uint64_t timeout_ms)

@@ -11,10 +11,12 @@
  * binaries with it).
  *
  * The number of answers may not be known when a request starts (the
- * classic adapter asks Redis for PUBSUB NUMSUB first): start it with
- * CLUSTER_REQUEST_UNCOUNTED and CLUSTER_REQUEST_NO_TIMER, find it again by its
- * tag when the count comes, then cluster_request_expect() and
- * cluster_request_arm().
+ * classic adapter asks Redis for PUBSUB NUMSUB first, the sharded one for
+ * PUBSUB SHARDNUMSUB): start it with CLUSTER_REQUEST_UNCOUNTED and
+ * CLUSTER_REQUEST_NO_TIMER, ask with cluster_request_numsub_answer as the
+ * link's callback, the set as its ud and the request's tag, and the set's
+ * `counted` gets the answer if the request is still there; then
+ * cluster_request_expect() and cluster_request_arm().
  */
 #ifndef SIOC_CLUSTER_REQUESTS_H
 #define SIOC_CLUSTER_REQUESTS_H
@@ -61,6 +63,9 @@ static inline int cluster_request_error(enum cluster_request_end end)
  * rq->responses are freed after it returns (json_incref what is kept).
  * It may start and end other requests of the set. */
 typedef void (*cluster_request_done_fn)(struct cluster_request *rq, enum cluster_request_end end);
+/* The number of nodes Redis counted for rq (err: SIO_E*, Redis
+ * unreachable; n then 0). */
+typedef void (*cluster_request_counted_fn)(struct cluster_request *rq, int err, uint64_t n);
 
 struct cluster_requests {
 	struct list list; /* struct cluster_request.link */
@@ -68,6 +73,7 @@ struct cluster_requests {
 	size_t count;
 	size_t id_len;     /* CLUSTER_REQUEST_ID_LEN or CLUSTER_REQUEST_UID_LEN */
 	uint64_t last_tag; /* the tag of the last request started */
+	cluster_request_counted_fn counted; /* the adapter's (set after init) */
 };
 
 struct cluster_request {
@@ -80,6 +86,9 @@ struct cluster_request {
 	size_t expected;            /* answers awaited (CLUSTER_REQUEST_UNCOUNTED: not known yet) */
 	size_t current;             /* answers counted */
 	size_t acks_expected, acks; /* client acks announced by the answers, and come */
+	bool exact;                 /* complete only when the answers and acks are exactly
+	                               the counts awaited, not more (BroadcastOperator's
+	                               checkCompleteness(), as the sharded adapter keeps it) */
 	json_t *responses;          /* an array the adapter fills (owned by the request) */
 	struct answer_bins bins;    /* the binaries of responses (answer_append()) */
 	json_t *payload;            /* the adapter's (owned by the request; may be NULL) */
@@ -96,7 +105,8 @@ struct cluster_request {
 void cluster_requests_init(struct cluster_requests *set, struct timer_wheel *wheel);
 /* The same, with the classic adapter's ids: six uid2(6) characters. */
 void cluster_requests_init_uid(struct cluster_requests *set, struct timer_wheel *wheel);
-/* Ends every request (CLUSTER_REQUEST_CLOSED), in the order they began. */
+/* Ends every request (CLUSTER_REQUEST_CLOSED), in the order they began
+ * (redis_link_forget() the set first: no count comes after). */
 void cluster_requests_finish(struct cluster_requests *set);
 
 /* Starts a request awaiting `expected` answers (or UNCOUNTED) for at most
@@ -111,6 +121,10 @@ struct cluster_request *cluster_request_find(struct cluster_requests *set, const
                                              size_t len);
 /* The request with this tag, or NULL (ended). */
 struct cluster_request *cluster_request_find_tag(struct cluster_requests *set, uint64_t tag);
+/* A redis_numsub_fn (cluster/redis_link.h) with the set as ud and a
+ * request's tag: calls set->counted(rq, err, n) when the request is still
+ * in the set, else nothing. */
+void cluster_request_numsub_answer(void *set, uint64_t tag, int err, uint64_t n);
 /* (Re)arms rq's timer: it ends (TIMEOUT) timeout_ms from now. */
 void cluster_request_arm(struct cluster_request *rq, uint64_t timeout_ms);
 /* Ends rq with `end` on a later loop turn (its timer, due now). */

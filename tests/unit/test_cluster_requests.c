@@ -22,6 +22,17 @@ struct seen {
 
 static struct cluster_request *chained; /* started from a done callback */
 
+static int counted_calls;
+static uint64_t counted_n;
+static struct cluster_request *counted_rq;
+
+static void on_counted(struct cluster_request *rq, int err, uint64_t n)
+{
+	counted_calls++;
+	counted_n = err ? 0 : n;
+	counted_rq = rq;
+}
+
 static void done(struct cluster_request *rq, enum cluster_request_end end)
 {
 	struct seen *s = rq->arg;
@@ -178,6 +189,41 @@ int main(void)
 	cluster_request_acked(rq);
 	check(k.calls == 1 && k.end == CLUSTER_REQUEST_COMPLETE, __LINE__, "every ack in");
 
+	/* exact (a sharded broadcast with acks): more answers than counted
+	 * never complete it; equal counts do */
+	struct seen x = {0};
+	rq = cluster_request_start(&set, 7, CLUSTER_REQUEST_UNCOUNTED, 1000, done, &x);
+	rq->exact = true;
+	rq->current = 1;
+	cluster_request_answered_with_acks(rq, 1); /* another node told one client */
+	cluster_request_expect(rq, 1);             /* but Redis counted one node */
+	cluster_request_acked(rq);
+	check(x.calls == 0, __LINE__, "exact: 2 answers of 1 is not complete");
+	cluster_request_end(rq, CLUSTER_REQUEST_TIMEOUT);
+	struct seen y = {0};
+	rq = cluster_request_start(&set, 7, CLUSTER_REQUEST_UNCOUNTED, 1000, done, &y);
+	rq->exact = true;
+	rq->current = 1;
+	cluster_request_answered_with_acks(rq, 1);
+	cluster_request_acked(rq);
+	check(y.calls == 0, __LINE__, "exact: uncounted");
+	cluster_request_expect(rq, 2);
+	check(y.calls == 1 && y.end == CLUSTER_REQUEST_COMPLETE, __LINE__, "exact: 2 of 2");
+
+	/* the count as the link answers it: to set->counted while the request
+	 * is there, by its tag; not after it ended */
+	counted_calls = 0;
+	set.counted = on_counted;
+	rq = cluster_request_start(&set, 7, CLUSTER_REQUEST_UNCOUNTED, CLUSTER_REQUEST_NO_TIMER,
+	                           done, &y);
+	tag = rq->tag;
+	cluster_request_numsub_answer(&set, tag, 0, 4);
+	check(counted_calls == 1 && counted_n == 4 && counted_rq == rq, __LINE__,
+	      "counted by tag");
+	cluster_request_discard(rq);
+	cluster_request_numsub_answer(&set, tag, SIO_ECLOSED, 0);
+	check(counted_calls == 1, __LINE__, "a gone request is not counted");
+
 	/* ended on a later turn, with the end asked for */
 	timer_wheel_init(&w, now_ms());
 	struct seen l = {0};
@@ -219,7 +265,7 @@ int main(void)
 	check(chained != NULL && set.count == 0, __LINE__,
 	      "a request started while finishing is closed too");
 	check(w.count == 0, __LINE__, "no timer left");
-	vectors = 17;
+	vectors = 19;
 	printf("%d cases, %d failures\n", vectors, failures);
 	return failures ? 1 : 0;
 }
