@@ -16,9 +16,11 @@
  * ClusterAdapterWithHeartbeat, and counts the nodes with
  * PUBSUB SHARDNUMSUB <key>#<nsp>#, as this one does.
  *
- * Requests (fetch sockets, server-side emit with acks) await count - 1
- * answers (cluster/requests.h); a broadcast with acks awaits every node's
- * client count and then every client's answer, as socket.io's
+ * What this node asks of the others is a request of cluster/requests.h,
+ * started before the server count (SHARDNUMSUB) is in: the count itself;
+ * fetch sockets and server-side emit with acks, which await count - 1
+ * answers; a broadcast with acks, which awaits every node's client count
+ * and then every client's answer, exactly, as socket.io's
  * BroadcastOperator does.
  */
 #include "cluster/cluster.h"
@@ -67,57 +69,6 @@ struct remote_bcast {
 	json_t *request_id;
 };
 
-/* A broadcast with acks from this node (the reference's ackRequests
- * entry and BroadcastOperator's counters together). */
-struct ack_op {
-	struct list link; /* shard_adapter.ack_ops */
-	struct shard_adapter *sa;
-	char id[CLUSTER_REQUEST_ID_LEN + 1];
-	bool remote;           /* published: answers come from other nodes */
-	long expected_servers; /* -1 until the server count is known */
-	long actual_servers;
-	long long expected_clients;
-	json_t *responses;
-	struct answer_bins bins;     /* the binaries of responses */
-	struct ack_collect *collect; /* this node's clients */
-	struct timer timer;          /* the deadline, or now when complete before the first turn */
-	uint64_t deadline;
-	sio_responses_fn fn;
-	void *ud;
-	struct count_wait *count; /* the server count asked, NULL once answered */
-};
-
-/* A PUBSUB SHARDNUMSUB on its way (what to do with the answer). */
-enum count_for { COUNT_USER, COUNT_FETCH, COUNT_SSE, COUNT_ACK_OP };
-struct count_wait {
-	struct list link; /* shard_adapter.counts */
-	struct shard_adapter *sa;
-	enum count_for what;
-	struct timer local; /* an answer known without asking Redis: due now */
-	int local_err;      /* its error: 0 (this node alone) or SIO_ECLOSED (Redis down) */
-	union {
-		struct {
-			sio_count_fn fn;
-			void *ud;
-		} user;
-		struct {
-			json_t *opts;  /* the message's opts */
-			json_t *local; /* this node's sockets */
-			uint32_t timeout;
-			sio_fetch_fn fn;
-			void *ud;
-		} fetch;
-		struct {
-			json_t *packet;          /* [event, ...args] */
-			struct answer_bins bins; /* its binaries */
-			uint32_t timeout;
-			sio_responses_fn fn;
-			void *ud;
-		} sse;
-		struct ack_op *op;
-	} u;
-};
-
 struct shard_adapter {
 	struct sio_adapter base;
 	struct cluster_adapter ca; /* the cluster's messages come through it */
@@ -126,13 +77,11 @@ struct shard_adapter {
 	char uid[2 * UID_BYTES + 1];
 	char *channel;      /* <key>#<nsp># */
 	char *resp_channel; /* <key>#<nsp>#<uid># */
-	struct cluster_requests requests;
+	struct cluster_requests requests; /* ours, awaiting answers or the server count */
 	struct room_sub **subs; /* the room channels subscribed, by name */
 	size_t nsubs, subs_cap;
 	struct list server_acks;   /* struct shard_server_ack */
 	struct list remote_bcasts; /* struct remote_bcast */
-	struct list ack_ops;       /* struct ack_op */
-	struct list counts;        /* struct count_wait */
 	struct buf out;            /* a message being encoded */
 };
 
@@ -568,140 +517,128 @@ static int shard_server_side_emit(struct sio_adapter *a, const char *event, cons
 	return publish_sse(shard_of(a), NULL, (json_t *)data, bins, nbins);
 }
 
-/* ---- the server count and what waits for it -------------------------------- */
+/* ---- requests: the server count and what waits for it ------------------- */
 
-static void count_wait_free(struct count_wait *w)
+/* The types of the requests that are not a message's (the others are
+ * CLUSTER_FETCH_SOCKETS, CLUSTER_SERVER_SIDE_EMIT, CLUSTER_BROADCAST). */
+enum { REQ_COUNT = -1, REQ_LOCAL_BROADCAST = -2 };
+
+/* The end of a request: its caller's callback. */
+static void request_done(struct cluster_request *rq, enum cluster_request_end end)
 {
-	switch (w->what) {
-	case COUNT_FETCH:
-		json_decref(w->u.fetch.opts);
-		json_decref(w->u.fetch.local);
-		break;
-	case COUNT_SSE:
-		json_decref(w->u.sse.packet);
-		answer_bins_clear(&w->u.sse.bins);
-		break;
+	struct shard_adapter *sa = container_of(rq->set, struct shard_adapter, requests);
+	struct sio_namespace *nsp = sa->base.nsp;
+	int err = cluster_request_error(end);
+	switch (rq->type) {
+	case REQ_COUNT:
+		((sio_count_fn)(uintptr_t)rq->cb)(nsp, err, err ? 0 : rq->expected, rq->cb_ud);
+		return;
+	case CLUSTER_BROADCAST:
+	case REQ_LOCAL_BROADCAST:
+		/* closed too with the answers that came */
+		ack_collect_end(rq->arg);
+		((sio_responses_fn)(uintptr_t)rq->cb)(nsp, err, rq->responses, rq->bins.v,
+		                                      rq->bins.n, rq->cb_ud);
+		return;
 	default:
 		break;
 	}
-	free(w);
-}
-
-static void counted(struct shard_adapter *sa, struct count_wait *w, int err, long long n);
-
-/* The link's answer to PUBSUB SHARDNUMSUB: n subscribers of the
- * namespace channel (err: Redis unreachable). Frees w. */
-static void count_answered(void *ud, uint64_t tag, int err, uint64_t n)
-{
-	struct count_wait *w = ud;
-	(void)tag;
-	list_remove(&w->link);
-	counted(w->sa, w, err, n > INT32_MAX ? INT32_MAX : (long long)n);
-	count_wait_free(w);
-}
-
-static void count_local_fired(struct timer *t)
-{
-	struct count_wait *w = container_of(t, struct count_wait, local);
-	list_remove(&w->link);
-	counted(w->sa, w, w->local_err, w->local_err ? 0 : 1);
-	count_wait_free(w);
-}
-
-/* Asks the server count for w (on sa->counts until answered). */
-static int count_ask(struct shard_adapter *sa, struct count_wait *w)
-{
-	w->sa = sa;
-	list_insert_tail(&sa->counts, &w->link);
-	int r = redis_link_numsub(sa->cl->link, true, sa->channel, strlen(sa->channel),
-	                          count_answered, w, 0);
-	if (r == SIO_ENOMEM) {
-		list_remove(&w->link);
-		return r;
-	}
-	if (r < 0) {
-		/* Redis unreachable: answered on a later turn with the error */
-		w->local_err = SIO_ECLOSED;
-		timer_arm(sa->base.nsp->io->wheel, &w->local, now_ms(), count_local_fired);
-	}
-	return 0;
-}
-
-/* Answers w with a count of 1 (this node alone) on a later turn. */
-static void count_local(struct shard_adapter *sa, struct count_wait *w)
-{
-	w->sa = sa;
-	list_insert_tail(&sa->counts, &w->link);
-	timer_arm(sa->base.nsp->io->wheel, &w->local, now_ms(), count_local_fired);
-}
-
-static int shard_server_count(struct sio_adapter *a, sio_count_fn fn, void *ud)
-{
-	struct shard_adapter *sa = shard_of(a);
-	struct count_wait *w = calloc(1, sizeof(*w));
-	if (!w)
-		return SIO_ENOMEM;
-	w->what = COUNT_USER;
-	w->u.user.fn = fn;
-	w->u.user.ud = ud;
-	int r = count_ask(sa, w);
-	if (r < 0)
-		free(w);
-	return r;
-}
-
-/* ---- fetch sockets and server-side emit with acks (requests) ------------- */
-
-/* The end of a fetch or of a server-side emit with acks (the answers and
- * their binaries); closed, they get no answers. */
-static void answers_done(struct cluster_request *rq, enum cluster_request_end end)
-{
-	struct shard_adapter *sa = rq->arg;
-	int err = cluster_request_error(end);
+	/* a fetch or a server-side emit with acks: closed, no answers */
 	if (err == SIO_ECLOSED) {
 		json_array_clear(rq->responses);
 		answer_bins_clear(&rq->bins);
 	}
 	if (rq->type == CLUSTER_FETCH_SOCKETS)
-		((sio_fetch_fn)(uintptr_t)rq->cb)(sa->base.nsp, err, rq->responses, rq->cb_ud);
+		((sio_fetch_fn)(uintptr_t)rq->cb)(nsp, err, rq->responses, rq->cb_ud);
 	else
-		((sio_responses_fn)(uintptr_t)rq->cb)(sa->base.nsp, err, rq->responses, rq->bins.v,
+		((sio_responses_fn)(uintptr_t)rq->cb)(nsp, err, rq->responses, rq->bins.v,
 		                                      rq->bins.n, rq->cb_ud);
 }
 
-/* The reference's fetchSockets() once the count is in: this node's
- * sockets alone when no other node is there, else FETCH_SOCKETS. */
-static void fetch_counted(struct shard_adapter *sa, struct count_wait *w, int err, long long n)
+static struct cluster_request *request_new(struct shard_adapter *sa, int type, void *fn, void *ud)
 {
-	sio_fetch_fn fn = w->u.fetch.fn;
-	void *ud = w->u.fetch.ud;
-	if (err || n - 1 <= 0) {
-		fn(sa->base.nsp, 0, w->u.fetch.local, ud);
-		return;
-	}
 	struct cluster_request *rq =
-	        cluster_request_start(&sa->requests, CLUSTER_FETCH_SOCKETS, (size_t)(n - 1),
-	                              w->u.fetch.timeout, answers_done, sa);
+	        cluster_request_start(&sa->requests, type, CLUSTER_REQUEST_UNCOUNTED,
+	                              CLUSTER_REQUEST_NO_TIMER, request_done, NULL);
 	if (rq) {
-		rq->cb = (void *)(uintptr_t)fn;
+		rq->cb = fn;
 		rq->cb_ud = ud;
 	}
-	json_t *d = rq ? json_object() : NULL;
-	if (!d || json_array_extend(rq->responses, w->u.fetch.local) < 0 ||
-	    json_object_set(d, "opts", w->u.fetch.opts) < 0 ||
-	    json_object_set_new(d, "requestId", json_string(rq->id)) < 0 ||
-	    publish(sa, CLUSTER_FETCH_SOCKETS, d, NULL, 0) < 0) {
-		json_decref(d);
-		/* what this node has, as if nobody answered in time */
-		if (rq) {
-			cluster_request_end(rq, CLUSTER_REQUEST_TIMEOUT);
-		} else {
-			fn(sa->base.nsp, SIO_ENOMEM, w->u.fetch.local, ud);
-		}
+	return rq;
+}
+
+/* Asks PUBSUB SHARDNUMSUB <key>#<nsp># for rq (requests.counted answers):
+ * 0, SIO_ENOMEM, or SIO_ECLOSED (Redis unreachable). */
+static int request_count(struct shard_adapter *sa, struct cluster_request *rq)
+{
+	return redis_link_numsub(sa->cl->link, true, sa->channel, strlen(sa->channel),
+	                         cluster_request_numsub_answer, &sa->requests, rq->tag);
+}
+
+/* A request that waits for the count alone: discarded on SIO_ENOMEM;
+ * Redis unreachable, it ends on a later turn with `unreachable`. */
+static int request_count_or(struct shard_adapter *sa, struct cluster_request *rq,
+                            enum cluster_request_end unreachable)
+{
+	int r = request_count(sa, rq);
+	if (r == SIO_ENOMEM) {
+		cluster_request_discard(rq);
+		return r;
+	}
+	if (r < 0)
+		cluster_request_end_later(rq, unreachable);
+	return 0;
+}
+
+/* requests.counted: the server count is in (n subscribers of the
+ * namespace channel; err: Redis unreachable). */
+static void counted(struct cluster_request *rq, int err, uint64_t count)
+{
+	struct shard_adapter *sa = container_of(rq->set, struct shard_adapter, requests);
+	long long n = err ? 0 : count > INT32_MAX ? INT32_MAX : (long long)count;
+	int r;
+	switch (rq->type) {
+	case REQ_COUNT:
+		rq->expected = (size_t)n;
+		cluster_request_end(rq, err ? CLUSTER_REQUEST_CLOSED : CLUSTER_REQUEST_COMPLETE);
+		return;
+	case CLUSTER_BROADCAST:
+		/* Redis unreachable: only this node answers */
+		cluster_request_expect(rq, err ? 1 : (size_t)n);
+		return;
+	default:
+		break;
+	}
+	/* the reference's fetchSockets() and serverSideEmit(): this node's
+	 * part alone when no other node is there, else the request to the
+	 * others, awaiting count - 1 answers */
+	if (err || n - 1 <= 0) {
+		cluster_request_end(rq, CLUSTER_REQUEST_COMPLETE);
 		return;
 	}
-	json_decref(d);
+	cluster_request_expect(rq, (size_t)(n - 1));
+	if (rq->type == CLUSTER_FETCH_SOCKETS)
+		r = publish(sa, CLUSTER_FETCH_SOCKETS, rq->payload, NULL, 0);
+	else
+		r = publish_sse(sa, rq->id, rq->payload, rq->payload_bins.v, rq->payload_bins.n);
+	if (r < 0) {
+		/* what this node has, as if nobody answered in time */
+		cluster_request_end(rq, CLUSTER_REQUEST_TIMEOUT);
+		return;
+	}
+	cluster_request_arm(rq, rq->timeout_ms);
 }
+
+static int shard_server_count(struct sio_adapter *a, sio_count_fn fn, void *ud)
+{
+	struct shard_adapter *sa = shard_of(a);
+	struct cluster_request *rq = request_new(sa, REQ_COUNT, (void *)(uintptr_t)fn, ud);
+	if (!rq)
+		return SIO_ENOMEM;
+	return request_count_or(sa, rq, CLUSTER_REQUEST_CLOSED);
+}
+
+/* ---- fetch sockets and server-side emit with acks ------------------------- */
 
 /* The reference's sharded adapter (socket.io-adapter's ClusterAdapter) has
  * no allRooms() and no message to ask for it. */
@@ -713,57 +650,36 @@ static int shard_all_rooms_async(struct sio_adapter *a, sio_rooms_fn fn, void *u
 	return SIO_ESTATE;
 }
 
+/* The answers start with this node's sockets; the payload is the
+ * message's {opts, requestId}, sent once the count is in. */
 static int shard_fetch_sockets_async(struct sio_adapter *a, const struct sio_target *t,
                                      sio_fetch_fn fn, void *ud)
 {
 	struct shard_adapter *sa = shard_of(a);
-	struct count_wait *w = calloc(1, sizeof(*w));
-	if (!w)
+	struct cluster_request *rq =
+	        request_new(sa, CLUSTER_FETCH_SOCKETS, (void *)(uintptr_t)fn, ud);
+	if (!rq)
 		return SIO_ENOMEM;
-	w->what = COUNT_FETCH;
-	w->u.fetch.fn = fn;
-	w->u.fetch.ud = ud;
-	w->u.fetch.timeout = sa->cl->opts.requests_timeout;
-	w->u.fetch.local = adapter_local_fetch_json(a, t);
-	w->u.fetch.opts = opts_of(t, flags_of(t, -1));
-	if (!w->u.fetch.local || !w->u.fetch.opts) {
-		count_wait_free(w);
+	rq->timeout_ms = sa->cl->opts.requests_timeout;
+	json_t *local = adapter_local_fetch_json(a, t);
+	json_t *opts = opts_of(t, flags_of(t, -1));
+	rq->payload = json_object();
+	int ok = local && opts && rq->payload &&
+	         json_array_extend(rq->responses, local) == 0 &&
+	         json_object_set(rq->payload, "opts", opts) == 0 &&
+	         json_object_set_new(rq->payload, "requestId", json_string(rq->id)) == 0;
+	json_decref(local);
+	json_decref(opts);
+	if (!ok) {
+		cluster_request_discard(rq);
 		return SIO_ENOMEM;
 	}
 	if (t && t->local) {
 		/* no question to the others: answered on a later turn */
-		count_local(sa, w);
+		cluster_request_end_later(rq, CLUSTER_REQUEST_COMPLETE);
 		return 0;
 	}
-	int r = count_ask(sa, w);
-	if (r < 0)
-		count_wait_free(w);
-	return r;
-}
-
-static void sse_counted(struct shard_adapter *sa, struct count_wait *w, int err, long long n)
-{
-	sio_responses_fn fn = w->u.sse.fn;
-	void *ud = w->u.sse.ud;
-	if (err || n - 1 <= 0) {
-		json_t *empty = json_array();
-		fn(sa->base.nsp, 0, empty, NULL, 0, ud);
-		json_decref(empty);
-		return;
-	}
-	struct cluster_request *rq =
-	        cluster_request_start(&sa->requests, CLUSTER_SERVER_SIDE_EMIT, (size_t)(n - 1),
-	                              w->u.sse.timeout, answers_done, sa);
-	if (!rq) {
-		json_t *empty = json_array();
-		fn(sa->base.nsp, SIO_ENOMEM, empty, NULL, 0, ud);
-		json_decref(empty);
-		return;
-	}
-	rq->cb = (void *)(uintptr_t)fn;
-	rq->cb_ud = ud;
-	if (publish_sse(sa, rq->id, w->u.sse.packet, w->u.sse.bins.v, w->u.sse.bins.n) < 0)
-		cluster_request_end(rq, CLUSTER_REQUEST_TIMEOUT);
+	return request_count_or(sa, rq, CLUSTER_REQUEST_COMPLETE);
 }
 
 static int shard_server_side_emit_with_ack(struct sio_adapter *a, const char *event,
@@ -772,95 +688,38 @@ static int shard_server_side_emit_with_ack(struct sio_adapter *a, const char *ev
                                            void *ud)
 {
 	struct shard_adapter *sa = shard_of(a);
-	struct count_wait *w = calloc(1, sizeof(*w));
-	if (!w)
-		return SIO_ENOMEM;
-	w->what = COUNT_SSE;
-	w->u.sse.fn = fn;
-	w->u.sse.ud = ud;
-	w->u.sse.timeout = timeout_ms ? timeout_ms : sa->cl->opts.requests_timeout;
 	(void)event;
-	w->u.sse.packet = json_incref((json_t *)args); /* [event, ...args] */
-	int r = w->u.sse.packet && answer_bins_copy(&w->u.sse.bins, bins, nbins) == 0
-	                ? count_ask(sa, w)
-	                : SIO_ENOMEM;
-	if (r < 0)
-		count_wait_free(w);
-	return r;
+	struct cluster_request *rq =
+	        request_new(sa, CLUSTER_SERVER_SIDE_EMIT, (void *)(uintptr_t)fn, ud);
+	if (!rq)
+		return SIO_ENOMEM;
+	rq->timeout_ms = timeout_ms ? timeout_ms : sa->cl->opts.requests_timeout;
+	rq->payload = json_incref((json_t *)args); /* [event, ...args] */
+	if (!rq->payload || answer_bins_copy(&rq->payload_bins, bins, nbins) < 0) {
+		cluster_request_discard(rq);
+		return SIO_ENOMEM;
+	}
+	return request_count_or(sa, rq, CLUSTER_REQUEST_COMPLETE);
 }
 
 /* ---- broadcast with acks from this node ---------------------------------- */
 
-static void ack_op_end(struct ack_op *op, int err)
-{
-	struct shard_adapter *sa = op->sa;
-	list_remove(&op->link);
-	timer_cancel(sa->base.nsp->io->wheel, &op->timer);
-	if (op->count)
-		op->count->u.op = NULL; /* its answer finds nobody */
-	ack_collect_end(op->collect);
-	op->fn(sa->base.nsp, err, op->responses, op->bins.v, op->bins.n, op->ud);
-	json_decref(op->responses);
-	answer_bins_clear(&op->bins);
-	free(op);
-}
-
-/* BroadcastOperator's checkCompleteness(). */
-static void ack_op_check(struct ack_op *op)
-{
-	if (op->expected_servers >= 0 && op->actual_servers == op->expected_servers &&
-	    (long long)json_array_size(op->responses) == op->expected_clients)
-		ack_op_end(op, 0);
-}
-
-/* The op's timer: complete already (answered on a later turn), or its
- * time is up. */
-static void ack_op_fire(struct timer *t)
-{
-	struct ack_op *op = container_of(t, struct ack_op, timer);
-	if (op->expected_servers >= 0 && op->actual_servers == op->expected_servers &&
-	    (long long)json_array_size(op->responses) == op->expected_clients) {
-		ack_op_end(op, 0);
-	} else if (now_ms() >= op->deadline) {
-		ack_op_end(op, SIO_ETIMEDOUT);
-	} else {
-		timer_arm(op->sa->base.nsp->io->wheel, &op->timer, op->deadline, ack_op_fire);
-	}
-}
+/* The reference's ackRequests entry and BroadcastOperator's counters are
+ * the request's: `expected` servers (the count), `current` that told their
+ * client count, `acks_expected` clients, `acks` answers, complete when
+ * exactly equal (checkCompleteness()). */
 
 /* A client of this node answered (its first argument). */
-static void ack_op_local_ack(void *ud, json_t *arg, const struct sio_binary *bins, size_t nbins)
+static void bcast_on_ack(void *ud, json_t *arg, const struct sio_binary *bins, size_t nbins)
 {
-	struct ack_op *op = ud;
-	if (answer_append(op->responses, &op->bins, arg, bins, nbins) < 0)
-		return;
-	ack_op_check(op);
+	struct cluster_request *rq = ud;
+	if (answer_append(rq->responses, &rq->bins, arg, bins, nbins) == 0)
+		cluster_request_acked(rq);
 }
 
-static void ack_op_local_timeout(void *ud)
+static void bcast_on_timeout(void *ud)
 {
-	(void)ud; /* the op's own timer, armed for the same time, ends it */
-}
-
-static void ack_op_counted(struct shard_adapter *sa, struct ack_op *op, int err, long long n)
-{
-	(void)sa;
-	op->count = NULL;
-	/* Redis unreachable: only this node answers */
-	op->expected_servers = err ? 1 : (long)n;
-	ack_op_check(op);
-}
-
-static struct ack_op *ack_op_find(struct shard_adapter *sa, const json_t *id)
-{
-	if (!json_is_string(id))
-		return NULL;
-	for (struct list *k = sa->ack_ops.next; k != &sa->ack_ops; k = k->next) {
-		struct ack_op *op = container_of(k, struct ack_op, link);
-		if (op->remote && strcmp(op->id, json_string_value(id)) == 0)
-			return op;
-	}
-	return NULL;
+	(void)ud; /* the request's own timer, armed for the same time, ends it */
 }
 
 static int shard_emit_with_ack(struct sio_adapter *a, const struct sio_target *t,
@@ -868,84 +727,43 @@ static int shard_emit_with_ack(struct sio_adapter *a, const struct sio_target *t
                                uint32_t timeout_ms, sio_responses_fn fn, void *ud)
 {
 	struct shard_adapter *sa = shard_of(a);
-	struct ack_op *op = calloc(1, sizeof(*op));
-	if (!op)
+	bool remote = !(t && t->local); /* published: answers come from other nodes */
+	struct cluster_request *rq = request_new(sa, remote ? CLUSTER_BROADCAST : REQ_LOCAL_BROADCAST,
+	                                         (void *)(uintptr_t)fn, ud);
+	if (!rq)
 		return SIO_ENOMEM;
-	op->sa = sa;
-	op->fn = fn;
-	op->ud = ud;
-	op->expected_servers = -1;
-	op->responses = json_array();
-	op->remote = !(t && t->local);
-	if (!op->responses || id_random_hex(op->id, CLUSTER_REQUEST_ID_LEN / 2) < 0) {
-		json_decref(op->responses);
-		free(op);
-		return SIO_ENOMEM;
-	}
-	list_insert_tail(&sa->ack_ops, &op->link);
-	if (op->remote) {
+	rq->exact = true;
+	if (remote) {
 		/* the reference's broadcastWithAck(): BROADCAST with a requestId
 		 * on the namespace channel (a room channel would miss the nodes
 		 * the server count counts) */
 		struct sio_pkt_buf *view = bins_view(bins, nbins);
-		json_t *d = view ? broadcast_data(data, op->id, opts_of(t, flags_of(t, timeout_ms)))
+		json_t *d = view ? broadcast_data(data, rq->id, opts_of(t, flags_of(t, timeout_ms)))
 		                 : NULL;
 		int r = d ? publish(sa, CLUSTER_BROADCAST, d, view, (uint32_t)nbins) : SIO_ENOMEM;
 		json_decref(d);
 		free(view);
 		if (r < 0) {
-			list_remove(&op->link);
-			json_decref(op->responses);
-			free(op);
+			cluster_request_discard(rq);
 			return r;
 		}
 	}
-	op->deadline = now_ms() + timeout_ms;
-	int count = ack_collect_start(sa->base.nsp, t, data, bins, nbins, timeout_ms,
-	                              ack_op_local_ack, ack_op_local_timeout, op, &op->collect);
+	struct ack_collect *collect;
+	int count = ack_collect_start(sa->base.nsp, t, data, bins, nbins, timeout_ms, bcast_on_ack,
+	                              bcast_on_timeout, rq, &collect);
+	rq->arg = collect;
 	/* clientCountCallback(): this node's clients */
-	op->expected_clients += count > 0 ? count : 0;
-	op->actual_servers++;
-	if (!op->remote) {
-		/* one server; answered on a later turn at the earliest */
-		op->expected_servers = 1;
-		timer_arm(sa->base.nsp->io->wheel, &op->timer, now_ms(), ack_op_fire);
+	rq->acks_expected = count > 0 ? (size_t)count : 0;
+	rq->current = 1;
+	cluster_request_arm(rq, timeout_ms);
+	if (remote && request_count(sa, rq) == 0)
 		return 0;
-	}
-	timer_arm(sa->base.nsp->io->wheel, &op->timer, op->deadline, ack_op_fire);
-	struct count_wait *w = calloc(1, sizeof(*w));
-	if (w) {
-		w->what = COUNT_ACK_OP;
-		w->u.op = op;
-	}
-	if (!w || count_ask(sa, w) < 0) {
-		free(w);
-		op->expected_servers = 1; /* nobody else known */
-		timer_arm(sa->base.nsp->io->wheel, &op->timer, now_ms(), ack_op_fire);
-		return 0;
-	}
-	op->count = w;
+	/* this node alone (or nobody else known): answered on a later turn at
+	 * the earliest */
+	rq->expected = 1;
+	if (rq->acks == rq->acks_expected)
+		cluster_request_end_later(rq, CLUSTER_REQUEST_COMPLETE);
 	return 0;
-}
-
-static void counted(struct shard_adapter *sa, struct count_wait *w, int err, long long n)
-{
-	switch (w->what) {
-	case COUNT_USER:
-		w->u.user.fn(sa->base.nsp, err ? SIO_ECLOSED : 0, err ? 0 : (size_t)n,
-		             w->u.user.ud);
-		break;
-	case COUNT_FETCH:
-		fetch_counted(sa, w, err, n);
-		break;
-	case COUNT_SSE:
-		sse_counted(sa, w, err, n);
-		break;
-	case COUNT_ACK_OP:
-		if (w->u.op)
-			ack_op_counted(sa, w->u.op, err, n);
-		break;
-	}
 }
 
 /* ---- what the other nodes tell this one ----------------------------------- */
@@ -1133,37 +951,41 @@ static void on_server_side_emit(struct shard_adapter *sa, struct cluster_msg *m)
 	free(bins);
 }
 
+/* Our request of this type with the id, or NULL. */
+static struct cluster_request *request_of(struct shard_adapter *sa, const json_t *id, int type)
+{
+	if (!json_is_string(id))
+		return NULL;
+	struct cluster_request *rq =
+	        cluster_request_find(&sa->requests, json_string_value(id), json_string_length(id));
+	return rq && rq->type == type ? rq : NULL;
+}
+
 /* The reference's onResponse(). */
 static void on_response(struct shard_adapter *sa, struct cluster_msg *m)
 {
 	const json_t *id = m->request_id;
 	struct sio_binary *bins = msg_bins(m); /* NULL (out of memory): none */
 	switch (m->type) {
-	case CLUSTER_BROADCAST_CLIENT_COUNT: {
-		struct ack_op *op = ack_op_find(sa, id);
-		if (op) {
-			op->expected_clients += m->client_count;
-			op->actual_servers++;
-			ack_op_check(op);
-		}
-		break;
-	}
+	case CLUSTER_BROADCAST_CLIENT_COUNT:
 	case CLUSTER_BROADCAST_ACK: {
-		struct ack_op *op = ack_op_find(sa, id);
-		if (op && answer_append(op->responses, &op->bins, m->packet, bins, m->nbins) == 0)
-			ack_op_check(op);
+		struct cluster_request *rq = request_of(sa, id, CLUSTER_BROADCAST);
+		if (!rq)
+			break;
+		if (m->type == CLUSTER_BROADCAST_CLIENT_COUNT)
+			/* a negative count wraps: the sum is the reference's, modulo */
+			cluster_request_answered_with_acks(rq, (size_t)m->client_count);
+		else if (answer_append(rq->responses, &rq->bins, m->packet, bins, m->nbins) == 0)
+			cluster_request_acked(rq);
 		break;
 	}
 	case CLUSTER_FETCH_SOCKETS_RESPONSE:
 	case CLUSTER_SERVER_SIDE_EMIT_RESPONSE: {
-		if (!json_is_string(id))
-			break;
-		struct cluster_request *rq = cluster_request_find(
-		        &sa->requests, json_string_value(id), json_string_length(id));
 		int want = m->type == CLUSTER_FETCH_SOCKETS_RESPONSE ? CLUSTER_FETCH_SOCKETS
 		                                                     : CLUSTER_SERVER_SIDE_EMIT;
-		if (!rq || rq->type != want)
-			break;
+		struct cluster_request *rq = request_of(sa, id, want);
+		if (!rq || rq->expected == CLUSTER_REQUEST_UNCOUNTED)
+			break; /* not asked yet */
 		if (want == CLUSTER_FETCH_SOCKETS)
 			json_array_extend(rq->responses, m->sockets);
 		else
@@ -1221,36 +1043,6 @@ static void on_message(struct shard_adapter *sa, struct cluster_msg *m)
 
 /* ---- making and freeing ---------------------------------------------------- */
 
-static void closed_counts(struct shard_adapter *sa)
-{
-	while (!list_empty(&sa->counts)) {
-		struct count_wait *w = container_of(sa->counts.next, struct count_wait, link);
-		list_remove(&w->link);
-		bool mine = timer_armed(&w->local);
-		timer_cancel(sa->base.nsp->io->wheel, &w->local);
-		json_t *empty = json_array();
-		switch (w->what) {
-		case COUNT_USER:
-			w->u.user.fn(sa->base.nsp, SIO_ECLOSED, 0, w->u.user.ud);
-			break;
-		case COUNT_FETCH:
-			w->u.fetch.fn(sa->base.nsp, SIO_ECLOSED, empty, w->u.fetch.ud);
-			break;
-		case COUNT_SSE:
-			w->u.sse.fn(sa->base.nsp, SIO_ECLOSED, empty, NULL, 0, w->u.sse.ud);
-			break;
-		case COUNT_ACK_OP:
-			if (w->u.op)
-				w->u.op->count = NULL; /* the op ends with the others */
-			break;
-		}
-		json_decref(empty);
-		if (!mine)
-			redis_link_forget(sa->cl->link, w);
-		count_wait_free(w);
-	}
-}
-
 static void shard_destroy(struct sio_adapter *a)
 {
 	struct shard_adapter *sa = shard_of(a);
@@ -1269,10 +1061,8 @@ static void shard_destroy(struct sio_adapter *a)
 		}
 	}
 	free(sa->subs);
-	closed_counts(sa);
+	redis_link_forget(l, &sa->requests);
 	cluster_requests_finish(&sa->requests);
-	while (!list_empty(&sa->ack_ops))
-		ack_op_end(container_of(sa->ack_ops.next, struct ack_op, link), SIO_ECLOSED);
 	while (!list_empty(&sa->remote_bcasts))
 		remote_bcast_free(container_of(sa->remote_bcasts.next, struct remote_bcast, link));
 	/* answers not given yet are freed (sioc.h: at sio_server_destroy()) */
@@ -1367,9 +1157,8 @@ struct sio_adapter *adapter_sharded_create(struct redis_cluster *cl, struct sio_
 	sa->cl = cl;
 	list_init(&sa->server_acks);
 	list_init(&sa->remote_bcasts);
-	list_init(&sa->ack_ops);
-	list_init(&sa->counts);
 	cluster_requests_init(&sa->requests, nsp->io->wheel);
+	sa->requests.counted = counted;
 	char *prefix = concat_hash(cl->key, ""); /* <key># */
 	sa->mem = adapter_memory_create(nsp);
 	if (!prefix || !sa->mem || id_random_hex(sa->uid, UID_BYTES) < 0 ||
