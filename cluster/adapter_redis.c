@@ -377,14 +377,7 @@ static void request_done(struct cluster_request *rq, enum cluster_request_end en
 
 static struct cluster_request *request_new(struct redis_adapter *ra, int type, void *fn, void *ud)
 {
-	struct cluster_request *rq =
-	        cluster_request_start(&ra->requests, type, CLUSTER_REQUEST_UNCOUNTED,
-	                              CLUSTER_REQUEST_NO_TIMER, request_done, NULL);
-	if (rq) {
-		rq->cb = fn;
-		rq->cb_ud = ud;
-	}
-	return rq;
+	return cluster_request_start_uncounted(&ra->requests, type, request_done, fn, ud);
 }
 
 static bool request_counted(const struct cluster_request *rq)

@@ -557,14 +557,7 @@ static void request_done(struct cluster_request *rq, enum cluster_request_end en
 
 static struct cluster_request *request_new(struct shard_adapter *sa, int type, void *fn, void *ud)
 {
-	struct cluster_request *rq =
-	        cluster_request_start(&sa->requests, type, CLUSTER_REQUEST_UNCOUNTED,
-	                              CLUSTER_REQUEST_NO_TIMER, request_done, NULL);
-	if (rq) {
-		rq->cb = fn;
-		rq->cb_ud = ud;
-	}
-	return rq;
+	return cluster_request_start_uncounted(&sa->requests, type, request_done, fn, ud);
 }
 
 /* Asks PUBSUB SHARDNUMSUB <key>#<nsp># for rq (requests.counted answers):

@@ -89,6 +89,19 @@ struct cluster_request *cluster_request_start(struct cluster_requests *set, int 
 	return rq;
 }
 
+struct cluster_request *cluster_request_start_uncounted(struct cluster_requests *set, int type,
+                                                        cluster_request_done_fn done, void *fn,
+                                                        void *ud)
+{
+	struct cluster_request *rq = cluster_request_start(
+	        set, type, CLUSTER_REQUEST_UNCOUNTED, CLUSTER_REQUEST_NO_TIMER, done, NULL);
+	if (rq) {
+		rq->cb = fn;
+		rq->cb_ud = ud;
+	}
+	return rq;
+}
+
 struct cluster_request *cluster_request_find(struct cluster_requests *set, const char *id,
                                              size_t len)
 {

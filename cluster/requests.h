@@ -116,6 +116,11 @@ void cluster_requests_finish(struct cluster_requests *set);
 struct cluster_request *cluster_request_start(struct cluster_requests *set, int type,
                                               size_t expected, uint64_t timeout_ms,
                                               cluster_request_done_fn done, void *arg);
+/* A request whose count is not known yet (UNCOUNTED, NO_TIMER) for a
+ * caller's callback fn and its userdata (rq->cb, rq->cb_ud). */
+struct cluster_request *cluster_request_start_uncounted(struct cluster_requests *set, int type,
+                                                        cluster_request_done_fn done, void *fn,
+                                                        void *ud);
 /* The request with this id (len bytes), or NULL. */
 struct cluster_request *cluster_request_find(struct cluster_requests *set, const char *id,
                                              size_t len);
