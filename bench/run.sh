@@ -11,10 +11,10 @@
 #   bench/run.sh [--quick] [--only idle,echo,...] [--servers sioc,node,floor]
 #                [--set KEY=V,...] [--quiet-wait S]
 #
-# The full run takes about 23 minutes: 17-18 for the full runs of
-# 2026-12-07, plus about 5 (estimated) for the rounds that now measure the
-# admin namespace's cost (admin_rounds=3) and the steady broadcast against
-# the floor (bcast_rounds=5), each round both sides, interleaved; --quick
+# The full run takes about 23 minutes (22.4-22.8 in three runs), the
+# rounds that measure the admin namespace's cost (admin_rounds=3) and the
+# steady broadcast against the floor (bcast_rounds=5), each round both
+# sides, interleaved, included; --quick
 # is a smoke run of about four (2 rounds each). --set admin_rounds=1,
 # bcast_rounds=0 measures one window per side as before, about 5 minutes
 # shorter (a partial run). Scenarios and the measurement method: BENCHMARKS.md. Benchmarks
